@@ -1,0 +1,33 @@
+// Lint rules for the whole workspace. Module boundaries: services never import services,
+// libs never import services, and libs/ml stays pure (no I/O).
+import tseslint from 'typescript-eslint';
+
+const serviceNames = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer'];
+const ioModules = ['pg', 'nats', 'minio', '@grpc/*', 'node:fs', 'node:fs/*', 'fs', 'node:net', 'node:http', 'node:child_process', '@refit/platform', '@refit/testing'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'libs/contracts/src/gen/**', '**/*.config.ts', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@refit/*-service', '**/services/*/src/**'], message: 'A library or service never imports a service: talk to it over gRPC or NATS.' }] }],
+    },
+  },
+  ...serviceNames.map((name) => ({
+    files: [`services/${name}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@refit/*-service', '../../*/src/**', '**/services/**'], message: 'Services never import services: talk over gRPC or NATS events.' }] }],
+    },
+  })),
+  {
+    files: ['libs/ml/**/*.ts'],
+    ignores: ['libs/ml/**/*.test.ts', 'libs/ml/scripts/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/ml is pure: no I/O imports.' }] }],
+    },
+  },
+);

@@ -1,0 +1,36 @@
+/**
+ * Refit's wire contracts: the protobuf-es code generated from `proto/` (never edited by hand;
+ * regenerate with `npm run gen`) plus the list of file descriptors servers use for reflection.
+ */
+import { file_refit_common_v1_common } from './gen/refit/common/v1/common_pb.js';
+import { file_refit_deployer_v1_deployer } from './gen/refit/deployer/v1/deployer_pb.js';
+import { file_refit_evaluator_v1_evaluator } from './gen/refit/evaluator/v1/evaluator_pb.js';
+import { file_refit_events_v1_events } from './gen/refit/events/v1/events_pb.js';
+import { file_refit_feature_v1_feature } from './gen/refit/feature/v1/feature_pb.js';
+import { file_refit_ingestion_v1_ingestion } from './gen/refit/ingestion/v1/ingestion_pb.js';
+import { file_refit_registry_v1_registry } from './gen/refit/registry/v1/registry_pb.js';
+import { file_refit_trainer_v1_trainer } from './gen/refit/trainer/v1/trainer_pb.js';
+import { file_refit_trigger_v1_trigger } from './gen/refit/trigger/v1/trigger_pb.js';
+
+export * from './gen/refit/common/v1/common_pb.js';
+export * from './gen/refit/events/v1/events_pb.js';
+export * from './gen/refit/trigger/v1/trigger_pb.js';
+export * from './gen/refit/ingestion/v1/ingestion_pb.js';
+export * from './gen/refit/feature/v1/feature_pb.js';
+export * from './gen/refit/trainer/v1/trainer_pb.js';
+export * from './gen/refit/evaluator/v1/evaluator_pb.js';
+export * from './gen/refit/registry/v1/registry_pb.js';
+export * from './gen/refit/deployer/v1/deployer_pb.js';
+
+/** Every Refit proto file descriptor (imports are resolved by protobuf-es itself). */
+export const refitFiles = [
+  file_refit_common_v1_common,
+  file_refit_events_v1_events,
+  file_refit_trigger_v1_trigger,
+  file_refit_ingestion_v1_ingestion,
+  file_refit_feature_v1_feature,
+  file_refit_trainer_v1_trainer,
+  file_refit_evaluator_v1_evaluator,
+  file_refit_registry_v1_registry,
+  file_refit_deployer_v1_deployer,
+] as const;

@@ -1,0 +1,18 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Shared vitest settings: resolve workspace libraries to their TypeScript sources (the
+ * `@refit/source` export condition) so tests never need a prior build. Only that condition is
+ * added to Vite's defaults: passing Node's `import` condition breaks tfjs's CommonJS `long`.
+ */
+export const shared = defineConfig({
+  resolve: { conditions: ['@refit/source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['@refit/source', ...defaultServerConditions] } },
+  test: {
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
