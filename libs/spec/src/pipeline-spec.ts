@@ -48,7 +48,7 @@ const metricName = z.enum(['accuracy', 'auc', 'logLoss', 'precision', 'recall', 
 
 const gates = z.strictObject({
   /** Absolute floors every candidate must meet (for log loss and brier: ceilings). */
-  floors: z.record(metricName, z.number()).default({ accuracy: 0.5 }),
+  floors: z.partialRecord(metricName, z.number()).default({ accuracy: 0.5 }),
   /** Comparison with the champion: not worse than it by more than `margin` on `metric`. */
   champion: z
     .strictObject({ metric: metricName.default('auc'), margin: z.number().min(0).default(0) })

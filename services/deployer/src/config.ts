@@ -1,0 +1,19 @@
+import { parseBackendChoice, type BackendPreference } from '@refit/modeling';
+import { loadBaseConfig, serviceAddress, type BaseConfig } from '@refit/platform';
+
+/** The deployer service's configuration. */
+export type DeployerConfig = BaseConfig & {
+  /** TensorFlow.js backend (REFIT_TF_BACKEND): auto, wasm, cpu or tensorflow. Default auto. */
+  tfBackend: BackendPreference;
+  /** Address of the registry, asked for model versions (REFIT_REGISTRY_ADDR; default 127.0.0.1:50056). */
+  registryAddress: string;
+};
+
+/** Reads and validates the deployer service's configuration from the environment. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<DeployerConfig> {
+  return Object.freeze({
+    ...loadBaseConfig('deployer', { defaultGrpcPort: 50057, env }),
+    tfBackend: parseBackendChoice(env.REFIT_TF_BACKEND),
+    registryAddress: serviceAddress('registry', env),
+  });
+}

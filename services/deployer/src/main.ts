@@ -1,0 +1,10 @@
+import { fileURLToPath } from 'node:url';
+import { runServiceMain } from '@refit/platform';
+import { loadConfig } from './config.js';
+import { startDeployerService } from './service.js';
+
+runServiceMain({
+  loadConfig,
+  migrationsDir: fileURLToPath(new URL('./migrations', import.meta.url)),
+  start: startDeployerService,
+});

@@ -1,0 +1,49 @@
+import type pg from 'pg';
+import { Verdict } from '@refit/contracts';
+import type { ArtifactRef } from '@refit/platform';
+import type { Evaluation } from './evaluate.js';
+
+type Q = pg.Pool | pg.PoolClient;
+
+/** A stored evaluation report. */
+export type ReportRow = {
+  run_id: string;
+  pipeline: string;
+  verdict: string;
+  reasons: string[];
+  candidate_metrics: Record<string, number>;
+  champion_metrics: Record<string, number>;
+  champion_version: string;
+  rows_test: string;
+  report_bucket: string;
+  report_key: string;
+  report_sha256: string;
+  report_size: string;
+};
+
+/** Records a run's evaluation (once). */
+export async function insertReport(db: Q, r: { runId: string; pipeline: string; evaluation: Evaluation; reasons: string[]; reportRef: ArtifactRef }): Promise<void> {
+  await db.query(
+    `insert into reports (run_id, pipeline, verdict, reasons, candidate_metrics, champion_metrics, champion_version, rows_test, report_bucket, report_key, report_sha256, report_size)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (run_id) do nothing`,
+    [
+      r.runId,
+      r.pipeline,
+      Verdict[r.evaluation.verdict],
+      JSON.stringify(r.reasons),
+      JSON.stringify(r.evaluation.candidate),
+      JSON.stringify(r.evaluation.champion?.metrics ?? {}),
+      r.evaluation.champion?.version ?? '',
+      r.evaluation.rowsTest,
+      r.reportRef.bucket,
+      r.reportRef.key,
+      r.reportRef.sha256,
+      r.reportRef.size,
+    ],
+  );
+}
+
+/** The evaluation of a run. */
+export async function getReport(db: Q, runId: string): Promise<ReportRow | undefined> {
+  return (await db.query<ReportRow>('select * from reports where run_id = $1', [runId])).rows[0];
+}

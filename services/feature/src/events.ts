@@ -1,0 +1,31 @@
+import { EVENTS, extendLineage, stageTiming, type ServiceRuntime } from '@refit/platform';
+import { specFromJson } from '@refit/spec';
+import { fitFeatures } from './fit.js';
+import { insertTransform } from './store.js';
+
+/** Consumes `dataset.prepared`: fit the transform, write the transformed splits, emit `features.ready`. */
+export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
+  await rt.consume({
+    name: 'dataset-prepared',
+    event: EVENTS.datasetPrepared,
+    handle: async (ev, tx, { logger }) => {
+      const started = Date.now();
+      const e = ev.decode(EVENTS.datasetPrepared.schema);
+      if (!e.context || !e.lineage) return;
+      const spec = specFromJson(e.context.specJson);
+      const fit = await fitFeatures(rt, spec, e.lineage);
+      await insertTransform(tx, { runId: e.context.runId, pipeline: spec.name, ref: fit.transformRef, featureNames: fit.transform.outputNames, rowsFitted: fit.transform.fittedOnRows });
+      await rt.publish(
+        tx,
+        EVENTS.featuresReady,
+        {
+          context: e.context,
+          lineage: extendLineage(e.lineage, fit.lineage),
+          timing: stageTiming('feature', started),
+        },
+        { runId: e.context.runId, traceId: ev.traceId },
+      );
+      logger.info({ features: fit.transform.outputNames.length, transform: fit.transformRef.key }, 'features ready');
+    },
+  });
+}

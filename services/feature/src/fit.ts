@@ -1,0 +1,43 @@
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Lineage, LineageSchema } from '@refit/contracts';
+import { applyTransform, encodeMatrix, fitTransform, labelsOf, rowsFromJsonl, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
+import { InvalidInputError, wireRef, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import type { PipelineSpec } from '@refit/spec';
+
+/** What fitting produced: the lineage additions and the transform itself. */
+export type FitResult = { lineage: MessageInitShape<typeof LineageSchema>; transform: FittedTransform; transformRef: ArtifactRef };
+
+/**
+ * Fits the spec's transforms on the training split only, stores the fitted transform (the one
+ * artifact training and serving share) and the transformed splits, content-addressed.
+ */
+export async function fitFeatures(rt: ServiceRuntime, spec: PipelineSpec, lineage: Lineage): Promise<FitResult> {
+  const load = async (key: string | undefined, split: string): Promise<RawRow[]> => {
+    if (!key) throw new InvalidInputError(`dataset.prepared carries no ${split} split`);
+    return rowsFromJsonl(await rt.store.get(key));
+  };
+  const [train, validation, test] = await Promise.all([
+    load(lineage.rawTrain?.key, 'train'),
+    load(lineage.rawValidation?.key, 'validation'),
+    load(lineage.rawTest?.key, 'test'),
+  ]);
+  const transform = fitTransform(train, spec.features);
+  const transformRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/transforms`, serializeTransform(transform), '.json');
+  const encode = async (rows: RawRow[]) => {
+    const t = applyTransform(transform, rows);
+    const body = encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label), n: t.n, d: t.d, names: t.names });
+    return rt.store.putContentAddressed(`pipelines/${spec.name}/features`, body, '.bin');
+  };
+  const [fTrain, fValidation, fTest] = await Promise.all([encode(train), encode(validation), encode(test)]);
+  return {
+    transform,
+    transformRef,
+    lineage: {
+      transform: wireRef(transformRef),
+      featuresTrain: wireRef(fTrain),
+      featuresValidation: wireRef(fValidation),
+      featuresTest: wireRef(fTest),
+      featureNames: transform.outputNames,
+    },
+  };
+}

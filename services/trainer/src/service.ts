@@ -1,0 +1,11 @@
+import { TrainerService } from '@refit/contracts';
+import { implement, type ServiceRuntime } from '@refit/platform';
+import type { TrainerConfig } from './config.js';
+import { consumeTrainerEvents } from './events.js';
+import { createTrainerHandlers } from './server.js';
+
+/** Registers the trainer service's consumer and gRPC handlers on a started runtime. */
+export async function startTrainerService(rt: ServiceRuntime, config: Readonly<TrainerConfig>): Promise<void> {
+  await consumeTrainerEvents(rt, config);
+  await rt.serve(implement(TrainerService, createTrainerHandlers(rt)));
+}

@@ -1,0 +1,88 @@
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { RunStatus, type RunSchema, type TriggerService } from '@refit/contracts';
+import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { applyPipeline, requestRun } from './pipelines.js';
+import { getPipeline, getRun, listPipelines, listRuns, stagesOf, type PipelineRow, type RunRow, type StageRow } from './store.js';
+
+const STATUS: Record<RunRow['status'], RunStatus> = {
+  running: RunStatus.RUNNING,
+  succeeded: RunStatus.SUCCEEDED,
+  failed: RunStatus.FAILED,
+};
+
+function toPipeline(p: PipelineRow) {
+  return { name: p.name, version: p.version, specJson: p.spec_json, updatedAt: timestampFromDate(p.updated_at) };
+}
+
+/** Translates a run row and its stages to the wire message. */
+export function toRun(r: RunRow, stages: StageRow[]): MessageInitShape<typeof RunSchema> {
+  return {
+    runId: r.run_id,
+    pipeline: r.pipeline,
+    status: STATUS[r.status],
+    triggerKind: r.trigger_kind,
+    reason: r.reason,
+    createdAt: timestampFromDate(r.created_at),
+    updatedAt: timestampFromDate(r.updated_at),
+    stages: stages.map((s) => ({
+      stage: s.stage,
+      status: s.status,
+      computeMs: BigInt(s.compute_ms),
+      startedAt: s.started_at ? timestampFromDate(s.started_at) : undefined,
+      finishedAt: timestampFromDate(s.finished_at),
+      eventType: s.event_type,
+      detail: s.detail,
+    })),
+    failedStage: r.failed_stage ?? '',
+    failureReason: r.failure_reason ?? '',
+    modelVersion: r.model_version ?? '',
+    outcome: r.outcome ?? '',
+    decisionReasons: r.decision.reasons ?? [],
+    candidateMetrics: r.decision.candidateMetrics ?? {},
+    championMetrics: r.decision.championMetrics ?? {},
+    championVersion: r.decision.championVersion ?? '',
+    specVersion: r.spec_version,
+  };
+}
+
+async function runWithStages(rt: ServiceRuntime, runId: string) {
+  const run = await getRun(rt.pool, runId);
+  if (!run) throw new NotFoundError(`run '${runId}' not found`);
+  return toRun(run, await stagesOf(rt.pool, [runId]));
+}
+
+/** gRPC handlers of the trigger service: translate, call the domain, translate back. */
+export function createTriggerHandlers(rt: ServiceRuntime): ServiceHandlers<typeof TriggerService> {
+  return {
+    async applyPipeline(req) {
+      if (!req.specYaml.trim()) throw new InvalidInputError('spec_yaml is empty');
+      const { pipeline, changed } = await applyPipeline(rt, req.specYaml);
+      return { pipeline: toPipeline(pipeline), changed };
+    },
+    async getPipeline(req) {
+      const p = await getPipeline(rt.pool, req.name);
+      if (!p) throw new NotFoundError(`pipeline '${req.name}' not found`);
+      return { pipeline: toPipeline(p) };
+    },
+    async listPipelines() {
+      return { pipelines: (await listPipelines(rt.pool)).map(toPipeline) };
+    },
+    async triggerRun(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      const run = await requestRun(rt, { pipeline: req.pipeline, triggerKind: 'manual', reason: req.reason || 'manual trigger' });
+      rt.relay.kick();
+      return { run: toRun(run, []) };
+    },
+    async getRun(req) {
+      if (!req.runId) throw new InvalidInputError('run_id is required');
+      return { run: await runWithStages(rt, req.runId) };
+    },
+    async listRuns(req) {
+      const limit = req.limit > 0 ? Math.min(req.limit, 1000) : 20;
+      const runs = await listRuns(rt.pool, req.pipeline || undefined, limit);
+      const stages = await stagesOf(rt.pool, runs.map((r) => r.run_id));
+      return { runs: runs.map((r) => toRun(r, stages.filter((s) => s.run_id === r.run_id))) };
+    },
+  };
+}
