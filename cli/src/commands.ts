@@ -17,6 +17,9 @@ import type { PushDataRequestSchema } from '@refit/contracts';
 import type { Clients } from './clients.js';
 import { formatModels, formatRun, statusWord } from './format.js';
 
+/** JSON output lists every field, zeros and empty values too, so scripts need no defaults. */
+const JSON_OPTS = { alwaysEmitImplicit: true } as const;
+
 /** Where command output goes; tests pass their own. */
 export type Io = { out: (s: string) => void; err: (s: string) => void; json: boolean; progress: boolean };
 
@@ -55,7 +58,7 @@ export async function dataPush(c: Clients, io: Io, pipeline: string, file: strin
   const lines = [`batch ${r.batchId}: ${r.rowsAccepted} rows accepted, ${r.rowsQuarantined} quarantined (of ${r.rowsTotal})`];
   for (const p of r.problems) lines.push(`  line ${p.line}: ${p.message}`);
   if (r.rowsQuarantined > BigInt(r.problems.length)) lines.push(`  … see all with: refit data quarantine ${pipeline}`);
-  print(io, lines.join('\n'), toJson(PushDataResponseSchema, r));
+  print(io, lines.join('\n'), toJson(PushDataResponseSchema, r, JSON_OPTS));
 }
 
 /** `refit data quarantine <pipeline>` */
@@ -81,7 +84,7 @@ export async function runsList(c: Clients, io: Io, pipeline?: string): Promise<v
   print(
     io,
     r.runs.map((run) => `${run.runId}  ${run.pipeline.padEnd(16)} ${statusWord(run.status).padEnd(9)} ${run.outcome.padEnd(8)} ${run.modelVersion}`).join('\n') || 'no runs',
-    r.runs.map((run) => toJson(RunSchema, run)),
+    r.runs.map((run) => toJson(RunSchema, run, JSON_OPTS)),
   );
 }
 
@@ -89,7 +92,7 @@ export async function runsList(c: Clients, io: Io, pipeline?: string): Promise<v
 export async function runsShow(c: Clients, io: Io, runId: string): Promise<Run> {
   const { run } = await c.trigger.getRun({ runId });
   if (!run) throw new InvalidInputError(`run '${runId}' came back empty`);
-  print(io, formatRun(run), toJson(RunSchema, run));
+  print(io, formatRun(run), toJson(RunSchema, run, JSON_OPTS));
   return run;
 }
 
@@ -112,7 +115,7 @@ export async function waitForRun(c: Clients, runId: string, opts: { timeoutMs: n
 export async function runsWait(c: Clients, io: Io, runId: string, timeoutMs: number): Promise<Run> {
   if (io.progress) io.err(`waiting for run ${runId}…`);
   const run = await waitForRun(c, runId, { timeoutMs, onStage: io.progress ? io.err : undefined });
-  print(io, formatRun(run), toJson(RunSchema, run));
+  print(io, formatRun(run), toJson(RunSchema, run, JSON_OPTS));
   if (run.status === RunStatus.FAILED) process.exitCode = 1;
   return run;
 }
@@ -120,7 +123,7 @@ export async function runsWait(c: Clients, io: Io, runId: string, timeoutMs: num
 /** `refit models list <pipeline>` */
 export async function modelsList(c: Clients, io: Io, pipeline: string): Promise<void> {
   const r = await c.registry.listModels({ pipeline });
-  print(io, formatModels(r.models), toJson(ListModelsResponseSchema, r));
+  print(io, formatModels(r.models), toJson(ListModelsResponseSchema, r, JSON_OPTS));
 }
 
 /** Reads rows (one JSON object per line) from a file. */
@@ -148,6 +151,6 @@ export async function predict(c: Clients, io: Io, pipeline: string, input: strin
   print(
     io,
     [`model ${r.modelVersion}`, ...r.predictions.map((p, i) => `  row ${i + 1}: p=${p.probability.toFixed(4)} label=${p.label}  (${p.predictionId})`)].join('\n'),
-    toJson(PredictResponseSchema, r),
+    toJson(PredictResponseSchema, r, JSON_OPTS),
   );
 }

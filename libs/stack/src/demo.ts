@@ -113,5 +113,5 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
 /** The JSON form of a demo result. */
 export function demoJson(r: DemoResult): unknown {
-  return { runs: r.runs.map((x) => ({ label: x.label, run: toJson(RunSchema, x.run) })), predictions: r.predictions, probe: r.probe };
+  return { runs: r.runs.map((x) => ({ label: x.label, run: toJson(RunSchema, x.run, { alwaysEmitImplicit: true }) })), predictions: r.predictions, probe: r.probe };
 }

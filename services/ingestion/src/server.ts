@@ -1,6 +1,6 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { TriggerService, type IngestionService, type PushDataRequest, type PushHeader } from '@refit/contracts';
-import { createClient, InvalidInputError, isNotFound, NotFoundError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { callOptionsFrom, createClient, InvalidInputError, isNotFound, NotFoundError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
 import { getPipelineSpec, listBatches, listQuarantine, upsertPipeline } from './store.js';
@@ -15,7 +15,7 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
     const local = await getPipelineSpec(rt.pool, name);
     if (local) return specFromJson(local.spec_json);
     try {
-      const { pipeline } = await trigger.getPipeline({ name }, { deadline: ctx.deadline });
+      const { pipeline } = await trigger.getPipeline({ name }, callOptionsFrom(ctx));
       if (!pipeline) throw new NotFoundError(`pipeline '${name}' not found`);
       await upsertPipeline(rt.pool, { name, version: pipeline.version, specJson: pipeline.specJson });
       return specFromJson(pipeline.specJson);
