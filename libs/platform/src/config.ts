@@ -1,0 +1,175 @@
+/**
+ * Service configuration from `REFIT_*` environment variables, validated with zod. Every service
+ * calls {@link loadBaseConfig} once at start-up and passes the frozen result down explicitly.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+
+/** Default gRPC port of each Refit service (used when no `REFIT_<NAME>_ADDR` is set). */
+export const DEFAULT_PORTS = Object.freeze({
+  trigger: 50051,
+  ingestion: 50052,
+  feature: 50053,
+  trainer: 50054,
+  evaluator: 50055,
+  registry: 50056,
+  deployer: 50057,
+} as const);
+
+/** Name of a Refit service. */
+export type ServiceName = keyof typeof DEFAULT_PORTS;
+
+/** Where and how to reach the S3-compatible object store (shape of the minio client options). */
+export interface S3Config {
+  /** Host name or IP of the endpoint (from `REFIT_S3_URL`, default `http://127.0.0.1:9000`). */
+  readonly endPoint: string;
+  /** Port of the endpoint (from `REFIT_S3_URL`; 80/443 when the URL has none). */
+  readonly port: number;
+  /** True for an `https:` URL (from `REFIT_S3_URL`; default false). */
+  readonly useSSL: boolean;
+  /** Access key (`REFIT_S3_ACCESS_KEY`, default `S3RVER`). */
+  readonly accessKey: string;
+  /** Secret key (`REFIT_S3_SECRET_KEY`, default `S3RVER`). */
+  readonly secretKey: string;
+  /** Bucket holding every artifact (`REFIT_S3_BUCKET`, default `refit`). */
+  readonly bucket: string;
+  /** Region (`REFIT_S3_REGION`, default `us-east-1`). */
+  readonly region: string;
+}
+
+/** Settings every Refit service shares. */
+export interface BaseConfig {
+  /** Service name, e.g. `trainer`. */
+  readonly service: string;
+  /** Interface the gRPC server binds (`REFIT_GRPC_HOST`, default `127.0.0.1`). */
+  readonly grpcHost: string;
+  /** gRPC port (`REFIT_<SERVICE>_GRPC_PORT`, default the service's default port; 0 = ephemeral). */
+  readonly grpcPort: number;
+  /** Postgres connection URL (`REFIT_PG_URL`, default `postgres://postgres@127.0.0.1:5432/refit`). */
+  readonly pgUrl: string;
+  /** The service's Postgres schema: `REFIT_SCHEMA_PREFIX` (default `refit_`) + service name. */
+  readonly pgSchema: string;
+  /** NATS server URL (`REFIT_NATS_URL`, default `nats://127.0.0.1:4222`). */
+  readonly natsUrl: string;
+  /** JetStream stream holding every Refit event (`REFIT_STREAM`, default `REFIT`). */
+  readonly streamName: string;
+  /** First token of every event subject (`REFIT_SUBJECT_PREFIX`, default `refit`). */
+  readonly subjectPrefix: string;
+  /** Object store settings (`REFIT_S3_*`). */
+  readonly s3: S3Config;
+  /** pino log level (`REFIT_LOG_LEVEL`, default `info`). */
+  readonly logLevel: LogLevel;
+  /** How long JetStream waits for an ack before redelivering (`REFIT_ACK_WAIT_MS`, default 30000). */
+  readonly ackWaitMs: number;
+  /** Deliveries of one event before it is dead-lettered (`REFIT_MAX_DELIVER`, default 5). */
+  readonly maxDeliver: number;
+  /** Time each shutdown step may take (`REFIT_SHUTDOWN_GRACE_MS`, default 10000). */
+  readonly shutdownGraceMs: number;
+}
+
+/** Levels pino understands. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+// NATS subject tokens and stream names: no wildcards, separators or whitespace.
+const NATS_TOKEN = /^[A-Za-z0-9_-]+$/;
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
+    message: `expected a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL`,
+  });
+
+/** Reads one variable with its default and schema; a bad value names the variable and what was expected. */
+function read<T>(env: NodeJS.ProcessEnv, name: string, fallback: string, schema: z.ZodType<T>, expected: string): T {
+  const raw = env[name];
+  const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new InvalidInputError(`invalid ${name}=${JSON.stringify(raw)}: expected ${expected}`, {
+      details: { variable: name, value: raw, expected, issues: result.error.issues.map((i) => i.message) },
+    });
+  }
+  return result.data;
+}
+
+/** `trainer` → `TRAINER`, `model-registry` → `MODEL_REGISTRY`: the token used in variable names. */
+const envToken = (service: string): string => service.toUpperCase().replaceAll('-', '_');
+
+/** Parses `REFIT_S3_URL` into the minio client's endPoint/port/useSSL. */
+function parseS3Url(env: NodeJS.ProcessEnv): Pick<S3Config, 'endPoint' | 'port' | 'useSSL'> {
+  const raw = read(env, 'REFIT_S3_URL', 'http://127.0.0.1:9000', url(['http:', 'https:']), 'an http(s) URL such as http://127.0.0.1:9000');
+  const u = new URL(raw);
+  const useSSL = u.protocol === 'https:';
+  // URL.hostname keeps the brackets of an IPv6 literal; minio wants the bare address.
+  const endPoint = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { endPoint, port: u.port === '' ? (useSSL ? 443 : 80) : Number(u.port), useSSL };
+}
+
+/**
+ * Loads and validates the configuration shared by every service.
+ *
+ * @param service - lower-case service name (`trainer`); used for the port variable and schema name.
+ * @param opts.defaultGrpcPort - port used when `REFIT_<SERVICE>_GRPC_PORT` is unset.
+ * @param opts.env - variables to read (default `process.env`).
+ * @throws InvalidInputError naming the variable and the expected value when one is malformed.
+ */
+export function loadBaseConfig(service: string, opts: { defaultGrpcPort: number; env?: NodeJS.ProcessEnv }): Readonly<BaseConfig> {
+  if (!SERVICE_NAME.test(service)) {
+    throw new InvalidInputError(`invalid service name ${JSON.stringify(service)}: expected lower-case letters, digits and '-'`);
+  }
+  const env = opts.env ?? process.env;
+  const token = envToken(service);
+  const portVar = `REFIT_${token}_GRPC_PORT`;
+
+  const schemaPrefix = read(env, 'REFIT_SCHEMA_PREFIX', 'refit_', z.string().regex(/^[a-z_][a-z0-9_]*$/), 'lower-case letters, digits and _ (e.g. refit_)');
+  const pgSchema = `${schemaPrefix}${service.replaceAll('-', '_')}`;
+  if (!SCHEMA_NAME.test(pgSchema) || pgSchema.length > 63) {
+    throw new InvalidInputError(`invalid REFIT_SCHEMA_PREFIX: schema name ${pgSchema} is not a valid Postgres identifier of at most 63 characters`);
+  }
+
+  const s3: S3Config = Object.freeze({
+    ...parseS3Url(env),
+    accessKey: read(env, 'REFIT_S3_ACCESS_KEY', 'S3RVER', z.string().min(1), 'a non-empty access key'),
+    secretKey: read(env, 'REFIT_S3_SECRET_KEY', 'S3RVER', z.string().min(1), 'a non-empty secret key'),
+    bucket: read(env, 'REFIT_S3_BUCKET', 'refit', z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/), 'an S3 bucket name (3-63 lower-case letters, digits, . and -)'),
+    region: read(env, 'REFIT_S3_REGION', 'us-east-1', z.string().regex(/^[a-z0-9-]+$/), 'a region such as us-east-1'),
+  });
+
+  const config: BaseConfig = {
+    service,
+    grpcHost: read(env, 'REFIT_GRPC_HOST', '127.0.0.1', z.string().regex(/^[^\s/]+$/), 'a host name or IP address'),
+    grpcPort: read(env, portVar, String(opts.defaultGrpcPort), intIn(0, 65535), 'a port number 0-65535 (0 = ephemeral)'),
+    pgUrl: read(env, 'REFIT_PG_URL', 'postgres://postgres@127.0.0.1:5432/refit', url(['postgres:', 'postgresql:']), 'a postgres:// URL'),
+    pgSchema,
+    natsUrl: read(env, 'REFIT_NATS_URL', 'nats://127.0.0.1:4222', url(['nats:', 'tls:', 'ws:', 'wss:']), 'a nats:// URL'),
+    streamName: read(env, 'REFIT_STREAM', 'REFIT', z.string().regex(NATS_TOKEN), 'a stream name of letters, digits, _ and -'),
+    subjectPrefix: read(env, 'REFIT_SUBJECT_PREFIX', 'refit', z.string().regex(NATS_TOKEN), 'one subject token of letters, digits, _ and -'),
+    s3,
+    logLevel: read(env, 'REFIT_LOG_LEVEL', 'info', z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(', ')}`),
+    ackWaitMs: read(env, 'REFIT_ACK_WAIT_MS', '30000', intIn(1000, 24 * 3600 * 1000), 'milliseconds, at least 1000'),
+    maxDeliver: read(env, 'REFIT_MAX_DELIVER', '5', intIn(1, 1000), 'an integer 1-1000'),
+    shutdownGraceMs: read(env, 'REFIT_SHUTDOWN_GRACE_MS', '10000', intIn(0, 3600 * 1000), 'milliseconds, 0 or more'),
+  };
+  return Object.freeze(config);
+}
+
+/**
+ * Address (`host:port`) of another service: `REFIT_<NAME>_ADDR`, else `127.0.0.1:<default port>`.
+ *
+ * @param name - service name, e.g. `registry`.
+ * @param env - variables to read (default `process.env`).
+ * @throws InvalidInputError for an unknown service without an explicit address.
+ */
+export function serviceAddress(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env[`REFIT_${envToken(name)}_ADDR`]?.trim();
+  if (explicit) return explicit;
+  const port = (DEFAULT_PORTS as Record<string, number | undefined>)[name];
+  if (port === undefined) {
+    throw new InvalidInputError(`unknown service ${JSON.stringify(name)}: expected one of ${Object.keys(DEFAULT_PORTS).join(', ')} or set REFIT_${envToken(name)}_ADDR`);
+  }
+  return `127.0.0.1:${port}`;
+}

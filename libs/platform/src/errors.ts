@@ -1,0 +1,77 @@
+/**
+ * Refit's error model: one base class with a `cause`, semantic subclasses that say what kind of
+ * problem it is, and one place (grpc/status.ts) that maps them to gRPC status codes. Never match
+ * on message text; use the `is…` predicates or `instanceof`.
+ */
+
+/** The kinds of failure a caller can act on. */
+export type ErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'failed_precondition' | 'unavailable' | 'internal';
+
+/** Base class of every error Refit raises on purpose. */
+export class RefitError extends Error {
+  /** What kind of failure this is; drives the gRPC status code and whether a retry can help. */
+  readonly kind: ErrorKind;
+  /** Optional structured details (field path, line, column…) safe to show to the caller. */
+  readonly details?: Record<string, unknown>;
+
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.kind = kind;
+    this.details = options?.details;
+  }
+
+  /** True when retrying the same request cannot succeed (bad input, missing thing, precondition). */
+  get permanent(): boolean {
+    return this.kind !== 'unavailable' && this.kind !== 'internal';
+  }
+}
+
+/** The request or the data is malformed: the message says what and where. */
+export class InvalidInputError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('invalid_input', message, options);
+  }
+}
+
+/** A named pipeline, run, model or artifact does not exist. */
+export class NotFoundError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('not_found', message, options);
+  }
+}
+
+/** The thing already exists, or a concurrent change won (optimistic concurrency). */
+export class ConflictError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('conflict', message, options);
+  }
+}
+
+/** The system is not in a state where this can be done (e.g. no champion to compare with). */
+export class FailedPreconditionError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('failed_precondition', message, options);
+  }
+}
+
+/** A dependency (database, broker, object store, another service) cannot be reached; retry later. */
+export class UnavailableError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('unavailable', message, options);
+  }
+}
+
+/** True for any error Refit raised on purpose. */
+export const isRefitError = (e: unknown): e is RefitError => e instanceof RefitError;
+/** True for an {@link InvalidInputError}. */
+export const isInvalidInput = (e: unknown): e is InvalidInputError => isRefitError(e) && e.kind === 'invalid_input';
+/** True for a {@link NotFoundError}. */
+export const isNotFound = (e: unknown): e is NotFoundError => isRefitError(e) && e.kind === 'not_found';
+/** True for a {@link ConflictError}. */
+export const isConflict = (e: unknown): e is ConflictError => isRefitError(e) && e.kind === 'conflict';
+/** True for a {@link FailedPreconditionError}. */
+export const isFailedPrecondition = (e: unknown): e is FailedPreconditionError =>
+  isRefitError(e) && e.kind === 'failed_precondition';
+/** True when an error will not go away by retrying (so a consumer should dead-letter at once). */
+export const isPermanent = (e: unknown): boolean => isRefitError(e) && e.permanent;

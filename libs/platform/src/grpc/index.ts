@@ -1,0 +1,32 @@
+/**
+ * Refit's gRPC layer: protobuf-es services served and called over grpc-js, with deadlines,
+ * cancellation, Refit errors mapped to status codes and back, health and reflection.
+ */
+export { status as grpcStatus } from '@grpc/grpc-js';
+export type { CallContext, GrpcLogger } from './types.js';
+export {
+  implement,
+  type BidiStreamingHandler,
+  type ClientStreamingHandler,
+  type MethodHandler,
+  type ServerStreamingHandler,
+  type ServiceHandlers,
+  type ServiceImplementation,
+  type UnaryHandler,
+  type UntypedHandler,
+} from './handlers.js';
+export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
+export { callOptionsFrom, createClient, type CallOptions, type Client, type ClientControls, type ClientMethod, type ClientOptions } from './client.js';
+export {
+  ERROR_DETAILS_KEY,
+  REQUEST_ID_KEY,
+  grpcCodeOf,
+  isDeadlineExceeded,
+  toRefitError,
+  toStatus,
+  type GrpcCallError,
+  type GrpcStatus,
+  type StatusCallInfo,
+} from './status.js';
+export { checkHealth, type HealthStatus } from './health.js';
+export { toServiceDefinition, type ServiceDefinitionOptions } from './codec.js';
