@@ -9,3 +9,4 @@ export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer, NatsServerOptions } from './nats-server.js';
+export { serviceEnv, startTestRuntime } from './service-runtime.js';
