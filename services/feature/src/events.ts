@@ -1,7 +1,8 @@
 import { EVENTS, extendLineage, stageTiming, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import { fitFeatures } from './fit.js';
-import { insertTransform } from './store.js';
+import { checkDrift } from './drift-check.js';
+import { insertDriftReport, insertTransform } from './store.js';
 
 /** Consumes `dataset.prepared`: fit the transform, write the transformed splits, emit `features.ready`. */
 export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
@@ -14,7 +15,20 @@ export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
       if (!e.context || !e.lineage) return;
       const spec = specFromJson(e.context.specJson);
       const fit = await fitFeatures(rt, spec, e.lineage);
-      await insertTransform(tx, { runId: e.context.runId, pipeline: spec.name, ref: fit.transformRef, featureNames: fit.transform.outputNames, rowsFitted: fit.transform.fittedOnRows });
+      const runId = e.context.runId;
+      const drift = await checkDrift(rt, tx, spec, runId, fit.trainRows);
+      await insertTransform(tx, {
+        runId,
+        pipeline: spec.name,
+        ref: fit.transformRef,
+        featureNames: fit.transform.outputNames,
+        rowsFitted: fit.transform.fittedOnRows,
+        rawTrainKey: e.lineage.rawTrain?.key ?? '',
+      });
+      if (drift) {
+        await insertDriftReport(tx, { runId, pipeline: spec.name, referenceRunId: drift.referenceRunId, status: drift.status, share: drift.share, reportKey: drift.report?.key ?? '' });
+        await rt.publish(tx, EVENTS.driftReport, drift, { runId, traceId: ev.traceId });
+      }
       await rt.publish(
         tx,
         EVENTS.featuresReady,
@@ -22,6 +36,7 @@ export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
           context: e.context,
           lineage: extendLineage(e.lineage, fit.lineage),
           timing: stageTiming('feature', started),
+          drift,
         },
         { runId: e.context.runId, traceId: ev.traceId },
       );

@@ -1,11 +1,25 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Lineage, LineageSchema } from '@refit/contracts';
-import { applyTransform, encodeMatrix, fitTransform, labelsOf, rowsFromJsonl, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
+import { applyTransform, encodeMatrix, fitTransform, labelsOf, ModelingInputError, rowsFromJsonl, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
 import { InvalidInputError, wireRef, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 
 /** What fitting produced: the lineage additions and the transform itself. */
-export type FitResult = { lineage: MessageInitShape<typeof LineageSchema>; transform: FittedTransform; transformRef: ArtifactRef };
+export type FitResult = { lineage: MessageInitShape<typeof LineageSchema>; transform: FittedTransform; transformRef: ArtifactRef; trainRows: RawRow[] };
+
+/**
+ * Runs `fn`, turning a data problem (a non-numeric feature, a bad label, a line that is not JSON)
+ * into an InvalidInputError naming the split: retrying the same rows cannot succeed, so the
+ * consumer must fail the run at once instead of redelivering the event until it gives up.
+ */
+function onSplit<T>(split: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ModelingInputError || err instanceof RangeError) throw new InvalidInputError(`${split} split: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
 
 /**
  * Fits the spec's transforms on the training split only, stores the fitted transform (the one
@@ -14,24 +28,28 @@ export type FitResult = { lineage: MessageInitShape<typeof LineageSchema>; trans
 export async function fitFeatures(rt: ServiceRuntime, spec: PipelineSpec, lineage: Lineage): Promise<FitResult> {
   const load = async (key: string | undefined, split: string): Promise<RawRow[]> => {
     if (!key) throw new InvalidInputError(`dataset.prepared carries no ${split} split`);
-    return rowsFromJsonl(await rt.store.get(key));
+    const body = await rt.store.get(key);
+    return onSplit(split, () => rowsFromJsonl(body));
   };
   const [train, validation, test] = await Promise.all([
     load(lineage.rawTrain?.key, 'train'),
     load(lineage.rawValidation?.key, 'validation'),
     load(lineage.rawTest?.key, 'test'),
   ]);
-  const transform = fitTransform(train, spec.features);
+  const transform = onSplit('train', () => fitTransform(train, spec.features));
   const transformRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/transforms`, serializeTransform(transform), '.json');
-  const encode = async (rows: RawRow[]) => {
-    const t = applyTransform(transform, rows);
-    const body = encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label), n: t.n, d: t.d, names: t.names });
+  const encode = async (rows: RawRow[], split: string) => {
+    const body = onSplit(split, () => {
+      const t = applyTransform(transform, rows);
+      return encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label), n: t.n, d: t.d, names: t.names });
+    });
     return rt.store.putContentAddressed(`pipelines/${spec.name}/features`, body, '.bin');
   };
-  const [fTrain, fValidation, fTest] = await Promise.all([encode(train), encode(validation), encode(test)]);
+  const [fTrain, fValidation, fTest] = await Promise.all([encode(train, 'train'), encode(validation, 'validation'), encode(test, 'test')]);
   return {
     transform,
     transformRef,
+    trainRows: train,
     lineage: {
       transform: wireRef(transformRef),
       featuresTrain: wireRef(fTrain),

@@ -1,10 +1,17 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { Verdict, type StageTiming } from '@refit/contracts';
+import { Verdict, type DriftReport, type StageTiming } from '@refit/contracts';
 import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { getRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
 const date = (t: Timestamp | undefined): Date | null => (t ? timestampDate(t) : null);
+
+/** One line on how the data moved since the previous run: "drift vs r-…: 2/3 columns drifted (temp_max psi 0.52, …)". */
+export function driftSummary(d: DriftReport): string {
+  const drifted = d.columns.filter((c) => c.status === 'drift').length;
+  const parts = d.columns.map((c) => `${c.column}${c.psi !== undefined ? ` psi ${c.psi.toFixed(2)}` : ''} ${c.status}`);
+  return `${d.status} vs ${d.referenceRunId}: ${drifted}/${d.columns.length} columns drifted (${parts.join(', ')})`;
+}
 
 /** Records the stage that an event closes, with the stage's own timing. */
 async function closeStage(tx: pg.PoolClient, run: RunRow, stage: string, ev: ReceivedEvent, timing: StageTiming | undefined, detail = ''): Promise<void> {
@@ -45,7 +52,8 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     }
     case EVENTS.featuresReady: {
       const e = ev.decode(EVENTS.featuresReady.schema);
-      await closeStage(tx, run, 'feature', ev, e.timing, `${e.lineage?.featureNames.length ?? 0} features`);
+      const drift = e.drift ? `; ${driftSummary(e.drift)}` : '';
+      await closeStage(tx, run, 'feature', ev, e.timing, `${e.lineage?.featureNames.length ?? 0} features${drift}`);
       break;
     }
     case EVENTS.modelTrained: {

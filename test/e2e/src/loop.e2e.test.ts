@@ -51,6 +51,11 @@ describe('the retraining loop, all seven services as processes', () => {
     expect(second.candidateMetrics.auc).toBeGreaterThan(second.championMetrics.auc);
     expect(second.candidateMetrics.accuracy).toBeGreaterThan(second.championMetrics.accuracy);
     expect(second.decisionReasons.find((r) => r.includes("champion v1's"))).toMatch(/^pass: auc/);
+    // The feature service saw the location shift: wind and temp_min move far (DATA.md: PSI ~1.1 and ~0.67).
+    const feature = second.stages.find((s) => s.stage === 'feature')?.detail ?? '';
+    expect(feature).toMatch(new RegExp(`^3 features; drift vs ${demo.runs[0].run.runId}: `));
+    expect(feature).toMatch(/wind psi \d\.\d\d drift/);
+    expect(feature).toMatch(/temp_min psi \d\.\d\d drift/);
   });
 
   it('serves the new champion, with different predictions for the same rows', () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/events.proto.
  */
 export const file_refit_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEiRwoPUGlwZWxpbmVBcHBsaWVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSEQoJc3BlY19qc29uGAMgASgJIm4KDFJ1blJlcXVlc3RlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSMAoMcmVxdWVzdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoMRGF0YUluZ2VzdGVkEhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEhIKCnJvd3NfdG90YWwYAyABKAMSFQoNcm93c19hY2NlcHRlZBgEIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAUgASgDEiwKBm9iamVjdBgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZiJeCgxEYXRhUmVqZWN0ZWQSEAoIcGlwZWxpbmUYASABKAkSEAoIYmF0Y2hfaWQYAiABKAkSGAoQcm93c19xdWFyYW50aW5lZBgDIAEoAxIQCghwcm9ibGVtcxgEIAMoCSKYAQoPRGF0YXNldFByZXBhcmVkEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nIpYBCg1GZWF0dXJlc1JlYWR5EiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nIpICCgxNb2RlbFRyYWluZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSRgoNdHJhaW5fbWV0cmljcxgEIAMoCzIvLnJlZml0LmV2ZW50cy52MS5Nb2RlbFRyYWluZWQuVHJhaW5NZXRyaWNzRW50cnkaMwoRVHJhaW5NZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKABAoOTW9kZWxFdmFsdWF0ZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSKQoHdmVyZGljdBgEIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYBSADKAkSUAoRY2FuZGlkYXRlX21ldHJpY3MYBiADKAsyNS5yZWZpdC5ldmVudHMudjEuTW9kZWxFdmFsdWF0ZWQuQ2FuZGlkYXRlTWV0cmljc0VudHJ5Ek4KEGNoYW1waW9uX21ldHJpY3MYByADKAsyNC5yZWZpdC5ldmVudHMudjEuTW9kZWxFdmFsdWF0ZWQuQ2hhbXBpb25NZXRyaWNzRW50cnkSGAoQY2hhbXBpb25fdmVyc2lvbhgIIAEoCRo3ChVDYW5kaWRhdGVNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo2ChRDaGFtcGlvbk1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBItYBCg9Nb2RlbFJlZ2lzdGVyZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0Eg8KB3ZlcnNpb24YAiABKAkSEAoIcHJvbW90ZWQYAyABKAgSGQoRcHJldmlvdXNfY2hhbXBpb24YBCABKAkSKQoHdmVyZGljdBgFIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0EiwKBnRpbWluZxgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5TdGFnZVRpbWluZyJqCgxBbGlhc0NoYW5nZWQSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIYChBwcmV2aW91c192ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCSJvCgxNb2RlbFNlcnZpbmcSEAoIcGlwZWxpbmUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZydW5faWQYAyABKAkSLAoGdGltaW5nGAQgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nIkwKCVJ1bkZhaWxlZBIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSDQoFc3RhZ2UYAyABKAkSDgoGcmVhc29uGAQgASgJIlgKDFJ1bkNvbXBsZXRlZBIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSDwoHb3V0Y29tZRgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEiRwoPUGlwZWxpbmVBcHBsaWVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSEQoJc3BlY19qc29uGAMgASgJIm4KDFJ1blJlcXVlc3RlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSMAoMcmVxdWVzdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoMRGF0YUluZ2VzdGVkEhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEhIKCnJvd3NfdG90YWwYAyABKAMSFQoNcm93c19hY2NlcHRlZBgEIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAUgASgDEiwKBm9iamVjdBgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZiJeCgxEYXRhUmVqZWN0ZWQSEAoIcGlwZWxpbmUYASABKAkSEAoIYmF0Y2hfaWQYAiABKAkSGAoQcm93c19xdWFyYW50aW5lZBgDIAEoAxIQCghwcm9ibGVtcxgEIAMoCSKYAQoPRGF0YXNldFByZXBhcmVkEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nIsMBCg1GZWF0dXJlc1JlYWR5EiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nEisKBWRyaWZ0GAQgASgLMhwucmVmaXQuZXZlbnRzLnYxLkRyaWZ0UmVwb3J0IrgBCgtDb2x1bW5EcmlmdBIOCgZjb2x1bW4YASABKAkSDAoEdGVzdBgCIAEoCRIRCglzdGF0aXN0aWMYAyABKAESFAoHcF92YWx1ZRgEIAEoAUgAiAEBEhAKA3BzaRgFIAEoAUgBiAEBEg4KBnN0YXR1cxgGIAEoCRIWCg5yZWZlcmVuY2Vfc2l6ZRgHIAEoAxIUCgxjdXJyZW50X3NpemUYCCABKANCCgoIX3BfdmFsdWVCBgoEX3BzaSLFAQoLRHJpZnRSZXBvcnQSEAoIcGlwZWxpbmUYASABKAkSDgoGcnVuX2lkGAIgASgJEhgKEHJlZmVyZW5jZV9ydW5faWQYAyABKAkSDgoGc3RhdHVzGAQgASgJEg0KBXNoYXJlGAUgASgBEi0KB2NvbHVtbnMYBiADKAsyHC5yZWZpdC5ldmVudHMudjEuQ29sdW1uRHJpZnQSLAoGcmVwb3J0GAcgASgLMhwucmVmaXQuY29tbW9uLnYxLkFydGlmYWN0UmVmIpICCgxNb2RlbFRyYWluZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSRgoNdHJhaW5fbWV0cmljcxgEIAMoCzIvLnJlZml0LmV2ZW50cy52MS5Nb2RlbFRyYWluZWQuVHJhaW5NZXRyaWNzRW50cnkaMwoRVHJhaW5NZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKABAoOTW9kZWxFdmFsdWF0ZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSKQoHdmVyZGljdBgEIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYBSADKAkSUAoRY2FuZGlkYXRlX21ldHJpY3MYBiADKAsyNS5yZWZpdC5ldmVudHMudjEuTW9kZWxFdmFsdWF0ZWQuQ2FuZGlkYXRlTWV0cmljc0VudHJ5Ek4KEGNoYW1waW9uX21ldHJpY3MYByADKAsyNC5yZWZpdC5ldmVudHMudjEuTW9kZWxFdmFsdWF0ZWQuQ2hhbXBpb25NZXRyaWNzRW50cnkSGAoQY2hhbXBpb25fdmVyc2lvbhgIIAEoCRo3ChVDYW5kaWRhdGVNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo2ChRDaGFtcGlvbk1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBItYBCg9Nb2RlbFJlZ2lzdGVyZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0Eg8KB3ZlcnNpb24YAiABKAkSEAoIcHJvbW90ZWQYAyABKAgSGQoRcHJldmlvdXNfY2hhbXBpb24YBCABKAkSKQoHdmVyZGljdBgFIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0EiwKBnRpbWluZxgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5TdGFnZVRpbWluZyJqCgxBbGlhc0NoYW5nZWQSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIYChBwcmV2aW91c192ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCSJvCgxNb2RlbFNlcnZpbmcSEAoIcGlwZWxpbmUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZydW5faWQYAyABKAkSLAoGdGltaW5nGAQgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nIkwKCVJ1bkZhaWxlZBIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSDQoFc3RhZ2UYAyABKAkSDgoGcmVhc29uGAQgASgJIlgKDFJ1bkNvbXBsZXRlZBIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSDwoHb3V0Y29tZRgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * refit.pipeline.applied — a pipeline spec was created or changed.
@@ -198,6 +198,13 @@ export type FeaturesReady = Message<"refit.events.v1.FeaturesReady"> & {
    * @generated from field: refit.common.v1.StageTiming timing = 3;
    */
   timing?: StageTiming | undefined;
+
+  /**
+   * How this run's training data differs from the previous run's (absent for a first run).
+   *
+   * @generated from field: refit.events.v1.DriftReport drift = 4;
+   */
+  drift?: DriftReport | undefined;
 };
 
 /**
@@ -206,6 +213,123 @@ export type FeaturesReady = Message<"refit.events.v1.FeaturesReady"> & {
  */
 export const FeaturesReadySchema: GenMessage<FeaturesReady> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_events, 5);
+
+/**
+ * Drift of one column between a reference sample and a current one.
+ *
+ * @generated from message refit.events.v1.ColumnDrift
+ */
+export type ColumnDrift = Message<"refit.events.v1.ColumnDrift"> & {
+  /**
+   * @generated from field: string column = 1;
+   */
+  column: string;
+
+  /**
+   * ks, chi-square, z, jensen-shannon, wasserstein or psi (chosen per column like Evidently).
+   *
+   * @generated from field: string test = 2;
+   */
+  test: string;
+
+  /**
+   * @generated from field: double statistic = 3;
+   */
+  statistic: number;
+
+  /**
+   * Set for p-value tests only.
+   *
+   * @generated from field: optional double p_value = 4;
+   */
+  pValue?: number | undefined;
+
+  /**
+   * Population stability index on 10 reference-quantile bins (numeric columns).
+   *
+   * @generated from field: optional double psi = 5;
+   */
+  psi?: number | undefined;
+
+  /**
+   * drift | no-drift | not-enough-data
+   *
+   * @generated from field: string status = 6;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int64 reference_size = 7;
+   */
+  referenceSize: bigint;
+
+  /**
+   * @generated from field: int64 current_size = 8;
+   */
+  currentSize: bigint;
+};
+
+/**
+ * Describes the message refit.events.v1.ColumnDrift.
+ * Use `create(ColumnDriftSchema)` to create a new message.
+ */
+export const ColumnDriftSchema: GenMessage<ColumnDrift> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_events, 6);
+
+/**
+ * refit.drift.report — data drift between a reference and a current sample of a pipeline.
+ *
+ * @generated from message refit.events.v1.DriftReport
+ */
+export type DriftReport = Message<"refit.events.v1.DriftReport"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * The run whose training data is the reference.
+   *
+   * @generated from field: string reference_run_id = 3;
+   */
+  referenceRunId: string;
+
+  /**
+   * drift | no-drift | not-enough-data
+   *
+   * @generated from field: string status = 4;
+   */
+  status: string;
+
+  /**
+   * Share of evaluated columns that drifted.
+   *
+   * @generated from field: double share = 5;
+   */
+  share: number;
+
+  /**
+   * @generated from field: repeated refit.events.v1.ColumnDrift columns = 6;
+   */
+  columns: ColumnDrift[];
+
+  /**
+   * @generated from field: refit.common.v1.ArtifactRef report = 7;
+   */
+  report?: ArtifactRef | undefined;
+};
+
+/**
+ * Describes the message refit.events.v1.DriftReport.
+ * Use `create(DriftReportSchema)` to create a new message.
+ */
+export const DriftReportSchema: GenMessage<DriftReport> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_events, 7);
 
 /**
  * refit.model.trained — a candidate model is stored.
@@ -239,7 +363,7 @@ export type ModelTrained = Message<"refit.events.v1.ModelTrained"> & {
  * Use `create(ModelTrainedSchema)` to create a new message.
  */
 export const ModelTrainedSchema: GenMessage<ModelTrained> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 6);
+  messageDesc(file_refit_events_v1_events, 8);
 
 /**
  * refit.model.evaluated — the candidate was compared with the champion and the gates decided.
@@ -297,7 +421,7 @@ export type ModelEvaluated = Message<"refit.events.v1.ModelEvaluated"> & {
  * Use `create(ModelEvaluatedSchema)` to create a new message.
  */
 export const ModelEvaluatedSchema: GenMessage<ModelEvaluated> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 7);
+  messageDesc(file_refit_events_v1_events, 9);
 
 /**
  * refit.model.registered — the candidate is a model version (promoted or not).
@@ -341,7 +465,7 @@ export type ModelRegistered = Message<"refit.events.v1.ModelRegistered"> & {
  * Use `create(ModelRegisteredSchema)` to create a new message.
  */
 export const ModelRegisteredSchema: GenMessage<ModelRegistered> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 8);
+  messageDesc(file_refit_events_v1_events, 10);
 
 /**
  * refit.alias.changed — an alias (champion, previous…) now points at another version.
@@ -380,7 +504,7 @@ export type AliasChanged = Message<"refit.events.v1.AliasChanged"> & {
  * Use `create(AliasChangedSchema)` to create a new message.
  */
 export const AliasChangedSchema: GenMessage<AliasChanged> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 9);
+  messageDesc(file_refit_events_v1_events, 11);
 
 /**
  * refit.deployment.serving — the deployer serves a version.
@@ -414,7 +538,7 @@ export type ModelServing = Message<"refit.events.v1.ModelServing"> & {
  * Use `create(ModelServingSchema)` to create a new message.
  */
 export const ModelServingSchema: GenMessage<ModelServing> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 10);
+  messageDesc(file_refit_events_v1_events, 12);
 
 /**
  * refit.run.failed — a stage could not do its work; the run stops.
@@ -448,7 +572,7 @@ export type RunFailed = Message<"refit.events.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 11);
+  messageDesc(file_refit_events_v1_events, 13);
 
 /**
  * refit.run.completed — the run reached its end (promoted and serving, or rejected by a gate).
@@ -484,5 +608,5 @@ export type RunCompleted = Message<"refit.events.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 12);
+  messageDesc(file_refit_events_v1_events, 14);
 

@@ -1,0 +1,58 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { DriftReportSchema, type DriftReport } from '@refit/contracts';
+import { datasetDrift, psi, type DriftColumn } from '@refit/ml';
+import { rowsFromJsonl, type RawRow } from '@refit/modeling';
+import { wireRef, type ServiceRuntime } from '@refit/platform';
+import type { PipelineSpec } from '@refit/spec';
+import type pg from 'pg';
+import { previousTransform } from './store.js';
+
+const numeric = (rows: RawRow[], name: string): number[] =>
+  rows.map((r) => (typeof r[name] === 'number' ? (r[name] as number) : Number(r[name]))).filter((x) => Number.isFinite(x));
+const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
+
+/**
+ * Compares this run's training rows with the previous run's, feature by feature (Evidently's test
+ * choice, plus PSI for numbers), stores the report and returns it; undefined for a first run.
+ */
+export async function checkDrift(
+  rt: ServiceRuntime,
+  tx: pg.PoolClient,
+  spec: PipelineSpec,
+  runId: string,
+  current: RawRow[],
+): Promise<DriftReport | undefined> {
+  const previous = await previousTransform(tx, spec.name, runId);
+  if (!previous?.raw_train_key) return undefined;
+  const reference = rowsFromJsonl(await rt.store.get(previous.raw_train_key));
+  const columns: DriftColumn[] = spec.features.map((f) =>
+    f.type === 'number'
+      ? { name: f.name, type: 'numeric', reference: numeric(reference, f.name), current: numeric(current, f.name) }
+      : { name: f.name, type: 'categorical', reference: categorical(reference, f.name), current: categorical(current, f.name) },
+  );
+  const result = datasetDrift(columns);
+  const report: MessageInitShape<typeof DriftReportSchema> = {
+    pipeline: spec.name,
+    runId,
+    referenceRunId: previous.run_id,
+    status: result.status,
+    share: result.share ?? 0,
+    columns: result.columns.map((c, i) => {
+      const col = columns[i];
+      const hasPsi = col.type === 'numeric' && col.reference.length > 0 && col.current.length > 0;
+      return {
+        column: c.column,
+        test: c.test,
+        statistic: c.statistic ?? Number.NaN,
+        pValue: c.pValue ?? undefined,
+        psi: hasPsi ? psi(col.reference as number[], col.current as number[]).value : undefined,
+        status: c.status,
+        referenceSize: BigInt(c.referenceSize),
+        currentSize: BigInt(c.currentSize),
+      };
+    }),
+  };
+  const body = Buffer.from(JSON.stringify({ ...result, pipeline: spec.name, runId, referenceRunId: previous.run_id }, null, 2));
+  const ref = await rt.store.putContentAddressed(`pipelines/${spec.name}/drift`, body, '.json');
+  return create(DriftReportSchema, { ...report, report: wireRef(ref) });
+}
