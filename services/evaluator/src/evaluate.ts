@@ -1,5 +1,5 @@
 import { Verdict, type Lineage, type ModelVersion } from '@refit/contracts';
-import { binaryMetrics, type BinaryMetrics } from '@refit/ml';
+import { binaryMetrics, compareModels, type BinaryMetrics, type ModelComparison } from '@refit/ml';
 import { applyTransform, decodeMatrix, initBackend, loadModel, parseTransform, rowsFromJsonl } from '@refit/modeling';
 import { InvalidInputError, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
@@ -26,8 +26,19 @@ export type Evaluation = {
   gates: GateResult[];
   candidate: Record<string, number>;
   champion?: { version: string; metrics: Record<string, number> };
+  /** Paired evidence on the gated metric (bootstrap interval; DeLong for AUC, McNemar for accuracy). */
+  significance?: ModelComparison;
   rowsTest: number;
 };
+
+/** The libs/ml name of a gate metric that has a paired significance test. */
+const SIGNIFICANCE_METRIC = { auc: 'rocAuc', accuracy: 'accuracy', logLoss: 'logLoss', brier: 'brier' } as const;
+
+/** One sentence of evidence from a paired comparison. */
+export function evidenceSentence(c: ModelComparison): string {
+  const tests = [c.deLong ? `DeLong p=${c.deLong.pValue.toPrecision(3)}` : '', c.mcnemar ? `McNemar p=${c.mcnemar.pValue.toPrecision(3)}` : ''].filter(Boolean).join(', ');
+  return `evidence (${c.n} paired rows): ${c.reason}${tests ? `; ${tests}` : ''} — ${c.verdict}`;
+}
 
 async function predictWith(rt: ServiceRuntime, modelKey: string, X: Float32Array, n: number): Promise<Float32Array> {
   const model = await loadModel(await rt.store.get(modelKey));
@@ -53,14 +64,18 @@ export async function evaluateCandidate(
   if (!lineage.model?.key || !lineage.featuresTest?.key) throw new InvalidInputError('model.trained carries no model or test features');
   await initBackend({ prefer: config.tfBackend });
   const test = decodeMatrix(await rt.store.get(lineage.featuresTest.key));
-  const candidate = flatMetrics(binaryMetrics(test.y, await predictWith(rt, lineage.model.key, test.X, test.n)));
+  const candidateProbs = await predictWith(rt, lineage.model.key, test.X, test.n);
+  const candidate = flatMetrics(binaryMetrics(test.y, candidateProbs));
   let championResult: Evaluation['champion'];
+  let significance: ModelComparison | undefined;
   if (champion?.lineage?.model?.key && champion.lineage.transform?.key && lineage.rawTest?.key) {
     const transform = parseTransform(await rt.store.get(champion.lineage.transform.key));
     const rows = rowsFromJsonl(await rt.store.get(lineage.rawTest.key));
     const t = applyTransform(transform, rows);
     const probs = await predictWith(rt, champion.lineage.model.key, t.X, t.n);
     championResult = { version: champion.version, metrics: flatMetrics(binaryMetrics(test.y, probs)) };
+    const metric = SIGNIFICANCE_METRIC[spec.gates.champion.metric as keyof typeof SIGNIFICANCE_METRIC];
+    if (metric) significance = compareModels(test.y, probs, candidateProbs, { metric, margin: spec.gates.champion.margin, seed: 0, minSamples: 30 });
   }
   const gates = applyGates(spec.gates, candidate, championResult);
   return {
@@ -68,6 +83,7 @@ export async function evaluateCandidate(
     gates,
     candidate,
     champion: championResult,
+    significance,
     rowsTest: test.n,
   };
 }

@@ -2,7 +2,7 @@ import { RegistryService, Verdict, type ModelVersion } from '@refit/contracts';
 import { createClient, EVENTS, extendLineage, isNotFound, stageTiming, wireRef, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import type { EvaluatorConfig } from './config.js';
-import { evaluateCandidate } from './evaluate.js';
+import { evaluateCandidate, evidenceSentence } from './evaluate.js';
 import { insertReport } from './store.js';
 
 /** Consumes `model.trained`: score candidate and champion, apply the gates, emit `model.evaluated`. */
@@ -27,6 +27,7 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
       const champion = await championOf(spec.name);
       const evaluation = await evaluateCandidate(rt, config, spec, e.lineage, champion);
       const reasons = evaluation.gates.map((g) => `${g.passed ? 'pass' : 'FAIL'}: ${g.reason}`);
+      if (evaluation.significance) reasons.push(`info: ${evidenceSentence(evaluation.significance)}`);
       const report = {
         runId: e.context.runId,
         pipeline: spec.name,
@@ -35,6 +36,7 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
         candidate: { metrics: evaluation.candidate, model: e.lineage.model?.key },
         champion: evaluation.champion ? { version: evaluation.champion.version, metrics: evaluation.champion.metrics } : null,
         rowsTest: evaluation.rowsTest,
+        significance: evaluation.significance ?? null,
         spec: { gates: spec.gates },
       };
       const reportRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/reports`, Buffer.from(JSON.stringify(report, null, 2)), '.json');
