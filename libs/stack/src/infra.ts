@@ -4,7 +4,7 @@ import { connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import { connect as natsConnect } from 'nats';
 import { UnavailableError } from '@refit/platform';
-import { freePort } from './ports.js';
+import { freePort } from '@refit/testing';
 
 /** True when something accepts TCP connections at host:port. */
 export function reachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkHealth, DEFAULT_PORTS } from '@refit/platform';
 import { checkPostgres, ensureNats, startS3Process, waitFor } from './infra.js';
-import { freePort } from './ports.js';
+import { freePort } from '@refit/testing';
 
 /** The seven services, in the order the loop runs through them. */
 export const SERVICES = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer'] as const;

@@ -1,5 +1,5 @@
 /** Test infrastructure for Refit: isolated envs on the real servers, a fake S3, helpers. */
-export { createTestEnv } from './test-env.js';
+export { createTestEnv, dropSchemasWithPrefix } from './test-env.js';
 export type { TestEnv, TestEnvOptions } from './test-env.js';
 export { S3RVER_KEY, startS3Server } from './s3-server.js';
 export type { S3Server, S3ServerOptions } from './s3-server.js';

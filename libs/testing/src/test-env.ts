@@ -51,7 +51,7 @@ export interface TestEnvOptions {
 }
 
 /** Drops every schema whose name starts with `prefix`. */
-async function dropSchemasWithPrefix(url: string, prefix: string): Promise<void> {
+export async function dropSchemasWithPrefix(url: string, prefix: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   let names: string[];
