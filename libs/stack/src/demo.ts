@@ -6,7 +6,7 @@ import { connect, formatRun, runDurationMs, waitForRun, type Clients, type Io } 
 import { RunSchema, RunStatus, type Run } from '@refit/contracts';
 import * as cmd from '@refit/cli';
 import { resetNamespace } from './reset.js';
-import { REPO_ROOT, startStack, type Stack } from './stack.js';
+import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, startStack, type Stack } from './stack.js';
 import { writeWeatherSlice } from './weather-data.js';
 
 /** The demo's isolated namespace, reset at every start so each demo begins from nothing. */
@@ -51,8 +51,6 @@ async function predictRows(c: Clients, rows: Array<Record<string, string>>) {
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const log = opts.log ?? (() => undefined);
   const env = { ...DEMO_ENV, ...opts.env };
-  const pgUrl = env.REFIT_PG_URL ?? process.env.REFIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/refit';
-  const natsUrl = env.REFIT_NATS_URL ?? process.env.REFIT_NATS_URL ?? 'nats://127.0.0.1:4222';
   const dir = mkdtempSync(join(tmpdir(), 'refit-demo-'));
   const seattle = join(dir, 'seattle-2012-2013.csv');
   const newYork = join(dir, 'new-york-2012-2013.csv');
@@ -62,10 +60,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const probe = writeWeatherSlice(join(dir, 'probe.csv'), 'New York', 2014, 2014).filter((_, i) => i % 73 === 0);
   writeFileSync(join(dir, 'probe.jsonl'), probe.map((r) => JSON.stringify(r)).join('\n'));
 
-  if (!opts.keepState) await resetNamespace({ pgUrl, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl, stream: env.REFIT_STREAM });
-  log('starting Postgres/NATS checks, an S3 server and the seven services…');
+  log('checking Postgres and NATS (starting them when missing), starting an S3 server and the seven services…');
   const started = Date.now();
-  const stack = await startStack({ env });
+  const stack = await startStack({
+    env,
+    prepare: async (e) => {
+      if (!opts.keepState) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: e.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: e.REFIT_STREAM });
+    },
+  });
   try {
     log(`stack up in ${Date.now() - started} ms (logs in ${stack.logDir})`);
     const c = connect(stack.env);

