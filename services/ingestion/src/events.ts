@@ -1,5 +1,5 @@
 import { create, toJson } from '@bufbuild/protobuf';
-import { LineageSchema } from '@refit/contracts';
+import { LineageSchema, type RunContext } from '@refit/contracts';
 import { EVENTS, stageTiming, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import { buildSnapshot } from './snapshot.js';
@@ -34,6 +34,19 @@ export async function consumeIngestionEvents(rt: ServiceRuntime): Promise<void> 
         { runId: ctx.runId, traceId: ev.traceId },
       );
       logger.info({ snapshot: lineage.snapshotSha256, rows: Number(lineage.rowsTrain) + Number(lineage.rowsValidation) + Number(lineage.rowsTest) }, 'snapshot prepared');
+    },
+    // As the runtime's default (the run fails at this stage with the error's message), plus the pipeline.
+    onDeadLetter: async (ev, error, tx) => {
+      let ctx: RunContext | undefined;
+      try {
+        ctx = ev.decode(EVENTS.runRequested.schema).context;
+      } catch {
+        ctx = undefined; // an event that does not decode still fails the run its headers name
+      }
+      const runId = ctx?.runId || ev.runId;
+      if (!runId) return;
+      const reason = error instanceof Error ? error.message : String(error);
+      await rt.publish(tx, EVENTS.runFailed, { runId, pipeline: ctx?.pipeline ?? '', stage: 'ingestion', reason }, { runId, traceId: ev.traceId });
     },
   });
 }

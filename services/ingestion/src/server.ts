@@ -1,10 +1,13 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { TriggerService, type IngestionService, type PushDataRequest, type PushHeader } from '@refit/contracts';
-import { callOptionsFrom, createClient, InvalidInputError, isNotFound, NotFoundError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { TriggerService, type IngestionService, type Pipeline, type PushDataRequest, type PushHeader } from '@refit/contracts';
+import { callOptionsFrom, createClient, InvalidInputError, isNotFound, isRefitError, NotFoundError, UnavailableError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
 import { getPipelineSpec, listBatches, listQuarantine, upsertPipeline } from './store.js';
 import { ingestCsv } from './upload.js';
+
+/** How long a push waits for the trigger service to look up a pipeline not seen yet. */
+const TRIGGER_LOOKUP_MS = 5000;
 
 /** gRPC handlers of the ingestion service. */
 export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<IngestionConfig>): ServiceHandlers<typeof IngestionService> {
@@ -14,15 +17,24 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
   async function specOf(name: string, ctx: CallContext): Promise<PipelineSpec> {
     const local = await getPipelineSpec(rt.pool, name);
     if (local) return specFromJson(local.spec_json);
+    let pipeline: Pipeline | undefined;
     try {
-      const { pipeline } = await trigger.getPipeline({ name }, callOptionsFrom(ctx));
-      if (!pipeline) throw new NotFoundError(`pipeline '${name}' not found`);
-      await upsertPipeline(rt.pool, { name, version: pipeline.version, specJson: pipeline.specJson });
-      return specFromJson(pipeline.specJson);
+      ({ pipeline } = await trigger.getPipeline({ name }, { ...callOptionsFrom(ctx), timeoutMs: TRIGGER_LOOKUP_MS }));
     } catch (e) {
-      if (isNotFound(e)) throw new NotFoundError(`pipeline '${name}' not found; apply it first with 'refit pipeline apply -f <spec.yaml>'`);
-      throw e;
+      if (isRefitError(e) && e.kind === 'unavailable') {
+        // We cannot tell whether the pipeline exists: say so (retryable), not NOT_FOUND.
+        throw new UnavailableError(
+          `pipeline '${name}' is not known to the ingestion service yet and the trigger service at ${config.triggerAddress} could not be reached to look it up (${e.message}); retry once the trigger service is up`,
+          { cause: e, details: { pipeline: name } },
+        );
+      }
+      if (!isNotFound(e)) throw e;
     }
+    if (!pipeline) {
+      throw new NotFoundError(`pipeline '${name}' not found; apply it first with 'refit pipeline apply -f <spec.yaml>'`, { details: { pipeline: name } });
+    }
+    await upsertPipeline(rt.pool, { name, version: pipeline.version, specJson: pipeline.specJson });
+    return specFromJson(pipeline.specJson);
   }
 
   return {
@@ -44,7 +56,7 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
           else throw new InvalidInputError('only the first PushData message may be a header');
         }
       }
-      return ingestCsv(rt, spec, header, chunks());
+      return ingestCsv(rt, spec, header, chunks(), ctx.signal);
     },
     async listBatches(req) {
       const batches = await listBatches(rt.pool, req.pipeline);
