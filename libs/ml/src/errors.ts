@@ -4,6 +4,8 @@
  */
 export class MlInputError extends Error {
   override name = 'MlInputError';
+  /** Always `'invalid_input'`: the platform maps it like its own InvalidInputError (no retry). */
+  readonly kind = 'invalid_input' as const;
 }
 
 /**

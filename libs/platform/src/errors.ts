@@ -73,5 +73,25 @@ export const isConflict = (e: unknown): e is ConflictError => isRefitError(e) &&
 /** True for a {@link FailedPreconditionError}. */
 export const isFailedPrecondition = (e: unknown): e is FailedPreconditionError =>
   isRefitError(e) && e.kind === 'failed_precondition';
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(['invalid_input', 'not_found', 'conflict', 'failed_precondition', 'unavailable', 'internal']);
+
+/**
+ * The error as a RefitError: itself, or — for an error of a pure library that carries a `kind`
+ * (ModelingInputError, MlInputError: `kind: 'invalid_input'`) — a RefitError of that kind with
+ * the same message, details and the original as `cause`. Undefined for any other error.
+ */
+export function asRefitError(e: unknown): RefitError | undefined {
+  if (isRefitError(e)) return e;
+  const kind = e instanceof Error ? (e as Error & { kind?: unknown }).kind : undefined;
+  if (e instanceof Error && typeof kind === 'string' && KINDS.has(kind)) {
+    const details = (e as Error & { details?: unknown }).details;
+    return new RefitError(kind as ErrorKind, e.message, {
+      cause: e,
+      details: details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined,
+    });
+  }
+  return undefined;
+}
+
 /** True when an error will not go away by retrying (so a consumer should dead-letter at once). */
-export const isPermanent = (e: unknown): boolean => isRefitError(e) && e.permanent;
+export const isPermanent = (e: unknown): boolean => asRefitError(e)?.permanent ?? false;

@@ -6,6 +6,7 @@ import {
   NotFoundError,
   RefitError,
   UnavailableError,
+  asRefitError,
   isRefitError,
   type ErrorKind,
 } from '../errors.js';
@@ -60,12 +61,13 @@ export function toStatus(err: unknown, logger: GrpcLogger, service: string, call
     logger.debug({ ...where, err }, 'gRPC call ended after cancellation');
     return { code: status.CANCELLED, details: 'call cancelled', metadata };
   }
-  if (isRefitError(err) && err.kind !== 'internal') {
-    const details = encodeDetails(err.details);
+  const known = asRefitError(err);
+  if (known && known.kind !== 'internal') {
+    const details = encodeDetails(known.details);
     if (details) metadata.set(ERROR_DETAILS_KEY, details);
-    if (err.kind === 'unavailable') logger.warn({ ...where, err }, 'gRPC call failed: a dependency is unavailable');
-    else logger.debug({ ...where, kind: err.kind, msg: err.message }, 'gRPC call rejected');
-    return { code: codeByKind[err.kind], details: err.message, metadata };
+    if (known.kind === 'unavailable') logger.warn({ ...where, err }, 'gRPC call failed: a dependency is unavailable');
+    else logger.debug({ ...where, kind: known.kind, msg: known.message }, 'gRPC call rejected');
+    return { code: codeByKind[known.kind], details: known.message, metadata };
   }
   logger.error({ ...where, err }, 'gRPC handler failed');
   return { code: status.INTERNAL, details: `internal error (see the ${service} log, request id ${requestId})`, metadata };
