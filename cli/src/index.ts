@@ -2,3 +2,4 @@
 export * from './clients.js';
 export * from './commands.js';
 export * from './format.js';
+export * from './context.js';

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Lineage, LineageSchema } from '@refit/contracts';
 import { binaryMetrics } from '@refit/ml';
-import { decodeMatrix, initBackend, resolveModelSpec, trainModel } from '@refit/modeling';
+import { decodeMatrix, initBackend, ModelingInputError, resolveModelSpec, trainModel, type LabelledMatrix } from '@refit/modeling';
 import { InvalidInputError, wireRef, type ArtifactRef, type Logger, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type { TrainerConfig } from './config.js';
@@ -19,11 +19,29 @@ export type TrainingOutcome = {
   validationMetrics: Record<string, number>;
 };
 
+/**
+ * A feature artifact that does not decode, or unusable features (NaN, labels
+ * outside 0..1) cannot get better by retrying: raise them as InvalidInputError so the consumer
+ * fails the run at once instead of training again on every redelivery.
+ */
+function permanent(what: string, err: unknown): unknown {
+  return err instanceof ModelingInputError || err instanceof RangeError ? new InvalidInputError(`${what}: ${err.message}`, { cause: err }) : err;
+}
+
+async function loadMatrix(rt: ServiceRuntime, key: string, split: string): Promise<LabelledMatrix> {
+  const body = await rt.store.get(key);
+  try {
+    return decodeMatrix(body);
+  } catch (err) {
+    throw permanent(`${split} features ${key}`, err);
+  }
+}
+
 /** Trains the spec's model on the transformed training split, seeded, and stores it content-addressed. */
 export async function trainCandidate(rt: ServiceRuntime, config: Readonly<TrainerConfig>, spec: PipelineSpec, lineage: Lineage, logger: Logger): Promise<TrainingOutcome> {
   if (!lineage.featuresTrain?.key) throw new InvalidInputError('features.ready carries no training features');
-  const train = decodeMatrix(await rt.store.get(lineage.featuresTrain.key));
-  const validation = lineage.featuresValidation?.key ? decodeMatrix(await rt.store.get(lineage.featuresValidation.key)) : undefined;
+  const train = await loadMatrix(rt, lineage.featuresTrain.key, 'training');
+  const validation = lineage.featuresValidation?.key ? await loadMatrix(rt, lineage.featuresValidation.key, 'validation') : undefined;
   const { backend } = await initBackend({ prefer: config.tfBackend });
   const modelSpec = resolveModelSpec(spec.model);
   const result = await trainModel({
@@ -36,6 +54,8 @@ export async function trainCandidate(rt: ServiceRuntime, config: Readonly<Traine
     onEpoch: (e) => {
       if (e.epoch % 10 === 0) logger.debug({ epoch: e.epoch, loss: e.loss, valLoss: e.valLoss }, 'epoch');
     },
+  }).catch((err: unknown) => {
+    throw err instanceof ModelingInputError ? permanent('training', err) : err;
   });
   try {
     const validationMetrics: Record<string, number> = {};

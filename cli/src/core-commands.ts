@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import * as cmd from './commands.js';
+import type { CliContext } from './context.js';
+
+/** pipeline, data, trigger, runs, models and predict commands. */
+export function registerCoreCommands(program: Command, ctx: CliContext): void {
+  const pipeline = program.command('pipeline').description('pipelines and their specs');
+  pipeline
+    .command('apply')
+    .description('create or update a pipeline from its YAML spec')
+    .requiredOption('-f, --file <spec.yaml>', 'the spec file')
+    .action(ctx.action((c, io, opts: { file: string }) => cmd.pipelineApply(c, io, opts.file)));
+  pipeline.command('list').description('list pipelines').action(ctx.action((c, io) => cmd.pipelineList(c, io)));
+
+  const data = program.command('data').description('push and inspect data');
+  data
+    .command('push')
+    .argument('<pipeline>')
+    .argument('<file>', 'a CSV file')
+    .description('upload a CSV batch (validated; bad rows quarantined)')
+    .action(ctx.action((c, io, p: string, f: string) => cmd.dataPush(c, io, p, f)));
+  data
+    .command('quarantine')
+    .argument('<pipeline>')
+    .option('--batch <id>')
+    .description('list quarantined rows and why')
+    .action(ctx.action((c, io, p: string, opts: { batch?: string }) => cmd.dataQuarantine(c, io, p, opts.batch)));
+
+  program
+    .command('trigger')
+    .argument('<pipeline>')
+    .option('-r, --reason <text>', 'why (recorded with the run)')
+    .description('start a retraining run now')
+    .action(ctx.action((c, io, p: string, opts: { reason?: string }) => cmd.trigger(c, io, p, opts.reason)));
+
+  const runs = program.command('runs').description('retraining runs');
+  runs
+    .command('list')
+    .option('-p, --pipeline <name>')
+    .action(ctx.action((c, io, opts: { pipeline?: string }) => cmd.runsList(c, io, opts.pipeline)));
+  runs.command('show').argument('<run>').action(ctx.action((c, io, id: string) => cmd.runsShow(c, io, id)));
+  runs
+    .command('wait')
+    .argument('<run>')
+    .option('-t, --timeout <seconds>', 'give up waiting after this long', '600')
+    .action(ctx.action((c, io, id: string, opts: { timeout: string }) => cmd.runsWait(c, io, id, Number(opts.timeout) * 1000)));
+
+  const models = program.command('models').description('registered model versions');
+  models.command('list').argument('<pipeline>').action(ctx.action((c, io, p: string) => cmd.modelsList(c, io, p)));
+
+  program
+    .command('predict')
+    .argument('<pipeline>')
+    .requiredOption('-i, --input <rows.jsonl>', 'rows of raw features, one JSON object per line')
+    .description('score rows with the serving model')
+    .action(ctx.action((c, io, p: string, opts: { input: string }) => cmd.predict(c, io, p, opts.input)));
+}

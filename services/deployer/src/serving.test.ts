@@ -1,0 +1,145 @@
+import type { FittedTransform, TrainedModel } from '@refit/modeling';
+import { asRefitError, isFailedPrecondition } from '@refit/platform';
+import { describe, expect, it } from 'vitest';
+import { ServingTable, type LoadedModel } from './serving.js';
+
+const transform: FittedTransform = {
+  version: 1,
+  features: [{ name: 'x', kind: 'standardize', mean: 10, std: 2 }],
+  outputNames: ['x'],
+  fittedOnRows: 3,
+};
+
+/** A fake model: p = sigmoid(w·x) of the one standardized input; counts disposals; can run a hook mid-predict. */
+class FakeModel implements TrainedModel {
+  disposed = 0;
+  readonly inputDim = 1;
+  readonly spec = { kind: 'logistic' as const };
+  duringPredict?: () => void;
+  constructor(readonly w: number) {}
+  predict(X: Float32Array, n: number): Float32Array {
+    if (this.disposed > 0) throw new Error('model has been disposed');
+    this.duringPredict?.();
+    // Still alive after whatever happened during the call.
+    if (this.disposed > 0) throw new Error('model disposed while a request was using it');
+    return Float32Array.from({ length: n }, (_, i) => 1 / (1 + Math.exp(-this.w * X[i])));
+  }
+  async serialize(): Promise<Buffer> {
+    return Buffer.alloc(0);
+  }
+  dispose(): void {
+    this.disposed++;
+  }
+}
+
+const loaded = (version: string, model: FakeModel, t: FittedTransform = transform): LoadedModel => ({
+  pipeline: 'rain',
+  version,
+  runId: `run-${version}`,
+  model,
+  transform: t,
+  loadedAt: 1,
+});
+
+describe('ServingTable', () => {
+  it('refuses a pipeline that serves nothing with FAILED_PRECONDITION naming it', () => {
+    const table = new ServingTable();
+    let err: unknown;
+    try {
+      table.predict('nope', [{ x: 1 }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(isFailedPrecondition(err)).toBe(true);
+    expect((err as Error).message).toContain("'nope'");
+    expect(table.current('nope')).toBeUndefined();
+  });
+
+  it('scores raw rows through the serving version’s own transform', () => {
+    const table = new ServingTable();
+    const m = new FakeModel(1);
+    table.swap(loaded('v1', m));
+    const out = table.predict('rain', [{ x: 10 }, { x: 12 }, { x: '8' }]);
+    expect(out.version).toBe('v1');
+    // (x - 10) / 2 → 0, 1, -1.
+    expect(Array.from(out.probabilities)).toEqual([0.5, Math.fround(1 / (1 + Math.exp(-1))), Math.fround(1 / (1 + Math.exp(1)))]);
+    expect(table.current('rain')?.version).toBe('v1');
+  });
+
+  it('a bad feature value is INVALID_ARGUMENT naming row and column, and leaves the model serving', () => {
+    const table = new ServingTable();
+    table.swap(loaded('v1', new FakeModel(1)));
+    let err: unknown;
+    try {
+      table.predict('rain', [{ x: 1 }, { x: 'warm' }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(asRefitError(err)?.kind).toBe('invalid_input');
+    expect((err as Error).message).toMatch(/row 1: column "x" is not a number: "warm"/);
+    expect(table.predict('rain', [{ x: 10 }]).probabilities[0]).toBe(0.5);
+  });
+
+  it('a swap with nothing in flight disposes the old model at once, and only once', () => {
+    const table = new ServingTable();
+    const old = new FakeModel(1);
+    const next = new FakeModel(-1);
+    table.swap(loaded('v1', old));
+    table.predict('rain', [{ x: 12 }]);
+    table.swap(loaded('v2', next));
+    expect(old.disposed).toBe(1);
+    expect(next.disposed).toBe(0);
+    const out = table.predict('rain', [{ x: 12 }]);
+    expect(out.version).toBe('v2');
+    expect(out.probabilities[0]).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
+    expect(old.disposed).toBe(1);
+  });
+
+  it('a swap during a request keeps the old model alive until that request finishes', () => {
+    const table = new ServingTable();
+    const old = new FakeModel(1);
+    const next = new FakeModel(-1);
+    table.swap(loaded('v1', old));
+    let inner: { version: string; probabilities: Float32Array } | undefined;
+    old.duringPredict = () => {
+      old.duringPredict = undefined;
+      table.swap(loaded('v2', next));
+      expect(old.disposed).toBe(0);
+      // A request that starts after the swap already gets the new version.
+      inner = table.predict('rain', [{ x: 12 }]);
+    };
+    const out = table.predict('rain', [{ x: 12 }]);
+    // The request that started on v1 finished on v1 …
+    expect(out.version).toBe('v1');
+    expect(out.probabilities[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    expect(inner?.version).toBe('v2');
+    // … and only then was v1 disposed, exactly once.
+    expect(old.disposed).toBe(1);
+    expect(next.disposed).toBe(0);
+  });
+
+  it('a request that fails still releases the old model after a swap', () => {
+    const table = new ServingTable();
+    const old = new FakeModel(1);
+    table.swap(loaded('v1', old));
+    old.duringPredict = () => {
+      table.swap(loaded('v2', new FakeModel(1)));
+      throw new Error('boom');
+    };
+    expect(() => table.predict('rain', [{ x: 1 }])).toThrow('boom');
+    expect(old.disposed).toBe(1);
+  });
+
+  it('keeps pipelines apart and clear() disposes every model', () => {
+    const table = new ServingTable();
+    const a = new FakeModel(1);
+    const b = new FakeModel(1);
+    table.swap(loaded('v1', a));
+    table.swap({ ...loaded('v7', b), pipeline: 'other' });
+    expect(table.predict('other', [{ x: 10 }]).version).toBe('v7');
+    expect(table.predict('rain', [{ x: 10 }]).version).toBe('v1');
+    table.clear();
+    expect([a.disposed, b.disposed]).toEqual([1, 1]);
+    expect(table.current('rain')).toBeUndefined();
+  });
+});

@@ -1,0 +1,267 @@
+import { clone, create, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArtifactRefSchema, EvaluatorService, LineageSchema, RegistryService, Verdict, type Lineage } from '@refit/contracts';
+import { binaryMetrics } from '@refit/ml';
+import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, trainModel, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
+import { checkHealth, createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import { parseSpec } from '@refit/spec';
+import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { startEvaluatorService } from './service.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const migrations = join(here, 'migrations');
+const spec = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
+
+/** Rows of vega-datasets' weather.csv, typed the way ingestion writes them (numbers as numbers). */
+function weatherRows(location: string, from: string, to: string): RawRow[] {
+  const csv = join(dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'weather.csv');
+  const [header, ...lines] = readFileSync(csv, 'utf8').trim().split('\n');
+  const names = header.split(',');
+  const numeric = new Set(['precipitation', 'temp_max', 'temp_min', 'wind']);
+  return lines
+    .map((line) => {
+      const cells = line.split(',');
+      return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
+    })
+    .filter((r) => r.location === location && String(r.date) >= from && String(r.date) < to);
+}
+const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+
+// Every candidate is scored on Seattle 2015.
+const test = weatherRows('Seattle', '2015-01-01', '2016-01-01');
+const yTest = labelsOf(test, spec.label);
+
+/**
+ * Runs the registry service as its own process (its main.ts, as in production) against the test
+ * env: services never import each other, they talk over gRPC and NATS.
+ */
+async function startRegistryProcess(env: TestEnv): Promise<{ address: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const root = join(here, '../../..');
+  const child = spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', join(root, 'services/registry/src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env.env, REFIT_REGISTRY_GRPC_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const address = `127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`registry exited with ${child.exitCode}: ${log}`);
+        return (await checkHealth(address, '', 1000)) === 'SERVING';
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the registry to serve' },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, stop };
+}
+
+/** A real trained model with its transform, stored in the env's S3, and its expected test metrics. */
+type Candidate = { lineage: Lineage; transform: FittedTransform; probs: Float32Array; accuracy: number; auc: number };
+
+describe('evaluator service (with the registry)', () => {
+  let env: TestEnv;
+  let registry: Awaited<ReturnType<typeof startRegistryProcess>>;
+  let rt: ServiceRuntime;
+  let client: ReturnType<typeof createClient<typeof EvaluatorService>>;
+  let registryClient: ReturnType<typeof createClient<typeof RegistryService>>;
+  const models: Record<'year' | 'latestQuarter' | 'springQuarter', Candidate> = {} as never;
+
+  async function trainCandidate(rows: RawRow[]): Promise<Candidate> {
+    const transform = fitTransform(rows, spec.features);
+    const tr = applyTransform(transform, rows);
+    const result = await trainModel({ X: tr.X, y: labelsOf(rows, spec.label), n: tr.n, d: tr.d, spec: { ...spec.model, epochs: 10 } });
+    const te = applyTransform(transform, test);
+    const probs = result.model.predict(te.X, te.n);
+    const m = binaryMetrics(yTest, probs);
+    const [model, transformRef, featuresTest, rawTest] = await Promise.all([
+      rt.store.putContentAddressed('pipelines/weather-rain/models', await result.model.serialize(), '.refitm'),
+      rt.store.putContentAddressed('pipelines/weather-rain/transforms', serializeTransform(transform), '.json'),
+      rt.store.putContentAddressed('pipelines/weather-rain/features', encodeMatrix({ ...te, y: yTest }), '.bin'),
+      rt.store.putContentAddressed('pipelines/weather-rain/snapshots', jsonl(test), '.jsonl'),
+    ]);
+    result.model.dispose();
+    return {
+      lineage: create(LineageSchema, {
+        rawTest: wireRef(rawTest),
+        rowsTrain: BigInt(rows.length),
+        rowsTest: BigInt(test.length),
+        transform: wireRef(transformRef),
+        featuresTest: wireRef(featuresTest),
+        featureNames: transform.outputNames,
+        model: wireRef(model),
+        seed: 42n,
+        epochs: 10,
+        backend: result.backend,
+      }),
+      transform,
+      probs,
+      accuracy: m.accuracy,
+      auc: m.rocAuc ?? Number.NaN,
+    };
+  }
+
+  async function events<S extends DescMessage>(def: EventDef<S>): Promise<MessageShape<S>[]> {
+    const stored = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${def.name}` });
+    return stored.map((e) => fromBinary(def.schema, e.data));
+  }
+
+  /** Publishes model.trained for `runId` and waits for the evaluation and the registry's answer to it. */
+  async function evaluate(runId: string, c: Pick<Candidate, 'lineage'>) {
+    const context = { runId, pipeline: spec.name, specVersion: 1, specJson: JSON.stringify(spec), triggerKind: 'manual', triggerReason: 'evaluator test' };
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.modelTrained, { context, lineage: c.lineage, trainMetrics: { accuracy: 0.5 } }, { runId }));
+    rt.relay.kick();
+    const evaluated = await waitFor(async () => (await events(EVENTS.modelEvaluated)).find((e) => e.context?.runId === runId), { what: `model.evaluated of ${runId}` });
+    const registered = await waitFor(async () => (await events(EVENTS.modelRegistered)).find((e) => e.context?.runId === runId), { what: `model.registered of ${runId}` });
+    return { evaluated, registered };
+  }
+
+  const gateReasons = (reasons: string[]) => reasons.filter((r) => !r.startsWith('info: '));
+  const f4 = (x: number) => x.toFixed(4);
+
+  beforeAll(async () => {
+    env = await createTestEnv({ name: 'evaluator' });
+    registry = await startRegistryProcess(env);
+    const config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registry.address }));
+    rt = await startTestRuntime(config, migrations);
+    await startEvaluatorService(rt, config);
+    client = createClient(EvaluatorService, rt.server?.address ?? '');
+    registryClient = createClient(RegistryService, registry.address);
+
+    await initBackend({ prefer: config.tfBackend });
+    models.year = await trainCandidate(weatherRows('Seattle', '2014-01-01', '2015-01-01'));
+    models.latestQuarter = await trainCandidate(weatherRows('Seattle', '2014-10-01', '2015-01-01'));
+    models.springQuarter = await trainCandidate(weatherRows('Seattle', '2014-04-01', '2014-07-01'));
+  });
+  afterAll(async () => {
+    client?.close();
+    registryClient?.close();
+    await rt?.close();
+    await registry?.stop();
+    await env?.cleanup();
+  });
+
+  it('with no champion judges the candidate on its floors alone, and the registry promotes it', async () => {
+    const year = models.year;
+    expect(year.accuracy).toBeGreaterThan(0.7);
+    const { evaluated, registered } = await evaluate('e-1', year);
+    expect(evaluated.verdict).toBe(Verdict.PASS);
+    expect(evaluated.reasons).toEqual([
+      `pass: accuracy ${f4(year.accuracy)} meets the floor 0.6000`,
+      `pass: auc ${f4(year.auc)} meets the floor 0.6000`,
+      'pass: no champion yet: the candidate is judged on its floors alone',
+    ]);
+    expect(evaluated.candidateMetrics.accuracy).toBeCloseTo(year.accuracy, 12);
+    expect(evaluated.candidateMetrics.auc).toBeCloseTo(year.auc, 12);
+    expect(evaluated.championVersion).toBe('');
+    expect(evaluated.championMetrics).toEqual({});
+    expect(evaluated.timing?.stage).toBe('evaluator');
+    expect(evaluated.lineage?.evaluationReport?.key).toMatch(/^pipelines\/weather-rain\/reports\//);
+    expect(evaluated.lineage?.model?.key).toBe(year.lineage.model?.key);
+    expect(registered).toMatchObject({ version: 'v1', promoted: true });
+    expect((await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'champion' })).model?.runId).toBe('e-1');
+  });
+
+  it('fails a model trained on only the latest quarter: below the floors and worse than the champion', async () => {
+    const q = models.latestQuarter;
+    const { evaluated, registered } = await evaluate('e-2', q);
+    expect(evaluated.verdict).toBe(Verdict.FAIL);
+    expect(q.auc).toBeLessThan(models.year.auc - 0.01);
+    expect(gateReasons(evaluated.reasons)).toEqual([
+      `FAIL: accuracy ${f4(q.accuracy)} is below the floor 0.6000`,
+      `FAIL: auc ${f4(q.auc)} is below the floor 0.6000`,
+      expect.stringMatching(/^FAIL: auc .* vs champion v1's .*: worse than the champion beyond the margin 0\.0100$/),
+    ]);
+    expect(registered).toMatchObject({ version: 'v2', promoted: false, previousChampion: '' });
+  });
+
+  it('fails a candidate that passes its floors but is worse than the champion beyond the margin; the registry keeps the champion', async () => {
+    const c = models.springQuarter;
+    const year = models.year;
+    // Good enough on its own, clearly worse than the full-year champion on the same rows.
+    expect(c.accuracy).toBeGreaterThan(0.6);
+    expect(c.auc).toBeGreaterThan(0.6);
+    expect(year.auc - c.auc).toBeGreaterThan(0.03);
+    const aliasBefore = await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'champion' });
+
+    const { evaluated, registered } = await evaluate('e-3', c);
+    expect(evaluated.verdict).toBe(Verdict.FAIL);
+    const diff = c.auc - year.auc;
+    expect(gateReasons(evaluated.reasons)).toEqual([
+      `pass: accuracy ${f4(c.accuracy)} meets the floor 0.6000`,
+      `pass: auc ${f4(c.auc)} meets the floor 0.6000`,
+      `FAIL: auc ${f4(c.auc)} vs champion v1's ${f4(year.auc)} on the same test rows (${f4(diff)}): worse than the champion beyond the margin 0.0100`,
+    ]);
+    expect(evaluated.reasons.some((r) => r.startsWith('info: evidence'))).toBe(true);
+    // The champion was scored through its own transform on this run's raw test rows.
+    expect(evaluated.championVersion).toBe('v1');
+    expect(evaluated.championMetrics.accuracy).toBeCloseTo(year.accuracy, 12);
+    expect(evaluated.championMetrics.auc).toBeCloseTo(year.auc, 12);
+    expect(c.transform.features[0]).not.toEqual(year.transform.features[0]);
+
+    expect(registered).toMatchObject({ version: 'v3', promoted: false, previousChampion: '', verdict: Verdict.FAIL });
+    const aliasAfter = await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'champion' });
+    expect(aliasAfter.model?.version).toBe('v1');
+    expect(aliasAfter.model?.aliases).toEqual(aliasBefore.model?.aliases);
+    expect((await registryClient.getModel({ pipeline: 'weather-rain', version: 'v3' })).model?.aliases).toEqual([]);
+
+    // GetReport returns what was decided, with the stored report.
+    const { report } = await client.getReport({ runId: 'e-3' });
+    expect(report).toMatchObject({ runId: 'e-3', pipeline: 'weather-rain', verdict: Verdict.FAIL, championVersion: 'v1', rowsTest: BigInt(test.length) });
+    expect(report?.reasons).toEqual(evaluated.reasons);
+    expect(report?.candidateMetrics).toEqual(evaluated.candidateMetrics);
+    expect(report?.championMetrics).toEqual(evaluated.championMetrics);
+    expect(report?.report?.key).toBe(evaluated.lineage?.evaluationReport?.key);
+    const json = JSON.parse(report?.reportJson ?? '{}') as { verdict: string; champion: { version: string }; rowsTest: number; gates: Array<{ gate: string; passed: boolean }> };
+    expect(json).toMatchObject({ verdict: 'fail', champion: { version: 'v1' }, rowsTest: test.length });
+    expect(json.gates.map((g) => [g.gate, g.passed])).toEqual([
+      ['floor:accuracy', true],
+      ['floor:auc', true],
+      ['champion', false],
+    ]);
+  });
+
+  it('passes a candidate as good as the champion, scoring both identically, and the registry promotes it', async () => {
+    const { evaluated, registered } = await evaluate('e-4', models.year);
+    expect(evaluated.verdict).toBe(Verdict.PASS);
+    // Same model, same rows: the champion path (raw rows → its transform) equals the candidate's features.
+    expect(evaluated.championMetrics).toEqual(evaluated.candidateMetrics);
+    expect(gateReasons(evaluated.reasons).at(-1)).toBe(
+      `pass: auc ${f4(models.year.auc)} vs champion v1's ${f4(models.year.auc)} on the same test rows (+0.0000): not worse than the champion beyond the margin 0.0100`,
+    );
+    expect(registered).toMatchObject({ version: 'v4', promoted: true, previousChampion: 'v1' });
+    expect((await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'previous' })).model?.version).toBe('v1');
+  });
+
+  it('GetReport of an unknown run is NOT_FOUND; an unreadable model fails the run at the evaluator stage at once', async () => {
+    const err = await client.getReport({ runId: 'e-missing' }).catch((e: unknown) => e);
+    expect(isNotFound(err) && (err as Error).message).toContain("'e-missing'");
+
+    const junk = await rt.store.putContentAddressed('pipelines/weather-rain/models', Buffer.from('not a model'), '.refitm');
+    const context = { runId: 'e-bad', pipeline: spec.name, specVersion: 1, specJson: JSON.stringify(spec) };
+    const lineage = clone(LineageSchema, models.year.lineage);
+    lineage.model = create(ArtifactRefSchema, wireRef(junk));
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.modelTrained, { context, lineage }, { runId: 'e-bad' }));
+    rt.relay.kick();
+    const failed = await waitFor(async () => (await events(EVENTS.runFailed)).find((e) => e.runId === 'e-bad'), { timeoutMs: 6000, what: 'run.failed of e-bad' });
+    expect(failed.stage).toBe('evaluator');
+    expect(failed.reason).toContain('not a Refit model');
+    expect((await events(EVENTS.modelEvaluated)).some((e) => e.context?.runId === 'e-bad')).toBe(false);
+  });
+});

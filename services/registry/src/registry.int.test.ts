@@ -1,0 +1,186 @@
+import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryService, Verdict } from '@refit/contracts';
+import { createClient, EVENTS, isConflict, isInvalidInput, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import { parseSpec } from '@refit/spec';
+import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { startRegistryService } from './service.js';
+import { getAlias, moveAlias } from './store.js';
+
+const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
+const spec = parseSpec(readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8'));
+const PIPELINE = spec.name;
+
+describe('registry service', () => {
+  let env: TestEnv;
+  let rt: ServiceRuntime;
+  let client: ReturnType<typeof createClient<typeof RegistryService>>;
+
+  async function events<S extends DescMessage>(def: EventDef<S>): Promise<MessageShape<S>[]> {
+    const stored = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${def.name}` });
+    return stored.map((e) => fromBinary(def.schema, e.data));
+  }
+
+  /** Feeds the registry a model.evaluated for `runId` (with a model artifact of its own) and returns its model.registered. */
+  async function evaluated(runId: string, verdict: Verdict, accuracy: number) {
+    const model = await rt.store.putContentAddressed(`pipelines/${PIPELINE}/models`, Buffer.from(`model of ${runId}`), '.refitm');
+    const transform = await rt.store.putContentAddressed(`pipelines/${PIPELINE}/transforms`, Buffer.from(`transform of ${runId}`), '.json');
+    const context = { runId, pipeline: PIPELINE, specVersion: 1, specJson: JSON.stringify(spec), triggerKind: 'manual', triggerReason: `test ${runId}` };
+    const reasons = [`${verdict === Verdict.PASS ? 'pass' : 'FAIL'}: accuracy ${accuracy.toFixed(4)} vs floor 0.6000`];
+    await withTransaction(rt.pool, (tx) =>
+      rt.publish(
+        tx,
+        EVENTS.modelEvaluated,
+        { context, lineage: { model: wireRef(model), transform: wireRef(transform), seed: 42n, epochs: 3, featureNames: ['temp_max'] }, verdict, reasons, candidateMetrics: { accuracy } },
+        { runId },
+      ),
+    );
+    rt.relay.kick();
+    return waitFor(async () => (await events(EVENTS.modelRegistered)).find((e) => e.context?.runId === runId), { what: `model.registered of ${runId}` });
+  }
+
+  beforeAll(async () => {
+    env = await createTestEnv({ name: 'registry' });
+    rt = await startTestRuntime(loadConfig(serviceEnv(env.env)), migrations);
+    await startRegistryService(rt);
+    client = createClient(RegistryService, rt.server?.address ?? '');
+  });
+  afterAll(async () => {
+    client?.close();
+    await rt?.close();
+    await env?.cleanup();
+  });
+
+  it('GetAlias is NOT_FOUND naming the pipeline while it has no champion', async () => {
+    const err = await client.getAlias({ pipeline: PIPELINE, alias: 'champion' }).catch((e: unknown) => e);
+    expect(isNotFound(err)).toBe(true);
+    expect((err as Error).message).toContain(`'${PIPELINE}'`);
+    expect((err as Error).message).toContain("'champion'");
+    expect(isInvalidInput(await client.getAlias({ pipeline: '', alias: 'champion' }).catch((e: unknown) => e))).toBe(true);
+    expect((await client.listModels({ pipeline: PIPELINE })).models).toEqual([]);
+  });
+
+  it('registers a passing first candidate as v1 and makes it the champion', async () => {
+    const reg = await evaluated('r-1', Verdict.PASS, 0.71);
+    expect(reg).toMatchObject({ version: 'v1', promoted: true, previousChampion: '', verdict: Verdict.PASS });
+    expect(reg.timing?.stage).toBe('registry');
+    const { model } = await client.getAlias({ pipeline: PIPELINE, alias: 'champion' });
+    expect(model).toMatchObject({ pipeline: PIPELINE, version: 'v1', runId: 'r-1', verdict: Verdict.PASS, aliases: ['champion'], triggerKind: 'manual', triggerReason: 'test r-1' });
+    expect(model?.metrics).toEqual({ accuracy: 0.71 });
+    expect(model?.reasons).toEqual(['pass: accuracy 0.7100 vs floor 0.6000']);
+    expect(model?.promotedBy).toContain('r-1');
+    // Lineage round-trips through the registry (JSON in Postgres) unchanged.
+    expect(model?.lineage?.model?.key).toMatch(/^pipelines\/weather-rain\/models\/[0-9a-f]{64}\.refitm$/);
+    expect(model?.lineage?.seed).toBe(42n);
+    expect(model?.lineage?.epochs).toBe(3);
+    const changed = await waitFor(async () => (await events(EVENTS.aliasChanged)).find((e) => e.runId === 'r-1'));
+    expect(changed).toMatchObject({ pipeline: PIPELINE, alias: 'champion', version: 'v1', previousVersion: '' });
+  });
+
+  it('a failing candidate becomes v2 without moving the champion', async () => {
+    const reg = await evaluated('r-2', Verdict.FAIL, 0.52);
+    expect(reg).toMatchObject({ version: 'v2', promoted: false, previousChampion: '', verdict: Verdict.FAIL });
+    expect((await client.getAlias({ pipeline: PIPELINE, alias: 'champion' })).model?.version).toBe('v1');
+    const v2 = (await client.getModel({ pipeline: PIPELINE, version: 'v2' })).model;
+    expect(v2).toMatchObject({ version: 'v2', verdict: Verdict.FAIL, aliases: [], promotedBy: '' });
+    expect((await events(EVENTS.aliasChanged)).filter((e) => e.runId === 'r-2')).toEqual([]);
+    const err = await client.getAlias({ pipeline: PIPELINE, alias: 'previous' }).catch((e: unknown) => e);
+    expect(isNotFound(err)).toBe(true);
+  });
+
+  it('a passing candidate becomes v3 and champion; the old champion becomes previous', async () => {
+    const reg = await evaluated('r-3', Verdict.PASS, 0.74);
+    expect(reg).toMatchObject({ version: 'v3', promoted: true, previousChampion: 'v1' });
+    expect((await client.getAlias({ pipeline: PIPELINE, alias: 'champion' })).model?.version).toBe('v3');
+    expect((await client.getAlias({ pipeline: PIPELINE, alias: 'previous' })).model?.version).toBe('v1');
+    const changes = await waitFor(async () => {
+      const found = (await events(EVENTS.aliasChanged)).filter((e) => e.runId === 'r-3');
+      return found.length === 2 && found;
+    });
+    expect(changes.map((c) => [c.alias, c.version, c.previousVersion])).toEqual([
+      ['previous', 'v1', ''],
+      ['champion', 'v3', 'v1'],
+    ]);
+  });
+
+  it('ListModels lists every version newest first with its aliases; a redelivered evaluation adds nothing', async () => {
+    // The same run evaluated again (a new event for it) must not register a second version.
+    await withTransaction(rt.pool, (tx) =>
+      rt.publish(tx, EVENTS.modelEvaluated, { context: { runId: 'r-3', pipeline: PIPELINE, specJson: JSON.stringify(spec) }, verdict: Verdict.PASS }, { runId: 'r-3' }),
+    );
+    rt.relay.kick();
+    await waitFor(async () => (await events(EVENTS.modelEvaluated)).filter((e) => e.context?.runId === 'r-3').length === 2);
+    const jsm = await rt.nc.jetstreamManager();
+    await waitFor(async () => {
+      const info = await jsm.consumers.info(env.streamName, 'registry-model-evaluated');
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+
+    const { models } = await client.listModels({ pipeline: PIPELINE });
+    expect(models.map((m) => [m.version, m.runId, m.aliases])).toEqual([
+      ['v3', 'r-3', ['champion']],
+      ['v2', 'r-2', []],
+      ['v1', 'r-1', ['previous']],
+    ]);
+    expect((await events(EVENTS.modelRegistered)).filter((e) => e.context?.runId === 'r-3')).toHaveLength(1);
+    expect((await client.listModels({ pipeline: 'other' })).models).toEqual([]);
+    const missing = await client.getModel({ pipeline: PIPELINE, version: 'v9' }).catch((e: unknown) => e);
+    expect(isNotFound(missing) && (missing as Error).message).toContain("'v9'");
+  });
+
+  it('of two concurrent moves of an alias from the same revision exactly one wins', async () => {
+    const before = await getAlias(rt.pool, PIPELINE, 'champion');
+    if (!before) throw new Error('no champion');
+    const c1 = await rt.pool.connect();
+    const c2 = await rt.pool.connect();
+    try {
+      await c1.query('begin');
+      await c2.query('begin');
+      const move = (db: typeof c1, version: string, runId: string) =>
+        moveAlias(db, { pipeline: PIPELINE, alias: 'champion', version, expectedRevision: before.revision, runId, reason: `race ${runId}`, previousVersion: before.version });
+      await move(c1, 'v2', 'race-1');
+      // c2 blocks on c1's row lock, then sees the revision moved on and must lose.
+      const second = move(c2, 'v1', 'race-2').then(
+        () => 'won',
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      await c1.query('commit');
+      const outcome = await second;
+      expect(isConflict(outcome)).toBe(true);
+      expect((outcome as Error).message).toContain(`'${PIPELINE}'`);
+      await c2.query('rollback');
+    } finally {
+      c1.release();
+      c2.release();
+    }
+    const after = await getAlias(rt.pool, PIPELINE, 'champion');
+    expect(after).toMatchObject({ version: 'v2', revision: String(Number(before.revision) + 1) });
+    const history = await rt.pool.query<{ run_id: string }>("select run_id from alias_history where run_id like 'race-%'");
+    expect(history.rows).toEqual([{ run_id: 'race-1' }]);
+
+    // Racing in separate transactions, many times, on an existing alias and on a new one.
+    for (let i = 0; i < 10; i++) {
+      const rev = (await getAlias(rt.pool, PIPELINE, 'champion'))?.revision;
+      const alias = `canary-${i}`;
+      const race = (version: string) =>
+        Promise.allSettled([
+          withTransaction(rt.pool, (tx) => moveAlias(tx, { pipeline: PIPELINE, alias: 'champion', version, expectedRevision: rev, runId: `loop-${i}`, reason: 'race' })),
+          withTransaction(rt.pool, (tx) => moveAlias(tx, { pipeline: PIPELINE, alias, version, expectedRevision: undefined, runId: `loop-${i}`, reason: 'race' })),
+        ]);
+      const [a, b] = await Promise.all([race('v1'), race('v3')]);
+      for (const k of [0, 1]) {
+        const outcomes = [a[k], b[k]];
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        expect(isConflict(lost?.reason)).toBe(true);
+      }
+      expect((await getAlias(rt.pool, PIPELINE, 'champion'))?.revision).toBe(String(Number(rev) + 1));
+      expect((await getAlias(rt.pool, PIPELINE, alias))?.revision).toBe('1');
+    }
+  });
+});
