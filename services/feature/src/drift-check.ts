@@ -5,15 +5,30 @@ import { rowsFromJsonl, type RawRow } from '@refit/modeling';
 import { wireRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
-import { previousTransform } from './store.js';
+import { referenceOf, type SnapshotStats } from './stats.js';
+import { previousStats, previousTransform } from './store.js';
 
 const numeric = (rows: RawRow[], name: string): number[] =>
   rows.map((r) => (typeof r[name] === 'number' ? (r[name] as number) : Number(r[name]))).filter((x) => Number.isFinite(x));
 const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
 
+/** The drift reference: the stored statistics of the previous run, or (runs before statistics existed) its raw training rows. */
+async function referenceFor(rt: ServiceRuntime, tx: pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
+  const stats = await previousStats(tx, spec.name, runId);
+  if (stats) {
+    const body = JSON.parse((await rt.store.get(stats.stats_key)).toString('utf8')) as SnapshotStats;
+    return { runId: stats.run_id, values: (name) => referenceOf(body, name) ?? [] };
+  }
+  const previous = await previousTransform(tx, spec.name, runId);
+  if (!previous?.raw_train_key) return undefined;
+  const rows = rowsFromJsonl(await rt.store.get(previous.raw_train_key));
+  return { runId: previous.run_id, values: (name, isNumeric) => (isNumeric ? numeric(rows, name) : categorical(rows, name)) };
+}
+
 /**
- * Compares this run's training rows with the previous run's, feature by feature (Evidently's test
- * choice, plus PSI for numbers), stores the report and returns it; undefined for a first run.
+ * Compares this run's training rows with the reference — the previous run's stored statistics —
+ * feature by feature (Evidently's test choice, plus PSI for numbers), stores the report and
+ * returns it; undefined for a first run.
  */
 export async function checkDrift(
   rt: ServiceRuntime,
@@ -22,13 +37,13 @@ export async function checkDrift(
   runId: string,
   current: RawRow[],
 ): Promise<DriftReport | undefined> {
-  const previous = await previousTransform(tx, spec.name, runId);
-  if (!previous?.raw_train_key) return undefined;
-  const reference = rowsFromJsonl(await rt.store.get(previous.raw_train_key));
+  const reference = await referenceFor(rt, tx, spec, runId);
+  if (!reference) return undefined;
+  const previous = { run_id: reference.runId };
   const columns: DriftColumn[] = spec.features.map((f) =>
     f.type === 'number'
-      ? { name: f.name, type: 'numeric', reference: numeric(reference, f.name), current: numeric(current, f.name) }
-      : { name: f.name, type: 'categorical', reference: categorical(reference, f.name), current: categorical(current, f.name) },
+      ? { name: f.name, type: 'numeric', reference: reference.values(f.name, true) as number[], current: numeric(current, f.name) }
+      : { name: f.name, type: 'categorical', reference: reference.values(f.name, false) as string[], current: categorical(current, f.name) },
   );
   const result = datasetDrift(columns);
   const report: MessageInitShape<typeof DriftReportSchema> = {

@@ -2,7 +2,8 @@ import { EVENTS, extendLineage, stageTiming, type ServiceRuntime } from '@refit/
 import { specFromJson } from '@refit/spec';
 import { fitFeatures } from './fit.js';
 import { checkDrift } from './drift-check.js';
-import { insertDriftReport, insertTransform } from './store.js';
+import { computeStats } from './stats.js';
+import { insertDriftReport, insertStats, insertTransform } from './store.js';
 
 /** Consumes `dataset.prepared`: fit the transform, write the transformed splits, emit `features.ready`. */
 export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
@@ -16,7 +17,12 @@ export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
       const spec = specFromJson(e.context.specJson);
       const fit = await fitFeatures(rt, spec, e.lineage);
       const runId = e.context.runId;
+      // Statistics first: the drift below reads the previous run's, and the next run reads these.
+      const snapshotSha256 = e.lineage.snapshotSha256 ?? '';
+      const stats = computeStats(spec, fit.trainRows, { runId, snapshotSha256 });
+      const statsRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/stats`, Buffer.from(JSON.stringify(stats)), '.json');
       const drift = await checkDrift(rt, tx, spec, runId, fit.trainRows);
+      await insertStats(tx, { runId, pipeline: spec.name, snapshotSha256, ref: statsRef });
       await insertTransform(tx, {
         runId,
         pipeline: spec.name,

@@ -10,6 +10,7 @@ import { parseSpec } from '@refit/spec';
 import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
 import { headers as natsHeaders } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CategoricalStats, NumericStats, SnapshotStats } from './stats.js';
 import { loadConfig } from './config.js';
 import { startFeatureService } from './service.js';
 
@@ -163,6 +164,20 @@ describe('feature service', () => {
     const missing = await client.getTransform({ runId: 'r-nope' }).catch((e: unknown) => e);
     expect(isNotFound(missing) && (missing as Error).message).toContain("'r-nope'");
     expect(isInvalidInput(await client.getTransform({ runId: '' }).catch((e: unknown) => e))).toBe(true);
+  });
+
+  it('GetStats returns the statistics of a run’s training split: quantiles, histograms, missing rates, categories', async () => {
+    await featuresReadyOf('r-fit');
+    const res = await client.getStats({ runId: 'r-fit' });
+    const stats = JSON.parse(res.statsJson) as SnapshotStats;
+    expect(stats).toMatchObject({ version: 1, pipeline: 'weather-rain', runId: 'r-fit', rows: train.length });
+    const tmax = stats.columns.find((c) => c.name === 'temp_max') as NumericStats;
+    expect(tmax).toMatchObject({ kind: 'numeric', count: train.length, missing: 0, missingRate: 0 });
+    expect(tmax.quantiles.p25).toBeLessThanOrEqual(tmax.quantiles.p50);
+    expect(tmax.histogram.counts.reduce((a, b) => a + b, 0)).toBe(train.length);
+    const weather = stats.columns.find((c) => c.name === 'weather') as CategoricalStats;
+    expect(Object.values(weather.frequencies).reduce((a, b) => a + b, 0) + weather.missing).toBe(train.length);
+    expect(isNotFound(await client.getStats({ runId: 'r-nope' }).catch((e: unknown) => e))).toBe(true);
   });
 
   it('handles a redelivered dataset.prepared once, and a re-sent one never adds a second transform row', async () => {

@@ -1,6 +1,6 @@
 import type { FeatureService } from '@refit/contracts';
 import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
-import { getTransform } from './store.js';
+import { getStats, getTransform } from './store.js';
 
 /** gRPC handlers of the feature service. */
 export function createFeatureHandlers(rt: ServiceRuntime): ServiceHandlers<typeof FeatureService> {
@@ -16,6 +16,19 @@ export function createFeatureHandlers(rt: ServiceRuntime): ServiceHandlers<typeo
         transform: { bucket: t.transform_bucket, key: t.transform_key, sha256: t.transform_sha256, sizeBytes: BigInt(body.length) },
         transformJson: body.toString('utf8'),
         featureNames: t.feature_names,
+      };
+    },
+    async getStats(req) {
+      if (!req.runId) throw new InvalidInputError('run_id is required');
+      const s = await getStats(rt.pool, req.runId);
+      if (!s) throw new NotFoundError(`no statistics were computed for run '${req.runId}'`);
+      const body = await rt.store.get(s.stats_key);
+      return {
+        runId: s.run_id,
+        pipeline: s.pipeline,
+        snapshotSha256: s.snapshot_sha256,
+        stats: { bucket: s.stats_bucket, key: s.stats_key, sha256: s.stats_sha256, sizeBytes: BigInt(body.length) },
+        statsJson: body.toString('utf8'),
       };
     },
   };

@@ -46,3 +46,24 @@ export async function insertDriftReport(db: Q, d: { runId: string; pipeline: str
 export async function getTransform(db: Q, runId: string): Promise<TransformRow | undefined> {
   return (await db.query<TransformRow>('select * from transforms where run_id = $1', [runId])).rows[0];
 }
+
+/** A stored statistics row. */
+export type StatsRow = { run_id: string; pipeline: string; snapshot_sha256: string; stats_key: string; stats_sha256: string; stats_bucket: string; created_at: Date };
+
+/** Records the statistics of a run's training split. */
+export async function insertStats(db: Q, s: { runId: string; pipeline: string; snapshotSha256: string; ref: ArtifactRef }): Promise<void> {
+  await db.query(
+    'insert into stats (run_id, pipeline, snapshot_sha256, stats_key, stats_sha256, stats_bucket) values ($1, $2, $3, $4, $5, $6) on conflict (run_id) do nothing',
+    [s.runId, s.pipeline, s.snapshotSha256, s.ref.key, s.ref.sha256, s.ref.bucket],
+  );
+}
+
+/** The statistics of a run. */
+export async function getStats(db: Q, runId: string): Promise<StatsRow | undefined> {
+  return (await db.query<StatsRow>('select * from stats where run_id = $1', [runId])).rows[0];
+}
+
+/** The latest statistics of the pipeline from another run: the drift reference. */
+export async function previousStats(db: Q, pipeline: string, runId: string): Promise<StatsRow | undefined> {
+  return (await db.query<StatsRow>('select * from stats where pipeline = $1 and run_id <> $2 order by created_at desc limit 1', [pipeline, runId])).rows[0];
+}

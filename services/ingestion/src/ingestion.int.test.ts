@@ -113,6 +113,8 @@ describe('ingestion service', () => {
           triggerRun: () => Promise.reject(new InvalidInputError('not in this fake')),
           getRun: () => Promise.reject(new InvalidInputError('not in this fake')),
           listRuns: () => Promise.reject(new InvalidInputError('not in this fake')),
+          explainTriggers: () => Promise.reject(new InvalidInputError('not in this fake')),
+          cancelRun: () => Promise.reject(new InvalidInputError('not in this fake')),
         }),
       ],
     });
@@ -300,7 +302,9 @@ describe('ingestion service', () => {
     expect(isInvalidInput(twoHeaders) && twoHeaders.message).toMatch(/only the first PushData message may be a header/);
 
     const jsonl = await errorOf(client.pushData([{ part: { case: 'header', value: { pipeline: 'weather-rain', format: 'jsonl' } } }]));
-    expect(isInvalidInput(jsonl) && jsonl.message).toMatch(/format 'jsonl' is not supported yet/);
+    expect(isInvalidInput(jsonl) && jsonl.message).toMatch(/is empty: expected JSON objects, one per line/);
+    const parquet = await errorOf(client.pushData([{ part: { case: 'header', value: { pipeline: 'weather-rain', format: 'parquet' } } }]));
+    expect(isInvalidInput(parquet) && parquet.message).toMatch(/format 'parquet' is not supported; use csv or jsonl/);
   });
 
   it('a push cancelled halfway records nothing', async () => {

@@ -3,11 +3,32 @@ import { TriggerService, type IngestionService, type Pipeline, type PushDataRequ
 import { callOptionsFrom, createClient, InvalidInputError, isNotFound, isRefitError, NotFoundError, UnavailableError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
-import { getPipelineSpec, listBatches, listQuarantine, upsertPipeline } from './store.js';
-import { ingestCsv } from './upload.js';
+import { parseS3Uri, pgChunks, s3Chunks, sourceKey } from './sources.js';
+import { getPipelineSpec, getWatermark, listBatches, listQuarantine, upsertPipeline } from './store.js';
+import { ingest, type PushResult } from './upload.js';
 
 /** How long a push waits for the trigger service to look up a pipeline not seen yet. */
 const TRIGGER_LOOKUP_MS = 5000;
+
+const FORMATS = ['csv', 'jsonl'] as const;
+function formatOf(format: string, fallback: 'csv' | 'jsonl' = 'csv'): 'csv' | 'jsonl' {
+  const f = format || fallback;
+  if (!(FORMATS as readonly string[]).includes(f)) throw new InvalidInputError(`format '${f}' is not supported; use csv or jsonl`);
+  return f as 'csv' | 'jsonl';
+}
+
+/** The chunks, or undefined when there are none with bytes (an incremental source with nothing new). */
+async function nonEmpty(chunks: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array> | undefined> {
+  const it = chunks[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return undefined;
+  const head = first.value;
+  return (async function* () {
+    yield head;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  })();
+}
 
 /** gRPC handlers of the ingestion service. */
 export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<IngestionConfig>): ServiceHandlers<typeof IngestionService> {
@@ -46,8 +67,7 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
       }
       const header: PushHeader = first.value.part.value;
       if (!header.pipeline) throw new InvalidInputError('header.pipeline is required');
-      const format = header.format || 'csv';
-      if (format !== 'csv') throw new InvalidInputError(`format '${format}' is not supported yet; use csv`);
+      const format = formatOf(header.format);
       const spec = await specOf(header.pipeline, ctx);
       async function* chunks(): AsyncIterable<Uint8Array> {
         for (let next = await it.next(); !next.done; next = await it.next()) {
@@ -56,7 +76,38 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
           else throw new InvalidInputError('only the first PushData message may be a header');
         }
       }
-      return ingestCsv(rt, spec, header, chunks(), ctx.signal);
+      return ingest(rt, spec, { format, filename: header.filename, resubmitsBatchId: header.resubmitsBatchId || undefined }, chunks(), ctx.signal);
+    },
+    async importData(req, ctx) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      const spec = await specOf(req.pipeline, ctx);
+      let batch: PushResult;
+      if (req.source.case === 's3Uri') {
+        const uri = req.source.value;
+        const { key } = parseS3Uri(uri);
+        const format = formatOf(req.format, /\.jsonl?$/i.test(key) ? 'jsonl' : 'csv');
+        batch = await ingest(rt, spec, { format, filename: uri }, await s3Chunks(rt, config.s3, uri), ctx.signal);
+      } else if (req.source.case === 'postgres') {
+        const src = req.source.value;
+        const source = sourceKey(src);
+        const after = src.watermarkColumn ? await getWatermark(rt.pool, spec.name, source) : undefined;
+        const read = pgChunks(src, after);
+        const chunks = await nonEmpty(read.chunks);
+        if (!chunks) {
+          // Nothing past the watermark: no batch, and the answer says where the source stands.
+          return { batch: { status: 'unchanged', watermark: after ?? '', warnings: [`no rows past the watermark ${after ?? '(none yet)'}`] } };
+        }
+        batch = await ingest(
+          rt,
+          spec,
+          { format: 'jsonl', filename: `${source.replace(/^postgres:/, '')}${after ? ` after ${after}` : ''}`, watermark: () => { const v = read.done(); return v === undefined || !src.watermarkColumn ? undefined : { source, value: v }; } },
+          chunks,
+          ctx.signal,
+        );
+      } else {
+        throw new InvalidInputError('give a source: s3_uri or postgres');
+      }
+      return { batch };
     },
     async listBatches(req) {
       const batches = await listBatches(rt.pool, req.pipeline);
@@ -69,15 +120,19 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
           rowsQuarantined: BigInt(b.rows_quarantined),
           sha256: b.sha256,
           createdAt: timestampFromDate(b.created_at),
+          status: b.status,
+          problems: [...b.problems, ...b.warnings],
+          format: b.format,
         })),
       };
     },
     async listQuarantine(req) {
-      const rows = await listQuarantine(rt.pool, req.pipeline, req.batchId || undefined, req.limit > 0 ? req.limit : 100);
+      const rows = await listQuarantine(rt.pool, req.pipeline, req.batchId || undefined, req.limit > 0 ? req.limit : 100, req.includeResolved);
       return {
         rows: rows.map((q) => ({
           batchId: q.batch_id,
           raw: q.raw,
+          resolvedBy: q.resolved_by ?? '',
           problem: { line: BigInt(q.line), column: q.column_name, expected: q.expected, value: q.value, message: q.message },
         })),
       };

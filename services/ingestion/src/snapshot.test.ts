@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { permutation, splitSizes } from './snapshot.js';
+import { parseSpec } from '@refit/spec';
+import { applyWindow, assignSplits, permutation, splitSizes } from './snapshot.js';
 
 const split = (train: number, validation: number, test: number, seed = 7) => ({ train, validation, test, seed });
 
@@ -45,5 +46,47 @@ describe('splitSizes', () => {
       const sizes = splitSizes(n, split(0.7, 0.15, 0.15));
       expect(sizes[0] + sizes[1] + sizes[2]).toBe(n);
     }
+  });
+});
+
+describe('windows and entity-safe splits', () => {
+  const specWith = (data: string) =>
+    parseSpec(`
+apiVersion: refit/v1
+kind: Pipeline
+name: w
+schema:
+  columns:
+    - { name: user, type: string }
+    - { name: day, type: date }
+    - { name: x, type: number }
+    - { name: y, type: number }
+  entity: user
+  timestamp: day
+label: { column: y, positive: { gt: 0 } }
+features: [{ name: x, type: number, transform: none }]
+data: ${data}
+`);
+  const rows = Array.from({ length: 200 }, (_, i) => ({ user: `u${i % 37}`, day: new Date(Date.UTC(2014, 0, 1 + i)).toISOString().slice(0, 10), x: i }));
+  const lines = rows.map((r) => JSON.stringify(r));
+
+  it('takes the last N rows by time, or a time window counted back from the newest row', () => {
+    expect(applyWindow([...lines].reverse(), specWith('{ window: { lastRows: 3 } }')).map((l) => (JSON.parse(l) as { x: number }).x)).toEqual([197, 198, 199]);
+    expect(applyWindow(lines, specWith('{ window: { time: { lastDays: 9 } } }'))).toHaveLength(10);
+    expect(applyWindow(lines, specWith("{ window: { time: { since: '2014-02-01', until: '2014-03-01' } } }"))).toHaveLength(28);
+  });
+
+  it('never puts one entity on two sides, randomly or by time', () => {
+    for (const by of ['random', 'time']) {
+      const [train, validation, test] = assignSplits(rows, specWith(`{ split: { by: ${by} } }`));
+      expect(train.length + validation.length + test.length).toBe(200);
+      const sides = [train, validation, test].map((idx) => new Set(idx.map((i) => rows[i].user)));
+      expect([...sides[0]].filter((u) => sides[1].has(u) || sides[2].has(u))).toEqual([]);
+      expect([...sides[1]].filter((u) => sides[2].has(u))).toEqual([]);
+      expect(test.length).toBeGreaterThan(0);
+    }
+    // By time, every training row is older than every test row's entity's newest row.
+    const [train, , test] = assignSplits(rows, specWith('{ split: { by: time } }'));
+    expect(Math.max(...train.map((i) => rows[i].x))).toBeLessThan(Math.max(...test.map((i) => rows[i].x)));
   });
 });

@@ -30,16 +30,77 @@ export function splitSizes(n: number, split: PipelineSpec['data']['split']): [nu
   return [n - test - validation, validation, test];
 }
 
+/** Milliseconds of a timestamp cell, or NaN. */
+const timeOf = (v: unknown): number => (typeof v === 'string' ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v) : NaN);
+
 /**
- * Builds a run's snapshot: the accepted rows of the batches in the spec's window, de-duplicated,
- * stored content-addressed, then split with the spec's seed. Deterministic: the same batches and
- * spec give the same objects, so a redelivered request writes nothing new.
+ * The rows of the spec's window, in arrival order (or time order when there is a timestamp):
+ * all, the last N rows, or a time window; `lastDays` counts back from the newest row, so the same
+ * data always gives the same window.
+ */
+export function applyWindow(lines: string[], spec: PipelineSpec): string[] {
+  const w = spec.data.window;
+  const ts = spec.schema.timestamp;
+  if (w === 'all' || 'lastBatches' in w) return lines;
+  const times = ts ? lines.map((l) => timeOf((JSON.parse(l) as Record<string, unknown>)[ts])) : undefined;
+  if ('lastRows' in w) {
+    if (!times) return lines.slice(-w.lastRows);
+    const order = lines.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+    return order.slice(-w.lastRows).map((i) => lines[i]);
+  }
+  if (!times) return lines; // the spec parser requires schema.timestamp for a time window
+  const newest = Math.max(...times.filter((t) => !Number.isNaN(t)));
+  const since = w.time.lastDays !== undefined ? newest - w.time.lastDays * 86_400_000 : w.time.since ? timeOf(w.time.since) : -Infinity;
+  const until = w.time.until ? timeOf(w.time.until) : Infinity;
+  return lines.filter((_, i) => times[i] >= since && (w.time.lastDays !== undefined ? times[i] <= newest : times[i] < until));
+}
+
+/**
+ * Assigns rows to train, validation and test. Rows of one entity (schema.entity) stay together;
+ * `by: time` puts the oldest rows (entities by their newest row) in train and the newest in test,
+ * otherwise entities are shuffled with the seed. Without an entity column and by random this is
+ * exactly a seeded permutation of the rows.
+ */
+export function assignSplits(rows: Array<Record<string, unknown>>, spec: PipelineSpec): [number[], number[], number[]] {
+  const { split } = spec.data;
+  const entity = spec.schema.entity;
+  const ts = spec.schema.timestamp;
+  const groups: number[][] = [];
+  if (entity) {
+    const byId = new Map<string, number[]>();
+    rows.forEach((r, i) => {
+      const id = String(r[entity]);
+      const g = byId.get(id);
+      if (g) g.push(i);
+      else byId.set(id, [i]);
+    });
+    groups.push(...byId.values());
+  } else rows.forEach((_, i) => groups.push([i]));
+  let order: number[];
+  if (split.by === 'time' && ts) {
+    const newest = groups.map((g) => Math.max(...g.map((i) => timeOf(rows[i][ts]))));
+    order = groups.map((_, k) => k).sort((a, b) => newest[a] - newest[b] || a - b);
+  } else order = Array.from(permutation(groups.length, split.seed));
+  const [nTrain, nVal] = splitSizes(rows.length, split);
+  const out: [number[], number[], number[]] = [[], [], []];
+  for (const k of order) {
+    const target = out[0].length < nTrain ? 0 : out[1].length < nVal ? 1 : 2;
+    out[target].push(...groups[k]);
+  }
+  return out;
+}
+
+/**
+ * Builds a run's snapshot: the accepted (and flagged) rows of the batches in the spec's window,
+ * de-duplicated, cut to the row or time window, stored content-addressed, then split with the
+ * spec's seed (or by time), never splitting an entity. Deterministic: the same batches and spec
+ * give the same objects, so a redelivered request writes nothing new.
  */
 export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Promise<MessageInitShape<typeof LineageSchema>> {
-  const accepted = (await listBatches(rt.pool, spec.name, 'accepted')).filter((b) => b.rows_key && Number(b.rows_accepted) > 0);
-  const window = spec.data.window === 'all' ? accepted : accepted.slice(-spec.data.window.lastBatches);
+  const usable = (await listBatches(rt.pool, spec.name, 'usable')).filter((b) => b.rows_key && Number(b.rows_accepted) > 0);
+  const window = typeof spec.data.window === 'object' && 'lastBatches' in spec.data.window ? usable.slice(-spec.data.window.lastBatches) : usable;
   const seen = new Set<string>();
-  const lines: string[] = [];
+  let lines: string[] = [];
   for (const b of window) {
     const text = (await rt.store.get(b.rows_key as string)).toString('utf8');
     for (const line of text.split('\n')) {
@@ -49,6 +110,7 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
       }
     }
   }
+  lines = applyWindow(lines, spec);
   if (lines.length < MIN_SNAPSHOT_ROWS) {
     throw new FailedPreconditionError(
       `pipeline '${spec.name}' has ${lines.length} usable rows in its data window; at least ${MIN_SNAPSHOT_ROWS} are needed — push data with 'refit data push ${spec.name} <file.csv>'`,
@@ -59,14 +121,24 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
   const snapshot = await rt.store.putContentAddressed(`pipelines/${spec.name}/snapshots`, body, '.jsonl');
 
   const { seed } = spec.data.split;
-  const order = permutation(lines.length, seed);
-  const [nTrain, nVal] = splitSizes(lines.length, spec.data.split);
-  const pick = (from: number, to: number) => Buffer.from(`${Array.from(order.subarray(from, to), (i) => lines[i]).join('\n')}\n`);
-  const base = `pipelines/${spec.name}/snapshots/${sha256}/split-${seed}-${spec.data.split.train}-${spec.data.split.validation}`;
+  const simple = !spec.schema.entity && spec.data.split.by !== 'time';
+  const [trainIdx, valIdx, testIdx] = simple
+    ? (() => {
+        const order = Array.from(permutation(lines.length, seed));
+        const [nTrain, nVal] = splitSizes(lines.length, spec.data.split);
+        return [order.slice(0, nTrain), order.slice(nTrain, nTrain + nVal), order.slice(nTrain + nVal)] as const;
+      })()
+    : assignSplits(lines.map((l) => JSON.parse(l) as Record<string, unknown>), spec);
+  if (testIdx.length === 0 || trainIdx.length === 0) {
+    throw new FailedPreconditionError(`pipeline '${spec.name}': ${lines.length} rows in ${spec.schema.entity ? `entities of '${spec.schema.entity}'` : 'the window'} cannot fill both train and test; push more data`);
+  }
+  const pick = (idx: readonly number[]) => Buffer.from(`${idx.map((i) => lines[i]).join('\n')}\n`);
+  const how = simple ? '' : `-${spec.data.split.by ?? 'random'}${spec.schema.entity ? `-by-${spec.schema.entity}` : ''}`;
+  const base = `pipelines/${spec.name}/snapshots/${sha256}/split-${seed}-${spec.data.split.train}-${spec.data.split.validation}${how}`;
   const [train, validation, test] = await Promise.all([
-    rt.store.put(`${base}/train.jsonl`, pick(0, nTrain)),
-    rt.store.put(`${base}/validation.jsonl`, pick(nTrain, nTrain + nVal)),
-    rt.store.put(`${base}/test.jsonl`, pick(nTrain + nVal, lines.length)),
+    rt.store.put(`${base}/train.jsonl`, pick(trainIdx)),
+    rt.store.put(`${base}/validation.jsonl`, pick(valIdx)),
+    rt.store.put(`${base}/test.jsonl`, pick(testIdx)),
   ]);
   return {
     snapshotSha256: sha256,
@@ -74,9 +146,9 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
     rawTrain: wireRef(train),
     rawValidation: wireRef(validation),
     rawTest: wireRef(test),
-    rowsTrain: BigInt(nTrain),
-    rowsValidation: BigInt(nVal),
-    rowsTest: BigInt(lines.length - nTrain - nVal),
+    rowsTrain: BigInt(trainIdx.length),
+    rowsValidation: BigInt(valIdx.length),
+    rowsTest: BigInt(testIdx.length),
     batchIds: window.map((b) => b.batch_id),
   };
 }

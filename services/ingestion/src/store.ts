@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { BatchProfile } from './profile.js';
 
 type Q = pg.Pool | pg.PoolClient;
 
@@ -12,8 +13,10 @@ export type BatchRow = {
   pipeline: string;
   filename: string;
   format: string;
-  status: 'accepted' | 'rejected';
+  status: 'accepted' | 'flagged' | 'rejected';
   reject_reason: string | null;
+  problems: string[];
+  warnings: string[];
   sha256: string;
   raw_key: string;
   rows_key: string | null;
@@ -31,8 +34,11 @@ export async function insertBatch(
     pipeline: string;
     filename: string;
     format: string;
-    status: 'accepted' | 'rejected';
+    status: 'accepted' | 'flagged' | 'rejected';
     rejectReason?: string;
+    problems?: string[];
+    warnings?: string[];
+    profile?: BatchProfile;
     sha256: string;
     rawKey: string;
     rowsKey: string | null;
@@ -42,9 +48,25 @@ export async function insertBatch(
   },
 ): Promise<void> {
   await db.query(
-    `insert into batches (batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [b.batchId, b.pipeline, b.filename, b.format, b.status, b.rejectReason ?? null, b.sha256, b.rawKey, b.rowsKey, b.rowsTotal, b.rowsAccepted, b.rowsQuarantined],
+    `insert into batches (batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, profile)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [
+      b.batchId,
+      b.pipeline,
+      b.filename,
+      b.format,
+      b.status,
+      b.rejectReason ?? null,
+      b.sha256,
+      b.rawKey,
+      b.rowsKey,
+      b.rowsTotal,
+      b.rowsAccepted,
+      b.rowsQuarantined,
+      JSON.stringify(b.problems ?? []),
+      JSON.stringify(b.warnings ?? []),
+      b.profile ? JSON.stringify(b.profile) : null,
+    ],
   );
 }
 
@@ -60,21 +82,66 @@ export async function insertQuarantine(db: Q, pipeline: string, batchId: string,
   }
 }
 
-/** Batches of a pipeline in arrival order. */
-export async function listBatches(db: Q, pipeline: string, status?: 'accepted'): Promise<BatchRow[]> {
+/** Batches of a pipeline in arrival order; `usable`: only those training may use (accepted or flagged). */
+export async function listBatches(db: Q, pipeline: string, which?: 'usable'): Promise<BatchRow[]> {
   const r = await db.query<BatchRow>(
-    `select * from batches where pipeline = $1 ${status ? `and status = '${status}'` : ''} order by seq`,
+    `select seq, batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, created_at
+     from batches where pipeline = $1 ${which ? `and status in ('accepted', 'flagged')` : ''} order by seq`,
     [pipeline],
   );
   return r.rows;
 }
 
+/** An earlier usable batch of the pipeline with the same content, if any. */
+export async function batchWithSha(db: Q, pipeline: string, sha256: string): Promise<{ batch_id: string; created_at: Date } | undefined> {
+  const r = await db.query<{ batch_id: string; created_at: Date }>(
+    `select batch_id, created_at from batches where pipeline = $1 and sha256 = $2 and status <> 'rejected' order by seq limit 1`,
+    [pipeline, sha256],
+  );
+  return r.rows[0];
+}
+
+/** The profile later batches of a pipeline are checked against. */
+export async function getPinnedProfile(db: Q, pipeline: string): Promise<{ batchId: string; profile: BatchProfile } | undefined> {
+  const r = await db.query<{ batch_id: string; profile: BatchProfile }>('select batch_id, profile from pinned_profiles where pipeline = $1', [pipeline]);
+  return r.rows[0] ? { batchId: r.rows[0].batch_id, profile: r.rows[0].profile } : undefined;
+}
+
+/** Pins a batch's profile: only if none is pinned yet (`first`), or in place of the pinned one (`latest`). */
+export async function pinProfile(db: Q, pipeline: string, batchId: string, profile: BatchProfile, mode: 'first' | 'latest' = 'first'): Promise<void> {
+  await db.query(
+    `insert into pinned_profiles (pipeline, batch_id, profile) values ($1, $2, $3)
+     on conflict (pipeline) do ${mode === 'latest' ? 'update set batch_id = excluded.batch_id, profile = excluded.profile, created_at = now()' : 'nothing'}`,
+    [pipeline, batchId, JSON.stringify(profile)],
+  );
+}
+
+/** Marks the open quarantined rows of `batchId` as fixed by `by`; returns how many. */
+export async function resolveQuarantine(db: Q, pipeline: string, batchId: string, by: string): Promise<number> {
+  const r = await db.query('update quarantine set resolved_by = $3 where pipeline = $1 and batch_id = $2 and resolved_by is null', [pipeline, batchId, by]);
+  return r.rowCount ?? 0;
+}
+
+/** The last watermark taken from a source. */
+export async function getWatermark(db: Q, pipeline: string, source: string): Promise<string | undefined> {
+  return (await db.query<{ value: string }>('select value from watermarks where pipeline = $1 and source = $2', [pipeline, source])).rows[0]?.value;
+}
+
+/** Moves a source's watermark forward (with the batch that took the rows). */
+export async function setWatermark(db: Q, w: { pipeline: string; source: string; value: string; batchId: string }): Promise<void> {
+  await db.query(
+    `insert into watermarks (pipeline, source, value, batch_id) values ($1, $2, $3, $4)
+     on conflict (pipeline, source) do update set value = excluded.value, batch_id = excluded.batch_id, updated_at = now()`,
+    [w.pipeline, w.source, w.value, w.batchId],
+  );
+}
+
 /** Quarantined rows of a pipeline (optionally one batch), in file order. */
-export async function listQuarantine(db: Q, pipeline: string, batchId: string | undefined, limit: number) {
-  const r = await db.query<{ batch_id: string; line: string; column_name: string; expected: string; value: string; message: string; raw: string }>(
-    `select batch_id, line, column_name, expected, value, message, raw from quarantine
-     where pipeline = $1 and ($2::text is null or batch_id = $2) order by id limit $3`,
-    [pipeline, batchId ?? null, limit],
+export async function listQuarantine(db: Q, pipeline: string, batchId: string | undefined, limit: number, includeResolved = false) {
+  const r = await db.query<{ batch_id: string; line: string; column_name: string; expected: string; value: string; message: string; raw: string; resolved_by: string | null }>(
+    `select batch_id, line, column_name, expected, value, message, raw, resolved_by from quarantine
+     where pipeline = $1 and ($2::text is null or batch_id = $2) and ($4 or resolved_by is null) order by id limit $3`,
+    [pipeline, batchId ?? null, limit, includeResolved],
   );
   return r.rows;
 }

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { parse, type Options } from 'csv-parse';
-import type { PushHeader, RowProblem } from '@refit/contracts';
-import { EVENTS, InvalidInputError, wireRef, withTransaction, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import type { RowProblem } from '@refit/contracts';
+import { InvalidInputError, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
-import { insertBatch, insertQuarantine, type QuarantineEntry } from './store.js';
-import { mapHeader, validateRecord } from './validate.js';
+import { judgeBatch } from './batch-checks.js';
+import { recordBatch, recordRejected } from './batch-record.js';
+import { CsvReader, type CsvError } from './csv-reader.js';
+import { JsonlReader } from './jsonl-reader.js';
+import { RowChecker } from './row-check.js';
+import { QuarantineSpool } from './quarantine-spool.js';
+import { batchWithSha, getPinnedProfile, type QuarantineEntry } from './store.js';
+import { mapHeader } from './validate.js';
 
 /** How many problems a push answer lists (all of them are in the quarantine table). */
-const PROBLEMS_IN_ANSWER = 20;
-/** Longest record (characters) the parser buffers: an unclosed quote cannot pull a whole file into memory. */
-const MAX_RECORD_CHARS = 1024 * 1024;
-/** How much of a record that could not be parsed is kept in quarantine. */
-const BROKEN_RAW_CHARS = 2000;
+export const PROBLEMS_IN_ANSWER = 20;
 
 /** The outcome of one push. */
 export type PushResult = {
@@ -23,10 +23,22 @@ export type PushResult = {
   rowsQuarantined: bigint;
   problems: Array<Omit<RowProblem, '$typeName'>>;
   sha256: string;
+  status: string;
+  batchProblems: string[];
+  warnings: string[];
+  watermark: string;
 };
 
-/** One record as the parser found it: its fields, its text, and the file line it starts on. */
-type ParsedRecord = { record: string[]; raw: string; line: number };
+/** What is being ingested besides its bytes. */
+export type IngestInput = {
+  /** `csv` or `jsonl`. */
+  format: 'csv' | 'jsonl';
+  filename: string;
+  /** A batch whose quarantined rows this one fixes. */
+  resubmitsBatchId?: string;
+  /** For an incremental source: where it was read up to (asked once the rows are read), committed with the batch. */
+  watermark?: () => { source: string; value: string } | undefined;
+};
 
 /** Writes with backpressure; a stream destroyed meanwhile (its consumer failed) takes nothing more. */
 async function write(stream: Writable, chunk: Uint8Array | string): Promise<void> {
@@ -45,127 +57,102 @@ async function write(stream: Writable, chunk: Uint8Array | string): Promise<void
   });
 }
 
-/** A record's text as it came, without the line breaks (and skipped empty lines) around it. */
-const rawText = (raw: string | undefined): string => (raw ?? '').replace(/^[\r\n]+|[\r\n]+$/g, '');
+const brokenEntry = (e: CsvError, what: string): QuarantineEntry => ({
+  line: e.line,
+  column: '',
+  expected: `well-formed ${what}`,
+  value: '',
+  message: `malformed ${what} at line ${e.line}: ${e.message}; the rest of the file was not read (it is kept with the raw upload)`,
+  raw: e.raw,
+});
+
+const quoted = (names: string[]): string => names.map((m) => `'${m}'`).join(', ');
 
 /**
- * Streams an uploaded CSV into the object store while validating it row by row: the raw bytes are
- * kept as they came, accepted rows become typed JSON lines, bad rows go to quarantine with the
- * line, column and reason. Memory stays bounded whatever the file's size. Nothing is recorded
- * once `signal` (the call's) has aborted.
+ * Streams an upload (CSV or JSON lines) into the object store while validating it row by row: the
+ * raw bytes are kept as they came, accepted rows become typed JSON lines, bad rows go to
+ * quarantine with the line, column and reason; then the batch as a whole is judged against the
+ * pinned profile (batch-checks.ts). Memory stays bounded whatever the file's size. Nothing is
+ * recorded once `signal` (the call's) has aborted.
  */
-export async function ingestCsv(
+export async function ingest(
   rt: ServiceRuntime,
   spec: PipelineSpec,
-  header: PushHeader,
+  input: IngestInput,
   chunks: AsyncIterable<Uint8Array>,
   signal?: AbortSignal,
 ): Promise<PushResult> {
   const batchId = `b-${randomUUID()}`;
   const prefix = `pipelines/${spec.name}/batches/${batchId}`;
   const columns = spec.schema.columns;
+  const names = columns.map((c) => c.name);
   const raw = new PassThrough();
-  const rawPut = rt.store.putStream(`${prefix}/raw.csv`, raw);
+  const rawPut = rt.store.putStream(`${prefix}/raw.${input.format}`, raw);
   const rows = new PassThrough();
   const rowsPut = rt.store.putStream(`${prefix}/rows.jsonl`, rows);
   // Awaited below; until then a failed upload must not be an unhandled rejection.
   rawPut.catch(() => undefined);
   rowsPut.catch(() => undefined);
 
-  // Records are taken as the parser finds them (on_record) instead of being read from its output:
-  // a stream that fails drops what it had buffered, and the rows before a broken spot must be kept.
-  let parsed: ParsedRecord[] = [];
-  let lastLine = 0; // the line the previous record ended on (the header is line 1)
-  let lastEmpty = 0; // empty lines skipped up to then
-  const startLine = (info: { empty_lines?: number }): number => lastLine + 1 + ((info.empty_lines ?? lastEmpty) - lastEmpty);
-  const options: Options<null, { record: string[]; raw: string }> = {
-    relax_column_count: true,
-    skip_empty_lines: true,
-    bom: true,
-    relax_quotes: false,
-    raw: true,
-    max_record_size: MAX_RECORD_CHARS,
-    on_record: ({ record, raw: text }, info) => {
-      parsed.push({ record, raw: rawText(text), line: startLine(info) });
-      lastLine = info.lines;
-      lastEmpty = info.empty_lines;
-      return null;
-    },
-  };
-  // With `raw`, on_record gets { record, raw }; csv-parse's overloads only type that with `columns`.
-  const parser = parse(options as unknown as Options);
-  parser.on('error', () => undefined); // reported to feed() below
-  parser.resume(); // nothing comes out (on_record keeps it all); let the readable side end
-  const feed = async (chunk: Uint8Array | undefined): Promise<unknown> => {
-    if (chunk) return new Promise((resolve) => parser.write(chunk, (err) => resolve(err ?? undefined)));
-    parser.end();
-    return finished(parser, { readable: false }).then(() => undefined, (err: unknown) => err);
-  };
+  const pinned = await getPinnedProfile(rt.pool, spec.name);
+  const pinnedCategories = new Map(
+    Object.entries(pinned?.profile.columns ?? {}).flatMap(([name, p]) => (p.categories ? [[name, new Set(Object.keys(p.categories))] as const] : [])),
+  );
+  const checker = new RowChecker(columns, pinnedCategories);
+  const csv = input.format === 'csv' ? new CsvReader() : undefined;
+  const jsonl = input.format === 'jsonl' ? new JsonlReader(names) : undefined;
 
-  const quarantine: QuarantineEntry[] = [];
-  let fileHeader: string[] | undefined;
-  let indexes: number[] = [];
+  const quarantine = new QuarantineSpool();
+  let fileHeader: string[] | undefined = jsonl ? names : undefined;
+  let indexes: number[] = jsonl ? names.map((_, j) => j) : [];
   let missing: string[] = [];
+  let extra: string[] = [];
   let rowsAccepted = 0;
-  let broken: QuarantineEntry | undefined;
 
-  const take = async (): Promise<void> => {
-    const batch = parsed;
-    parsed = [];
-    for (const { record, raw: text, line } of batch) {
-      if (!fileHeader) {
-        fileHeader = record;
-        ({ indexes, missing } = mapHeader(record, columns));
-        if (missing.length > 0) return;
-        continue;
+  const take = async (chunk: Uint8Array | undefined): Promise<void> => {
+    let out = '';
+    if (csv) {
+      for (const { fields, raw: text, line } of csv.feed(chunk)) {
+        if (!fileHeader) {
+          fileHeader = fields;
+          ({ indexes, missing, extra } = mapHeader(fields, columns));
+          if (missing.length > 0) return;
+          continue;
+        }
+        const r = checker.check(fields, indexes, fileHeader.length, text, line);
+        if ('json' in r) {
+          rowsAccepted++;
+          out += `${r.json}\n`;
+        } else quarantine.push({ line, ...r.problem, raw: text });
       }
-      const result = validateRecord(record, columns, indexes, fileHeader.length);
-      if ('row' in result) {
-        rowsAccepted++;
-        await write(rows, `${JSON.stringify(result.row)}\n`);
-      } else {
-        quarantine.push({ line, ...result.problem, raw: text });
+    } else if (jsonl) {
+      for (const rec of jsonl.feed(chunk)) {
+        if ('problem' in rec) {
+          quarantine.push({ line: rec.line, column: '', expected: 'a JSON object', value: '', message: rec.problem, raw: rec.raw.slice(0, 2000) });
+          continue;
+        }
+        const r = checker.check(rec.fields, indexes, names.length, rec.raw, rec.line);
+        if ('json' in r) {
+          rowsAccepted++;
+          out += `${r.json}\n`;
+        } else quarantine.push({ line: rec.line, ...r.problem, raw: rec.raw });
       }
     }
+    // One write per chunk, not per row: awaiting each row costs more than validating it.
+    if (out) await write(rows, out);
+    await quarantine.flush();
   };
-  // A broken file (an unclosed quote…) stops parsing: what came before is kept, the spot is quarantined.
-  const fail = (e: unknown): void => {
-    const err = e as { code?: string; message?: string; empty_lines?: number; raw?: string };
-    const line = startLine(err);
-    // csv-parse reports where it gave up (for an unclosed quote, the end of the file): say where the record starts.
-    const what =
-      err.code === 'CSV_QUOTE_NOT_CLOSED'
-        ? `the record starting on line ${line} opens a quote that is never closed`
-        : err.code === 'CSV_MAX_RECORD_SIZE'
-          ? `the record starting on line ${line} runs over ${MAX_RECORD_CHARS} characters (an unclosed quote?)`
-          : (err.message ?? String(e));
-    broken = {
-      line,
-      column: '',
-      expected: 'well-formed CSV',
-      value: '',
-      message: `malformed CSV at line ${line}: ${what}; the rest of the file was not read (it is kept with the raw upload)`,
-      raw: rawText(err.raw).slice(0, BROKEN_RAW_CHARS),
-    };
-  };
-  const stopped = (): boolean => broken !== undefined || missing.length > 0;
+  const stopped = (): boolean => (csv?.error ?? jsonl?.error) !== undefined || missing.length > 0;
 
   let rawRef: ArtifactRef;
   let rowsRef: ArtifactRef;
   try {
     for await (const chunk of chunks) {
       await write(raw, chunk);
-      if (stopped()) continue;
-      const err = await feed(chunk);
-      await take();
-      if (err) fail(err);
+      if (!stopped()) await take(chunk);
     }
     raw.end();
-    if (!stopped()) {
-      const err = await feed(undefined);
-      await take();
-      if (err) fail(err);
-    }
+    if (!stopped()) await take(undefined);
     rows.end();
     [rawRef, rowsRef] = await Promise.all([rawPut, rowsPut]);
     // A cancelled call can look like a complete upload (grpc-js ends the request stream before it
@@ -175,86 +162,70 @@ export async function ingestCsv(
     // The upload broke off (client gone, a bad message…): drop the partial objects and temp files.
     raw.destroy();
     rows.destroy();
-    parser.destroy();
+    await quarantine.dispose();
     throw e;
   }
 
+  // The early rejections below record no rows; the spool's file (if any) goes with them.
+  if (!fileHeader || missing.length > 0) await quarantine.dispose();
+  const readError = csv?.error ?? jsonl?.error;
+  const broken = readError ? brokenEntry(readError, csv ? 'CSV' : 'JSON lines') : undefined;
+  const base = { spec, batchId, filename: input.filename, format: input.format, rawRef };
   if (!fileHeader) {
     const reason = broken ? `the CSV header (line 1) could not be read: ${broken.message}` : 'the file is empty: expected a header line and rows';
-    await recordRejected(rt, spec, header, batchId, rawRef, reason);
+    await recordRejected(rt, { ...base, reason });
     throw new InvalidInputError(
       broken ? `batch rejected: ${reason}` : `the uploaded file for pipeline '${spec.name}' is empty: expected a CSV header line and rows`,
       { details: { batchId } },
     );
   }
+  if (jsonl) {
+    const total = rowsAccepted + quarantine.count;
+    if (total === 0) {
+      await recordRejected(rt, { ...base, reason: 'the file is empty: expected JSON objects, one per line' });
+      throw new InvalidInputError(`the uploaded file for pipeline '${spec.name}' is empty: expected JSON objects, one per line`, { details: { batchId } });
+    }
+    missing = names.filter((n) => !jsonl.keysSeen.has(n) && jsonl.keysSeen.size > 0);
+    extra = [...jsonl.keysSeen].filter((k) => !names.includes(k));
+  }
   if (missing.length > 0) {
-    const reason = `column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} missing from the CSV header (line 1); expected columns: ${columns.map((c) => c.name).join(', ')}`;
-    await recordRejected(rt, spec, header, batchId, rawRef, reason);
-    throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId, missing } });
+    const where = csv ? 'the CSV header (line 1)' : 'every JSON object';
+    const renamed = extra.length > 0 ? `; the file has ${extra.length > 1 ? 'columns' : 'a column'} ${quoted(extra)} the schema does not declare — renamed? Rename it back or update schema.columns` : '';
+    const reason = `column${missing.length > 1 ? 's' : ''} ${quoted(missing)} missing from ${where}${renamed}; expected columns: ${names.join(', ')}`;
+    await recordRejected(rt, { ...base, reason });
+    throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId, missing, extra } });
   }
 
   if (broken) quarantine.push(broken);
-  const rowsQuarantined = quarantine.length;
   // Every data record is either accepted or quarantined (a broken spot counts as one record).
-  const rowsTotal = rowsAccepted + rowsQuarantined;
-  await withTransaction(rt.pool, async (tx) => {
-    await insertBatch(tx, {
-      batchId,
-      pipeline: spec.name,
-      filename: header.filename,
-      format: 'csv',
-      status: 'accepted',
-      sha256: rawRef.sha256,
-      rawKey: rawRef.key,
-      rowsKey: rowsRef.key,
-      rowsTotal,
-      rowsAccepted,
-      rowsQuarantined,
-    });
-    await insertQuarantine(tx, spec.name, batchId, quarantine);
-    await rt.publish(tx, EVENTS.dataIngested, {
-      pipeline: spec.name,
-      batchId,
-      rowsTotal: BigInt(rowsTotal),
-      rowsAccepted: BigInt(rowsAccepted),
-      rowsQuarantined: BigInt(rowsQuarantined),
-      object: wireRef(rowsRef),
-    });
-    if (rowsQuarantined > 0) {
-      await rt.publish(tx, EVENTS.dataRejected, {
-        pipeline: spec.name,
-        batchId,
-        rowsQuarantined: BigInt(rowsQuarantined),
-        problems: quarantine.slice(0, PROBLEMS_IN_ANSWER).map((q) => `line ${q.line}: ${q.message}`),
-      });
-    }
+  const rowsTotal = rowsAccepted + quarantine.count;
+  const profile = checker.profiler.finish();
+  const same = await batchWithSha(rt.pool, spec.name, rawRef.sha256);
+  const verdict = judgeBatch(spec, profile, pinned, {
+    rowsTotal,
+    rowsQuarantined: quarantine.count,
+    duplicates: checker.duplicates,
+    duplicateExample: checker.duplicateExample,
+    checkCapped: checker.checkCapped,
+    sameAs: same ? { batchId: same.batch_id, createdAt: same.created_at } : undefined,
+    extraColumns: extra,
   });
-  rt.relay.kick();
+  const watermark = input.watermark?.();
+  try {
+    await recordBatch(rt, { ...base, rowsRef, rowsTotal, rowsAccepted, quarantine, profile, verdict, pin: !pinned, resubmits: input.resubmitsBatchId, watermark });
+  } finally {
+    await quarantine.dispose();
+  }
   return {
     batchId,
     rowsTotal: BigInt(rowsTotal),
     rowsAccepted: BigInt(rowsAccepted),
-    rowsQuarantined: BigInt(rowsQuarantined),
+    rowsQuarantined: BigInt(quarantine.count),
     sha256: rawRef.sha256,
-    problems: quarantine.slice(0, PROBLEMS_IN_ANSWER).map((q) => ({ line: BigInt(q.line), column: q.column, expected: q.expected, value: q.value, message: q.message })),
+    problems: quarantine.first(PROBLEMS_IN_ANSWER).map((q) => ({ line: BigInt(q.line), column: q.column, expected: q.expected, value: q.value, message: q.message })),
+    status: verdict.status,
+    batchProblems: verdict.problems,
+    warnings: verdict.warnings,
+    watermark: watermark?.value ?? '',
   };
-}
-
-async function recordRejected(rt: ServiceRuntime, spec: PipelineSpec, header: PushHeader, batchId: string, rawRef: ArtifactRef, reason: string): Promise<void> {
-  await withTransaction(rt.pool, (tx) =>
-    insertBatch(tx, {
-      batchId,
-      pipeline: spec.name,
-      filename: header.filename,
-      format: 'csv',
-      status: 'rejected',
-      rejectReason: reason,
-      sha256: rawRef.sha256,
-      rawKey: rawRef.key,
-      rowsKey: null,
-      rowsTotal: 0,
-      rowsAccepted: 0,
-      rowsQuarantined: 0,
-    }),
-  );
 }

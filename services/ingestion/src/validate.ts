@@ -42,34 +42,61 @@ function expectedOf(c: ColumnSpec): string {
   }
 }
 
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, k: number): number => {
+  const d = s.charCodeAt(k) - 48;
+  return d >= 0 && d <= 9 ? d : -100000;
+};
+
+/** True for a plain YYYY-MM-DD naming a real day; checked by hand because it is most dates of most files. */
+function isPlainDate(s: string): boolean {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
+  const y = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const m = digit(s, 5) * 10 + digit(s, 6);
+  const d = digit(s, 8) * 10 + digit(s, 9);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > DAYS[m - 1]) return false;
+  return m !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
+}
+
+/** `raw` without surrounding white space, allocating only when there is some. */
+const trimmed = (raw: string | undefined): string => {
+  if (raw === undefined || raw.length === 0) return '';
+  return raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32 ? raw.trim() : raw;
+};
+
+function failure(c: ColumnSpec, raw: string | undefined, message: string): { problem: ValueProblem } {
+  return { problem: { column: c.name, expected: expectedOf(c), value: raw ?? '', message } };
+}
+
 /** Parses one raw value of a column; returns the typed value or the problem with it. */
 export function parseValue(c: ColumnSpec, raw: string | undefined): { value: Value } | { problem: ValueProblem } {
-  const text = (raw ?? '').trim();
-  const problem = (message: string) => ({ problem: { column: c.name, expected: expectedOf(c), value: raw ?? '', message } });
-  if (text === '') return c.nullable ? { value: null } : problem(`column '${c.name}': a value is required (${expectedOf(c)}), got an empty one`);
+  const text = trimmed(raw);
+  if (text === '') return c.nullable ? { value: null } : failure(c, raw, `column '${c.name}': a value is required (${expectedOf(c)}), got an empty one`);
   switch (c.type) {
     case 'number':
     case 'integer': {
       // Decimal notation only: Number() would also take '0x1A', '0b11' or 'Infinity'.
       const n = DECIMAL.test(text) ? Number(text) : NaN;
-      if (!Number.isFinite(n)) return problem(`column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
-      if (c.type === 'integer' && !Number.isInteger(n)) return problem(`column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
-      if (c.min !== undefined && n < c.min) return problem(`column '${c.name}': ${n} is below the minimum ${c.min}`);
-      if (c.max !== undefined && n > c.max) return problem(`column '${c.name}': ${n} is above the maximum ${c.max}`);
+      if (!Number.isFinite(n)) return failure(c, raw, `column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
+      if (c.type === 'integer' && !Number.isInteger(n)) return failure(c, raw, `column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
+      if (c.min !== undefined && n < c.min) return failure(c, raw, `column '${c.name}': ${n} is below the minimum ${c.min}`);
+      if (c.max !== undefined && n > c.max) return failure(c, raw, `column '${c.name}': ${n} is above the maximum ${c.max}`);
       return { value: n };
     }
     case 'boolean': {
       const b = BOOLEANS[text.toLowerCase()];
-      return b === undefined ? problem(`column '${c.name}': expected ${expectedOf(c)}, got '${text}'`) : { value: b };
+      return b === undefined ? failure(c, raw, `column '${c.name}': expected ${expectedOf(c)}, got '${text}'`) : { value: b };
     }
     case 'date': {
+      if (isPlainDate(text)) return { value: text };
       if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) || Number.isNaN(Date.parse(text)) || !isCalendarDate(text.slice(0, 10))) {
-        return problem(`column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
+        return failure(c, raw, `column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
       }
       return { value: text };
     }
     case 'category':
-      if (c.values && !c.values.includes(text)) return problem(`column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
+      // onUnseen flag/accept keeps the row; the batch check reports the new value.
+      if (c.values && !c.values.includes(text) && (c.onUnseen ?? 'quarantine') === 'quarantine') return failure(c, raw, `column '${c.name}': expected ${expectedOf(c)}, got '${text}'`);
       return { value: text };
     default:
       return { value: text };

@@ -6,13 +6,31 @@ const split = z
     validation: z.number().min(0).default(0.15),
     test: z.number().positive().default(0.15),
     seed: z.number().int().default(7),
+    /** `random` (seeded) or `time` (oldest rows train, newest test; needs schema.timestamp). Default random. */
+    by: z.enum(['random', 'time']).optional(),
   })
   .refine((s) => Math.abs(s.train + s.validation + s.test - 1) < 1e-9, 'train + validation + test must add up to 1');
 
+/** A time window on schema.timestamp: ISO bounds (`since` inclusive, `until` exclusive) or the last N days of the data. */
+const timeWindow = z
+  .strictObject({
+    since: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    until: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    lastDays: z.number().positive().optional(),
+  })
+  .refine((w) => w.since !== undefined || w.until !== undefined || w.lastDays !== undefined, 'give since, until or lastDays');
+
 /** `data:` — the training window and the split. */
 export const dataSection = z.strictObject({
-  /** Which accepted batches make the training window: all of them, or the latest N. */
-  window: z.union([z.literal('all'), z.strictObject({ lastBatches: z.number().int().positive() })]).default('all'),
+  /** Which accepted rows make the training window: all, the latest N batches, the latest N rows, or a time window. Default all. */
+  window: z
+    .union([
+      z.literal('all'),
+      z.strictObject({ lastBatches: z.number().int().positive() }),
+      z.strictObject({ lastRows: z.number().int().positive() }),
+      z.strictObject({ time: timeWindow }),
+    ])
+    .default('all'),
   split: split.default({ train: 0.7, validation: 0.15, test: 0.15, seed: 7 }),
 });
 

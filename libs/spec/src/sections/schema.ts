@@ -12,9 +12,50 @@ export const columnSchema = z.strictObject({
   nullable: z.boolean().default(false),
   min: z.number().optional(),
   max: z.number().optional(),
-  /** Allowed values of a category column; absent means any. */
+  /** Allowed values of a category column; absent means any (the first batch's values are pinned). */
   values: z.array(z.string()).optional(),
+  /**
+   * What a category not in `values` (or, without `values`, not in the pinned first batch) does:
+   * `quarantine` the row, `flag` the batch but keep the row, or `accept` it. Default: quarantine
+   * when `values` is declared, flag otherwise.
+   */
+  onUnseen: z.enum(['quarantine', 'flag', 'accept']).optional(),
+  /** Each value must appear once in a batch (an entity id); a repeat is quarantined. Default false. */
+  unique: z.boolean().optional(),
 });
 
+/** Batch-level checks against the profile pinned from the first accepted batch. */
+export const batchChecksSchema = z.strictObject({
+  /** `reject` keeps the batch out of training (its rows stay stored); `flag` keeps it in with a report. Default reject. */
+  onProblem: z.enum(['reject', 'flag']).default('reject'),
+  /** A column's null rate may exceed its pinned rate by this much (absolute). Default 0.1. */
+  maxNullRateIncrease: z.number().min(0).max(1).default(0.1),
+  /** A numeric column's median may move this many pinned inter-quartile ranges. Default 3. */
+  maxMedianShiftIqr: z.number().positive().default(3),
+  /**
+   * What a median shift does: `flag` (default: seasons move medians too, and a unit change of a
+   * column with declared min/max is caught by the range check) or `reject`.
+   */
+  onMedianShift: z.enum(['flag', 'reject']).default('flag'),
+  /** The reference profile: the `first` usable batch's (default), or the `latest` usable batch's (a rolling reference for data that moves). */
+  pin: z.enum(['first', 'latest']).default('first'),
+  /** Share of a numeric column's values outside its declared min/max above which the batch is a problem (a unit change). Default 0.05. */
+  maxOutOfRangeShare: z.number().min(0).max(1).default(0.05),
+  /** A batch with the same bytes as an earlier one: `flag` it (snapshots de-duplicate its rows) or `reject` it. Default flag. */
+  duplicateBatch: z.enum(['flag', 'reject']).default('flag'),
+  /** Share of quarantined rows above which the batch itself is a problem. Default 0.5. */
+  maxQuarantinedShare: z.number().min(0).max(1).default(0.5),
+});
+
+/** Defaults of `schema.batch`. */
+export const BATCH_CHECK_DEFAULTS = { onProblem: 'reject', maxNullRateIncrease: 0.1, maxMedianShiftIqr: 3, onMedianShift: 'flag', pin: 'first', maxOutOfRangeShare: 0.05, duplicateBatch: 'flag', maxQuarantinedShare: 0.5 } as const;
+
 /** `schema:` — the columns every batch must have. */
-export const schemaSection = z.strictObject({ columns: z.array(columnSchema).min(1, 'must declare at least one column') });
+export const schemaSection = z.strictObject({
+  columns: z.array(columnSchema).min(1, 'must declare at least one column'),
+  /** The entity id column: rows of one entity never land in two splits. */
+  entity: columnName.optional(),
+  /** The timestamp column (type date): time windows and time-based splits use it. */
+  timestamp: columnName.optional(),
+  batch: batchChecksSchema.default(BATCH_CHECK_DEFAULTS),
+});

@@ -12,7 +12,65 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/feature/v1/feature.proto.
  */
 export const file_refit_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiJQoTR2V0VHJhbnNmb3JtUmVxdWVzdBIOCgZydW5faWQYASABKAkimAEKFEdldFRyYW5zZm9ybVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIvCgl0cmFuc2Zvcm0YAyABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFgoOdHJhbnNmb3JtX2pzb24YBCABKAkSFQoNZmVhdHVyZV9uYW1lcxgFIAMoCTJvCg5GZWF0dXJlU2VydmljZRJdCgxHZXRUcmFuc2Zvcm0SJS5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlcXVlc3QaJi5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlc3BvbnNlYgZwcm90bzM", [file_refit_common_v1_common]);
+  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiIQoPR2V0U3RhdHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSKOAQoQR2V0U3RhdHNSZXNwb25zZRIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSFwoPc25hcHNob3Rfc2hhMjU2GAMgASgJEisKBXN0YXRzGAQgASgLMhwucmVmaXQuY29tbW9uLnYxLkFydGlmYWN0UmVmEhIKCnN0YXRzX2pzb24YBSABKAkiJQoTR2V0VHJhbnNmb3JtUmVxdWVzdBIOCgZydW5faWQYASABKAkimAEKFEdldFRyYW5zZm9ybVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIvCgl0cmFuc2Zvcm0YAyABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFgoOdHJhbnNmb3JtX2pzb24YBCABKAkSFQoNZmVhdHVyZV9uYW1lcxgFIAMoCTLCAQoORmVhdHVyZVNlcnZpY2USXQoMR2V0VHJhbnNmb3JtEiUucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXF1ZXN0GiYucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXNwb25zZRJRCghHZXRTdGF0cxIhLnJlZml0LmZlYXR1cmUudjEuR2V0U3RhdHNSZXF1ZXN0GiIucmVmaXQuZmVhdHVyZS52MS5HZXRTdGF0c1Jlc3BvbnNlYgZwcm90bzM", [file_refit_common_v1_common]);
+
+/**
+ * @generated from message refit.feature.v1.GetStatsRequest
+ */
+export type GetStatsRequest = Message<"refit.feature.v1.GetStatsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message refit.feature.v1.GetStatsRequest.
+ * Use `create(GetStatsRequestSchema)` to create a new message.
+ */
+export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 0);
+
+/**
+ * @generated from message refit.feature.v1.GetStatsResponse
+ */
+export type GetStatsResponse = Message<"refit.feature.v1.GetStatsResponse"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string pipeline = 2;
+   */
+  pipeline: string;
+
+  /**
+   * The snapshot the statistics describe.
+   *
+   * @generated from field: string snapshot_sha256 = 3;
+   */
+  snapshotSha256: string;
+
+  /**
+   * @generated from field: refit.common.v1.ArtifactRef stats = 4;
+   */
+  stats?: ArtifactRef | undefined;
+
+  /**
+   * The statistics themselves (JSON).
+   *
+   * @generated from field: string stats_json = 5;
+   */
+  statsJson: string;
+};
+
+/**
+ * Describes the message refit.feature.v1.GetStatsResponse.
+ * Use `create(GetStatsResponseSchema)` to create a new message.
+ */
+export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 1);
 
 /**
  * @generated from message refit.feature.v1.GetTransformRequest
@@ -29,7 +87,7 @@ export type GetTransformRequest = Message<"refit.feature.v1.GetTransformRequest"
  * Use `create(GetTransformRequestSchema)` to create a new message.
  */
 export const GetTransformRequestSchema: GenMessage<GetTransformRequest> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 0);
+  messageDesc(file_refit_feature_v1_feature, 2);
 
 /**
  * @generated from message refit.feature.v1.GetTransformResponse
@@ -68,7 +126,7 @@ export type GetTransformResponse = Message<"refit.feature.v1.GetTransformRespons
  * Use `create(GetTransformResponseSchema)` to create a new message.
  */
 export const GetTransformResponseSchema: GenMessage<GetTransformResponse> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 1);
+  messageDesc(file_refit_feature_v1_feature, 3);
 
 /**
  * Fitted feature transforms.
@@ -83,6 +141,17 @@ export const FeatureService: GenService<{
     methodKind: "unary";
     input: typeof GetTransformRequestSchema;
     output: typeof GetTransformResponseSchema;
+  },
+  /**
+   * Statistics of a run's training split (quantiles, histograms, missing rates, categories): the
+   * reference drift is measured against.
+   *
+   * @generated from rpc refit.feature.v1.FeatureService.GetStats
+   */
+  getStats: {
+    methodKind: "unary";
+    input: typeof GetStatsRequestSchema;
+    output: typeof GetStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_feature_v1_feature, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/ingestion/v1/ingestion.proto.
  */
 export const file_refit_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiQAoKUHVzaEhlYWRlchIQCghwaXBlbGluZRgBIAEoCRIOCgZmb3JtYXQYAiABKAkSEAoIZmlsZW5hbWUYAyABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSKrAQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCSKuAQoFQmF0Y2gSEAoIYmF0Y2hfaWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSEAoIZmlsZW5hbWUYAyABKAkSFQoNcm93c19hY2NlcHRlZBgEIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCImChJMaXN0QmF0Y2hlc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiQQoTTGlzdEJhdGNoZXNSZXNwb25zZRIqCgdiYXRjaGVzGAEgAygLMhkucmVmaXQuaW5nZXN0aW9uLnYxLkJhdGNoImAKDlF1YXJhbnRpbmVkUm93EhAKCGJhdGNoX2lkGAEgASgJEi8KB3Byb2JsZW0YAiABKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUm93UHJvYmxlbRILCgNyYXcYAyABKAkiSgoVTGlzdFF1YXJhbnRpbmVSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEg0KBWxpbWl0GAMgASgFIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdzK0AgoQSW5nZXN0aW9uU2VydmljZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiXAoKUHVzaEhlYWRlchIQCghwaXBlbGluZRgBIAEoCRIOCgZmb3JtYXQYAiABKAkSEAoIZmlsZW5hbWUYAyABKAkSGgoScmVzdWJtaXRzX2JhdGNoX2lkGAQgASgJIlwKD1B1c2hEYXRhUmVxdWVzdBIwCgZoZWFkZXIYASABKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJcCgpSb3dQcm9ibGVtEgwKBGxpbmUYASABKAMSDgoGY29sdW1uGAIgASgJEhAKCGV4cGVjdGVkGAMgASgJEg0KBXZhbHVlGAQgASgJEg8KB21lc3NhZ2UYBSABKAki+AEKEFB1c2hEYXRhUmVzcG9uc2USEAoIYmF0Y2hfaWQYASABKAkSEgoKcm93c190b3RhbBgCIAEoAxIVCg1yb3dzX2FjY2VwdGVkGAMgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBCABKAMSMAoIcHJvYmxlbXMYBSADKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUm93UHJvYmxlbRIOCgZzaGEyNTYYBiABKAkSDgoGc3RhdHVzGAcgASgJEhYKDmJhdGNoX3Byb2JsZW1zGAggAygJEhAKCHdhcm5pbmdzGAkgAygJEhEKCXdhdGVybWFyaxgKIAEoCSJVCg5Qb3N0Z3Jlc1NvdXJjZRILCgN1cmwYASABKAkSDQoFdGFibGUYAiABKAkSDQoFcXVlcnkYAyABKAkSGAoQd2F0ZXJtYXJrX2NvbHVtbhgEIAEoCSKJAQoRSW1wb3J0RGF0YVJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSEAoGczNfdXJpGAIgASgJSAASNgoIcG9zdGdyZXMYAyABKAsyIi5yZWZpdC5pbmdlc3Rpb24udjEuUG9zdGdyZXNTb3VyY2VIABIOCgZmb3JtYXQYBCABKAlCCAoGc291cmNlIkkKEkltcG9ydERhdGFSZXNwb25zZRIzCgViYXRjaBgBIAEoCzIkLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlIuABCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSDgoGc2hhMjU2GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN0YXR1cxgIIAEoCRIQCghwcm9ibGVtcxgJIAMoCRIOCgZmb3JtYXQYCiABKAkiJgoSTGlzdEJhdGNoZXNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKE0xpc3RCYXRjaGVzUmVzcG9uc2USKgoHYmF0Y2hlcxgBIAMoCzIZLnJlZml0LmluZ2VzdGlvbi52MS5CYXRjaCJ1Cg5RdWFyYW50aW5lZFJvdxIQCghiYXRjaF9pZBgBIAEoCRIvCgdwcm9ibGVtGAIgASgLMh4ucmVmaXQuaW5nZXN0aW9uLnYxLlJvd1Byb2JsZW0SCwoDcmF3GAMgASgJEhMKC3Jlc29sdmVkX2J5GAQgASgJImQKFUxpc3RRdWFyYW50aW5lUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIYChBpbmNsdWRlX3Jlc29sdmVkGAQgASgIIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdzKRAwoQSW5nZXN0aW9uU2VydmljZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlElsKCkltcG9ydERhdGESJS5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlcXVlc3QaJi5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.ingestion.v1.PushHeader
@@ -36,6 +36,13 @@ export type PushHeader = Message<"refit.ingestion.v1.PushHeader"> & {
    * @generated from field: string filename = 3;
    */
   filename: string;
+
+  /**
+   * A batch whose quarantined rows this upload fixes: they are marked resolved by the new batch.
+   *
+   * @generated from field: string resubmits_batch_id = 4;
+   */
+  resubmitsBatchId: string;
 };
 
 /**
@@ -150,6 +157,34 @@ export type PushDataResponse = Message<"refit.ingestion.v1.PushDataResponse"> & 
    * @generated from field: string sha256 = 6;
    */
   sha256: string;
+
+  /**
+   * accepted, flagged (kept, with warnings) or rejected (kept out of training; rows stored).
+   *
+   * @generated from field: string status = 7;
+   */
+  status: string;
+
+  /**
+   * Batch-level problems (a missing column, a null flood, a unit change, a duplicated batch).
+   *
+   * @generated from field: repeated string batch_problems = 8;
+   */
+  batchProblems: string[];
+
+  /**
+   * Notes that flag the batch but keep it usable (a new category, duplicate rows).
+   *
+   * @generated from field: repeated string warnings = 9;
+   */
+  warnings: string[];
+
+  /**
+   * The watermark reached by an incremental import (empty otherwise).
+   *
+   * @generated from field: string watermark = 10;
+   */
+  watermark: string;
 };
 
 /**
@@ -158,6 +193,110 @@ export type PushDataResponse = Message<"refit.ingestion.v1.PushDataResponse"> & 
  */
 export const PushDataResponseSchema: GenMessage<PushDataResponse> = /*@__PURE__*/
   messageDesc(file_refit_ingestion_v1_ingestion, 3);
+
+/**
+ * A Postgres source. Exactly one of table and query.
+ *
+ * @generated from message refit.ingestion.v1.PostgresSource
+ */
+export type PostgresSource = Message<"refit.ingestion.v1.PostgresSource"> & {
+  /**
+   * postgres://user@host:port/db — a connection dedicated to this source.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * A table name, optionally schema-qualified (schema.table).
+   *
+   * @generated from field: string table = 2;
+   */
+  table: string;
+
+  /**
+   * A SELECT whose rows are the data.
+   *
+   * @generated from field: string query = 3;
+   */
+  query: string;
+
+  /**
+   * Only rows with this column above the last watermark are taken; empty: every row, every time.
+   *
+   * @generated from field: string watermark_column = 4;
+   */
+  watermarkColumn: string;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.PostgresSource.
+ * Use `create(PostgresSourceSchema)` to create a new message.
+ */
+export const PostgresSourceSchema: GenMessage<PostgresSource> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 4);
+
+/**
+ * @generated from message refit.ingestion.v1.ImportDataRequest
+ */
+export type ImportDataRequest = Message<"refit.ingestion.v1.ImportDataRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from oneof refit.ingestion.v1.ImportDataRequest.source
+   */
+  source: {
+    /**
+     * s3://bucket/key of a CSV or JSON-lines object.
+     *
+     * @generated from field: string s3_uri = 2;
+     */
+    value: string;
+    case: "s3Uri";
+  } | {
+    /**
+     * @generated from field: refit.ingestion.v1.PostgresSource postgres = 3;
+     */
+    value: PostgresSource;
+    case: "postgres";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * csv or jsonl for s3_uri (default: from the key's extension, else csv).
+   *
+   * @generated from field: string format = 4;
+   */
+  format: string;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.ImportDataRequest.
+ * Use `create(ImportDataRequestSchema)` to create a new message.
+ */
+export const ImportDataRequestSchema: GenMessage<ImportDataRequest> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 5);
+
+/**
+ * @generated from message refit.ingestion.v1.ImportDataResponse
+ */
+export type ImportDataResponse = Message<"refit.ingestion.v1.ImportDataResponse"> & {
+  /**
+   * The batch recorded, exactly as for a push.
+   *
+   * @generated from field: refit.ingestion.v1.PushDataResponse batch = 1;
+   */
+  batch?: PushDataResponse | undefined;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.ImportDataResponse.
+ * Use `create(ImportDataResponseSchema)` to create a new message.
+ */
+export const ImportDataResponseSchema: GenMessage<ImportDataResponse> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 6);
 
 /**
  * @generated from message refit.ingestion.v1.Batch
@@ -197,6 +336,25 @@ export type Batch = Message<"refit.ingestion.v1.Batch"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 7;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * accepted, flagged or rejected.
+   *
+   * @generated from field: string status = 8;
+   */
+  status: string;
+
+  /**
+   * Why it was rejected or flagged.
+   *
+   * @generated from field: repeated string problems = 9;
+   */
+  problems: string[];
+
+  /**
+   * @generated from field: string format = 10;
+   */
+  format: string;
 };
 
 /**
@@ -204,7 +362,7 @@ export type Batch = Message<"refit.ingestion.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 4);
+  messageDesc(file_refit_ingestion_v1_ingestion, 7);
 
 /**
  * @generated from message refit.ingestion.v1.ListBatchesRequest
@@ -221,7 +379,7 @@ export type ListBatchesRequest = Message<"refit.ingestion.v1.ListBatchesRequest"
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 5);
+  messageDesc(file_refit_ingestion_v1_ingestion, 8);
 
 /**
  * @generated from message refit.ingestion.v1.ListBatchesResponse
@@ -238,7 +396,7 @@ export type ListBatchesResponse = Message<"refit.ingestion.v1.ListBatchesRespons
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 6);
+  messageDesc(file_refit_ingestion_v1_ingestion, 9);
 
 /**
  * @generated from message refit.ingestion.v1.QuarantinedRow
@@ -260,6 +418,13 @@ export type QuarantinedRow = Message<"refit.ingestion.v1.QuarantinedRow"> & {
    * @generated from field: string raw = 3;
    */
   raw: string;
+
+  /**
+   * The batch that re-submitted this row fixed (empty while unresolved).
+   *
+   * @generated from field: string resolved_by = 4;
+   */
+  resolvedBy: string;
 };
 
 /**
@@ -267,7 +432,7 @@ export type QuarantinedRow = Message<"refit.ingestion.v1.QuarantinedRow"> & {
  * Use `create(QuarantinedRowSchema)` to create a new message.
  */
 export const QuarantinedRowSchema: GenMessage<QuarantinedRow> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 7);
+  messageDesc(file_refit_ingestion_v1_ingestion, 10);
 
 /**
  * @generated from message refit.ingestion.v1.ListQuarantineRequest
@@ -291,6 +456,13 @@ export type ListQuarantineRequest = Message<"refit.ingestion.v1.ListQuarantineRe
    * @generated from field: int32 limit = 3;
    */
   limit: number;
+
+  /**
+   * Also list rows a later batch has fixed.
+   *
+   * @generated from field: bool include_resolved = 4;
+   */
+  includeResolved: boolean;
 };
 
 /**
@@ -298,7 +470,7 @@ export type ListQuarantineRequest = Message<"refit.ingestion.v1.ListQuarantineRe
  * Use `create(ListQuarantineRequestSchema)` to create a new message.
  */
 export const ListQuarantineRequestSchema: GenMessage<ListQuarantineRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 8);
+  messageDesc(file_refit_ingestion_v1_ingestion, 11);
 
 /**
  * @generated from message refit.ingestion.v1.ListQuarantineResponse
@@ -315,7 +487,7 @@ export type ListQuarantineResponse = Message<"refit.ingestion.v1.ListQuarantineR
  * Use `create(ListQuarantineResponseSchema)` to create a new message.
  */
 export const ListQuarantineResponseSchema: GenMessage<ListQuarantineResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 9);
+  messageDesc(file_refit_ingestion_v1_ingestion, 12);
 
 /**
  * Data batches: upload, validation, quarantine.
@@ -348,6 +520,17 @@ export const IngestionService: GenService<{
     methodKind: "unary";
     input: typeof ListQuarantineRequestSchema;
     output: typeof ListQuarantineResponseSchema;
+  },
+  /**
+   * Ingests from a source the service reads itself: an S3 object or a Postgres table or query
+   * (incremental by a watermark column). Validated and recorded exactly like a pushed file.
+   *
+   * @generated from rpc refit.ingestion.v1.IngestionService.ImportData
+   */
+  importData: {
+    methodKind: "unary";
+    input: typeof ImportDataRequestSchema;
+    output: typeof ImportDataResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_ingestion_v1_ingestion, 0);

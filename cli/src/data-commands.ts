@@ -1,0 +1,179 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { toJson, type MessageInitShape } from '@bufbuild/protobuf';
+import { ListBatchesResponseSchema, PushDataResponseSchema, type ImportDataRequestSchema, type PushDataRequestSchema, type PushDataResponse } from '@refit/contracts';
+import { InvalidInputError } from '@refit/platform';
+import type { Command } from 'commander';
+import type { Clients } from './clients.js';
+import type { Io } from './commands.js';
+import type { CliContext } from './context.js';
+import { inferColumns, schemaYaml, splitCsvLine } from './infer-schema.js';
+
+/** JSON output lists every field, zeros and empty values too, so scripts need no defaults. */
+const JSON_OPTS = { alwaysEmitImplicit: true } as const;
+
+const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.stringify(json, null, 2) : human);
+
+/** `csv` or `jsonl`: as asked, else from the file's extension (.jsonl/.json → jsonl), else csv. */
+export function formatFor(file: string, format?: string): 'csv' | 'jsonl' {
+  const f = format ?? (/^\.jsonl?$/i.test(extname(file)) ? 'jsonl' : 'csv');
+  if (f !== 'csv' && f !== 'jsonl') throw new InvalidInputError(`--format ${f}: use csv or jsonl`);
+  return f;
+}
+
+/** A batch's outcome as a user reads it: counts, status, batch problems and warnings, the first row problems. */
+export function formatBatch(pipeline: string, r: PushDataResponse): string {
+  if (r.status === 'unchanged') return `nothing new: ${r.warnings.join('; ')}`;
+  const lines = [`batch ${r.batchId} ${r.status || 'accepted'}: ${r.rowsAccepted} rows accepted, ${r.rowsQuarantined} quarantined (of ${r.rowsTotal})`];
+  for (const p of r.batchProblems) lines.push(`  ✗ ${p}`);
+  for (const w of r.warnings) lines.push(`  ! ${w}`);
+  for (const p of r.problems) lines.push(`  line ${p.line}: ${p.message}`);
+  if (r.rowsQuarantined > BigInt(r.problems.length)) lines.push(`  … see all with: refit data quarantine ${pipeline} --batch ${r.batchId}`);
+  if (r.rowsQuarantined > 0n) lines.push(`  fix them: refit data quarantine ${pipeline} --batch ${r.batchId} --export fix.csv, edit, then refit data push ${pipeline} fix.csv --fixes ${r.batchId}`);
+  if (r.watermark) lines.push(`  watermark now ${r.watermark}`);
+  return lines.join('\n');
+}
+
+/** `refit data push <pipeline> <file>`: streams the file in 64 KiB chunks (CSV or JSON lines). */
+export async function dataPush(c: Clients, io: Io, pipeline: string, file: string, opts: { format?: string; fixes?: string } = {}): Promise<PushDataResponse> {
+  const format = formatFor(file, opts.format);
+  let sent = 0;
+  let lastReport = 0;
+  async function* parts(): AsyncIterable<MessageInitShape<typeof PushDataRequestSchema>> {
+    yield { part: { case: 'header', value: { pipeline, format, filename: basename(file), resubmitsBatchId: opts.fixes ?? '' } } };
+    for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
+      sent += (chunk as Buffer).length;
+      if (io.progress && Date.now() - lastReport > 500) {
+        lastReport = Date.now();
+        io.err(`  sent ${(sent / 1e6).toFixed(1)} MB…`);
+      }
+      yield { part: { case: 'chunk', value: chunk as Buffer } };
+    }
+  }
+  const r = await c.ingestion.pushData(parts(), { timeoutMs: 3_600_000 });
+  print(io, formatBatch(pipeline, r), toJson(PushDataResponseSchema, r, JSON_OPTS));
+  if (r.status === 'rejected') process.exitCode = 3;
+  return r;
+}
+
+/** `refit data import <pipeline> --from s3://bucket/key | --pg-url … --table …|--query … [--watermark col]` */
+export async function dataImport(
+  c: Clients,
+  io: Io,
+  pipeline: string,
+  opts: { from?: string; format?: string; pgUrl?: string; table?: string; query?: string; watermark?: string },
+): Promise<void> {
+  const source: MessageInitShape<typeof ImportDataRequestSchema>['source'] = opts.from
+    ? { case: 's3Uri', value: opts.from }
+    : opts.pgUrl
+      ? { case: 'postgres', value: { url: opts.pgUrl, table: opts.table ?? '', query: opts.query ?? '', watermarkColumn: opts.watermark ?? '' } }
+      : undefined;
+  if (!source) throw new InvalidInputError('give a source: --from s3://bucket/key, or --pg-url with --table or --query');
+  const { batch } = await c.ingestion.importData({ pipeline, source, format: opts.format ?? '' }, { timeoutMs: 3_600_000 });
+  if (!batch) throw new InvalidInputError('the ingestion service answered without a batch');
+  print(io, formatBatch(pipeline, batch), toJson(PushDataResponseSchema, batch, JSON_OPTS));
+  if (batch.status === 'rejected') process.exitCode = 3;
+}
+
+/** `refit data quarantine <pipeline>`: lists quarantined rows and why; `--export` writes them as a CSV to fix. */
+export async function dataQuarantine(c: Clients, io: Io, pipeline: string, batchId?: string, opts: { export?: string; all?: boolean } = {}): Promise<void> {
+  const r = await c.ingestion.listQuarantine({ pipeline, batchId: batchId ?? '', limit: opts.export ? 1_000_000 : 1000, includeResolved: opts.all ?? false });
+  if (opts.export) {
+    if (!batchId) throw new InvalidInputError('--export needs --batch <id>: rows are fixed and re-submitted one batch at a time');
+    const { batches } = await c.ingestion.listBatches({ pipeline });
+    const b = batches.find((x) => x.batchId === batchId);
+    // A CSV batch's header is the first line of its raw file; the rows are written as they came.
+    const header = b?.format === 'jsonl' ? '' : await headerOf(c, pipeline);
+    const body = `${header ? `${header}\n` : ''}${r.rows.map((q) => q.raw).join('\n')}\n`;
+    await writeFile(opts.export, body);
+    io.out(io.json ? JSON.stringify({ file: opts.export, rows: r.rows.length }) : `${r.rows.length} rows written to ${opts.export}; fix them, then: refit data push ${pipeline} ${opts.export} --fixes ${batchId}`);
+    return;
+  }
+  print(
+    io,
+    r.rows.map((q) => `${q.batchId} line ${q.problem?.line}: ${q.problem?.message}${q.resolvedBy ? ` (fixed by ${q.resolvedBy})` : ''}`).join('\n') || 'no quarantined rows',
+    r.rows.map((q) => ({ batchId: q.batchId, line: Number(q.problem?.line), column: q.problem?.column, message: q.problem?.message, raw: q.raw, resolvedBy: q.resolvedBy })),
+  );
+}
+
+/** The schema's column names, in order: the header of an exported CSV. */
+async function headerOf(c: Clients, pipeline: string): Promise<string> {
+  const { pipeline: p } = await c.trigger.getPipeline({ name: pipeline });
+  const spec = JSON.parse(p?.specJson ?? '{}') as { schema?: { columns?: Array<{ name: string }> } };
+  return (spec.schema?.columns ?? []).map((col) => col.name).join(',');
+}
+
+/** `refit data batches <pipeline>`: every batch with its status and why. */
+export async function dataBatches(c: Clients, io: Io, pipeline: string): Promise<void> {
+  const r = await c.ingestion.listBatches({ pipeline });
+  print(
+    io,
+    r.batches
+      .map((b) => [`${b.batchId} ${b.status || 'accepted'} ${b.rowsAccepted} rows (${b.rowsQuarantined} quarantined) ${b.filename}`, ...b.problems.map((p) => `  - ${p}`)].join('\n'))
+      .join('\n') || 'no batches',
+    toJson(ListBatchesResponseSchema, r, JSON_OPTS),
+  );
+}
+
+/** `refit data infer <file>`: a `schema:` section inferred from the file's first rows, to review and pin in the spec. */
+export async function dataInfer(io: Io, file: string, rows: number): Promise<void> {
+  const jsonl = formatFor(file) === 'jsonl';
+  let names: string[] | undefined;
+  const records: Array<Array<string | undefined>> = [];
+  const objects: Array<Record<string, unknown>> = [];
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    if (!line.trim()) continue;
+    if (jsonl) objects.push(JSON.parse(line) as Record<string, unknown>);
+    else if (!names) names = splitCsvLine(line);
+    else records.push(splitCsvLine(line));
+    if (records.length + objects.length >= rows) break;
+  }
+  if (jsonl) {
+    names = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+    const keys = names;
+    records.push(...objects.map((o) => keys.map((k) => (o[k] === null || o[k] === undefined ? '' : String(o[k] as string)))));
+  }
+  const columns = inferColumns(names ?? [], records);
+  print(io, `# inferred from the first ${records.length} rows of ${basename(file)}: review, then pin it in the spec\n${schemaYaml(columns)}`, { rows: records.length, columns });
+}
+
+/** `refit data …` commands. */
+export function registerDataCommands(program: Command, ctx: CliContext): void {
+  const data = program.command('data').description('push, import and inspect data');
+  data
+    .command('push')
+    .argument('<pipeline>')
+    .argument('<file>', 'a CSV or JSON-lines file')
+    .option('--format <csv|jsonl>', 'default: from the extension (.jsonl → jsonl), else csv')
+    .option('--fixes <batch>', 'this file re-submits fixed quarantined rows of that batch')
+    .description('upload a batch (validated; bad rows quarantined, the batch judged against the pinned schema)')
+    .action(ctx.action((c, io, p: string, f: string, opts: { format?: string; fixes?: string }) => dataPush(c, io, p, f, opts)));
+  data
+    .command('import')
+    .argument('<pipeline>')
+    .option('--from <s3://bucket/key>', 'an object in S3 (CSV or JSON lines)')
+    .option('--format <csv|jsonl>', 'for --from; default from the key')
+    .option('--pg-url <url>', 'a Postgres source: postgres://user@host:port/db')
+    .option('--table <name>', 'the source table (schema.table)')
+    .option('--query <sql>', 'or a SELECT')
+    .option('--watermark <column>', 'incremental: only rows past the last value taken')
+    .description('ingest from S3 or Postgres, validated like a push')
+    .action(ctx.action((c, io, p: string, opts: Parameters<typeof dataImport>[3]) => dataImport(c, io, p, opts)));
+  data
+    .command('quarantine')
+    .argument('<pipeline>')
+    .option('--batch <id>')
+    .option('--export <file>', 'write the batch’s quarantined rows to a file to fix and push back with --fixes')
+    .option('--all', 'include rows already fixed')
+    .description('list quarantined rows and why')
+    .action(ctx.action((c, io, p: string, opts: { batch?: string; export?: string; all?: boolean }) => dataQuarantine(c, io, p, opts.batch, opts)));
+  data
+    .command('infer')
+    .argument('<file>', 'a CSV or JSON-lines file')
+    .option('--rows <n>', 'rows to read', '10000')
+    .description('print a schema inferred from the first rows of a file (types, nullability, categories)')
+    .action(ctx.action((_c, io, f: string, opts: { rows: string }) => dataInfer(io, f, Number(opts.rows))));
+  data.command('batches').argument('<pipeline>').description('list batches with their status and problems').action(ctx.action((c, io, p: string) => dataBatches(c, io, p)));
+}

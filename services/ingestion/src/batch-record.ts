@@ -1,0 +1,100 @@
+import { EVENTS, wireRef, withTransaction, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import type { PipelineSpec } from '@refit/spec';
+import type { BatchVerdict } from './batch-checks.js';
+import type { BatchProfile } from './profile.js';
+import type { QuarantineSpool } from './quarantine-spool.js';
+import { insertBatch, insertQuarantine, pinProfile, resolveQuarantine, setWatermark } from './store.js';
+
+/** How many problems a data.rejected event lists. */
+const PROBLEMS_IN_EVENT = 20;
+
+type Base = { spec: PipelineSpec; batchId: string; filename: string; format: string; rawRef: ArtifactRef };
+
+/**
+ * Records a judged batch, its quarantined rows and its events in one transaction: data.ingested
+ * for a batch training may use (accepted or flagged), data.rejected when rows were quarantined or
+ * the batch was rejected (its rows stay stored; nothing is dropped silently). The first usable
+ * batch's profile is pinned (with `pin: latest`, every usable batch's); a re-submission resolves
+ * the quarantined rows it fixes; an incremental source's watermark moves with the batch that
+ * took its rows.
+ */
+export async function recordBatch(
+  rt: ServiceRuntime,
+  b: Base & {
+    rowsRef: ArtifactRef;
+    rowsTotal: number;
+    rowsAccepted: number;
+    quarantine: QuarantineSpool;
+    profile: BatchProfile;
+    verdict: BatchVerdict;
+    pin: boolean;
+    resubmits?: string;
+    watermark?: { source: string; value: string };
+  },
+): Promise<void> {
+  const { spec, batchId, verdict } = b;
+  const usable = verdict.status !== 'rejected';
+  await withTransaction(rt.pool, async (tx) => {
+    await insertBatch(tx, {
+      batchId,
+      pipeline: spec.name,
+      filename: b.filename,
+      format: b.format,
+      status: verdict.status,
+      rejectReason: usable ? undefined : verdict.problems.join('; '),
+      problems: verdict.problems,
+      warnings: verdict.warnings,
+      profile: b.profile,
+      sha256: b.rawRef.sha256,
+      rawKey: b.rawRef.key,
+      rowsKey: b.rowsRef.key,
+      rowsTotal: b.rowsTotal,
+      rowsAccepted: b.rowsAccepted,
+      rowsQuarantined: b.quarantine.count,
+    });
+    for await (const part of b.quarantine.chunks(5000)) await insertQuarantine(tx, spec.name, batchId, part);
+    if (usable && b.rowsAccepted > 0 && (b.pin || spec.schema.batch.pin === 'latest')) await pinProfile(tx, spec.name, batchId, b.profile, spec.schema.batch.pin);
+    if (b.resubmits) await resolveQuarantine(tx, spec.name, b.resubmits, batchId);
+    if (b.watermark) await setWatermark(tx, { pipeline: spec.name, source: b.watermark.source, value: b.watermark.value, batchId });
+    if (usable) {
+      await rt.publish(tx, EVENTS.dataIngested, {
+        pipeline: spec.name,
+        batchId,
+        rowsTotal: BigInt(b.rowsTotal),
+        rowsAccepted: BigInt(b.rowsAccepted),
+        rowsQuarantined: BigInt(b.quarantine.count),
+        object: wireRef(b.rowsRef),
+      });
+    }
+    if (b.quarantine.count > 0 || !usable) {
+      await rt.publish(tx, EVENTS.dataRejected, {
+        pipeline: spec.name,
+        batchId,
+        rowsQuarantined: BigInt(usable ? b.quarantine.count : b.rowsTotal),
+        problems: [...verdict.problems.map((p) => `batch ${verdict.status}: ${p}`), ...b.quarantine.first(PROBLEMS_IN_EVENT).map((q) => `line ${q.line}: ${q.message}`)].slice(0, PROBLEMS_IN_EVENT),
+      });
+    }
+  });
+  rt.relay.kick();
+}
+
+/** Records a batch refused before any row was judged (empty, unreadable header, missing columns). */
+export async function recordRejected(rt: ServiceRuntime, b: Base & { reason: string }): Promise<void> {
+  await withTransaction(rt.pool, (tx) =>
+    insertBatch(tx, {
+      batchId: b.batchId,
+      pipeline: b.spec.name,
+      filename: b.filename,
+      format: b.format,
+      status: 'rejected',
+      rejectReason: b.reason,
+      problems: [b.reason],
+      sha256: b.rawRef.sha256,
+      rawKey: b.rawRef.key,
+      rowsKey: null,
+      rowsTotal: 0,
+      rowsAccepted: 0,
+      rowsQuarantined: 0,
+    }),
+  );
+}
