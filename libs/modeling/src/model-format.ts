@@ -18,15 +18,21 @@ export type ModelHeader = {
 };
 
 const headerSchema = z.object({
+  // Fields added after the first release carry defaults, so older artifacts (a champion) still load.
   spec: z.object({
     kind: z.enum(['logistic', 'mlp']),
+    head: z.enum(['binary', 'regression']).default('binary'),
+    loss: z.enum(['crossentropy', 'mse', 'mae']).default('crossentropy'),
     hidden: z.array(z.number().int().positive()),
     activation: z.enum(['relu', 'tanh']),
+    dropout: z.number().min(0).max(1).default(0),
     epochs: z.number().int().positive(),
     batchSize: z.number().int().positive(),
     learningRate: z.number().positive(),
     l2: z.number().nonnegative(),
     seed: z.number().int(),
+    classWeight: z.union([z.enum(['none', 'balanced']), z.object({ negative: z.number().positive(), positive: z.number().positive() })]).default('none'),
+    earlyStopping: z.object({ patience: z.number().int().positive(), minDelta: z.number().nonnegative(), restoreBest: z.boolean() }).nullable().default(null),
   }),
   inputDim: z.number().int().positive(),
   modelTopology: z.record(z.string(), z.unknown()),

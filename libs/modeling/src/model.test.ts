@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelingInputError, currentBackend, initBackend, loadModel, resolveModelSpec, trainModel } from './index.js';
+import { ModelingInputError, TrainingDivergedError, currentBackend, initBackend, loadModel, resolveModelSpec, trainModel } from './index.js';
 import { tf } from './tf.js';
 
 // A small, deterministic, linearly separable-ish problem: y = [x0 + 0.5·x1 − x2 > 0].
@@ -31,8 +31,13 @@ describe('initBackend', () => {
 describe('resolveModelSpec', () => {
   it('fills the documented defaults', () => {
     expect(resolveModelSpec({ kind: 'logistic' })).toEqual({
-      kind: 'logistic', hidden: [16], activation: 'relu', epochs: 50, batchSize: 64, learningRate: 0.05, l2: 0, seed: 42,
+      kind: 'logistic', head: 'binary', loss: 'crossentropy', hidden: [16], activation: 'relu', dropout: 0, epochs: 50, batchSize: 64,
+      learningRate: 0.05, l2: 0, seed: 42, classWeight: 'none', earlyStopping: null,
     });
+    expect(resolveModelSpec({ kind: 'logistic', head: 'regression' }).loss).toBe('mse');
+    expect(() => resolveModelSpec({ kind: 'logistic', head: 'regression', loss: 'crossentropy' })).toThrow(/loss crossentropy does not fit a regression head/);
+    expect(() => resolveModelSpec({ kind: 'mlp', dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
+    expect(() => resolveModelSpec({ kind: 'mlp', earlyStopping: { patience: 0 } })).toThrow(/earlyStopping.patience/);
     expect(resolveModelSpec({ kind: 'mlp' }).learningRate).toBe(0.01);
     expect(() => resolveModelSpec({ kind: 'mlp', hidden: [8, 0] })).toThrow(/hidden sizes/);
     expect(() => resolveModelSpec({ kind: 'logistic', epochs: 0 })).toThrow(ModelingInputError);
@@ -153,6 +158,86 @@ describe('trainModel', () => {
       trainModel({ ...big, spec: { kind: 'mlp', hidden: [32, 32], epochs: 1000 }, signal: AbortSignal.timeout(200) }),
     ).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('stops early on the validation loss and restores the best epoch', async () => {
+    // A tiny, noisy training set and a big MLP: the validation loss turns up after a while.
+    const small = synthetic(60);
+    const noisy = small.y.map((v, i) => (i % 4 === 0 ? 1 - v : v));
+    const validation = { X: data.X.subarray(0, 300 * data.d), y: data.y.subarray(0, 300), n: 300 };
+    const r = await trainModel({
+      ...small,
+      y: noisy,
+      validation,
+      spec: { kind: 'mlp', hidden: [64, 64], epochs: 300, batchSize: 8, learningRate: 0.02, earlyStopping: { patience: 4 } },
+    });
+    expect(r.stopReason).toBe('early-stopped');
+    expect(r.epochs).toBe(r.bestEpoch + 4);
+    const lowest = Math.min(...r.history.map((e) => e.valLoss ?? Infinity));
+    expect(r.bestLoss).toBe(lowest);
+    expect(r.history[r.bestEpoch - 1].valLoss).toBe(lowest);
+    // The returned weights are the best epoch's, not the last one's.
+    const p = r.model.predict(validation.X, validation.n);
+    let ll = 0;
+    for (let i = 0; i < validation.n; i++) {
+      const q = Math.min(Math.max(p[i], 1e-7), 1 - 1e-7);
+      ll -= validation.y[i] * Math.log(q) + (1 - validation.y[i]) * Math.log(1 - q);
+    }
+    expect(ll / validation.n).toBeCloseTo(lowest, 4);
+    r.model.dispose();
+  });
+
+  it('stops at the time budget', async () => {
+    const r = await trainModel({ ...data, spec: { kind: 'mlp', epochs: 10_000 }, deadline: Date.now() + 150 });
+    expect(r.stopReason).toBe('budget');
+    expect(r.epochs).toBeGreaterThanOrEqual(1);
+    expect(r.epochs).toBeLessThan(10_000);
+    r.model.dispose();
+  });
+
+  it('catches a diverging learning rate, for a binary and a regression head', async () => {
+    await expect(trainModel({ ...data, spec: { kind: 'mlp', epochs: 5, learningRate: 1e4 } })).rejects.toThrow(TrainingDivergedError);
+    const target = Float32Array.from({ length: data.n }, (_, i) => 3 * data.X[i * data.d] - data.X[i * data.d + 1] + 10);
+    const err = await trainModel({ ...data, y: target, spec: { kind: 'mlp', head: 'regression', epochs: 20, learningRate: 1e6 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingDivergedError);
+    expect((err as TrainingDivergedError).message).toMatch(/training diverged at epoch \d+: .*learning rate 1000000 is probably too high/);
+    expect((err as TrainingDivergedError).history.length).toBe((err as TrainingDivergedError).epoch);
+  });
+
+  it('fits a regression head with MSE or MAE', async () => {
+    const target = Float32Array.from({ length: data.n }, (_, i) => 3 * data.X[i * data.d] - data.X[i * data.d + 1] + 10);
+    for (const loss of ['mse', 'mae'] as const) {
+      const r = await trainModel({ ...data, y: target, spec: { kind: 'logistic', head: 'regression', loss, epochs: 60, learningRate: 0.1 } });
+      const p = r.model.predict(data.X, data.n);
+      let mae = 0;
+      for (let i = 0; i < data.n; i++) mae += Math.abs(p[i] - target[i]) / data.n;
+      expect(mae).toBeLessThan(0.5);
+      expect(r.model.spec).toMatchObject({ head: 'regression', loss });
+      const loaded = await loadModel(await r.model.serialize());
+      expect(loaded.predict(data.X.subarray(0, 12), 3)).toEqual(r.model.predict(data.X.subarray(0, 12), 3));
+      [r.model, loaded].forEach((m) => m.dispose());
+    }
+  });
+
+  it('weighs classes: balanced weights raise the recall of a rare positive class', async () => {
+    const rare = data.y.map((v, i) => (v === 1 && i % 5 !== 0 ? 0 : v));
+    const recall = async (classWeight: 'none' | 'balanced'): Promise<number> => {
+      const r = await trainModel({ ...data, y: rare, spec: { kind: 'logistic', epochs: 10, classWeight } });
+      const p = r.model.predict(data.X, data.n);
+      r.model.dispose();
+      let tp = 0;
+      let pos = 0;
+      for (let i = 0; i < data.n; i++) if (rare[i] === 1) [pos, tp] = [pos + 1, tp + (p[i] > 0.5 ? 1 : 0)];
+      return tp / pos;
+    };
+    expect(await recall('balanced')).toBeGreaterThan((await recall('none')) + 0.2);
+  });
+
+  it('dropout stays reproducible', async () => {
+    const spec = { kind: 'mlp' as const, hidden: [16, 8], dropout: 0.3, epochs: 3 };
+    const [a, b] = [await trainModel({ ...data, spec }), await trainModel({ ...data, spec })];
+    expect((await a.model.serialize()).equals(await b.model.serialize())).toBe(true);
+    [a, b].forEach((r) => r.model.dispose());
   });
 
   it('validates its inputs', async () => {

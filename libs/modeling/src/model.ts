@@ -1,17 +1,23 @@
 import { ensureBackend } from './backend.js';
+import type { EpochLog } from './epoch-log.js';
 import { ModelingInputError } from './errors.js';
-import { decodeModel, encodeModel } from './model-format.js';
+import { encodeModel } from './model-format.js';
 import type { ModelHeader } from './model-format.js';
 import { resolveModelSpec } from './model-spec.js';
 import type { ResolvedModelSpec } from './model-spec.js';
+import { buildNet, loadNet, lossOf, warmStartFrom } from './net.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import type { ModelSpec } from './spec.js';
-import { tf, tfl } from './tf.js';
+import { tf } from './tf.js';
+import type { tfl } from './tf.js';
+import { TrainingDivergedError } from './training-errors.js';
 
-/** A trained (or loaded) binary classifier. */
+export type { EpochLog } from './epoch-log.js';
+
+/** A trained (or loaded) model: a binary classifier, or a regressor with a `regression` head. */
 export type TrainedModel = {
   /**
-   * Probabilities of the positive class for `n` rows of the row-major matrix `X` (n × inputDim).
+   * Probabilities of the positive class (regression head: predicted values) for `n` rows of the row-major matrix `X` (n × inputDim).
    * Synchronous, so concurrent callers never interleave; cheap for 1 row and for thousands.
    * @throws ModelingInputError when `X.length !== n * inputDim`; Error after dispose().
    */
@@ -23,17 +29,15 @@ export type TrainedModel = {
   /** Number of input columns (the fitted transform's `outputNames.length`). */
   readonly inputDim: number;
   /** The spec it was trained with, every default filled in. */
-  readonly spec: ModelSpec;
+  readonly spec: ResolvedModelSpec;
 };
 
-/** One epoch's training record. `epoch` is 1-based; losses are mean binary cross-entropy (+ L2 penalty). */
-export type EpochLog = { epoch: number; loss: number; valLoss?: number };
 
 /** What {@link trainModel} needs. */
 export type TrainInput = {
   /** Row-major training matrix, n × d (output of `applyTransform`). */
   X: Float32Array;
-  /** Labels, 0 or 1 (output of `labelsOf`). */
+  /** Labels, 0 or 1 (output of `labelsOf`); any finite number for a regression head. */
   y: Float32Array;
   n: number;
   d: number;
@@ -46,14 +50,27 @@ export type TrainInput = {
   onEpoch?: (e: EpochLog) => void | Promise<void>;
   /** Stops training between epochs (and at tfjs yield points within long epochs). */
   signal?: AbortSignal;
+  /**
+   * Time budget: a wall-clock instant (ms since the epoch, like `Date.now()`) after which no new
+   * epoch starts; the result then says `stopReason: 'budget'`. Default: none.
+   */
+  deadline?: number;
 };
+
+/** Why training ended: all epochs ran, early stopping fired, or the time budget ran out. */
+export type StopReason = 'completed' | 'early-stopped' | 'budget';
 
 /** What {@link trainModel} returns. */
 export type TrainResult = {
   model: TrainedModel;
-  /** Number of epochs completed (= spec epochs unless training was aborted, which throws instead). */
+  /** Number of epochs completed (spec epochs unless early stopping or the time budget ended it). */
   epochs: number;
   history: EpochLog[];
+  stopReason: StopReason;
+  /** 1-based epoch with the lowest monitored loss (validation loss when there is a validation set, else training loss). */
+  bestEpoch: number;
+  /** That lowest monitored loss; the returned weights are this epoch's when early stopping restores the best. */
+  bestLoss: number;
   /** Backend the training ran on (`tensorflow`, `wasm` or `cpu`). */
   backend: string;
   /** Milliseconds spent in tensor computation (excludes onEpoch callbacks). */
@@ -124,48 +141,6 @@ class RefitModel implements TrainedModel {
   }
 }
 
-// Fixed layer and model names: tfjs otherwise numbers them from a process-wide counter
-// (dense_Dense3…), which would make two identical trainings serialize to different bytes.
-function buildNet(spec: ResolvedModelSpec, d: number): tfl.Sequential {
-  const net = tfl.sequential({ name: 'refit' });
-  const units = spec.kind === 'mlp' ? [...spec.hidden, 1] : [1];
-  units.forEach((u, i) => {
-    const last = i === units.length - 1;
-    net.add(
-      tfl.layers.dense({
-        name: last ? 'output' : `hidden_${i}`,
-        units: u,
-        activation: last ? 'sigmoid' : spec.activation,
-        // A distinct seed per layer so equally-shaped layers don't start identical.
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: spec.seed + i }),
-        biasInitializer: 'zeros',
-        ...(spec.l2 > 0 ? { kernelRegularizer: tfl.regularizers.l2({ l2: spec.l2 }) } : {}),
-        ...(i === 0 ? { inputShape: [d] } : {}),
-      }),
-    );
-  });
-  return net;
-}
-
-async function loadNet(buf: Uint8Array): Promise<{ net: tfl.LayersModel; header: ModelHeader }> {
-  const { header, weightData } = decodeModel(buf);
-  await ensureBackend();
-  let net: tfl.LayersModel;
-  try {
-    net = await tfl.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: header.modelTopology, weightSpecs: header.weightSpecs, weightData }),
-    );
-  } catch (err) {
-    throw new ModelingInputError(`bad model artifact: tfjs could not load it (${(err as Error).message})`, {}, { cause: err });
-  }
-  const shape = net.inputs[0]?.shape;
-  if (net.inputs.length !== 1 || shape?.length !== 2 || shape[1] !== header.inputDim) {
-    net.dispose();
-    throw new ModelingInputError(`bad model artifact: topology input shape [${String(shape)}] does not match inputDim ${header.inputDim}`);
-  }
-  return { net, header };
-}
-
 /**
  * Loads a model written by `TrainedModel.serialize()`. Initialises the default backend if
  * `initBackend` was not called.
@@ -176,10 +151,12 @@ export async function loadModel(buf: Uint8Array): Promise<TrainedModel> {
   return new RefitModel(net, header.spec, header.inputDim);
 }
 
-function checkInput(input: TrainInput): void {
+function checkInput(input: TrainInput, head: ResolvedModelSpec['head']): void {
   const { X, y, n, d } = input;
   if (!Number.isInteger(n) || n < 1) throw new ModelingInputError(`train: n must be a positive integer, got ${n}`);
   if (!Number.isInteger(d) || d < 1) throw new ModelingInputError(`train: d must be a positive integer, got ${d}`);
+  const labelOk = head === 'binary' ? (v: number) => v >= 0 && v <= 1 : (v: number) => Number.isFinite(v);
+  const expected = head === 'binary' ? 'expected 0..1' : 'expected a finite number';
   const checkSet = (what: string, Xs: Float32Array, ys: Float32Array, rows: number): void => {
     if (Xs.length !== rows * d) throw new ModelingInputError(`train: ${what} X has ${Xs.length} values, expected ${rows} × ${d}`);
     if (ys.length !== rows) throw new ModelingInputError(`train: ${what} y has ${ys.length} labels, expected ${rows}`);
@@ -190,7 +167,7 @@ function checkInput(input: TrainInput): void {
       }
     }
     for (let i = 0; i < rows; i++) {
-      if (!(ys[i] >= 0 && ys[i] <= 1)) throw new ModelingInputError(`train: ${what} label at row ${i} is ${ys[i]}, expected 0..1`, { row: i, value: ys[i] });
+      if (!labelOk(ys[i])) throw new ModelingInputError(`train: ${what} label at row ${i} is ${ys[i]}, ${expected}`, { row: i, value: ys[i] });
     }
   };
   checkSet('training', X, y, n);
@@ -201,22 +178,49 @@ function checkInput(input: TrainInput): void {
   }
 }
 
-async function warmStartFrom(net: tfl.LayersModel, buf: Uint8Array, spec: ResolvedModelSpec, d: number): Promise<void> {
-  const { net: prev, header } = await loadNet(buf);
-  try {
-    const p = header.spec;
-    const arch = (s: ResolvedModelSpec): string =>
-      s.kind === 'mlp' ? `mlp [${s.hidden.join(', ')}] ${s.activation}` : 'logistic';
-    if (arch(p) !== arch(spec) || header.inputDim !== d) {
-      throw new ModelingInputError(
-        `warm start: the previous model is ${arch(p)} with ${header.inputDim} inputs, this training is ${arch(spec)} with ${d} inputs`,
-      );
-    }
-    // setWeights shares the previous tensors' storage by reference count, so disposing prev is safe.
-    net.setWeights(prev.getWeights());
-  } finally {
-    prev.dispose();
+/** tfjs's class-weight map ({0: w0, 1: w1}) for a binary spec, or undefined when unweighted. */
+function classWeightsOf(spec: ResolvedModelSpec, y: Float32Array): Record<number, number> | undefined {
+  const cw = spec.classWeight;
+  if (cw === 'none') return undefined;
+  if (typeof cw === 'object') return { 0: cw.negative, 1: cw.positive };
+  let pos = 0;
+  for (const v of y) pos += v >= 0.5 ? 1 : 0;
+  const neg = y.length - pos;
+  // A class that is absent gets weight 1: there is nothing to rebalance against.
+  return { 0: neg > 0 ? y.length / (2 * neg) : 1, 1: pos > 0 ? y.length / (2 * pos) : 1 };
+}
+
+/** A training loss this many times the loss of a trivial predictor means training diverged. */
+export const DIVERGENCE_FACTOR = 3;
+
+/**
+ * The loss of the worse of two trivial predictors (the label mean, and a zero output — what an
+ * untrained net gives), under the spec's loss. Cross-entropy clips probabilities, so an exploding
+ * binary model saturates at a finite loss instead of NaN: this bound catches it.
+ */
+function trivialLoss(spec: ResolvedModelSpec, y: Float32Array): number {
+  const n = y.length;
+  const mean = y.reduce((a, v) => a + v, 0) / n;
+  if (spec.loss === 'crossentropy') {
+    const p = Math.min(Math.max(mean, 1e-7), 1 - 1e-7);
+    return Math.max(Math.LN2, -(mean * Math.log(p) + (1 - mean) * Math.log(1 - p)));
   }
+  let atMean = 0;
+  let atZero = 0;
+  for (const v of y) {
+    atMean += spec.loss === 'mse' ? (v - mean) ** 2 : Math.abs(v - mean);
+    atZero += spec.loss === 'mse' ? v * v : Math.abs(v);
+  }
+  return Math.max(atMean, atZero) / n;
+}
+
+/** The L2 penalty of the net's current kernels (what tfjs adds to the loss). */
+function l2Penalty(net: tfl.LayersModel, l2: number): number {
+  if (l2 === 0) return 0;
+  return tf.tidy(() => {
+    const kernels = net.trainableWeights.filter((w) => w.originalName.includes('/kernel')).map((w) => tf.sum(tf.square(w.read())));
+    return l2 * tf.addN(kernels).dataSync()[0];
+  });
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -226,18 +230,39 @@ function abortError(signal: AbortSignal): unknown {
 // Yield to the event loop so timers, I/O and abort requests are handled between epochs.
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Keeps the best epoch's weights (cheap: clones share storage until the optimizer replaces it). */
+class BestWeights {
+  #saved: tf.Tensor[] | undefined;
+  keep(net: tfl.LayersModel): void {
+    this.dispose();
+    this.#saved = net.getWeights().map((w) => w.clone());
+  }
+  restore(net: tfl.LayersModel): void {
+    if (this.#saved) net.setWeights(this.#saved);
+  }
+  dispose(): void {
+    this.#saved?.forEach((t) => t.dispose());
+    this.#saved = undefined;
+  }
+}
+
 /**
- * Trains a logistic regression (one sigmoid unit) or an MLP (hidden Dense layers + sigmoid output)
- * with binary cross-entropy and Adam. Reproducible: seeded initialisers and a seeded per-epoch
- * shuffle (fit itself never shuffles), so the same inputs, spec and backend give bit-identical
- * weights. Initialises the default backend if `initBackend` was not called. All tensors it creates
- * are disposed; only the returned model holds memory until its `dispose()`.
- * @throws ModelingInputError on inconsistent shapes, non-finite features, labels outside 0..1, a
- *   bad spec or an incompatible warm start; the signal's reason (an AbortError by default) when aborted.
+ * Trains a logistic regression (one output unit) or an MLP (hidden Dense layers, optional dropout)
+ * with a binary head (sigmoid, cross-entropy, optional class weights) or a regression head (linear
+ * output, MSE or MAE), with Adam. Optional early stopping on the validation loss with patience,
+ * restoring the best epoch's weights; an optional time budget (`deadline`). Reproducible: seeded
+ * initialisers, dropout and a seeded per-epoch shuffle (fit itself never shuffles), so the same
+ * inputs, spec and backend give bit-identical weights (a time budget that fires is the exception).
+ * Initialises the default backend if `initBackend` was not called. All tensors it creates are
+ * disposed per epoch and on every exit path; only the returned model holds memory until its `dispose()`.
+ * @throws TrainingDivergedError when a loss becomes NaN or infinite, or the training loss exceeds
+ *   {@link DIVERGENCE_FACTOR}× that of a trivial predictor; ModelingInputError on
+ *   inconsistent shapes, non-finite features, labels outside 0..1 (binary head), a bad spec or an
+ *   incompatible warm start; the signal's reason (an AbortError by default) when aborted.
  */
 export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const spec = resolveModelSpec(input.spec);
-  checkInput(input);
+  checkInput(input, spec.head);
   const { n, d, signal } = input;
   const backend = await ensureBackend();
   if (signal?.aborted) throw abortError(signal);
@@ -247,22 +272,36 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const val = input.validation
     ? ([tf.tensor2d(input.validation.X.slice(), [input.validation.n, d]), tf.tensor2d(input.validation.y.slice(), [input.validation.n, 1])] as [tf.Tensor, tf.Tensor])
     : undefined;
+  const best = new BestWeights();
+  const es = spec.earlyStopping;
   let trained = false;
   try {
     if (input.warmStart) await warmStartFrom(net, input.warmStart, spec, d);
-    net.compile({ optimizer, loss: 'binaryCrossentropy' });
+    net.compile({ optimizer, loss: lossOf(spec) });
+    const classWeight = spec.head === 'binary' ? classWeightsOf(spec, input.y) : undefined;
+    // The reported loss includes the L2 penalty, so the starting weights' penalty is allowed on top.
+    const divergedAbove = DIVERGENCE_FACTOR * (trivialLoss(spec, input.y) + l2Penalty(net, spec.l2));
 
     const next = mulberry32(spec.seed);
     const order = Uint32Array.from({ length: n }, (_, i) => i);
+    const xb = new Float32Array(n * d);
+    const yb = new Float32Array(n);
     const history: EpochLog[] = [];
     let computeMs = 0;
+    let stopReason: StopReason = 'completed';
+    let bestEpoch = 0;
+    let bestLoss = Number.POSITIVE_INFINITY;
+    let patienceRef = Number.POSITIVE_INFINITY;
+    let lastImprovement = 0;
     for (let epoch = 1; epoch <= spec.epochs; epoch++) {
       await tick();
       if (signal?.aborted) throw abortError(signal);
+      if (input.deadline !== undefined && epoch > 1 && Date.now() >= input.deadline) {
+        stopReason = 'budget';
+        break;
+      }
       const started = performance.now();
       shuffleInPlace(order, next);
-      const xb = new Float32Array(n * d);
-      const yb = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         const src = order[i];
         xb.set(input.X.subarray(src * d, src * d + d), i * d);
@@ -278,6 +317,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
           shuffle: false,
           verbose: 0,
           validationData: val,
+          ...(classWeight ? { classWeight } : {}),
           // Checked at tfjs's periodic yield points, so a long epoch can be interrupted too.
           callbacks: {
             onYield: () => {
@@ -295,13 +335,33 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       const entry: EpochLog = { epoch, loss: Number(logs.loss[0]) };
       if (logs.val_loss) entry.valLoss = Number(logs.val_loss[0]);
       history.push(entry);
+      if (!Number.isFinite(entry.loss) || (entry.valLoss !== undefined && !Number.isFinite(entry.valLoss)) || entry.loss > divergedAbove) {
+        throw new TrainingDivergedError(epoch, history, spec.learningRate, divergedAbove);
+      }
       await input.onEpoch?.(entry);
+      const monitored = entry.valLoss ?? entry.loss;
+      if (monitored < bestLoss) {
+        bestLoss = monitored;
+        bestEpoch = epoch;
+        if (es?.restoreBest) best.keep(net);
+      }
+      // Patience counts from the last improvement of at least minDelta (Keras's rule).
+      if (monitored < patienceRef - (es?.minDelta ?? 0)) {
+        patienceRef = monitored;
+        lastImprovement = epoch;
+      }
+      if (es && epoch - lastImprovement >= es.patience && epoch < spec.epochs) {
+        stopReason = 'early-stopped';
+        break;
+      }
     }
+    if (es?.restoreBest && bestEpoch < history.length) best.restore(net);
     trained = true;
-    return { model: new RefitModel(net, spec, d), epochs: history.length, history, backend, computeMs };
+    return { model: new RefitModel(net, spec, d), epochs: history.length, history, backend, computeMs, stopReason, bestEpoch, bestLoss };
   } finally {
     // The trained model is inference-only, so Adam's moment estimates can go now.
     optimizer.dispose();
+    best.dispose();
     val?.forEach((t) => t.dispose());
     if (!trained) net.dispose();
   }

@@ -1,13 +1,16 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { TrainerService } from '@refit/contracts';
-import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
-import { getJob } from './store.js';
+import { InvalidInputError, NotFoundError, wireRef, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { getJob, getProgress, listTrials } from './store.js';
 
 /** gRPC handlers of the trainer service. */
 export function createTrainerHandlers(rt: ServiceRuntime): ServiceHandlers<typeof TrainerService> {
+  const need = (runId: string): void => {
+    if (!runId) throw new InvalidInputError('run_id is required');
+  };
   return {
     async getJob(req) {
-      if (!req.runId) throw new InvalidInputError('run_id is required');
+      need(req.runId);
       const j = await getJob(rt.pool, req.runId);
       if (!j) throw new NotFoundError(`no training job finished for run '${req.runId}'`);
       return {
@@ -22,6 +25,52 @@ export function createTrainerHandlers(rt: ServiceRuntime): ServiceHandlers<typeo
           trainingConfigJson: JSON.stringify(j.training_config),
           seed: BigInt(j.seed),
           finishedAt: timestampFromDate(j.finished_at),
+          searchStrategy: j.search_strategy,
+          bestTrial: j.best_trial,
+          trialCount: j.trial_count,
+          stopReason: j.stop_reason,
+          warmStartModel: j.warm_start_model ? wireRef(j.warm_start_model) : undefined,
+          codeVersion: j.code_version,
+        },
+      };
+    },
+    async listTrials(req) {
+      need(req.runId);
+      const [job, rows] = await Promise.all([getJob(rt.pool, req.runId), listTrials(rt.pool, req.runId)]);
+      return {
+        trials: rows.map((t) => ({
+          runId: t.run_id,
+          trial: t.trial,
+          rung: t.rung,
+          paramsJson: JSON.stringify(t.params),
+          status: t.status,
+          epochs: t.epochs,
+          bestEpoch: t.best_epoch,
+          score: t.score ?? undefined,
+          curve: t.curve.map((c) => ({ epoch: c.epoch, loss: c.loss ?? Number.NaN, valLoss: c.valLoss ?? undefined })),
+          durationMs: BigInt(t.duration_ms),
+          error: t.error,
+          best: job?.search_strategy !== '' && job?.best_trial === t.trial,
+        })),
+      };
+    },
+    async getProgress(req) {
+      need(req.runId);
+      const p = await getProgress(rt.pool, req.runId);
+      if (!p) throw new NotFoundError(`run '${req.runId}' has not started training`);
+      return {
+        progress: {
+          runId: p.run_id,
+          pipeline: p.pipeline,
+          trial: p.trial,
+          trials: p.trials,
+          rung: p.rung,
+          epoch: p.epoch,
+          epochs: p.epochs,
+          loss: p.loss,
+          valLoss: p.val_loss ?? undefined,
+          at: timestampFromDate(p.updated_at),
+          done: p.done,
         },
       };
     },

@@ -4,10 +4,26 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TrainerService, type LineageSchema } from '@refit/contracts';
+import { create } from '@bufbuild/protobuf';
+import { LineageSchema, ModelVersionSchema, refitFiles, RegistryService, TrainerService, type ModelVersion } from '@refit/contracts';
 import { binaryMetrics } from '@refit/ml';
 import { applyTransform, currentBackend, encodeMatrix, fitTransform, labelsOf, loadModel, serializeTransform, type RawRow } from '@refit/modeling';
-import { createClient, EVENTS, isNotFound, withTransaction, wireRef, type ArtifactRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import {
+  createClient,
+  createGrpcServer,
+  createLogger,
+  EVENTS,
+  implement,
+  isNotFound,
+  NotFoundError,
+  withTransaction,
+  wireRef,
+  type ArtifactRef,
+  type EventDef,
+  type GrpcServer,
+  type ServiceHandlers,
+  type ServiceRuntime,
+} from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
 import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +57,9 @@ describe('trainer service', () => {
   let env: TestEnv;
   let rt: ServiceRuntime;
   let client: ReturnType<typeof createClient<typeof TrainerService>>;
+  let registry: GrpcServer;
+  /** What the stand-in registry answers for GetAlias(champion). */
+  let champion: ModelVersion | undefined;
   let lineage: MessageInitShape<typeof LineageSchema>;
   /** The lineage with another training-features artifact. */
   let withTrainFeatures: (ref: ArtifactRef) => MessageInitShape<typeof LineageSchema>;
@@ -61,8 +80,25 @@ describe('trainer service', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'trainer' });
-    rt = await startTestRuntime(loadConfig(serviceEnv(env.env)), migrations);
-    await startTrainerService(rt, loadConfig(serviceEnv(env.env)));
+    // A stand-in for the registry's GetAlias: the registry service itself is tested on its own.
+    registry = await createGrpcServer({
+      service: 'fake-registry',
+      port: 0,
+      logger: createLogger({ service: 'fake-registry', level: 'silent' }),
+      files: refitFiles,
+      services: [
+        implement(RegistryService, {
+          ...Object.fromEntries(RegistryService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
+          async getAlias({ pipeline }: { pipeline: string }) {
+            if (!champion) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
+            return { model: champion };
+          },
+        } as unknown as ServiceHandlers<typeof RegistryService>),
+      ],
+    });
+    const config = loadConfig({ ...serviceEnv(env.env), REFIT_REGISTRY_ADDR: registry.address, REFIT_PROGRESS_INTERVAL_MS: '0', REFIT_CODE_VERSION: 'test' });
+    rt = await startTestRuntime(config, migrations);
+    await startTrainerService(rt, config);
     client = createClient(TrainerService, rt.server?.address ?? '');
 
     // What the feature service would have produced: one transform fitted on the training rows,
@@ -88,6 +124,7 @@ describe('trainer service', () => {
   afterAll(async () => {
     client?.close();
     await rt?.close();
+    await registry?.stop(0);
     await env?.cleanup();
   });
 
@@ -106,7 +143,11 @@ describe('trainer service', () => {
     expect(['wasm', 'tensorflow', 'cpu']).toContain(l?.backend);
     expect(l?.epochs).toBe(EPOCHS);
     expect(l?.seed).toBe(42n);
-    expect(JSON.parse(l?.trainingConfigJson ?? '{}')).toEqual({ kind: 'logistic', hidden: [16], activation: 'relu', epochs: EPOCHS, batchSize: 64, learningRate: 0.05, l2: 0, seed: 42 });
+    expect(JSON.parse(l?.trainingConfigJson ?? '{}')).toEqual({
+      kind: 'logistic', head: 'binary', loss: 'crossentropy', hidden: [16], activation: 'relu', dropout: 0, epochs: EPOCHS, batchSize: 64,
+      learningRate: 0.05, l2: 0, seed: 42, classWeight: 'none', earlyStopping: null,
+    });
+    expect(l?.codeVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(l?.model?.key).toMatch(/^pipelines\/weather-rain\/models\/[0-9a-f]{64}\.refitm$/);
 
     const bytes = await rt.store.get(l?.model?.key ?? '');
@@ -167,5 +208,83 @@ describe('trainer service', () => {
     expect(failed.reason).toMatch(/bad magic/);
     expect((await rt.pool.query('select 1 from jobs where run_id = $1', ['r-bad'])).rowCount).toBe(0);
     expect((await events(EVENTS.modelTrained)).some((e) => e.context?.runId === 'r-bad')).toBe(false);
+  });
+
+  it('tunes with a search: records every trial, lists them, reports progress and picks the best', async () => {
+    const spec = specWith({
+      kind: 'mlp',
+      epochs: 4,
+      earlyStopping: { patience: 2 },
+      search: { strategy: 'random', trials: 3, seed: 5, space: { learningRate: { logRange: [0.001, 0.1] }, hidden: { choices: [[4], [8]] } } },
+    });
+    await publishReady('r-search', spec, lineage);
+    const trained = await trainedOf('r-search');
+    const { job } = await client.getJob({ runId: 'r-search' });
+    expect(job).toMatchObject({ searchStrategy: 'random', trialCount: 3 });
+    expect(job?.codeVersion).toMatch(/\+test$/);
+    const { trials } = await client.listTrials({ runId: 'r-search' });
+    expect(trials.map((t) => t.trial)).toEqual([0, 1, 2]);
+    for (const t of trials) {
+      expect(t.curve.length).toBe(t.epochs);
+      expect(t.score).toBeGreaterThan(0);
+      expect(JSON.parse(t.paramsJson)).toHaveProperty('learningRate');
+    }
+    const best = trials.filter((t) => t.best);
+    expect(best).toHaveLength(1);
+    expect(best[0].trial).toBe(job?.bestTrial);
+    expect(best[0].score).toBe(Math.min(...trials.map((t) => t.score ?? Infinity)));
+    // The stored config is the winner's.
+    const config = JSON.parse(trained.lineage?.trainingConfigJson ?? '{}') as Record<string, unknown>;
+    expect(config).toMatchObject({ kind: 'mlp', ...JSON.parse(best[0].paramsJson) });
+
+    const { progress } = await client.getProgress({ runId: 'r-search' });
+    expect(progress).toMatchObject({ runId: 'r-search', trials: 3, done: true });
+    const events = (await waitFor(async () => {
+      const evs = (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${EVENTS.trainingProgress.name}` }))
+        .map((e) => fromBinary(EVENTS.trainingProgress.schema, e.data))
+        .filter((e) => e.runId === 'r-search');
+      return evs.some((e) => e.done) ? evs : undefined;
+    }, { timeoutMs: 5000, what: 'progress events' }));
+    expect(new Set(events.map((e) => e.trial))).toEqual(new Set([0, 1, 2]));
+    expect(events.at(-1)?.done).toBe(true);
+    expect((await client.listTrials({ runId: 'r-1' })).trials).toEqual([]);
+  });
+
+  it('warm-starts from the champion when the features match, and refuses when they do not', async () => {
+    const first = await trainedOf('r-1');
+    champion = create(ModelVersionSchema, { pipeline: 'weather-rain', version: 'v1', lineage: first.lineage });
+    await publishReady('r-warm', specWith({ warmStart: 'champion' }), lineage);
+    await trainedOf('r-warm');
+    const { job } = await client.getJob({ runId: 'r-warm' });
+    expect(job?.warmStartModel).toEqual(first.lineage?.model);
+
+    champion = create(ModelVersionSchema, { pipeline: 'weather-rain', version: 'v1', lineage: create(LineageSchema, { ...first.lineage, $typeName: undefined, featureNames: ['temp_max', 'wind'] }) });
+    await publishReady('r-warm-bad', specWith({ warmStart: 'champion' }), lineage);
+    const failed = await waitFor(async () => (await events(EVENTS.runFailed)).find((e) => e.runId === 'r-warm-bad'), { timeoutMs: 8000, what: 'run.failed of r-warm-bad' });
+    expect(failed.reason).toMatch(/warm start: champion v1 was trained on features \[temp_max, wind\], this run has \[temp_max, temp_min, wind\]/);
+    champion = undefined;
+  });
+
+  it('a cancelled run stops training within an epoch and is never trained afterwards', async () => {
+    await publishReady('r-cancel', specWith({ kind: 'mlp', hidden: [64, 64], epochs: 5000, batchSize: 8 }), lineage);
+    await waitFor(async () => (await client.getProgress({ runId: 'r-cancel' }).catch(() => undefined))?.progress, { timeoutMs: 10_000, what: 'r-cancel to start training' });
+    const cancelledAt = Date.now();
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.runCancelled, { runId: 'r-cancel', pipeline: 'weather-rain', reason: 'test' }, { runId: 'r-cancel' }));
+    rt.relay.kick();
+    await waitFor(async () => (await client.getProgress({ runId: 'r-cancel' })).progress?.done || undefined, { timeoutMs: 10_000, what: 'r-cancel to stop' });
+    expect(Date.now() - cancelledAt).toBeLessThan(5000);
+    const { progress } = await client.getProgress({ runId: 'r-cancel' });
+    expect(progress?.epoch).toBeLessThan(5000);
+    await expect(client.getJob({ runId: 'r-cancel' })).rejects.toSatisfy(isNotFound);
+
+    // features.ready arriving after the cancellation is acknowledged without training.
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.runCancelled, { runId: 'r-late', pipeline: 'weather-rain', reason: 'test' }, { runId: 'r-late' }));
+    rt.relay.kick();
+    await waitFor(async () => ((await rt.pool.query('select 1 from cancelled_runs where run_id = $1', ['r-late'])).rowCount ?? 0) > 0 || undefined, { timeoutMs: 5000, what: 'r-late cancelled' });
+    await publishReady('r-late', specWith({}), lineage);
+    await publishReady('r-after', specWith({}), lineage);
+    await trainedOf('r-after');
+    expect((await events(EVENTS.modelTrained)).some((e) => e.context?.runId === 'r-late')).toBe(false);
+    expect((await client.getProgress({ runId: 'r-late' }).catch((e: unknown) => e)) instanceof Error).toBe(true);
   });
 });

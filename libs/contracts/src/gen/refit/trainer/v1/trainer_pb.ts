@@ -8,13 +8,15 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ArtifactRef } from "../../common/v1/common_pb.js";
 import { file_refit_common_v1_common } from "../../common/v1/common_pb.js";
+import type { TrainingProgress } from "../../events/v1/training_pb.js";
+import { file_refit_events_v1_training } from "../../events/v1/training_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file refit/trainer/v1/trainer.proto.
  */
 export const file_refit_trainer_v1_trainer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC90cmFpbmVyL3YxL3RyYWluZXIucHJvdG8SEHJlZml0LnRyYWluZXIudjEiggIKC1RyYWluaW5nSm9iEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIrCgVtb2RlbBgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIPCgdiYWNrZW5kGAQgASgJEg4KBmVwb2NocxgFIAEoBRISCgpjb21wdXRlX21zGAYgASgDEhIKCmZpbmFsX2xvc3MYByABKAESHAoUdHJhaW5pbmdfY29uZmlnX2pzb24YCCABKAkSDAoEc2VlZBgJIAEoAxIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiHwoNR2V0Sm9iUmVxdWVzdBIOCgZydW5faWQYASABKAkiPAoOR2V0Sm9iUmVzcG9uc2USKgoDam9iGAEgASgLMh0ucmVmaXQudHJhaW5lci52MS5UcmFpbmluZ0pvYjJdCg5UcmFpbmVyU2VydmljZRJLCgZHZXRKb2ISHy5yZWZpdC50cmFpbmVyLnYxLkdldEpvYlJlcXVlc3QaIC5yZWZpdC50cmFpbmVyLnYxLkdldEpvYlJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("Ch5yZWZpdC90cmFpbmVyL3YxL3RyYWluZXIucHJvdG8SEHJlZml0LnRyYWluZXIudjEipwMKC1RyYWluaW5nSm9iEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIrCgVtb2RlbBgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIPCgdiYWNrZW5kGAQgASgJEg4KBmVwb2NocxgFIAEoBRISCgpjb21wdXRlX21zGAYgASgDEhIKCmZpbmFsX2xvc3MYByABKAESHAoUdHJhaW5pbmdfY29uZmlnX2pzb24YCCABKAkSDAoEc2VlZBgJIAEoAxIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPc2VhcmNoX3N0cmF0ZWd5GAsgASgJEhIKCmJlc3RfdHJpYWwYDCABKAUSEwoLc3RvcF9yZWFzb24YDSABKAkSNgoQd2FybV9zdGFydF9tb2RlbBgOIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIUCgxjb2RlX3ZlcnNpb24YDyABKAkSEwoLdHJpYWxfY291bnQYECABKAUiTQoKRXBvY2hQb2ludBINCgVlcG9jaBgBIAEoBRIMCgRsb3NzGAIgASgBEhUKCHZhbF9sb3NzGAMgASgBSACIAQFCCwoJX3ZhbF9sb3NzIvoBCgVUcmlhbBIOCgZydW5faWQYASABKAkSDQoFdHJpYWwYAiABKAUSDAoEcnVuZxgDIAEoBRITCgtwYXJhbXNfanNvbhgEIAEoCRIOCgZzdGF0dXMYBSABKAkSDgoGZXBvY2hzGAYgASgFEhIKCmJlc3RfZXBvY2gYByABKAUSEgoFc2NvcmUYCCABKAFIAIgBARIrCgVjdXJ2ZRgJIAMoCzIcLnJlZml0LnRyYWluZXIudjEuRXBvY2hQb2ludBITCgtkdXJhdGlvbl9tcxgKIAEoAxINCgVlcnJvchgLIAEoCRIMCgRiZXN0GAwgASgIQggKBl9zY29yZSIjChFMaXN0VHJpYWxzUmVxdWVzdBIOCgZydW5faWQYASABKAkiPQoSTGlzdFRyaWFsc1Jlc3BvbnNlEicKBnRyaWFscxgBIAMoCzIXLnJlZml0LnRyYWluZXIudjEuVHJpYWwiJAoSR2V0UHJvZ3Jlc3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJKChNHZXRQcm9ncmVzc1Jlc3BvbnNlEjMKCHByb2dyZXNzGAEgASgLMiEucmVmaXQuZXZlbnRzLnYxLlRyYWluaW5nUHJvZ3Jlc3MiHwoNR2V0Sm9iUmVxdWVzdBIOCgZydW5faWQYASABKAkiPAoOR2V0Sm9iUmVzcG9uc2USKgoDam9iGAEgASgLMh0ucmVmaXQudHJhaW5lci52MS5UcmFpbmluZ0pvYjKSAgoOVHJhaW5lclNlcnZpY2USSwoGR2V0Sm9iEh8ucmVmaXQudHJhaW5lci52MS5HZXRKb2JSZXF1ZXN0GiAucmVmaXQudHJhaW5lci52MS5HZXRKb2JSZXNwb25zZRJXCgpMaXN0VHJpYWxzEiMucmVmaXQudHJhaW5lci52MS5MaXN0VHJpYWxzUmVxdWVzdBokLnJlZml0LnRyYWluZXIudjEuTGlzdFRyaWFsc1Jlc3BvbnNlEloKC0dldFByb2dyZXNzEiQucmVmaXQudHJhaW5lci52MS5HZXRQcm9ncmVzc1JlcXVlc3QaJS5yZWZpdC50cmFpbmVyLnYxLkdldFByb2dyZXNzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common, file_refit_events_v1_training]);
 
 /**
  * @generated from message refit.trainer.v1.TrainingJob
@@ -69,6 +71,46 @@ export type TrainingJob = Message<"refit.trainer.v1.TrainingJob"> & {
    * @generated from field: google.protobuf.Timestamp finished_at = 10;
    */
   finishedAt?: Timestamp | undefined;
+
+  /**
+   * grid, random, halving; empty without a search.
+   *
+   * @generated from field: string search_strategy = 11;
+   */
+  searchStrategy: string;
+
+  /**
+   * Index of the winning trial (with a search).
+   *
+   * @generated from field: int32 best_trial = 12;
+   */
+  bestTrial: number;
+
+  /**
+   * completed, early-stopped or budget.
+   *
+   * @generated from field: string stop_reason = 13;
+   */
+  stopReason: string;
+
+  /**
+   * The champion model the weights started from, when warm-started.
+   *
+   * @generated from field: refit.common.v1.ArtifactRef warm_start_model = 14;
+   */
+  warmStartModel?: ArtifactRef | undefined;
+
+  /**
+   * Version of Refit that trained it.
+   *
+   * @generated from field: string code_version = 15;
+   */
+  codeVersion: string;
+
+  /**
+   * @generated from field: int32 trial_count = 16;
+   */
+  trialCount: number;
 };
 
 /**
@@ -77,6 +119,181 @@ export type TrainingJob = Message<"refit.trainer.v1.TrainingJob"> & {
  */
 export const TrainingJobSchema: GenMessage<TrainingJob> = /*@__PURE__*/
   messageDesc(file_refit_trainer_v1_trainer, 0);
+
+/**
+ * @generated from message refit.trainer.v1.EpochPoint
+ */
+export type EpochPoint = Message<"refit.trainer.v1.EpochPoint"> & {
+  /**
+   * @generated from field: int32 epoch = 1;
+   */
+  epoch: number;
+
+  /**
+   * @generated from field: double loss = 2;
+   */
+  loss: number;
+
+  /**
+   * @generated from field: optional double val_loss = 3;
+   */
+  valLoss?: number | undefined;
+};
+
+/**
+ * Describes the message refit.trainer.v1.EpochPoint.
+ * Use `create(EpochPointSchema)` to create a new message.
+ */
+export const EpochPointSchema: GenMessage<EpochPoint> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 1);
+
+/**
+ * @generated from message refit.trainer.v1.Trial
+ */
+export type Trial = Message<"refit.trainer.v1.Trial"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: int32 trial = 2;
+   */
+  trial: number;
+
+  /**
+   * @generated from field: int32 rung = 3;
+   */
+  rung: number;
+
+  /**
+   * The overridden model fields (JSON object).
+   *
+   * @generated from field: string params_json = 4;
+   */
+  paramsJson: string;
+
+  /**
+   * completed, early-stopped, budget or diverged.
+   *
+   * @generated from field: string status = 5;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int32 epochs = 6;
+   */
+  epochs: number;
+
+  /**
+   * @generated from field: int32 best_epoch = 7;
+   */
+  bestEpoch: number;
+
+  /**
+   * Validation loss; absent when the trial diverged.
+   *
+   * @generated from field: optional double score = 8;
+   */
+  score?: number | undefined;
+
+  /**
+   * @generated from field: repeated refit.trainer.v1.EpochPoint curve = 9;
+   */
+  curve: EpochPoint[];
+
+  /**
+   * @generated from field: int64 duration_ms = 10;
+   */
+  durationMs: bigint;
+
+  /**
+   * @generated from field: string error = 11;
+   */
+  error: string;
+
+  /**
+   * True for the trial whose parameters were chosen.
+   *
+   * @generated from field: bool best = 12;
+   */
+  best: boolean;
+};
+
+/**
+ * Describes the message refit.trainer.v1.Trial.
+ * Use `create(TrialSchema)` to create a new message.
+ */
+export const TrialSchema: GenMessage<Trial> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 2);
+
+/**
+ * @generated from message refit.trainer.v1.ListTrialsRequest
+ */
+export type ListTrialsRequest = Message<"refit.trainer.v1.ListTrialsRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message refit.trainer.v1.ListTrialsRequest.
+ * Use `create(ListTrialsRequestSchema)` to create a new message.
+ */
+export const ListTrialsRequestSchema: GenMessage<ListTrialsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 3);
+
+/**
+ * @generated from message refit.trainer.v1.ListTrialsResponse
+ */
+export type ListTrialsResponse = Message<"refit.trainer.v1.ListTrialsResponse"> & {
+  /**
+   * @generated from field: repeated refit.trainer.v1.Trial trials = 1;
+   */
+  trials: Trial[];
+};
+
+/**
+ * Describes the message refit.trainer.v1.ListTrialsResponse.
+ * Use `create(ListTrialsResponseSchema)` to create a new message.
+ */
+export const ListTrialsResponseSchema: GenMessage<ListTrialsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 4);
+
+/**
+ * @generated from message refit.trainer.v1.GetProgressRequest
+ */
+export type GetProgressRequest = Message<"refit.trainer.v1.GetProgressRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message refit.trainer.v1.GetProgressRequest.
+ * Use `create(GetProgressRequestSchema)` to create a new message.
+ */
+export const GetProgressRequestSchema: GenMessage<GetProgressRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 5);
+
+/**
+ * @generated from message refit.trainer.v1.GetProgressResponse
+ */
+export type GetProgressResponse = Message<"refit.trainer.v1.GetProgressResponse"> & {
+  /**
+   * @generated from field: refit.events.v1.TrainingProgress progress = 1;
+   */
+  progress?: TrainingProgress | undefined;
+};
+
+/**
+ * Describes the message refit.trainer.v1.GetProgressResponse.
+ * Use `create(GetProgressResponseSchema)` to create a new message.
+ */
+export const GetProgressResponseSchema: GenMessage<GetProgressResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 6);
 
 /**
  * @generated from message refit.trainer.v1.GetJobRequest
@@ -93,7 +310,7 @@ export type GetJobRequest = Message<"refit.trainer.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_refit_trainer_v1_trainer, 1);
+  messageDesc(file_refit_trainer_v1_trainer, 7);
 
 /**
  * @generated from message refit.trainer.v1.GetJobResponse
@@ -110,7 +327,7 @@ export type GetJobResponse = Message<"refit.trainer.v1.GetJobResponse"> & {
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_refit_trainer_v1_trainer, 2);
+  messageDesc(file_refit_trainer_v1_trainer, 8);
 
 /**
  * Training jobs.
@@ -125,6 +342,26 @@ export const TrainerService: GenService<{
     methodKind: "unary";
     input: typeof GetJobRequestSchema;
     output: typeof GetJobResponseSchema;
+  },
+  /**
+   * The trials of a run's hyper-parameter search, in the order they ran (empty without a search).
+   *
+   * @generated from rpc refit.trainer.v1.TrainerService.ListTrials
+   */
+  listTrials: {
+    methodKind: "unary";
+    input: typeof ListTrialsRequestSchema;
+    output: typeof ListTrialsResponseSchema;
+  },
+  /**
+   * The latest progress of a run's training (NOT_FOUND before training starts).
+   *
+   * @generated from rpc refit.trainer.v1.TrainerService.GetProgress
+   */
+  getProgress: {
+    methodKind: "unary";
+    input: typeof GetProgressRequestSchema;
+    output: typeof GetProgressResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_trainer_v1_trainer, 0);
