@@ -2,8 +2,14 @@ import { RegistryService, Verdict, type ModelVersion } from '@refit/contracts';
 import { createClient, EVENTS, extendLineage, isNotFound, stageTiming, wireRef, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import type { EvaluatorConfig } from './config.js';
-import { evaluateCandidate, evidenceSentence } from './evaluate.js';
+import { evaluateCandidate } from './evaluate.js';
+import type { GateOutcome } from './gates.js';
 import { insertReport } from './store.js';
+
+/** The wire verdict of a gate outcome. */
+const VERDICT: Record<GateOutcome, Verdict> = { pass: Verdict.PASS, fail: Verdict.FAIL, inconclusive: Verdict.INCONCLUSIVE };
+/** How each outcome starts its sentence in `reasons`. */
+const OUTCOME_WORD: Record<GateOutcome, string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' };
 
 /** Consumes `model.trained`: score candidate and champion, apply the gates, emit `model.evaluated`. */
 export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>): Promise<void> {
@@ -26,21 +32,24 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
       const spec = specFromJson(e.context.specJson);
       const champion = await championOf(spec.name);
       const evaluation = await evaluateCandidate(rt, config, spec, e.lineage, champion);
-      const reasons = evaluation.gates.map((g) => `${g.passed ? 'pass' : 'FAIL'}: ${g.reason}`);
-      if (evaluation.significance) reasons.push(`info: ${evidenceSentence(evaluation.significance)}`);
+      const verdict = VERDICT[evaluation.verdict];
+      const reasons = evaluation.gates.map((g) => `${OUTCOME_WORD[g.outcome]}: ${g.reason}`);
       const report = {
         runId: e.context.runId,
         pipeline: spec.name,
-        verdict: Verdict[evaluation.verdict].toLowerCase(),
+        verdict: evaluation.verdict,
         gates: evaluation.gates,
         candidate: { metrics: evaluation.candidate, model: e.lineage.model?.key },
         champion: evaluation.champion ? { version: evaluation.champion.version, metrics: evaluation.champion.metrics } : null,
         rowsTest: evaluation.rowsTest,
-        significance: evaluation.significance ?? null,
-        spec: { gates: spec.gates },
+        comparisons: evaluation.comparisons,
+        slices: evaluation.slices,
+        fairness: evaluation.fairness,
+        holdout: evaluation.holdout ?? null,
+        spec: { gates: spec.gates, evaluation: spec.evaluation },
       };
       const reportRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/reports`, Buffer.from(JSON.stringify(report, null, 2)), '.json');
-      await insertReport(tx, { runId: e.context.runId, pipeline: spec.name, evaluation, reasons, reportRef });
+      await insertReport(tx, { runId: e.context.runId, pipeline: spec.name, evaluation, verdict, reasons, reportRef });
       await rt.publish(
         tx,
         EVENTS.modelEvaluated,
@@ -48,7 +57,7 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
           context: e.context,
           lineage: extendLineage(e.lineage, { evaluationReport: wireRef(reportRef) }),
           timing: stageTiming('evaluator', started),
-          verdict: evaluation.verdict,
+          verdict,
           reasons,
           candidateMetrics: evaluation.candidate,
           championMetrics: evaluation.champion?.metrics ?? {},
@@ -56,7 +65,7 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
         },
         { runId: e.context.runId, traceId: ev.traceId },
       );
-      logger.info({ verdict: report.verdict, candidate: evaluation.candidate, champion: evaluation.champion }, 'candidate evaluated');
+      logger.info({ verdict: evaluation.verdict, candidate: evaluation.candidate, champion: evaluation.champion }, 'candidate evaluated');
     },
   });
 }

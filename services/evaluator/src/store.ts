@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { Verdict } from '@refit/contracts';
 import type { ArtifactRef } from '@refit/platform';
-import type { Evaluation } from './evaluate.js';
+import type { Evaluation } from './judge.js';
 
 type Q = pg.Pool | pg.PoolClient;
 
@@ -22,14 +22,14 @@ export type ReportRow = {
 };
 
 /** Records a run's evaluation (once). */
-export async function insertReport(db: Q, r: { runId: string; pipeline: string; evaluation: Evaluation; reasons: string[]; reportRef: ArtifactRef }): Promise<void> {
+export async function insertReport(db: Q, r: { runId: string; pipeline: string; evaluation: Evaluation; verdict: Verdict; reasons: string[]; reportRef: ArtifactRef }): Promise<void> {
   await db.query(
     `insert into reports (run_id, pipeline, verdict, reasons, candidate_metrics, champion_metrics, champion_version, rows_test, report_bucket, report_key, report_sha256, report_size)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (run_id) do nothing`,
     [
       r.runId,
       r.pipeline,
-      Verdict[r.evaluation.verdict],
+      Verdict[r.verdict],
       JSON.stringify(r.reasons),
       JSON.stringify(r.evaluation.candidate),
       JSON.stringify(r.evaluation.champion?.metrics ?? {}),

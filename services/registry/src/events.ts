@@ -1,8 +1,16 @@
 import { EVENTS, type ServiceRuntime } from '@refit/platform';
-import { registerEvaluated } from './promotion.js';
+import { recordRunRequested, registerEvaluated } from './promotion.js';
 
-/** Consumes `model.evaluated`: register the version and move the champion alias when it passed. */
+/**
+ * Consumes `run.requested` (recorded in the ledger) and `model.evaluated`: register the version,
+ * record the verdict and move the champion alias when it passed.
+ */
 export async function consumeRegistryEvents(rt: ServiceRuntime): Promise<void> {
+  await rt.consume({
+    name: 'run-requested',
+    event: EVENTS.runRequested,
+    handle: (ev, tx) => recordRunRequested(tx, ev.decode(EVENTS.runRequested.schema)),
+  });
   await rt.consume({
     name: 'model-evaluated',
     event: EVENTS.modelEvaluated,

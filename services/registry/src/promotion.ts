@@ -1,12 +1,90 @@
 import { create, toJson } from '@bufbuild/protobuf';
-import { LineageSchema, Verdict, type ModelEvaluated } from '@refit/contracts';
+import { LineageSchema, Verdict, type ModelEvaluated, type RunRequested } from '@refit/contracts';
 import { EVENTS, stageTiming, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
+import { appendLedger, type LedgerKind } from './ledger.js';
 import { getAlias, insertModel, modelOfRun, moveAlias } from './store.js';
 
+/** The aliases a model version can carry. */
+export const ALIASES = ['champion', 'candidate', 'shadow', 'canary', 'previous'] as const;
+
+/** One alias move: where to, who decided, why, and under which ledger kind it is recorded. */
+export type AliasMove = {
+  pipeline: string;
+  alias: string;
+  version: string;
+  /** The revision the mover saw; undefined: the alias must not exist yet. */
+  expectedRevision: string | undefined;
+  previousVersion: string | undefined;
+  runId: string;
+  actor: string;
+  reason: string;
+  kind: LedgerKind;
+};
+
 /**
- * Registers an evaluated candidate as an immutable model version and, only when its evaluation
- * passed, makes it the champion (the old champion becomes `previous`).
+ * Moves an alias with optimistic concurrency (ConflictError when someone moved it first), records
+ * the move in the ledger and emits `alias.changed`, all in the caller's transaction.
+ */
+export async function moveAliasRecorded(rt: ServiceRuntime, tx: pg.PoolClient, m: AliasMove, traceId?: string): Promise<void> {
+  await moveAlias(tx, m);
+  const from = m.previousVersion ? ` (was ${m.previousVersion})` : '';
+  await appendLedger(tx, {
+    pipeline: m.pipeline,
+    kind: m.kind,
+    runId: m.runId,
+    actor: m.actor,
+    summary: `${m.alias} → ${m.version}${from}: ${m.reason}`,
+    details: { alias: m.alias, version: m.version, previousVersion: m.previousVersion ?? null },
+  });
+  await rt.publish(tx, EVENTS.aliasChanged, { pipeline: m.pipeline, alias: m.alias, version: m.version, previousVersion: m.previousVersion ?? '', runId: m.runId }, { runId: m.runId || undefined, traceId });
+}
+
+/**
+ * Makes `version` the champion (the old champion becomes `previous`). Both moves are checked
+ * against the revisions read here: of two racing promotions, the second one's update finds the
+ * revision moved and fails with ConflictError, so exactly one wins.
+ */
+export async function promote(
+  rt: ServiceRuntime,
+  tx: pg.PoolClient,
+  p: { pipeline: string; version: string; runId: string; actor: string; reason: string; kind: LedgerKind; expectedRevision?: string },
+  traceId?: string,
+): Promise<string | undefined> {
+  const champion = await getAlias(tx, p.pipeline, 'champion');
+  const expected = p.expectedRevision ?? champion?.revision;
+  const previous = champion?.version;
+  await moveAliasRecorded(rt, tx, { pipeline: p.pipeline, alias: 'champion', version: p.version, expectedRevision: expected, previousVersion: previous, runId: p.runId, actor: p.actor, reason: p.reason, kind: p.kind }, traceId);
+  if (previous && previous !== p.version) {
+    const prevAlias = await getAlias(tx, p.pipeline, 'previous');
+    await moveAliasRecorded(
+      rt,
+      tx,
+      { pipeline: p.pipeline, alias: 'previous', version: previous, expectedRevision: prevAlias?.revision, previousVersion: prevAlias?.version, runId: p.runId, actor: p.actor, reason: `replaced as champion by ${p.version}`, kind: 'alias-moved' },
+      traceId,
+    );
+  }
+  return previous;
+}
+
+/** Records a requested run (its trigger and why) in the pipeline's ledger. */
+export async function recordRunRequested(tx: pg.PoolClient, e: RunRequested): Promise<void> {
+  const ctx = e.context;
+  if (!ctx) return;
+  const reason = ctx.triggerReason ? `: ${ctx.triggerReason}` : '';
+  await appendLedger(tx, {
+    pipeline: ctx.pipeline,
+    kind: 'run-requested',
+    runId: ctx.runId,
+    actor: `trigger:${ctx.triggerKind || 'manual'}`,
+    summary: `run ${ctx.runId} requested by the ${ctx.triggerKind || 'manual'} trigger${reason}`,
+    details: { triggerKind: ctx.triggerKind, triggerReason: ctx.triggerReason, specVersion: ctx.specVersion, requestedAt: e.requestedAt ? new Date(Number(e.requestedAt.seconds) * 1000).toISOString() : null },
+  });
+}
+
+/**
+ * Registers an evaluated candidate as an immutable model version, records the gate verdict and
+ * the registration in the ledger and, only when its evaluation passed, makes it the champion.
  */
 export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e: ModelEvaluated, traceId?: string): Promise<void> {
   const started = Date.now();
@@ -14,29 +92,38 @@ export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e
   if (!ctx) return;
   if (await modelOfRun(tx, ctx.runId)) return;
   const passed = e.verdict === Verdict.PASS;
+  const verdict = Verdict[e.verdict].toLowerCase();
   const model = await insertModel(tx, {
     pipeline: ctx.pipeline,
     runId: ctx.runId,
     lineage: toJson(LineageSchema, e.lineage ?? create(LineageSchema)),
-    verdict: Verdict[e.verdict].toLowerCase(),
+    verdict,
     reasons: e.reasons,
     metrics: e.candidateMetrics,
     triggerKind: ctx.triggerKind,
     triggerReason: ctx.triggerReason,
     promotedBy: passed ? `evaluation gates of run ${ctx.runId}` : '',
   });
+  const report = e.lineage?.evaluationReport;
+  await appendLedger(tx, {
+    pipeline: ctx.pipeline,
+    kind: 'gate-verdict',
+    runId: ctx.runId,
+    actor: 'evaluator',
+    summary: `run ${ctx.runId}: the gates say ${verdict}${e.championVersion ? ` against champion ${e.championVersion}` : ' (no champion yet)'}`,
+    details: { verdict, reasons: e.reasons, candidateMetrics: e.candidateMetrics, championMetrics: e.championMetrics, championVersion: e.championVersion, report: report ? { key: report.key, sha256: report.sha256 } : null },
+  });
+  await appendLedger(tx, {
+    pipeline: ctx.pipeline,
+    kind: 'model-registered',
+    runId: ctx.runId,
+    actor: 'registry',
+    summary: `run ${ctx.runId} registered as ${model.version}${passed ? '' : `, not promoted (verdict ${verdict})`}`,
+    details: { version: model.version, snapshotSha256: e.lineage?.snapshotSha256 ?? '', model: e.lineage?.model?.sha256 ?? '', codeVersion: e.lineage?.codeVersion ?? '' },
+  });
   let previous: string | undefined;
   if (passed) {
-    const champion = await getAlias(tx, ctx.pipeline, 'champion');
-    previous = champion?.version;
-    const reason = `run ${ctx.runId} passed its evaluation gates`;
-    await moveAlias(tx, { pipeline: ctx.pipeline, alias: 'champion', version: model.version, expectedRevision: champion?.revision, runId: ctx.runId, reason, previousVersion: previous });
-    if (previous) {
-      const prevAlias = await getAlias(tx, ctx.pipeline, 'previous');
-      await moveAlias(tx, { pipeline: ctx.pipeline, alias: 'previous', version: previous, expectedRevision: prevAlias?.revision, runId: ctx.runId, reason: `replaced as champion by ${model.version}`, previousVersion: prevAlias?.version });
-      await rt.publish(tx, EVENTS.aliasChanged, { pipeline: ctx.pipeline, alias: 'previous', version: previous, previousVersion: prevAlias?.version ?? '', runId: ctx.runId }, { runId: ctx.runId, traceId });
-    }
-    await rt.publish(tx, EVENTS.aliasChanged, { pipeline: ctx.pipeline, alias: 'champion', version: model.version, previousVersion: previous ?? '', runId: ctx.runId }, { runId: ctx.runId, traceId });
+    previous = await promote(rt, tx, { pipeline: ctx.pipeline, version: model.version, runId: ctx.runId, actor: `evaluation gates of run ${ctx.runId}`, reason: `run ${ctx.runId} passed its evaluation gates`, kind: 'promotion' }, traceId);
   }
   await rt.publish(
     tx,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startRegistryService } from './service.js';
 import { getAlias, moveAlias } from './store.js';
+import { readLedger } from './ledger.js';
 
 const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
 const spec = parseSpec(readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8'));
@@ -102,8 +103,8 @@ describe('registry service', () => {
       return found.length === 2 && found;
     });
     expect(changes.map((c) => [c.alias, c.version, c.previousVersion])).toEqual([
-      ['previous', 'v1', ''],
       ['champion', 'v3', 'v1'],
+      ['previous', 'v1', ''],
     ]);
   });
 
@@ -182,5 +183,86 @@ describe('registry service', () => {
       expect((await getAlias(rt.pool, PIPELINE, 'champion'))?.revision).toBe(String(Number(rev) + 1));
       expect((await getAlias(rt.pool, PIPELINE, alias))?.revision).toBe('1');
     }
+  });
+
+  it('records every decision of a run in the ledger, in order, with its evidence', async () => {
+    const context = { runId: 'r-4', pipeline: PIPELINE, specVersion: 1, specJson: JSON.stringify(spec), triggerKind: 'drift', triggerReason: 'temp_min psi 0.67 > 0.25' };
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.runRequested, { context }, { runId: 'r-4' }));
+    rt.relay.kick();
+    await waitFor(async () => (await client.listLedger({ pipeline: PIPELINE, runId: 'r-4' })).entries.length === 1, { what: 'the run-requested entry' });
+    const champion = (await client.getAlias({ pipeline: PIPELINE, alias: 'champion' })).model?.version;
+    await evaluated('r-4', Verdict.PASS, 0.8);
+
+    const { entries } = await client.listLedger({ pipeline: PIPELINE, runId: 'r-4' });
+    expect(entries.map((e) => [e.kind, e.actor])).toEqual([
+      ['run-requested', 'trigger:drift'],
+      ['gate-verdict', 'evaluator'],
+      ['model-registered', 'registry'],
+      ['promotion', 'evaluation gates of run r-4'],
+      ['alias-moved', 'evaluation gates of run r-4'],
+    ]);
+    expect(entries.map((e) => e.summary)).toEqual([
+      'run r-4 requested by the drift trigger: temp_min psi 0.67 > 0.25',
+      'run r-4: the gates say pass (no champion yet)',
+      'run r-4 registered as v4',
+      `champion → v4 (was ${champion}): run r-4 passed its evaluation gates`,
+      `previous → ${champion} (was v1): replaced as champion by v4`,
+    ]);
+    expect(JSON.parse(entries[1].detailsJson)).toMatchObject({ verdict: 'pass', reasons: ['pass: accuracy 0.8000 vs floor 0.6000'], candidateMetrics: { accuracy: 0.8 } });
+    // The whole pipeline's ledger chains: each entry names its predecessor's hash.
+    const all = (await client.listLedger({ pipeline: PIPELINE })).entries;
+    expect(all.map((e) => Number(e.seq))).toEqual(all.map((_, i) => i + 1));
+    all.slice(1).forEach((e, i) => expect(e.prevHash).toBe(all[i].hash));
+    expect(await client.verifyLedger({ pipeline: PIPELINE })).toMatchObject({ ok: true, entries: BigInt(all.length), firstBadSeq: 0n, headHash: all.at(-1)?.hash });
+  });
+
+  it('a manual override is recorded with who and why; a stale revision loses; of two racing promotions exactly one wins', async () => {
+    const before = await getAlias(rt.pool, PIPELINE, 'champion');
+    const stale = await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', expectedRevision: BigInt(before?.revision ?? 0) - 1n, actor: 'alice', reason: 'v4 misbehaves' }).catch((e: unknown) => e);
+    expect(isConflict(stale)).toBe(true);
+    expect(isInvalidInput(await client.setAlias({ pipeline: PIPELINE, alias: 'king', version: 'v1', actor: 'alice', reason: 'x' }).catch((e: unknown) => e))).toBe(true);
+    expect(isInvalidInput(await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', actor: '', reason: 'x' }).catch((e: unknown) => e))).toBe(true);
+
+    const ok = await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', expectedRevision: BigInt(before?.revision ?? 0), actor: 'alice', reason: 'v4 misbehaves' });
+    expect(ok.revision).toBe(BigInt(before?.revision ?? 0) + 1n);
+    expect(ok.model?.aliases).toContain('champion');
+    const last = (await client.listLedger({ pipeline: PIPELINE })).entries.slice(-2);
+    expect(last.map((e) => [e.kind, e.actor, e.summary])).toEqual([
+      ['manual-override', 'alice', `champion → v1 (was ${before?.version}): manual override by alice: v4 misbehaves`],
+      ['alias-moved', 'alice', expect.stringMatching(/^previous → v4 /)],
+    ]);
+    await waitFor(async () => (await events(EVENTS.aliasChanged)).find((e) => e.alias === 'champion' && e.version === 'v1' && e.runId === ''), { what: 'alias.changed of the override' });
+
+    // Two promotions from the same revision, at once: exactly one champion, one ALREADY_EXISTS.
+    const rev = ok.revision;
+    const race = await Promise.allSettled(
+      ['v3', 'v4'].map((version) => client.setAlias({ pipeline: PIPELINE, alias: 'champion', version, expectedRevision: rev, actor: `bot-${version}`, reason: 'race' })),
+    );
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(isConflict((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason)).toBe(true);
+    const winner = (race.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ model?: { version: string } }>).value.model?.version;
+    const { models } = await client.listModels({ pipeline: PIPELINE });
+    expect(models.filter((m) => m.aliases.includes('champion')).map((m) => m.version)).toEqual([winner]);
+    expect((await client.listLedger({ pipeline: PIPELINE })).entries.filter((e) => e.kind === 'manual-override' && e.summary.endsWith('race'))).toHaveLength(1);
+    expect((await client.verifyLedger({ pipeline: PIPELINE })).ok).toBe(true);
+  });
+
+  it('the ledger refuses edits, and an edit made behind its back is detected at the edited entry', async () => {
+    await expect(rt.pool.query("update ledger set summary = 'nothing happened' where pipeline = $1 and seq = 2", [PIPELINE])).rejects.toThrow(/append-only/);
+    await expect(rt.pool.query('delete from ledger where pipeline = $1', [PIPELINE])).rejects.toThrow(/append-only/);
+    await expect(rt.pool.query("update models set verdict = 'pass' where pipeline = $1 and version = 'v2'", [PIPELINE])).rejects.toThrow(/immutable/);
+    const entries = await readLedger(rt.pool, PIPELINE);
+    const target = entries.find((e) => e.kind === 'gate-verdict' && e.runId === 'r-2');
+    if (!target) throw new Error('no gate verdict of r-2');
+    // Someone with the rights to drop the guard rewrites a failed verdict as a pass.
+    await withTransaction(rt.pool, async (tx) => {
+      await tx.query('alter table ledger disable trigger ledger_append_only');
+      await tx.query(`update ledger set details = jsonb_set(details, '{verdict}', '"pass"') where pipeline = $1 and seq = $2`, [PIPELINE, target.seq]);
+      await tx.query('alter table ledger enable trigger ledger_append_only');
+    });
+    const check = await client.verifyLedger({ pipeline: PIPELINE });
+    expect(check).toMatchObject({ ok: false, firstBadSeq: BigInt(target.seq) });
+    expect(check.problem).toMatch(new RegExp(`^entry ${target.seq}: its contents hash to [0-9a-f]{12}…, not the recorded ${target.hash.slice(0, 12)}…: it was edited after it was written$`));
+    expect(isNotFound(await client.verifyLedger({ pipeline: 'no-such' }).catch((e: unknown) => e))).toBe(true);
   });
 });

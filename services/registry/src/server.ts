@@ -1,7 +1,9 @@
 import { fromJson, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { LineageSchema, Verdict, type ModelVersionSchema, type RegistryService } from '@refit/contracts';
-import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { ConflictError, InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { readLedger, verifyChain, type LedgerEntry } from './ledger.js';
+import { ALIASES, moveAliasRecorded, promote } from './promotion.js';
 import { aliasesOf, getAlias, getModel, listModels, type AliasRow, type ModelRow } from './store.js';
 
 const VERDICTS: Record<string, Verdict> = { pass: Verdict.PASS, fail: Verdict.FAIL, inconclusive: Verdict.INCONCLUSIVE };
@@ -28,6 +30,19 @@ function required(value: string, name: string): string {
   return value;
 }
 
+const toWireEntry = (e: LedgerEntry) => ({
+  pipeline: e.pipeline,
+  seq: BigInt(e.seq),
+  kind: e.kind,
+  runId: e.runId,
+  actor: e.actor,
+  summary: e.summary,
+  detailsJson: JSON.stringify(e.details),
+  recordedAt: e.recordedAt,
+  prevHash: e.prevHash,
+  hash: e.hash,
+});
+
 /** gRPC handlers of the registry service. */
 export function createRegistryHandlers(rt: ServiceRuntime): ServiceHandlers<typeof RegistryService> {
   return {
@@ -46,6 +61,42 @@ export function createRegistryHandlers(rt: ServiceRuntime): ServiceHandlers<type
       const m = await getModel(rt.pool, req.pipeline, a.version);
       if (!m) throw new NotFoundError(`alias '${req.alias}' points at missing version '${a.version}'`);
       return { model: toModelVersion(m, await aliasesOf(rt.pool, req.pipeline)) };
+    },
+    async setAlias(req) {
+      const pipeline = required(req.pipeline, 'pipeline');
+      const alias = required(req.alias, 'alias');
+      if (!(ALIASES as readonly string[]).includes(alias)) throw new InvalidInputError(`alias '${alias}' is not one of ${ALIASES.join(', ')}`);
+      const version = required(req.version, 'version');
+      const actor = required(req.actor, 'actor');
+      const reason = required(req.reason, 'reason');
+      const out = await withTransaction(rt.pool, async (tx) => {
+        if (!(await getModel(tx, pipeline, version))) throw new NotFoundError(`model version '${version}' of pipeline '${pipeline}' not found`);
+        const current = await getAlias(tx, pipeline, alias);
+        const seen = current ? BigInt(current.revision) : 0n;
+        if (req.expectedRevision !== undefined && req.expectedRevision !== seen) {
+          throw new ConflictError(`alias '${alias}' of pipeline '${pipeline}' is at revision ${seen}, not ${req.expectedRevision}: it was moved meanwhile; look again and retry`);
+        }
+        const why = `manual override by ${actor}: ${reason}`;
+        if (alias === 'champion') {
+          await promote(rt, tx, { pipeline, version, runId: '', actor, reason: why, kind: 'manual-override', expectedRevision: current?.revision });
+        } else {
+          await moveAliasRecorded(rt, tx, { pipeline, alias, version, expectedRevision: current?.revision, previousVersion: current?.version, runId: '', actor, reason: why, kind: 'manual-override' });
+        }
+        const m = await getModel(tx, pipeline, version);
+        if (!m) throw new NotFoundError(`model version '${version}' of pipeline '${pipeline}' not found`);
+        return { model: toModelVersion(m, await aliasesOf(tx, pipeline)), revision: seen + 1n };
+      });
+      rt.relay.kick();
+      return out;
+    },
+    async listLedger(req) {
+      return { entries: (await readLedger(rt.pool, required(req.pipeline, 'pipeline'), req.runId || undefined)).map(toWireEntry) };
+    },
+    async verifyLedger(req) {
+      const entries = await readLedger(rt.pool, required(req.pipeline, 'pipeline'));
+      if (entries.length === 0) throw new NotFoundError(`pipeline '${req.pipeline}' has no ledger entries`);
+      const c = verifyChain(entries);
+      return { ok: c.ok, entries: BigInt(c.entries), firstBadSeq: BigInt(c.firstBadSeq), problem: c.problem, headHash: c.headHash };
     },
   };
 }

@@ -67,7 +67,7 @@ export async function aliasesOf(db: Q, pipeline: string): Promise<AliasRow[]> {
  */
 export async function moveAlias(
   db: Q,
-  a: { pipeline: string; alias: string; version: string; expectedRevision: string | undefined; runId: string; reason: string; previousVersion?: string },
+  a: { pipeline: string; alias: string; version: string; expectedRevision: string | undefined; runId: string; reason: string; previousVersion?: string; actor?: string },
 ): Promise<void> {
   const r =
     a.expectedRevision === undefined
@@ -79,12 +79,13 @@ export async function moveAlias(
           a.expectedRevision,
         ]);
   if (r.rowCount !== 1) throw new ConflictError(`alias '${a.alias}' of pipeline '${a.pipeline}' was moved concurrently; retry`);
-  await db.query('insert into alias_history (pipeline, alias, version, previous_version, run_id, reason) values ($1, $2, $3, $4, $5, $6)', [
+  await db.query('insert into alias_history (pipeline, alias, version, previous_version, run_id, reason, actor) values ($1, $2, $3, $4, $5, $6, $7)', [
     a.pipeline,
     a.alias,
     a.version,
     a.previousVersion ?? null,
     a.runId,
     a.reason,
+    a.actor ?? '',
   ]);
 }

@@ -1,16 +1,61 @@
 import { z } from 'zod';
+import { columnName } from './common.js';
 
 /** Metrics a gate can use. */
 export const metricName = z.enum(['accuracy', 'auc', 'logLoss', 'precision', 'recall', 'f1', 'brier']);
+
+/** Metrics a champion comparison can use: the ones with a paired test (bootstrap, DeLong, McNemar). */
+export const comparedMetric = z.enum(['accuracy', 'auc', 'logLoss', 'brier']);
+
+/**
+ * One comparison with the champion, tested on the same test rows:
+ * - `not-worse` (default): non-inferiority — the candidate must be shown not worse than the
+ *   champion by more than `margin` (H0: candidate − champion ≤ −margin, oriented so that
+ *   higher is better);
+ * - `better`: superiority — the candidate must be shown better (H0: candidate − champion ≤ 0).
+ * `slices: true` repeats the test in every declared slice (`evaluation.slices`) large enough
+ * to judge; every comparison of the spec is one family for the Holm correction.
+ */
+export const championRule = z.strictObject({
+  /** The metric compared. Default auc. */
+  metric: comparedMetric.default('auc'),
+  /** Non-inferiority margin in metric units (ignored by `better`). Default 0. */
+  margin: z.number().min(0).default(0),
+  /** `not-worse` (non-inferiority, the default when left out) or `better` (superiority). */
+  test: z.enum(['not-worse', 'better']).optional(),
+  /** Also test in every declared slice. Default false. */
+  slices: z.boolean().optional(),
+});
+
+/** Group-fairness disparity metrics (Fairlearn's between-group max − min). */
+export const fairnessMetric = z.enum(['demographicParity', 'equalizedOdds']);
+
+/**
+ * A fairness limit: the candidate's disparity across the groups of `sensitive` (groups smaller
+ * than `evaluation.minGroupSize` excluded) must be at most `max`, and, when there is a champion,
+ * must not exceed the champion's by more than `tolerance` on the same rows.
+ */
+export const fairnessRule = z.strictObject({
+  /** The sensitive column defining the groups (need not be a feature). */
+  sensitive: columnName,
+  /** demographicParity or equalizedOdds (differences). */
+  metric: fairnessMetric,
+  /** The largest disparity allowed. */
+  max: z.number().min(0).max(1),
+  /** How much worse than the champion's disparity the candidate's may be. Default 0.02. */
+  tolerance: z.number().min(0).max(1).default(0.02),
+});
 
 /** `gates:` — what a candidate must show to be promoted. */
 export const gatesSection = z.strictObject({
   /** Absolute floors every candidate must meet (for log loss and brier: ceilings). */
   floors: z.partialRecord(metricName, z.number()).default({ accuracy: 0.5 }),
-  /** Comparison with the champion: not worse than it by more than `margin` on `metric`. */
-  champion: z
-    .strictObject({ metric: metricName.default('auc'), margin: z.number().min(0).default(0) })
-    .default({ metric: 'auc', margin: 0 }),
+  /** Comparison(s) with the champion on the same rows: one rule or a list. Default `{ metric: auc, margin: 0 }`. */
+  champion: z.union([championRule, z.array(championRule).min(1)]).default({ metric: 'auc', margin: 0 }),
+  /** Family-wise significance level of the champion comparisons (Holm-corrected). Default 0.05. */
+  alpha: z.number().gt(0).lt(1).optional(),
+  /** Fairness limits. Default none. */
+  fairness: z.array(fairnessRule).optional(),
 });
 
 /** Defaults of `gates:` when it is left out. */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/registry/v1/registry.proto.
  */
 export const file_refit_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uMpYCCg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIpgBCg9TZXRBbGlhc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBEg0KBWFjdG9yGAUgASgJEg4KBnJlYXNvbhgGIAEoCUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iVAoQU2V0QWxpYXNSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIQCghyZXZpc2lvbhgCIAEoAyK2AQoLTGVkZ2VyRW50cnkSEAoIcGlwZWxpbmUYASABKAkSCwoDc2VxGAIgASgDEgwKBGtpbmQYAyABKAkSDgoGcnVuX2lkGAQgASgJEg0KBWFjdG9yGAUgASgJEg8KB3N1bW1hcnkYBiABKAkSFAoMZGV0YWlsc19qc29uGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhEKCXByZXZfaGFzaBgJIAEoCRIMCgRoYXNoGAogASgJIjUKEUxpc3RMZWRnZXJSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg4KBnJ1bl9pZBgCIAEoCSJFChJMaXN0TGVkZ2VyUmVzcG9uc2USLwoHZW50cmllcxgBIAMoCzIeLnJlZml0LnJlZ2lzdHJ5LnYxLkxlZGdlckVudHJ5IicKE1ZlcmlmeUxlZGdlclJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkibgoUVmVyaWZ5TGVkZ2VyUmVzcG9uc2USCgoCb2sYASABKAgSDwoHZW50cmllcxgCIAEoAxIVCg1maXJzdF9iYWRfc2VxGAMgASgDEg8KB3Byb2JsZW0YBCABKAkSEQoJaGVhZF9oYXNoGAUgASgJMqcECg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2USUwoIU2V0QWxpYXMSIi5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlElkKCkxpc3RMZWRnZXISJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TGVkZ2VyUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RMZWRnZXJSZXNwb25zZRJfCgxWZXJpZnlMZWRnZXISJi5yZWZpdC5yZWdpc3RyeS52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GicucmVmaXQucmVnaXN0cnkudjEuVmVyaWZ5TGVkZ2VyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * @generated from message refit.registry.v1.ModelVersion
@@ -207,6 +207,261 @@ export const GetAliasResponseSchema: GenMessage<GetAliasResponse> = /*@__PURE__*
   messageDesc(file_refit_registry_v1_registry, 6);
 
 /**
+ * @generated from message refit.registry.v1.SetAliasRequest
+ */
+export type SetAliasRequest = Message<"refit.registry.v1.SetAliasRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * champion, candidate, shadow, canary or previous.
+   *
+   * @generated from field: string alias = 2;
+   */
+  alias: string;
+
+  /**
+   * @generated from field: string version = 3;
+   */
+  version: string;
+
+  /**
+   * The alias revision the caller saw (0: the alias must not exist yet); unset: the current one.
+   *
+   * @generated from field: optional int64 expected_revision = 4;
+   */
+  expectedRevision?: bigint | undefined;
+
+  /**
+   * Who asks (a person or a system); recorded in the ledger.
+   *
+   * @generated from field: string actor = 5;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.SetAliasRequest.
+ * Use `create(SetAliasRequestSchema)` to create a new message.
+ */
+export const SetAliasRequestSchema: GenMessage<SetAliasRequest> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 7);
+
+/**
+ * @generated from message refit.registry.v1.SetAliasResponse
+ */
+export type SetAliasResponse = Message<"refit.registry.v1.SetAliasResponse"> & {
+  /**
+   * @generated from field: refit.registry.v1.ModelVersion model = 1;
+   */
+  model?: ModelVersion | undefined;
+
+  /**
+   * The alias revision after the move.
+   *
+   * @generated from field: int64 revision = 2;
+   */
+  revision: bigint;
+};
+
+/**
+ * Describes the message refit.registry.v1.SetAliasResponse.
+ * Use `create(SetAliasResponseSchema)` to create a new message.
+ */
+export const SetAliasResponseSchema: GenMessage<SetAliasResponse> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 8);
+
+/**
+ * One entry of a pipeline's append-only decision ledger.
+ *
+ * @generated from message refit.registry.v1.LedgerEntry
+ */
+export type LedgerEntry = Message<"refit.registry.v1.LedgerEntry"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * 1, 2, … per pipeline, without gaps.
+   *
+   * @generated from field: int64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * run-requested, gate-verdict, model-registered, promotion, alias-moved, rollback, manual-override.
+   *
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string run_id = 4;
+   */
+  runId: string;
+
+  /**
+   * Who or what decided: trigger:<kind>, evaluator, registry, or the person of a manual override.
+   *
+   * @generated from field: string actor = 5;
+   */
+  actor: string;
+
+  /**
+   * One readable sentence.
+   *
+   * @generated from field: string summary = 6;
+   */
+  summary: string;
+
+  /**
+   * The evidence (JSON).
+   *
+   * @generated from field: string details_json = 7;
+   */
+  detailsJson: string;
+
+  /**
+   * RFC 3339 time the entry was recorded.
+   *
+   * @generated from field: string recorded_at = 8;
+   */
+  recordedAt: string;
+
+  /**
+   * Hash of the previous entry (64 zeros for the first).
+   *
+   * @generated from field: string prev_hash = 9;
+   */
+  prevHash: string;
+
+  /**
+   * Hex sha256 of prev_hash followed by the canonical JSON of this entry's other fields.
+   *
+   * @generated from field: string hash = 10;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.LedgerEntry.
+ * Use `create(LedgerEntrySchema)` to create a new message.
+ */
+export const LedgerEntrySchema: GenMessage<LedgerEntry> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 9);
+
+/**
+ * @generated from message refit.registry.v1.ListLedgerRequest
+ */
+export type ListLedgerRequest = Message<"refit.registry.v1.ListLedgerRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * When set, only this run's entries.
+   *
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.ListLedgerRequest.
+ * Use `create(ListLedgerRequestSchema)` to create a new message.
+ */
+export const ListLedgerRequestSchema: GenMessage<ListLedgerRequest> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 10);
+
+/**
+ * @generated from message refit.registry.v1.ListLedgerResponse
+ */
+export type ListLedgerResponse = Message<"refit.registry.v1.ListLedgerResponse"> & {
+  /**
+   * @generated from field: repeated refit.registry.v1.LedgerEntry entries = 1;
+   */
+  entries: LedgerEntry[];
+};
+
+/**
+ * Describes the message refit.registry.v1.ListLedgerResponse.
+ * Use `create(ListLedgerResponseSchema)` to create a new message.
+ */
+export const ListLedgerResponseSchema: GenMessage<ListLedgerResponse> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 11);
+
+/**
+ * @generated from message refit.registry.v1.VerifyLedgerRequest
+ */
+export type VerifyLedgerRequest = Message<"refit.registry.v1.VerifyLedgerRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.VerifyLedgerRequest.
+ * Use `create(VerifyLedgerRequestSchema)` to create a new message.
+ */
+export const VerifyLedgerRequestSchema: GenMessage<VerifyLedgerRequest> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 12);
+
+/**
+ * @generated from message refit.registry.v1.VerifyLedgerResponse
+ */
+export type VerifyLedgerResponse = Message<"refit.registry.v1.VerifyLedgerResponse"> & {
+  /**
+   * True when every entry's hash matches its contents and its predecessor.
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * @generated from field: int64 entries = 2;
+   */
+  entries: bigint;
+
+  /**
+   * The first entry that does not match (0 when ok).
+   *
+   * @generated from field: int64 first_bad_seq = 3;
+   */
+  firstBadSeq: bigint;
+
+  /**
+   * What is wrong with it, readable.
+   *
+   * @generated from field: string problem = 4;
+   */
+  problem: string;
+
+  /**
+   * Hash of the last entry (publish it elsewhere to detect a rewritten chain).
+   *
+   * @generated from field: string head_hash = 5;
+   */
+  headHash: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.VerifyLedgerResponse.
+ * Use `create(VerifyLedgerResponseSchema)` to create a new message.
+ */
+export const VerifyLedgerResponseSchema: GenMessage<VerifyLedgerResponse> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 13);
+
+/**
  * Model versions, lineage and aliases.
  *
  * @generated from service refit.registry.v1.RegistryService
@@ -237,6 +492,37 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof GetAliasRequestSchema;
     output: typeof GetAliasResponseSchema;
+  },
+  /**
+   * Moves an alias by hand (a manual override, recorded in the ledger). With expected_revision
+   * set, the move succeeds only if the alias is still at that revision (ALREADY_EXISTS otherwise).
+   *
+   * @generated from rpc refit.registry.v1.RegistryService.SetAlias
+   */
+  setAlias: {
+    methodKind: "unary";
+    input: typeof SetAliasRequestSchema;
+    output: typeof SetAliasResponseSchema;
+  },
+  /**
+   * The pipeline's decision ledger, oldest first (optionally one run's entries only).
+   *
+   * @generated from rpc refit.registry.v1.RegistryService.ListLedger
+   */
+  listLedger: {
+    methodKind: "unary";
+    input: typeof ListLedgerRequestSchema;
+    output: typeof ListLedgerResponseSchema;
+  },
+  /**
+   * Recomputes the ledger's hash chain and reports the first entry that does not match.
+   *
+   * @generated from rpc refit.registry.v1.RegistryService.VerifyLedger
+   */
+  verifyLedger: {
+    methodKind: "unary";
+    input: typeof VerifyLedgerRequestSchema;
+    output: typeof VerifyLedgerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_registry_v1_registry, 0);

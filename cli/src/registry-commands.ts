@@ -1,0 +1,111 @@
+import { toJson } from '@bufbuild/protobuf';
+import { GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, VerifyLedgerResponseSchema } from '@refit/contracts';
+import { InvalidInputError } from '@refit/platform';
+import type { Command } from 'commander';
+import type { Clients } from './clients.js';
+import type { Io } from './commands.js';
+import type { CliContext } from './context.js';
+import { formatLedger, formatLineage, formatModel, formatReport, formatVerify, type ReportJson } from './registry-format.js';
+
+const JSON_OPTS = { alwaysEmitImplicit: true } as const;
+const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.stringify(json, null, 2) : human);
+
+/** `refit eval show <run>`: the stored evaluation report. */
+export async function evalShow(c: Clients, io: Io, runId: string): Promise<void> {
+  const { report } = await c.evaluator.getReport({ runId });
+  const json = JSON.parse(report?.reportJson || '{}') as ReportJson;
+  print(io, formatReport(json), json);
+}
+
+/** `refit models show <pipeline> <version>` */
+export async function modelsShow(c: Clients, io: Io, pipeline: string, version: string): Promise<void> {
+  const r = await c.registry.getModel({ pipeline, version });
+  if (!r.model) throw new InvalidInputError(`no model ${pipeline} ${version}`);
+  print(io, formatModel(r.model), toJson(GetModelResponseSchema, r, JSON_OPTS));
+}
+
+/** `refit lineage <pipeline> <version>`: what the version came from, and the decisions about it. */
+export async function lineage(c: Clients, io: Io, pipeline: string, version: string): Promise<void> {
+  const { model } = await c.registry.getModel({ pipeline, version });
+  if (!model) throw new InvalidInputError(`no model ${pipeline} ${version}`);
+  const own = (await c.registry.listLedger({ pipeline, runId: model.runId })).entries;
+  // Later moves of an alias onto this version (manual overrides, rollbacks) belong to it too.
+  const moves = (await c.registry.listLedger({ pipeline })).entries.filter((e) => e.runId !== model.runId && (JSON.parse(e.detailsJson) as { version?: string }).version === version);
+  const entries = [...own, ...moves].sort((a, b) => Number(a.seq - b.seq));
+  // The validation of the snapshot's batches is the ingestion service's; without it the lineage still prints.
+  const ids = new Set(model.lineage?.batchIds ?? []);
+  const batches = await c.ingestion.listBatches({ pipeline }).then(
+    (r) => r.batches.filter((b) => ids.has(b.batchId)),
+    () => undefined,
+  );
+  // The trigger service keeps the decision (with its evidence) that started the run.
+  const run = await c.trigger.getRun({ runId: model.runId }).then(
+    (r) => r.run as { decisionId?: string } | undefined,
+    () => undefined,
+  );
+  const decisionId = run?.decisionId ?? '';
+  const validation = batches?.map((b) => ({ batchId: b.batchId, sha256: b.sha256, status: b.status, rowsAccepted: Number(b.rowsAccepted), rowsQuarantined: Number(b.rowsQuarantined), problems: b.problems }));
+  print(io, formatLineage(model, entries, validation, decisionId), {
+    model: toJson(ModelVersionSchema, model, JSON_OPTS),
+    decisionId,
+    validation: validation ?? null,
+    decisions: entries.map((e) => toJson(LedgerEntrySchema, e, JSON_OPTS)),
+  });
+}
+
+/** `refit ledger <pipeline>` */
+export async function ledgerShow(c: Clients, io: Io, pipeline: string, runId?: string): Promise<void> {
+  const { entries } = await c.registry.listLedger({ pipeline, runId: runId ?? '' });
+  print(io, formatLedger(entries), { entries: entries.map((e) => ({ ...(toJson(LedgerEntrySchema, e, JSON_OPTS) as Record<string, unknown>), details: JSON.parse(e.detailsJson) as unknown })) });
+}
+
+/** `refit ledger verify <pipeline>`: exits 1 when the chain is broken. */
+export async function ledgerVerify(c: Clients, io: Io, pipeline: string): Promise<void> {
+  const v = await c.registry.verifyLedger({ pipeline });
+  print(io, formatVerify(pipeline, v), toJson(VerifyLedgerResponseSchema, v, JSON_OPTS));
+  if (!v.ok) process.exitCode = 1;
+}
+
+/** `refit alias set <pipeline> <alias> <version> --actor … --reason …`: a manual override. */
+export async function aliasSet(c: Clients, io: Io, pipeline: string, alias: string, version: string, o: { actor: string; reason: string; expectRevision?: string }): Promise<void> {
+  const expectedRevision = o.expectRevision === undefined ? undefined : BigInt(o.expectRevision);
+  const r = await c.registry.setAlias({ pipeline, alias, version, actor: o.actor, reason: o.reason, expectedRevision });
+  print(io, `${pipeline} ${alias} → ${version} (revision ${r.revision}), recorded in the ledger`, toJson(SetAliasResponseSchema, r, JSON_OPTS));
+}
+
+/** eval show, models show, lineage, ledger (show / verify) and alias set. */
+export function registerRegistryCommands(program: Command, ctx: CliContext): void {
+  const ev = program.command('eval').description('evaluation reports');
+  ev.command('show').argument('<run>').description('the verdict, every gate, metrics, intervals and per-group numbers').action(ctx.action((c, io, run: string) => evalShow(c, io, run)));
+
+  const models = program.commands.find((x) => x.name() === 'models') ?? program.command('models').description('registered model versions');
+  models.command('show').argument('<pipeline>').argument('<version>').description('one model version').action(ctx.action((c, io, p: string, v: string) => modelsShow(c, io, p, v)));
+
+  program
+    .command('lineage')
+    .argument('<pipeline>')
+    .argument('<version>')
+    .description('what a model version came from and every decision about it')
+    .action(ctx.action((c, io, p: string, v: string) => lineage(c, io, p, v)));
+
+  const ledger = program.command('ledger').description("a pipeline's hash-chained decision ledger");
+  ledger
+    .command('show', { isDefault: true })
+    .argument('<pipeline>')
+    .option('--run <run>', "only this run's entries")
+    .description('every trigger, verdict, promotion and override, oldest first')
+    .action(ctx.action((c, io, p: string, o: { run?: string }) => ledgerShow(c, io, p, o.run)));
+  ledger.command('verify').argument('<pipeline>').description('recompute the hash chain; exit 1 at the first bad entry').action(ctx.action((c, io, p: string) => ledgerVerify(c, io, p)));
+
+  const alias = program.command('alias').description('model aliases (champion, candidate, shadow, canary, previous)');
+  alias
+    .command('set')
+    .argument('<pipeline>')
+    .argument('<alias>')
+    .argument('<version>')
+    .requiredOption('--actor <who>', 'who decides (recorded in the ledger)')
+    .requiredOption('--reason <why>', 'why (recorded in the ledger)')
+    .option('--expect-revision <n>', 'fail if the alias moved since revision n (0: must not exist)')
+    .description('move an alias by hand (a manual override)')
+    .action(ctx.action((c, io, p: string, a: string, v: string, o: { actor: string; reason: string; expectRevision?: string }) => aliasSet(c, io, p, a, v, o)));
+}

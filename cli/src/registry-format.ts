@@ -1,0 +1,108 @@
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { LedgerEntry, ModelVersion, VerifyLedgerResponse } from '@refit/contracts';
+
+/** The parts of a stored evaluation report (evaluator's JSON) the CLI prints. */
+export type ReportJson = {
+  runId: string;
+  pipeline: string;
+  verdict: string;
+  rowsTest: number;
+  gates: Array<{ gate: string; outcome?: string; passed: boolean; reason: string }>;
+  candidate: { metrics: Record<string, number> };
+  champion: { version: string; metrics: Record<string, number> } | null;
+  slices?: Array<{ column: string; value: string; n: number; belowMinSize: boolean; candidate: Record<string, number>; champion?: Record<string, number> }>;
+  fairness?: Array<{ sensitive: string; candidate: FairnessJson; champion?: FairnessJson }>;
+  holdout?: { column: string; lastDays: number; from: string; to: string; n: number; candidate?: Record<string, number>; champion?: Record<string, number> } | null;
+};
+type FairnessJson = {
+  groups: Array<{ group: string; n: number; selectionRate: number | null; tpr: number | null; fpr: number | null; belowMinSize: boolean }>;
+  demographicParityDifference: number | null;
+  equalizedOddsDifference: number | null;
+};
+
+const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
+const METRICS = ['accuracy', 'auc', 'logLoss', 'brier', 'precision', 'recall', 'f1', 'averagePrecision', 'ece'];
+
+function metricTable(rows: Array<[string, Record<string, number> | undefined]>, indent = '  '): string[] {
+  const present = METRICS.filter((m) => rows.some(([, r]) => r?.[m] !== undefined));
+  const head = `${indent}${''.padEnd(18)}${rows.map(([name]) => name.padStart(14)).join('')}`;
+  return [head, ...present.map((m) => `${indent}${m.padEnd(18)}${rows.map(([, r]) => f4(r?.[m]).padStart(14)).join('')}`)];
+}
+
+/** `refit eval show`: the verdict, one sentence per gate, and the numbers behind them. */
+export function formatReport(r: ReportJson): string {
+  const champion = r.champion ? `champion ${r.champion.version}` : 'no champion';
+  const lines = [`run ${r.runId} (${r.pipeline}): ${r.verdict.toUpperCase()} on ${r.rowsTest} test rows, ${champion}`, 'gates:'];
+  for (const g of r.gates) lines.push(`  - ${g.outcome ?? (g.passed ? 'pass' : 'fail')}: ${g.reason}`);
+  lines.push('metrics (same test rows):', ...metricTable([['candidate', r.candidate.metrics], ...(r.champion ? [[champion, r.champion.metrics] as [string, Record<string, number>]] : [])]));
+  for (const s of r.slices ?? []) {
+    const small = s.belowMinSize ? ' (too small to judge)' : '';
+    lines.push(`slice ${s.column}=${s.value}, ${s.n} rows${small}: accuracy ${f4(s.candidate.accuracy)} / auc ${f4(s.candidate.auc)}${s.champion ? ` (champion ${f4(s.champion.accuracy)} / ${f4(s.champion.auc)})` : ''}`);
+  }
+  for (const f of r.fairness ?? []) {
+    lines.push(`fairness by ${f.sensitive}: demographic parity difference ${f4(f.candidate.demographicParityDifference)}, equalized odds difference ${f4(f.candidate.equalizedOddsDifference)}${f.champion ? ` (champion ${f4(f.champion.demographicParityDifference)}, ${f4(f.champion.equalizedOddsDifference)})` : ''}`);
+    for (const g of f.candidate.groups) {
+      lines.push(`    ${g.group.padEnd(16)} n ${String(g.n).padStart(5)}  selection ${f4(g.selectionRate)}  tpr ${f4(g.tpr)}  fpr ${f4(g.fpr)}${g.belowMinSize ? '  (below the minimum group size: not judged)' : ''}`);
+    }
+  }
+  const h = r.holdout;
+  if (h) lines.push(`recent holdout (${h.column} ${h.from} … ${h.to}, last ${h.lastDays} days, ${h.n} rows):`, ...metricTable([['candidate', h.candidate], ...(h.champion ? [['champion', h.champion] as [string, Record<string, number>]] : [])], '    '));
+  return lines.join('\n');
+}
+
+/** `refit models show`: one version with its aliases, verdict, reasons and metrics. */
+export function formatModel(m: ModelVersion): string {
+  const when = m.createdAt ? timestampDate(m.createdAt).toISOString() : '';
+  return [
+    `${m.pipeline} ${m.version}${m.aliases.length ? ` [${m.aliases.join(', ')}]` : ''}  run ${m.runId}  registered ${when}`,
+    `  trigger: ${m.triggerKind || '—'}${m.triggerReason ? ` (${m.triggerReason})` : ''}`,
+    `  promoted by: ${m.promotedBy || 'never promoted by its gates'}`,
+    `  metrics: ${Object.entries(m.metrics)
+      .sort(([a], [b]) => (METRICS.indexOf(a) + 1 || 99) - (METRICS.indexOf(b) + 1 || 99))
+      .map(([k, v]) => `${k} ${f4(v)}`)
+      .join(', ')}`,
+    '  gates:',
+    ...m.reasons.map((r) => `    - ${r}`),
+  ].join('\n');
+}
+
+/** The validation outcome of one batch of a snapshot (from the ingestion service). */
+export type BatchValidation = { batchId: string; sha256: string; status: string; rowsAccepted: number; rowsQuarantined: number; problems: string[] };
+
+/** `refit lineage`: everything a version came from, and every decision about it. */
+export function formatLineage(m: ModelVersion, entries: LedgerEntry[], validation?: BatchValidation[], decisionId = ''): string {
+  const l = m.lineage;
+  const ref = (r?: { key: string; sha256: string }) => (r?.key ? `${r.key} (sha256 ${r.sha256.slice(0, 12)})` : '—');
+  const lines = [
+    `${m.pipeline} ${m.version}${m.aliases.length ? ` [${m.aliases.join(', ')}]` : ''} from run ${m.runId}`,
+    `  trigger decision   ${m.triggerKind || '—'}${m.triggerReason ? `: ${m.triggerReason}` : ''}${decisionId ? ` (decision ${decisionId}: refit triggers explain ${m.pipeline})` : ''}`,
+    `  data snapshot      sha256 ${l?.snapshotSha256 || '—'}; batches ${l?.batchIds.join(', ') || '—'}`,
+    `                     ${l?.rowsTrain ?? 0} train / ${l?.rowsValidation ?? 0} validation / ${l?.rowsTest ?? 0} test rows`,
+    ...(validation === undefined
+      ? ['  validation         (the ingestion service could not be asked)']
+      : validation.map((b, i) => `${i === 0 ? '  validation         ' : '                     '}batch ${b.batchId}: ${b.status || 'accepted'}, ${b.rowsAccepted} rows accepted, ${b.rowsQuarantined} quarantined${b.problems.length ? ` (${b.problems.join('; ')})` : ''}`)),
+    `  transform          ${ref(l?.transform)}`,
+    `  training config    ${l?.trainingConfigJson || '—'}`,
+    `  seed, backend      ${l?.seed ?? ''}, ${l?.backend || '—'} (${l?.epochs ?? 0} epochs)`,
+    `  code version       ${l?.codeVersion || '—'}`,
+    `  model              ${ref(l?.model)}`,
+    `  evaluation report  ${ref(l?.evaluationReport)}`,
+    `  promoted by        ${m.promotedBy || '—'}`,
+    'decisions:',
+    ...entries.map((e) => `  #${e.seq} ${e.recordedAt}  ${e.kind.padEnd(16)} ${e.summary}`),
+  ];
+  return lines.join('\n');
+}
+
+/** `refit ledger`: the pipeline's decisions, oldest first, with the chain's hashes. */
+export function formatLedger(entries: LedgerEntry[]): string {
+  if (entries.length === 0) return 'no decisions recorded yet';
+  return entries.map((e) => `#${String(e.seq).padEnd(4)} ${e.recordedAt}  ${e.kind.padEnd(16)} ${e.actor.padEnd(28)} ${e.summary}  [${e.hash.slice(0, 12)}]`).join('\n');
+}
+
+/** `refit ledger verify`: intact, or where the chain breaks. */
+export function formatVerify(pipeline: string, v: VerifyLedgerResponse): string {
+  return v.ok
+    ? `ledger of ${pipeline}: intact, ${v.entries} entries, head ${v.headHash}`
+    : `ledger of ${pipeline}: BROKEN at entry ${v.firstBadSeq} of ${v.entries}: ${v.problem}`;
+}

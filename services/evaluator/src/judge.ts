@@ -1,0 +1,145 @@
+import { binaryMetrics, fairness, sliceMetrics, type BinaryMetrics, type FairnessReport } from '@refit/ml';
+import type { ChampionRule, PipelineSpec } from '@refit/spec';
+import { pairedEvidence, type EvidenceOptions, type PairedEvidence } from './comparison.js';
+import { applyGates, verdictOf, type ComparisonResult, type FairnessResult, type GateOutcome, type GateResult } from './gates.js';
+
+/** A raw test row (the same order as the test labels). */
+export type Row = Record<string, string | number | boolean | null | undefined>;
+
+/** The metrics Refit reports for a binary classifier, flattened for events and gates. */
+export function flatMetrics(m: BinaryMetrics): Record<string, number> {
+  const out: Record<string, number> = { accuracy: m.accuracy, precision: m.precision, recall: m.recall, f1: m.f1, logLoss: m.logLoss, brier: m.brier, ece: m.ece };
+  if (m.rocAuc !== null) out.auc = m.rocAuc;
+  if (m.averagePrecision !== null) out.averagePrecision = m.averagePrecision;
+  return out;
+}
+
+/** Metrics of both models in one slice. */
+export type SliceReport = { column: string; value: string; n: number; belowMinSize: boolean; candidate: Record<string, number>; champion?: Record<string, number> };
+
+/** Both models on the recent-window holdout. */
+export type HoldoutReport = { column: string; lastDays: number; from: string; to: string; n: number; candidate?: Record<string, number>; champion?: Record<string, number>; comparison?: PairedEvidence };
+
+/** A full evaluation: metrics of both models on the same rows, slices, fairness, gates and verdict. */
+export type Evaluation = {
+  verdict: GateOutcome;
+  gates: GateResult[];
+  candidate: Record<string, number>;
+  champion?: { version: string; metrics: Record<string, number> };
+  comparisons: ComparisonResult[];
+  slices: SliceReport[];
+  fairness: Array<{ sensitive: string; candidate: FairnessReport; champion?: FairnessReport }>;
+  holdout?: HoldoutReport;
+  rowsTest: number;
+};
+
+/** What {@link judge} needs: labels and both models' probabilities on the same test rows. */
+export type JudgeInput = {
+  spec: Pick<PipelineSpec, 'gates' | 'evaluation'>;
+  y: ArrayLike<number>;
+  candidate: ArrayLike<number>;
+  champion?: { version: string; probs: ArrayLike<number> };
+  /** The raw test rows, aligned with `y` (needed for slices, fairness and the holdout). Default none. */
+  rows?: readonly Row[];
+};
+
+/** The champion rules of a spec as a list, each with its test spelled out. */
+export function championRules(gates: PipelineSpec['gates']): Array<Required<ChampionRule>> {
+  const rules = Array.isArray(gates.champion) ? gates.champion : [gates.champion];
+  return rules.map((r) => ({ metric: r.metric, margin: r.margin, test: r.test ?? 'not-worse', slices: r.slices ?? false }));
+}
+
+const column = (rows: readonly Row[], name: string): string[] => rows.map((r) => (r[name] === null || r[name] === undefined ? '(missing)' : String(r[name])));
+const pick = <T extends ArrayLike<number>>(a: T, idx: number[]): Float64Array => Float64Array.from(idx, (i) => a[i]);
+
+function slicesOf(input: JudgeInput, minSize: number): SliceReport[] {
+  const { rows, y } = input;
+  if (!rows) return [];
+  return input.spec.evaluation.slices.flatMap((name) => {
+    const values = column(rows, name);
+    const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize }) : [];
+    return sliceMetrics(y, input.candidate, values, { minSize }).map((s) => {
+      const c = champ.find((x) => x.slice === s.slice);
+      return { column: name, value: String(s.slice), n: s.n, belowMinSize: s.belowMinSize, candidate: flatMetrics(s.metrics), champion: c && flatMetrics(c.metrics) };
+    });
+  });
+}
+
+function holdoutOf(input: JudgeInput, opts: EvidenceOptions): HoldoutReport | undefined {
+  const h = input.spec.evaluation.holdout;
+  if (!h || !input.rows) return undefined;
+  const times = input.rows.map((r) => Date.parse(String(r[h.column] ?? '')));
+  const latest = Math.max(...times.filter(Number.isFinite));
+  if (!Number.isFinite(latest)) return { column: h.column, lastDays: h.lastDays, from: '', to: '', n: 0 };
+  const from = latest - h.lastDays * 86_400_000;
+  const idx = times.flatMap((t, i) => (t > from ? [i] : []));
+  const base = { column: h.column, lastDays: h.lastDays, from: new Date(from).toISOString().slice(0, 10), to: new Date(latest).toISOString().slice(0, 10), n: idx.length };
+  if (idx.length === 0) return base;
+  const y = pick(input.y, idx);
+  const cand = pick(input.candidate, idx);
+  const champ = input.champion ? pick(input.champion.probs, idx) : undefined;
+  const [rule] = championRules(input.spec.gates);
+  return {
+    ...base,
+    candidate: flatMetrics(binaryMetrics(y, cand)),
+    champion: champ && flatMetrics(binaryMetrics(y, champ)),
+    comparison: champ && pairedEvidence(y, champ, cand, rule, opts),
+  };
+}
+
+function comparisonsOf(input: JudgeInput, slices: SliceReport[], opts: EvidenceOptions): ComparisonResult[] {
+  const { champion, y, rows } = input;
+  if (!champion) return [];
+  return championRules(input.spec.gates).flatMap((rule) => {
+    const out: ComparisonResult[] = [{ evidence: pairedEvidence(y, champion.probs, input.candidate, rule, opts) }];
+    if (!rule.slices || !rows) return out;
+    for (const name of input.spec.evaluation.slices) {
+      const values = column(rows, name);
+      for (const s of slices.filter((x) => x.column === name && !x.belowMinSize)) {
+        const idx = values.flatMap((v, i) => (v === s.value ? [i] : []));
+        out.push({ slice: { column: name, value: s.value }, evidence: pairedEvidence(pick(y, idx), pick(champion.probs, idx), pick(input.candidate, idx), rule, opts) });
+      }
+    }
+    return out;
+  });
+}
+
+function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; results: FairnessResult[] } {
+  const { rows, y } = input;
+  const rules = input.spec.gates.fairness ?? [];
+  const names = [...new Set([...input.spec.evaluation.sensitive, ...rules.map((r) => r.sensitive)])];
+  if (!rows || names.length === 0) return { reports: [], results: [] };
+  const opts = { threshold: 0.5, minGroupSize: input.spec.evaluation.minGroupSize, resamples: 500, seed: 0, intersections: false };
+  const reports = names.map((name) => {
+    const groups = { [name]: column(rows, name) };
+    return {
+      sensitive: name,
+      candidate: fairness(y, input.candidate, groups, opts)[0],
+      champion: input.champion ? fairness(y, input.champion.probs, groups, opts)[0] : undefined,
+    };
+  });
+  const bySensitive = new Map(reports.map((r) => [r.sensitive, r]));
+  // Every rule's column is among `names`, so its report exists.
+  const results = rules.flatMap((rule) => {
+    const r = bySensitive.get(rule.sensitive);
+    return r ? [{ rule, candidate: r.candidate, champion: r.champion }] : [];
+  });
+  return { reports, results };
+}
+
+/**
+ * Judges a candidate against the spec (pure, no I/O): the full metric suite of both models on
+ * the same rows, per slice, per sensitive group and on the recent holdout; the gates; and the
+ * verdict. Without a champion, the floors (and fairness limits) decide alone.
+ */
+export function judge(input: JudgeInput): Evaluation {
+  const ev = input.spec.evaluation;
+  const opts: EvidenceOptions = { minSamples: ev.minSamples, resamples: ev.resamples, seed: 0, confidence: 0.95 };
+  const candidate = flatMetrics(binaryMetrics(input.y, input.candidate));
+  const champion = input.champion && { version: input.champion.version, metrics: flatMetrics(binaryMetrics(input.y, input.champion.probs)) };
+  const slices = slicesOf(input, ev.minGroupSize);
+  const comparisons = comparisonsOf(input, slices, opts);
+  const { reports, results } = fairnessOf(input);
+  const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results });
+  return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, holdout: holdoutOf(input, opts), rowsTest: input.y.length };
+}
