@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   })),
   {
+    // Benchmarks drive a service's own code in-process to measure it; nothing ships from here.
+    files: ['bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['libs/ml/**/*.ts'],
     ignores: ['libs/ml/**/*.test.ts', 'libs/ml/scripts/**'],
     rules: {

@@ -1,21 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { toJson, type JsonObject } from '@bufbuild/protobuf';
 import {
   ListModelsResponseSchema,
   PredictResponseSchema,
-  PushDataResponseSchema,
   RunSchema,
   RunStatus,
+  TrialSchema,
   type Run,
+  type Trial,
 } from '@refit/contracts';
 import { InvalidInputError, UnavailableError } from '@refit/platform';
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { PushDataRequestSchema } from '@refit/contracts';
 import type { Clients } from './clients.js';
 import { formatModels, formatRun, statusWord } from './format.js';
+import { formatProgress, formatTrials } from './trials-format.js';
 
 /** JSON output lists every field, zeros and empty values too, so scripts need no defaults. */
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
@@ -39,43 +38,22 @@ export async function pipelineList(c: Clients, io: Io): Promise<void> {
   print(io, r.pipelines.map((p) => `${p.name} v${p.version}`).join('\n') || 'no pipelines', r.pipelines.map((p) => ({ name: p.name, version: p.version })));
 }
 
-/** `refit data push <pipeline> <file>`: streams the file in 64 KiB chunks. */
-export async function dataPush(c: Clients, io: Io, pipeline: string, file: string): Promise<void> {
-  let sent = 0;
-  let lastReport = 0;
-  async function* parts(): AsyncIterable<MessageInitShape<typeof PushDataRequestSchema>> {
-    yield { part: { case: 'header', value: { pipeline, format: 'csv', filename: basename(file) } } } as MessageInitShape<typeof PushDataRequestSchema>;
-    for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
-      sent += (chunk as Buffer).length;
-      if (io.progress && Date.now() - lastReport > 500) {
-        lastReport = Date.now();
-        io.err(`  sent ${(sent / 1e6).toFixed(1)} MB…`);
-      }
-      yield { part: { case: 'chunk', value: chunk as Buffer } } as MessageInitShape<typeof PushDataRequestSchema>;
-    }
-  }
-  const r = await c.ingestion.pushData(parts(), { timeoutMs: 3_600_000 });
-  const lines = [`batch ${r.batchId}: ${r.rowsAccepted} rows accepted, ${r.rowsQuarantined} quarantined (of ${r.rowsTotal})`];
-  for (const p of r.problems) lines.push(`  line ${p.line}: ${p.message}`);
-  if (r.rowsQuarantined > BigInt(r.problems.length)) lines.push(`  … see all with: refit data quarantine ${pipeline}`);
-  print(io, lines.join('\n'), toJson(PushDataResponseSchema, r, JSON_OPTS));
-}
-
-/** `refit data quarantine <pipeline>` */
-export async function dataQuarantine(c: Clients, io: Io, pipeline: string, batchId?: string): Promise<void> {
-  const r = await c.ingestion.listQuarantine({ pipeline, batchId: batchId ?? '', limit: 1000 });
-  print(
-    io,
-    r.rows.map((q) => `${q.batchId} line ${q.problem?.line}: ${q.problem?.message}`).join('\n') || 'no quarantined rows',
-    r.rows.map((q) => ({ batchId: q.batchId, line: Number(q.problem?.line), column: q.problem?.column, message: q.problem?.message, raw: q.raw })),
-  );
-}
+// The data commands live in data-commands.ts; re-exported for the demo and the benchmarks.
+export { dataPush, dataQuarantine } from './data-commands.js';
 
 /** `refit trigger <pipeline>` */
 export async function trigger(c: Clients, io: Io, pipeline: string, reason?: string): Promise<string> {
   const r = await c.trigger.triggerRun({ pipeline, reason: reason ?? '' });
-  print(io, `run ${r.run?.runId} started for ${pipeline}`, { runId: r.run?.runId, pipeline });
-  return r.run?.runId ?? '';
+  const runId = r.run?.runId ?? '';
+  const human: Record<string, string> = {
+    start: `run ${runId} started for ${pipeline}`,
+    coalesce: `run ${runId} is already in flight for ${pipeline}; this request joins it`,
+    queue: `a run is queued for ${pipeline} after run ${runId}`,
+    suppress: `no run started for ${pipeline}: ${r.message}`,
+  };
+  print(io, human[r.action] ?? r.message, { runId, pipeline, action: r.action, decisionId: r.decisionId, message: r.message });
+  if (r.action === 'suppress') process.exitCode = 3;
+  return runId;
 }
 
 /** `refit runs list` */
@@ -88,17 +66,57 @@ export async function runsList(c: Clients, io: Io, pipeline?: string): Promise<v
   );
 }
 
-/** `refit runs show <run>` */
+/** The run's search trials, or none when there was no search or the trainer cannot be reached. */
+async function trialsOf(c: Clients, runId: string): Promise<Trial[]> {
+  try {
+    return (await c.trainer.listTrials({ runId }, { timeoutMs: 5000 })).trials;
+  } catch {
+    // The run summary comes from the trigger; trials are extra detail and must not fail `runs show`.
+    return [];
+  }
+}
+
+/** `refit runs show <run>`: the run, and the trials of its hyper-parameter search if it had one. */
 export async function runsShow(c: Clients, io: Io, runId: string): Promise<Run> {
   const { run } = await c.trigger.getRun({ runId });
   if (!run) throw new InvalidInputError(`run '${runId}' came back empty`);
-  print(io, formatRun(run), toJson(RunSchema, run, JSON_OPTS));
+  const trials = await trialsOf(c, runId);
+  const json = toJson(RunSchema, run, JSON_OPTS) as JsonObject;
+  print(
+    io,
+    [formatRun(run), formatTrials(trials)].filter(Boolean).join('\n'),
+    trials.length > 0 ? { ...json, trials: trials.map((t) => toJson(TrialSchema, t, JSON_OPTS)) } : json,
+  );
   return run;
 }
 
-/** Polls a run until it ends, reporting each finished stage as it comes. */
-export async function waitForRun(c: Clients, runId: string, opts: { timeoutMs: number; onStage?: (line: string) => void; pollMs?: number }): Promise<Run> {
+/** Reports training progress lines while a run trains: on each change, at most once per `everyMs`. */
+function trainingProgress(c: Clients, runId: string, onProgress: (line: string) => void, everyMs: number): (run: Run) => Promise<void> {
+  let last = '';
+  let lastAt = 0;
+  return async (run) => {
+    // Only between features and the trainer's stage record: before, nothing trains; after, it is done.
+    const stages = new Set(run.stages.map((s) => s.stage));
+    if (!stages.has('feature') || stages.has('trainer') || Date.now() - lastAt < everyMs) return;
+    const p = (await c.trainer.getProgress({ runId }, { timeoutMs: 2000 }).catch(() => undefined))?.progress;
+    if (!p) return;
+    const line = formatProgress(p);
+    if (line !== last) onProgress(line);
+    [last, lastAt] = [line, Date.now()];
+  };
+}
+
+/**
+ * Polls a run until it ends, reporting each finished stage as it comes, and (with `onProgress`)
+ * a training progress bar while the trainer works.
+ */
+export async function waitForRun(
+  c: Clients,
+  runId: string,
+  opts: { timeoutMs: number; onStage?: (line: string) => void; onProgress?: (line: string) => void; pollMs?: number },
+): Promise<Run> {
   const deadline = Date.now() + opts.timeoutMs;
+  const progress = opts.onProgress ? trainingProgress(c, runId, opts.onProgress, 1000) : undefined;
   let reported = 0;
   for (;;) {
     const { run } = await c.trigger.getRun({ runId });
@@ -106,6 +124,7 @@ export async function waitForRun(c: Clients, runId: string, opts: { timeoutMs: n
     for (const s of run.stages.slice(reported)) opts.onStage?.(`  ${s.status === 'failed' ? '✗' : '✓'} ${s.stage.padEnd(10)} ${String(s.computeMs).padStart(6)} ms  ${s.detail}`);
     reported = run.stages.length;
     if (run.status !== RunStatus.RUNNING) return run;
+    await progress?.(run);
     if (Date.now() > deadline) throw new UnavailableError(`run ${runId} still running after ${Math.round(opts.timeoutMs / 1000)} s; it goes on — check it with 'refit runs show ${runId}'`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
@@ -114,10 +133,18 @@ export async function waitForRun(c: Clients, runId: string, opts: { timeoutMs: n
 /** `refit runs wait <run>`: shows progress, prints the summary, fails when the run failed. */
 export async function runsWait(c: Clients, io: Io, runId: string, timeoutMs: number): Promise<Run> {
   if (io.progress) io.err(`waiting for run ${runId}…`);
-  const run = await waitForRun(c, runId, { timeoutMs, onStage: io.progress ? io.err : undefined });
-  print(io, formatRun(run), toJson(RunSchema, run, JSON_OPTS));
+  const run = await waitForRun(c, runId, { timeoutMs, onStage: io.progress ? io.err : undefined, onProgress: io.progress ? io.err : undefined });
+  const trials = await trialsOf(c, runId);
+  print(io, [formatRun(run), formatTrials(trials)].filter(Boolean).join('\n'), toJson(RunSchema, run, JSON_OPTS));
   if (run.status === RunStatus.FAILED) process.exitCode = 1;
   return run;
+}
+
+/** `refit runs cancel <run> [--reason text]` */
+export async function runsCancel(c: Clients, io: Io, runId: string, reason?: string): Promise<void> {
+  const { run } = await c.trigger.cancelRun({ runId, reason: reason ?? '' });
+  if (!run) throw new InvalidInputError(`run '${runId}' came back empty`);
+  print(io, `run ${runId} cancelled (${run.failureReason})`, toJson(RunSchema, run, JSON_OPTS));
 }
 
 /** `refit models list <pipeline>` */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as cmd from './commands.js';
 import type { CliContext } from './context.js';
 
-/** pipeline, data, trigger, runs, models and predict commands. */
+/** pipeline, trigger, runs, models and predict commands (data: data-commands.ts). */
 export function registerCoreCommands(program: Command, ctx: CliContext): void {
   const pipeline = program.command('pipeline').description('pipelines and their specs');
   pipeline
@@ -11,20 +11,6 @@ export function registerCoreCommands(program: Command, ctx: CliContext): void {
     .requiredOption('-f, --file <spec.yaml>', 'the spec file')
     .action(ctx.action((c, io, opts: { file: string }) => cmd.pipelineApply(c, io, opts.file)));
   pipeline.command('list').description('list pipelines').action(ctx.action((c, io) => cmd.pipelineList(c, io)));
-
-  const data = program.command('data').description('push and inspect data');
-  data
-    .command('push')
-    .argument('<pipeline>')
-    .argument('<file>', 'a CSV file')
-    .description('upload a CSV batch (validated; bad rows quarantined)')
-    .action(ctx.action((c, io, p: string, f: string) => cmd.dataPush(c, io, p, f)));
-  data
-    .command('quarantine')
-    .argument('<pipeline>')
-    .option('--batch <id>')
-    .description('list quarantined rows and why')
-    .action(ctx.action((c, io, p: string, opts: { batch?: string }) => cmd.dataQuarantine(c, io, p, opts.batch)));
 
   program
     .command('trigger')
@@ -44,6 +30,12 @@ export function registerCoreCommands(program: Command, ctx: CliContext): void {
     .argument('<run>')
     .option('-t, --timeout <seconds>', 'give up waiting after this long', '600')
     .action(ctx.action((c, io, id: string, opts: { timeout: string }) => cmd.runsWait(c, io, id, Number(opts.timeout) * 1000)));
+  runs
+    .command('cancel')
+    .argument('<run>')
+    .option('-r, --reason <text>', 'why (recorded with the run)')
+    .description('stop a running run (training stops within an epoch)')
+    .action(ctx.action((c, io, id: string, opts: { reason?: string }) => cmd.runsCancel(c, io, id, opts.reason)));
 
   const models = program.command('models').description('registered model versions');
   models.command('list').argument('<pipeline>').action(ctx.action((c, io, p: string) => cmd.modelsList(c, io, p)));

@@ -2,6 +2,10 @@ import { Command, Option } from 'commander';
 import { isRefitError, serviceAddress } from '@refit/platform';
 import { createContext } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
+import { registerDataCommands } from './data-commands.js';
+import { registerRegistryCommands } from './registry-commands.js';
+import { registerServingCommands } from './serving-commands.js';
+import { registerTriggerCommands } from './trigger-commands.js';
 
 const program = new Command('refit')
   .description('Refit: keep machine-learning models current in production')
@@ -11,6 +15,10 @@ const ctx = createContext(program);
 
 // Each command group registers itself here (one line per group).
 registerCoreCommands(program, ctx);
+registerDataCommands(program, ctx);
+registerRegistryCommands(program, ctx);
+registerTriggerCommands(program, ctx);
+registerServingCommands(program, ctx);
 
 program.parseAsync().then(
   () => process.exit(process.exitCode ?? 0),

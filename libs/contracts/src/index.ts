@@ -6,6 +6,9 @@ import { file_refit_common_v1_common } from './gen/refit/common/v1/common_pb.js'
 import { file_refit_deployer_v1_deployer } from './gen/refit/deployer/v1/deployer_pb.js';
 import { file_refit_evaluator_v1_evaluator } from './gen/refit/evaluator/v1/evaluator_pb.js';
 import { file_refit_events_v1_events } from './gen/refit/events/v1/events_pb.js';
+import { file_refit_events_v1_external } from './gen/refit/events/v1/external_pb.js';
+import { file_refit_events_v1_monitoring } from './gen/refit/events/v1/monitoring_pb.js';
+import { file_refit_events_v1_training } from './gen/refit/events/v1/training_pb.js';
 import { file_refit_feature_v1_feature } from './gen/refit/feature/v1/feature_pb.js';
 import { file_refit_ingestion_v1_ingestion } from './gen/refit/ingestion/v1/ingestion_pb.js';
 import { file_refit_registry_v1_registry } from './gen/refit/registry/v1/registry_pb.js';
@@ -14,6 +17,9 @@ import { file_refit_trigger_v1_trigger } from './gen/refit/trigger/v1/trigger_pb
 
 export * from './gen/refit/common/v1/common_pb.js';
 export * from './gen/refit/events/v1/events_pb.js';
+export * from './gen/refit/events/v1/external_pb.js';
+export * from './gen/refit/events/v1/monitoring_pb.js';
+export * from './gen/refit/events/v1/training_pb.js';
 export * from './gen/refit/trigger/v1/trigger_pb.js';
 export * from './gen/refit/ingestion/v1/ingestion_pb.js';
 export * from './gen/refit/feature/v1/feature_pb.js';
@@ -26,6 +32,9 @@ export * from './gen/refit/deployer/v1/deployer_pb.js';
 export const refitFiles = [
   file_refit_common_v1_common,
   file_refit_events_v1_events,
+  file_refit_events_v1_external,
+  file_refit_events_v1_monitoring,
+  file_refit_events_v1_training,
   file_refit_trigger_v1_trigger,
   file_refit_ingestion_v1_ingestion,
   file_refit_feature_v1_feature,

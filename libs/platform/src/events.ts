@@ -6,6 +6,9 @@ import {
   DataRejectedSchema,
   DatasetPreparedSchema,
   DriftReportSchema,
+  ExternalDataAnnouncedSchema,
+  ExternalRetrainRequestedSchema,
+  MonitoringWindowSchema,
   FeaturesReadySchema,
   LineageSchema,
   ModelEvaluatedSchema,
@@ -13,9 +16,11 @@ import {
   ModelServingSchema,
   ModelTrainedSchema,
   PipelineAppliedSchema,
+  RunCancelledSchema,
   RunCompletedSchema,
   RunFailedSchema,
   RunRequestedSchema,
+  TrainingProgressSchema,
 } from '@refit/contracts';
 import type { Lineage } from '@refit/contracts';
 
@@ -43,6 +48,11 @@ export const EVENTS = {
   modelServing: def('deployment.serving', ModelServingSchema),
   runFailed: def('run.failed', RunFailedSchema),
   runCompleted: def('run.completed', RunCompletedSchema),
+  runCancelled: def('run.cancelled', RunCancelledSchema),
+  trainingProgress: def('training.progress', TrainingProgressSchema),
+  externalRetrain: def('external.retrain', ExternalRetrainRequestedSchema),
+  monitoringWindow: def('monitoring.window', MonitoringWindowSchema),
+  externalData: def('external.data', ExternalDataAnnouncedSchema),
 } as const;
 
 /** The full subject of an event under a deployment's subject prefix. */

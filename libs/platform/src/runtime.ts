@@ -47,7 +47,9 @@ export type ServiceRuntime = {
   consume(opts: ConsumeOptions): Promise<void>;
   /** Starts the gRPC server (with health and reflection) for the given services. */
   serve(...services: Array<ReturnType<typeof implement>>): Promise<GrpcServer>;
-  /** Stops in order: health NOT_SERVING → consumers → gRPC → relay → NATS drain → pool. */
+  /** Registers work to stop first on close (a scheduler, a timer loop…). */
+  onClose(stop: () => Promise<void>): void;
+  /** Stops in order: health NOT_SERVING → own loops (onClose) → consumers → gRPC → relay → NATS drain → pool. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 };
@@ -76,6 +78,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ServiceRuntime
   await store.ensureBucket();
   const relay = startRelay({ pool, nc, logger, source: config.service });
   const consumers: Consumer[] = [];
+  const closers: Array<() => Promise<void>> = [];
   let server: GrpcServer | undefined;
   let closed: Promise<void> | undefined;
 
@@ -134,9 +137,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<ServiceRuntime
       logger.info({ address: server.address }, 'gRPC server listening');
       return server;
     },
+    onClose(stop) {
+      closers.push(stop);
+    },
     close() {
       closed ??= (async () => {
         server?.setServing(false);
+        for (const stop of closers) await stop().catch((e: unknown) => logger.warn({ err: e }, 'a loop failed to stop'));
         await Promise.all(consumers.map((c) => c.stop()));
         await server?.stop(config.shutdownGraceMs);
         await relay.stop();

@@ -65,3 +65,49 @@ describe('parseSpec', () => {
     expect(problems(valid.replace('name: seattle-rain', 'name: Seattle Rain'))[0]).toMatch(/^name: must be lower-case/);
   });
 });
+
+describe('data collection and feature sections', () => {
+  it('accepts the new transforms, batch checks, windows and time splits', () => {
+    const spec = parseSpec(
+      valid.replace('    - { name: weather, type: category }', '    - { name: weather, type: category, onUnseen: flag }\n  timestamp: date\n  batch: { onProblem: flag }') +
+        '  - { name: weather, type: category, transform: hash, buckets: 8 }\n  - { name: date, type: date, parts: [month] }\n  - { name: temp_min, type: number, transform: bucketize, boundaries: [0, 10], impute: { strategy: median }, missingIndicator: true }\ndata: { window: { time: { lastDays: 365 } }, split: { by: time } }\n',
+    );
+    expect(spec.schema.batch).toEqual({ onProblem: 'flag', maxNullRateIncrease: 0.1, maxMedianShiftIqr: 3, onMedianShift: 'flag', pin: 'first', maxOutOfRangeShare: 0.05, duplicateBatch: 'flag', maxQuarantinedShare: 0.5 });
+    expect(spec.data.split.by).toBe('time');
+    expect(spec.features.map((f) => f.transform ?? f.type)).toEqual(['number', 'number', 'hash', 'date', 'bucketize']);
+  });
+
+  it('names a transform the type cannot take, a missing timestamp and a non-date timestamp', () => {
+    expect(problems(`${valid}  - { name: weather, type: category, transform: minmax }\n`)).toContain('features[2].transform: a category feature can use onehot, hash, not minmax');
+    expect(problems(`${valid}data: { split: { by: time } }\n`)).toContain('data.split.by: needs schema.timestamp (the date column that orders the rows)');
+    expect(problems(valid.replace('    - { name: weather, type: category }', '    - { name: weather, type: category }\n  timestamp: wind'))).toContain(
+      "schema.timestamp: 'wind' is declared number; the timestamp column must be a date",
+    );
+  });
+});
+
+describe('trigger policies', () => {
+  it('accepts every kind with defaults', () => {
+    const spec = parseSpec(`${valid}triggers:
+  - { kind: manual }
+  - { kind: schedule, cron: "0 3 * * *", timezone: Europe/Paris }
+  - { kind: volume, minRows: 1000 }
+  - { kind: age, maxAgeHours: 168 }
+  - { kind: external, sources: [warehouse] }
+hygiene: { cooldownMinutes: 30 }
+`);
+    expect(spec.triggers[1]).toEqual({ kind: 'schedule', cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' });
+    expect(spec.hygiene).toEqual({ debounce: 1, cooldownMinutes: 30, maxRunsPerDay: 24, whenBusy: 'coalesce' });
+  });
+
+  it('names a bad cron, an unknown time zone and an empty volume policy', () => {
+    const p = problems(`${valid}triggers:
+  - { kind: schedule, cron: "61 * * * *" }
+  - { kind: schedule, cron: "0 3 * * *", timezone: Mars/Olympus }
+  - { kind: volume }
+`);
+    expect(p.some((x) => x.startsWith('triggers[0].cron: not a valid cron expression'))).toBe(true);
+    expect(p).toContain("triggers[1].timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris or UTC)");
+    expect(p).toContain('triggers[2]: needs minRows or minShare');
+  });
+});

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { DATA_DEFAULTS, dataSection } from './sections/data.js';
+import { EVALUATION_DEFAULTS, evaluationSection } from './sections/evaluation.js';
 import { featuresSection } from './sections/features.js';
-import { GATES_DEFAULTS, gatesSection, type metricName } from './sections/gates.js';
+import { GATES_DEFAULTS, gatesSection, type championRule, type fairnessRule, type metricName } from './sections/gates.js';
 import { labelSection } from './sections/label.js';
 import { MODEL_DEFAULTS, modelSection } from './sections/model.js';
 import { schemaSection } from './sections/schema.js';
-import { triggersSection } from './sections/triggers.js';
+import { HYGIENE_DEFAULTS, hygieneSection, triggersSection } from './sections/triggers.js';
 
 export { COLUMN_TYPES } from './sections/schema.js';
 
@@ -27,7 +28,9 @@ export const pipelineSpecSchema = z
     data: dataSection.default(DATA_DEFAULTS),
     model: modelSection.default(MODEL_DEFAULTS),
     gates: gatesSection.default(GATES_DEFAULTS),
+    evaluation: evaluationSection.default(EVALUATION_DEFAULTS),
     triggers: triggersSection,
+    hygiene: hygieneSection.default(HYGIENE_DEFAULTS),
   })
   .superRefine((spec, ctx) => {
     const columns = new Map(spec.schema.columns.map((c) => [c.name, c]));
@@ -39,6 +42,15 @@ export const pipelineSpecSchema = z
     if (!columns.has(spec.label.column)) {
       ctx.addIssue({ code: 'custom', path: ['label', 'column'], message: `'${spec.label.column}' is not a column of schema.columns` });
     }
+    const evaluationColumns: Array<[Array<string | number>, string]> = [
+      ...spec.evaluation.slices.map((c, i): [Array<string | number>, string] => [['evaluation', 'slices', i], c]),
+      ...spec.evaluation.sensitive.map((c, i): [Array<string | number>, string] => [['evaluation', 'sensitive', i], c]),
+      ...(spec.gates.fairness ?? []).map((r, i): [Array<string | number>, string] => [['gates', 'fairness', i, 'sensitive'], r.sensitive]),
+      ...(spec.evaluation.holdout ? [[['evaluation', 'holdout', 'column'], spec.evaluation.holdout.column] as [Array<string | number>, string]] : []),
+    ];
+    for (const [path, c] of evaluationColumns) {
+      if (!columns.has(c)) ctx.addIssue({ code: 'custom', path, message: `'${c}' is not a column of schema.columns` });
+    }
     spec.features.forEach((f, i) => {
       const col = columns.get(f.name);
       if (!col) {
@@ -47,13 +59,36 @@ export const pipelineSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `'${f.name}' is the label column; a feature must not leak the label` });
       } else if (f.type === 'number' && col.type !== 'number' && col.type !== 'integer') {
         ctx.addIssue({ code: 'custom', path: ['features', i, 'type'], message: `'${f.name}' is declared ${col.type} in schema.columns, not a number` });
+      } else if (f.type === 'date' && col.type !== 'date') {
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'type'], message: `'${f.name}' is declared ${col.type} in schema.columns, not a date` });
       }
     });
+    for (const key of ['entity', 'timestamp'] as const) {
+      const ref = spec.schema[key];
+      if (ref === undefined) continue;
+      const col = columns.get(ref);
+      if (!col) ctx.addIssue({ code: 'custom', path: ['schema', key], message: `'${ref}' is not a column of schema.columns` });
+      else if (key === 'timestamp' && col.type !== 'date') ctx.addIssue({ code: 'custom', path: ['schema', key], message: `'${ref}' is declared ${col.type}; the timestamp column must be a date` });
+    }
+    const needsTime = spec.data.split.by === 'time' ? ['data', 'split', 'by'] : typeof spec.data.window === 'object' && 'time' in spec.data.window ? ['data', 'window', 'time'] : undefined;
+    if (needsTime && !spec.schema.timestamp) {
+      ctx.addIssue({ code: 'custom', path: needsTime, message: 'needs schema.timestamp (the date column that orders the rows)' });
+    }
   });
 
 /** A validated pipeline spec with every default filled in. */
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 /** One declared column of the pipeline's data schema. */
 export type ColumnSpec = PipelineSpec['schema']['columns'][number];
+/** One trigger policy of a pipeline. */
+export type TriggerPolicy = PipelineSpec['triggers'][number];
+/** The pipeline's trigger hygiene rules. */
+export type Hygiene = PipelineSpec['hygiene'];
 /** A metric name usable in gates. */
 export type GateMetric = z.output<typeof metricName>;
+/** One comparison with the champion (`gates.champion`). */
+export type ChampionRule = z.output<typeof championRule>;
+/** One fairness limit (`gates.fairness`). */
+export type FairnessRule = z.output<typeof fairnessRule>;
+/** The `evaluation:` section with defaults filled in. */
+export type EvaluationSpec = PipelineSpec['evaluation'];

@@ -10,3 +10,5 @@ export type { WaitForOptions } from './wait-for.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer, NatsServerOptions } from './nats-server.js';
 export { serviceEnv, startTestRuntime } from './service-runtime.js';
+export { weatherCsvPath, weatherRows } from './datasets.js';
+export type { DataRow } from './datasets.js';

@@ -1,5 +1,5 @@
 import { parseBackendChoice, type BackendPreference } from '@refit/modeling';
-import { loadBaseConfig, serviceAddress, type BaseConfig } from '@refit/platform';
+import { InvalidInputError, loadBaseConfig, serviceAddress, type BaseConfig } from '@refit/platform';
 
 /** The deployer service's configuration. */
 export type DeployerConfig = BaseConfig & {
@@ -7,6 +7,8 @@ export type DeployerConfig = BaseConfig & {
   tfBackend: BackendPreference;
   /** Address of the registry, asked for model versions (REFIT_REGISTRY_ADDR; default 127.0.0.1:50056). */
   registryAddress: string;
+  /** Length of a monitoring window in ms (REFIT_MONITOR_WINDOW_MS; default 60000). */
+  monitorWindowMs: number;
 };
 
 /** Reads and validates the deployer service's configuration from the environment. */
@@ -15,5 +17,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Deplo
     ...loadBaseConfig('deployer', { defaultGrpcPort: 50057, env }),
     tfBackend: parseBackendChoice(env.REFIT_TF_BACKEND),
     registryAddress: serviceAddress('registry', env),
+    monitorWindowMs: windowMs(env.REFIT_MONITOR_WINDOW_MS),
   });
+}
+
+function windowMs(value: string | undefined): number {
+  const ms = Number(value ?? 60_000);
+  if (!Number.isInteger(ms) || ms < 100) throw new InvalidInputError(`REFIT_MONITOR_WINDOW_MS must be a whole number of milliseconds >= 100; got '${value}'`);
+  return ms;
 }

@@ -3,6 +3,9 @@ import { initBackend } from '@refit/modeling';
 import { implement, type ServiceRuntime } from '@refit/platform';
 import type { DeployerConfig } from './config.js';
 import { consumeDeployerEvents } from './events.js';
+import { FeatureWindows } from './feature-window.js';
+import { startMonitoring } from './monitoring.js';
+import { PredictionLog } from './prediction-log.js';
 import { createDeployerHandlers } from './server.js';
 import { loadVersion, ServingTable } from './serving.js';
 import { listDeployments } from './store.js';
@@ -18,6 +21,13 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
     table.swap(await loadVersion(rt.store, { pipeline: d.pipeline, version: d.version, runId: d.run_id, modelKey: d.model_key, transformKey: d.transform_key }));
     rt.logger.info({ pipeline: d.pipeline, version: d.version }, 'restored deployment');
   }
+  const log = new PredictionLog({ pool: rt.pool, logger: rt.logger });
+  const windows = new FeatureWindows();
+  const monitoring = startMonitoring(rt, log, windows, { windowMs: config.monitorWindowMs });
+  rt.onClose(async () => {
+    await monitoring.stop();
+    await log.close();
+  });
   await consumeDeployerEvents(rt, config, table);
-  await rt.serve(implement(DeployerService, createDeployerHandlers(table)));
+  await rt.serve(implement(DeployerService, createDeployerHandlers(table, log, rt.pool, windows)));
 }

@@ -1,4 +1,4 @@
-import type { FittedTransform, TrainedModel } from '@refit/modeling';
+import { resolveModelSpec, type FittedTransform, type TrainedModel } from '@refit/modeling';
 import { asRefitError, isFailedPrecondition } from '@refit/platform';
 import { describe, expect, it } from 'vitest';
 import { ServingTable, type LoadedModel } from './serving.js';
@@ -14,7 +14,7 @@ const transform: FittedTransform = {
 class FakeModel implements TrainedModel {
   disposed = 0;
   readonly inputDim = 1;
-  readonly spec = { kind: 'logistic' as const };
+  readonly spec = resolveModelSpec({ kind: 'logistic' });
   duringPredict?: () => void;
   constructor(readonly w: number) {}
   predict(X: Float32Array, n: number): Float32Array {

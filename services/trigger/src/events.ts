@@ -2,6 +2,10 @@ import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { Verdict, type DriftReport, type StageTiming } from '@refit/contracts';
 import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
+import { pipelineState, updatePipelineState } from './decision-store.js';
+import { startQueued } from './decide.js';
+import { onMonitoringWindow, onNewRows } from './external.js';
+import type { Clock } from './policies.js';
 import { getRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
 const date = (t: Timestamp | undefined): Date | null => (t ? timestampDate(t) : null);
@@ -29,17 +33,24 @@ async function closeStage(tx: pg.PoolClient, run: RunRow, stage: string, ev: Rec
   });
 }
 
-/** Marks a run finished and announces it. */
+/** Marks a run finished, announces it, and starts the run queued behind it. */
 async function completeRun(rt: ServiceRuntime, tx: pg.PoolClient, run: RunRow, outcome: string, modelVersion: string): Promise<void> {
   await updateRun(tx, run.run_id, { status: 'succeeded', outcome, modelVersion });
   await rt.publish(tx, EVENTS.runCompleted, { runId: run.run_id, pipeline: run.pipeline, outcome, modelVersion }, { runId: run.run_id });
+  await startQueued(rt, tx, run.pipeline);
 }
 
 /** Applies one stage event to the run it belongs to. Events of unknown or finished runs change nothing. */
-export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx: pg.PoolClient): Promise<void> {
+export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx: pg.PoolClient, clock: Clock = () => new Date()): Promise<void> {
   // Dead letters keep their original type; they are not stage results.
   if (ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`)) return;
   const def = eventByType(ev.type);
+  if (def === EVENTS.monitoringWindow) return onMonitoringWindow(rt, tx, ev, clock());
+  if (def === EVENTS.dataIngested) {
+    const e = ev.decode(EVENTS.dataIngested.schema);
+    if (e.rowsAccepted > 0n) await onNewRows(rt, tx, e.pipeline, Number(e.rowsAccepted), clock());
+    return;
+  }
   if (!def || !ev.runId) return;
   const run = await getRun(tx, ev.runId, true);
   if (!run || run.status !== 'running') return;
@@ -48,6 +59,9 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
       const e = ev.decode(EVENTS.datasetPrepared.schema);
       const l = e.lineage;
       await closeStage(tx, run, 'ingestion', ev, e.timing, `snapshot ${l?.snapshotSha256.slice(0, 12)}: ${l?.rowsTrain} train / ${l?.rowsValidation} validation / ${l?.rowsTest} test rows`);
+      // The size of the training set is what a relative volume policy compares new data with.
+      await pipelineState(tx, run.pipeline);
+      await updatePipelineState(tx, run.pipeline, { lastRunRows: Number(l?.rowsTrain ?? 0n) });
       break;
     }
     case EVENTS.featuresReady: {
@@ -93,6 +107,7 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
       const e = ev.decode(EVENTS.runFailed.schema);
       await recordStage(tx, { runId: run.run_id, stage: e.stage, status: 'failed', computeMs: 0, startedAt: null, finishedAt: new Date(), eventType: ev.type, detail: e.reason });
       await updateRun(tx, run.run_id, { status: 'failed', failedStage: e.stage, failureReason: e.reason });
+      await startQueued(rt, tx, run.pipeline);
       break;
     }
     default:
@@ -101,11 +116,11 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
 }
 
 /** Follows every stage event to keep each run's status and history. */
-export async function consumeStageEvents(rt: ServiceRuntime): Promise<void> {
+export async function consumeStageEvents(rt: ServiceRuntime, clock: Clock = () => new Date()): Promise<void> {
   await rt.consume({
     name: 'stage-events',
     event: '*',
-    handle: (ev, tx) => applyStageEvent(rt, ev, tx),
+    handle: (ev, tx) => applyStageEvent(rt, ev, tx, clock),
     // A broken stage event must not fail the run it reports on: log it and move on.
     onDeadLetter: async (ev, error) => {
       rt.logger.error({ err: error, eventId: ev.id, type: ev.type, runId: ev.runId }, 'could not apply stage event');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { EVENTS, InvalidInputError, NotFoundError, withTransaction, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, SpecError } from '@refit/spec';
+import type pg from 'pg';
 import { getPipeline, insertRun, savePipelineVersion, type PipelineRow, type RunRow } from './store.js';
 
 /** Validates a YAML spec and stores it as the pipeline's next version (unless it is unchanged). */
@@ -32,22 +33,24 @@ export function newRunId(): string {
   return `r-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Starts a run of a pipeline: records it and emits `run.requested` in one transaction. */
-export async function requestRun(rt: ServiceRuntime, r: { pipeline: string; triggerKind: string; reason: string }): Promise<RunRow> {
-  return withTransaction(rt.pool, async (tx) => {
-    const pipeline = await getPipeline(tx, r.pipeline);
-    if (!pipeline) throw new NotFoundError(`pipeline '${r.pipeline}' not found; apply it first with 'refit pipeline apply -f <spec.yaml>'`);
-    const runId = newRunId();
-    const run = await insertRun(tx, { runId, pipeline: r.pipeline, specVersion: pipeline.version, triggerKind: r.triggerKind, reason: r.reason });
-    await rt.publish(
-      tx,
-      EVENTS.runRequested,
-      {
-        context: { runId, pipeline: r.pipeline, specVersion: pipeline.version, specJson: pipeline.spec_json, triggerKind: r.triggerKind, triggerReason: r.reason },
-        requestedAt: timestampNow(),
-      },
-      { runId, traceId: runId },
-    );
-    return run;
-  });
+/** Starts a run of a pipeline within `tx`: records it and emits `run.requested`. */
+export async function startRun(
+  rt: ServiceRuntime,
+  tx: pg.PoolClient,
+  r: { pipeline: string; triggerKind: string; reason: string; decisionId?: string },
+): Promise<RunRow> {
+  const pipeline = await getPipeline(tx, r.pipeline);
+  if (!pipeline) throw new NotFoundError(`pipeline '${r.pipeline}' not found; apply it first with 'refit pipeline apply -f <spec.yaml>'`);
+  const runId = newRunId();
+  const run = await insertRun(tx, { runId, pipeline: r.pipeline, specVersion: pipeline.version, triggerKind: r.triggerKind, reason: r.reason, decisionId: r.decisionId });
+  await rt.publish(
+    tx,
+    EVENTS.runRequested,
+    {
+      context: { runId, pipeline: r.pipeline, specVersion: pipeline.version, specJson: pipeline.spec_json, triggerKind: r.triggerKind, triggerReason: r.reason },
+      requestedAt: timestampNow(),
+    },
+    { runId, traceId: runId },
+  );
+  return run;
 }

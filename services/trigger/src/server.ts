@@ -1,8 +1,12 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { RunStatus, type RunSchema, type TriggerService } from '@refit/contracts';
-import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { applyPipeline, requestRun } from './pipelines.js';
+import { cancelRun } from './cancel.js';
+import { decideManual } from './decide.js';
+import { explainTriggers } from './explain.js';
+import { applyPipeline } from './pipelines.js';
+import type { Clock } from './policies.js';
 import { getPipeline, getRun, listPipelines, listRuns, stagesOf, type PipelineRow, type RunRow, type StageRow } from './store.js';
 
 const STATUS: Record<RunRow['status'], RunStatus> = {
@@ -43,6 +47,7 @@ export function toRun(r: RunRow, stages: StageRow[]): MessageInitShape<typeof Ru
     championMetrics: r.decision.championMetrics ?? {},
     championVersion: r.decision.championVersion ?? '',
     specVersion: r.spec_version,
+    decisionId: r.decision_id ?? '',
   };
 }
 
@@ -53,7 +58,7 @@ async function runWithStages(rt: ServiceRuntime, runId: string) {
 }
 
 /** gRPC handlers of the trigger service: translate, call the domain, translate back. */
-export function createTriggerHandlers(rt: ServiceRuntime): ServiceHandlers<typeof TriggerService> {
+export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => new Date()): ServiceHandlers<typeof TriggerService> {
   return {
     async applyPipeline(req) {
       if (!req.specYaml.trim()) throw new InvalidInputError('spec_yaml is empty');
@@ -70,9 +75,19 @@ export function createTriggerHandlers(rt: ServiceRuntime): ServiceHandlers<typeo
     },
     async triggerRun(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
-      const run = await requestRun(rt, { pipeline: req.pipeline, triggerKind: 'manual', reason: req.reason || 'manual trigger' });
+      const d = await withTransaction(rt.pool, (tx) => decideManual(rt, tx, req.pipeline, req.reason || 'manual trigger', clock()));
       rt.relay.kick();
-      return { run: toRun(run, []) };
+      const run = d.runId ? await getRun(rt.pool, d.runId) : undefined;
+      return { run: run ? toRun(run, await stagesOf(rt.pool, [run.run_id])) : undefined, action: d.action, decisionId: d.decisionId, message: d.reason };
+    },
+    async explainTriggers(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      return explainTriggers(rt, req.pipeline, req.limit > 0 ? Math.min(req.limit, 500) : 50, clock());
+    },
+    async cancelRun(req) {
+      if (!req.runId) throw new InvalidInputError('run_id is required');
+      await cancelRun(rt, req.runId, req.reason);
+      return { run: await runWithStages(rt, req.runId) };
     },
     async getRun(req) {
       if (!req.runId) throw new InvalidInputError('run_id is required');

@@ -17,6 +17,7 @@ export type RunRow = {
   model_version: string | null;
   outcome: string | null;
   decision: RunDecision;
+  decision_id: string | null;
 };
 /** What the evaluator decided, kept on the run for `refit runs show`. */
 export type RunDecision = {
@@ -65,10 +66,10 @@ export async function savePipelineVersion(db: Q, p: { name: string; version: num
 }
 
 /** Inserts a new running run. */
-export async function insertRun(db: Q, r: { runId: string; pipeline: string; specVersion: number; triggerKind: string; reason: string }): Promise<RunRow> {
+export async function insertRun(db: Q, r: { runId: string; pipeline: string; specVersion: number; triggerKind: string; reason: string; decisionId?: string }): Promise<RunRow> {
   const res = await db.query<RunRow>(
-    `insert into runs (run_id, pipeline, spec_version, status, trigger_kind, reason) values ($1, $2, $3, 'running', $4, $5) returning *`,
-    [r.runId, r.pipeline, r.specVersion, r.triggerKind, r.reason],
+    `insert into runs (run_id, pipeline, spec_version, status, trigger_kind, reason, decision_id) values ($1, $2, $3, 'running', $4, $5, $6) returning *`,
+    [r.runId, r.pipeline, r.specVersion, r.triggerKind, r.reason, r.decisionId ?? null],
   );
   return res.rows[0];
 }
@@ -119,4 +120,13 @@ export async function updateRun(
      where run_id = $1`,
     [runId, patch.status ?? null, patch.failedStage ?? null, patch.failureReason ?? null, patch.modelVersion ?? null, patch.outcome ?? null, patch.decision ? JSON.stringify(patch.decision) : null],
   );
+}
+
+/** The evaluation metric of the run that produced a model version: a performance policy's baseline. */
+export async function baselineOf(db: Q, pipeline: string, version: string, metric: string): Promise<number | undefined> {
+  const r = await db.query<{ value: number | null }>(
+    `select (decision -> 'candidateMetrics' ->> $3)::float8 as value from runs where pipeline = $1 and model_version = $2 order by created_at desc limit 1`,
+    [pipeline, version, metric],
+  );
+  return r.rows[0]?.value ?? undefined;
 }

@@ -19,8 +19,9 @@ describe('trigger service', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'trigger' });
-    rt = await startTestRuntime(loadConfig(serviceEnv(env.env)), migrations);
-    await startTriggerService(rt);
+    const config = loadConfig(serviceEnv(env.env));
+    rt = await startTestRuntime(config, migrations);
+    await startTriggerService(rt, config);
     client = createClient(TriggerService, rt.server?.address ?? '');
   });
   afterAll(async () => {

@@ -12,6 +12,7 @@ import { checkHealth } from './health.js';
 import { withDependencies } from './reflection.js';
 import { createGrpcServer } from './server.js';
 import type { GrpcLogger } from './types.js';
+import { notImplemented } from './test-handlers.js';
 
 const noop = (): void => {};
 const logger: GrpcLogger = { debug: noop, info: noop, warn: noop, error: noop };
@@ -20,6 +21,7 @@ const notFound = async (): Promise<never> => {
   throw new NotFoundError('nothing here');
 };
 const triggerHandlers: ServiceHandlers<typeof TriggerService> = {
+  ...notImplemented(TriggerService),
   applyPipeline: notFound,
   getPipeline: notFound,
   listPipelines: notFound,
@@ -27,7 +29,7 @@ const triggerHandlers: ServiceHandlers<typeof TriggerService> = {
   getRun: notFound,
   listRuns: notFound,
 };
-const deployerHandlers: ServiceHandlers<typeof DeployerService> = { predict: notFound, getDeployment: notFound };
+const deployerHandlers: ServiceHandlers<typeof DeployerService> = { ...notImplemented(DeployerService), predict: notFound, getDeployment: notFound };
 
 async function startServer() {
   return createGrpcServer({

@@ -10,6 +10,7 @@ import { implement, type ServiceHandlers } from './handlers.js';
 import { createGrpcServer } from './server.js';
 import { ERROR_DETAILS_KEY, grpcCodeOf, isDeadlineExceeded, REQUEST_ID_KEY } from './status.js';
 import type { CallContext, GrpcLogger } from './types.js';
+import { notImplemented } from './test-handlers.js';
 
 type Line = { level: string; obj: Record<string, unknown>; msg?: string };
 
@@ -36,11 +37,13 @@ const models: ModelVersion[] = [
   }),
 ];
 
+
 /** Everything the tests need to observe inside the handlers. */
 type Probe = { ctx?: CallContext; aborted?: Promise<unknown> };
 
 function registryHandlers(probe: Probe): ServiceHandlers<typeof RegistryService> {
   return {
+    ...notImplemented(RegistryService),
     async getModel(req, ctx) {
       probe.ctx = ctx;
       if (req.version === 'boom') throw new Error('password=hunter2 in the connection string');

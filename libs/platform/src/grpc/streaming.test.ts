@@ -20,6 +20,7 @@ import { implement, type ServiceHandlers } from './handlers.js';
 import { createGrpcServer } from './server.js';
 import { grpcCodeOf } from './status.js';
 import type { GrpcLogger } from './types.js';
+import { notImplemented } from './test-handlers.js';
 
 const quietLogger = (): GrpcLogger & { errors: unknown[] } => {
   const errors: unknown[] = [];
@@ -47,12 +48,14 @@ const testFile = createFileRegistry(
   }),
   (name) => (name === 'refit/trigger/v1/trigger.proto' ? file_refit_trigger_v1_trigger : undefined),
 );
+
 const StreamService = testFile.getService('refit.test.v1.StreamService') as unknown as GenService<{
   watchRuns: { methodKind: 'server_streaming'; input: typeof ListRunsRequestSchema; output: typeof RunSchema };
   echo: { methodKind: 'bidi_streaming'; input: typeof GetRunRequestSchema; output: typeof GetRunResponseSchema };
 }>;
 
 const ingestionHandlers = (seen: PushDataRequest[][], progress: { received: number }): ServiceHandlers<typeof IngestionService> => ({
+  ...notImplemented(IngestionService),
   async pushData(requests) {
     const received: PushDataRequest[] = [];
     progress.received = 0;

@@ -1,7 +1,86 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
-/** One trigger policy. */
-export const triggerSchema = z.strictObject({ kind: z.enum(['manual']) });
+const cron = z.string().superRefine((expr, ctx) => {
+  try {
+    CronExpressionParser.parse(expr);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(e as Error).message}` });
+  }
+});
 
-/** `triggers:` — when to retrain. */
+const timezone = z.string().superRefine((tz, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `unknown time zone '${tz}' (use an IANA name such as Europe/Paris or UTC)` });
+  }
+});
+
+/** A person or tool starts a run (CLI, gRPC) with a reason. Always allowed; listed for clarity. */
+const manual = z.strictObject({ kind: z.literal('manual') });
+
+/** Cron schedule in a time zone; `catchUp` says what a slot missed while down does. */
+const schedule = z.strictObject({
+  kind: z.literal('schedule'),
+  cron,
+  /** IANA time zone of the cron expression. Default UTC. */
+  timezone: timezone.default('UTC'),
+  /** latest: a missed slot fires once on restart; all: each missed slot is decided (hygiene coalesces); none: skipped, recorded. Default latest. */
+  catchUp: z.enum(['latest', 'all', 'none']).default('latest'),
+});
+
+/** New-data volume since the last training: absolute rows and/or a share of the last training set. */
+const volume = z
+  .strictObject({
+    kind: z.literal('volume'),
+    minRows: z.number().int().positive().optional(),
+    /** Share of the rows the last run trained on (e.g. 0.25 = 25 % new data). */
+    minShare: z.number().positive().optional(),
+  })
+  .refine((v) => v.minRows !== undefined || v.minShare !== undefined, 'needs minRows or minShare');
+
+/** Maximum model age: retrain when the last training is older than this. */
+const age = z.strictObject({ kind: z.literal('age'), maxAgeHours: z.number().positive() });
+
+/** Runs requested by other systems on NATS (`<prefix>.external.retrain`), from the listed sources only. */
+const external = z.strictObject({
+  kind: z.literal('external'),
+  /** Sources allowed to request a retrain (the `source` field of the event). */
+  sources: z.array(z.string().min(1)).min(1, 'list at least one allowed source'),
+});
+
+/** Live quality from feedback (the deployer's monitoring windows) against the model's evaluation. */
+const performance = z.strictObject({
+  kind: z.literal('performance'),
+  /** Metric of the monitoring window to watch. Default accuracy. */
+  metric: z.enum(['accuracy', 'auc', 'logLoss', 'brier']).default('accuracy'),
+  /** Fire when the live metric is worse than the model's evaluation by more than this. */
+  maxDrop: z.number().positive(),
+  /** Fewest labeled predictions in a window for it to count. Default 100. */
+  minLabeled: z.number().int().positive().default(100),
+});
+
+/** Continuous retraining: every new batch starts a run that warm-starts from the champion's weights. */
+const continuous = z.strictObject({ kind: z.literal('continuous') });
+
+/** One trigger policy. */
+export const triggerSchema = z.discriminatedUnion('kind', [manual, schedule, volume, age, external, performance, continuous]);
+
+/** `triggers:` — when to retrain; several policies may be active at once. */
 export const triggersSection = z.array(triggerSchema).default([{ kind: 'manual' }]);
+
+/** `hygiene:` — rules that keep triggers from retraining too often. */
+export const hygieneSection = z.strictObject({
+  /** A condition must hold for this many consecutive evaluations before it fires. Default 1. */
+  debounce: z.number().int().positive().default(1),
+  /** No automatic run within this many minutes after the previous run ended. Default 0. */
+  cooldownMinutes: z.number().min(0).default(0),
+  /** At most this many runs per pipeline in any 24 hours (manual runs included). Default 24. */
+  maxRunsPerDay: z.number().int().positive().default(24),
+  /** A trigger while a run is in flight: coalesce into it (default) or queue one run for after it. */
+  whenBusy: z.enum(['coalesce', 'queue']).default('coalesce'),
+});
+
+/** Defaults of `hygiene:` when it is left out. */
+export const HYGIENE_DEFAULTS = { debounce: 1, cooldownMinutes: 0, maxRunsPerDay: 24, whenBusy: 'coalesce' } as const;

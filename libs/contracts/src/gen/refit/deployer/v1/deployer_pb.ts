@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file refit/deployer/v1/deployer.proto.
  */
 export const file_refit_deployer_v1_deployer: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiSQoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRwoKUHJlZGljdGlvbhIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBEg0KBWxhYmVsGAMgASgFIlwKD1ByZWRpY3RSZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEjIKC3ByZWRpY3Rpb25zGAIgAygLMh0ucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdGlvbiIoChRHZXREZXBsb3ltZW50UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJbCgpEZXBsb3ltZW50EhAKCHBpcGVsaW5lGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEhQKDGxvYWRlZF9hdF9tcxgEIAEoAyJKChVHZXREZXBsb3ltZW50UmVzcG9uc2USMQoKZGVwbG95bWVudBgBIAEoCzIdLnJlZml0LmRlcGxveWVyLnYxLkRlcGxveW1lbnQyxwEKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiSQoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRwoKUHJlZGljdGlvbhIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBEg0KBWxhYmVsGAMgASgFIlwKD1ByZWRpY3RSZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEjIKC3ByZWRpY3Rpb25zGAIgAygLMh0ucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdGlvbiIoChRHZXREZXBsb3ltZW50UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJbCgpEZXBsb3ltZW50EhAKCHBpcGVsaW5lGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEhQKDGxvYWRlZF9hdF9tcxgEIAEoAyJKChVHZXREZXBsb3ltZW50UmVzcG9uc2USMQoKZGVwbG95bWVudBgBIAEoCzIdLnJlZml0LmRlcGxveWVyLnYxLkRlcGxveW1lbnQiMAoIRmVlZGJhY2sSFQoNcHJlZGljdGlvbl9pZBgBIAEoCRINCgVsYWJlbBgCIAEoASJWChNTZW5kRmVlZGJhY2tSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEi0KCGZlZWRiYWNrGAIgAygLMhsucmVmaXQuZGVwbG95ZXIudjEuRmVlZGJhY2siNwoUU2VuZEZlZWRiYWNrUmVzcG9uc2USDgoGam9pbmVkGAEgASgDEg8KB3Vua25vd24YAiADKAkyqAIKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlEl8KDFNlbmRGZWVkYmFjaxImLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1JlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5TZW5kRmVlZGJhY2tSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * @generated from message refit.deployer.v1.PredictRequest
@@ -153,6 +153,78 @@ export const GetDeploymentResponseSchema: GenMessage<GetDeploymentResponse> = /*
   messageDesc(file_refit_deployer_v1_deployer, 5);
 
 /**
+ * @generated from message refit.deployer.v1.Feedback
+ */
+export type Feedback = Message<"refit.deployer.v1.Feedback"> & {
+  /**
+   * @generated from field: string prediction_id = 1;
+   */
+  predictionId: string;
+
+  /**
+   * The true label (0 or 1 for a binary model).
+   *
+   * @generated from field: double label = 2;
+   */
+  label: number;
+};
+
+/**
+ * Describes the message refit.deployer.v1.Feedback.
+ * Use `create(FeedbackSchema)` to create a new message.
+ */
+export const FeedbackSchema: GenMessage<Feedback> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 6);
+
+/**
+ * @generated from message refit.deployer.v1.SendFeedbackRequest
+ */
+export type SendFeedbackRequest = Message<"refit.deployer.v1.SendFeedbackRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from field: repeated refit.deployer.v1.Feedback feedback = 2;
+   */
+  feedback: Feedback[];
+};
+
+/**
+ * Describes the message refit.deployer.v1.SendFeedbackRequest.
+ * Use `create(SendFeedbackRequestSchema)` to create a new message.
+ */
+export const SendFeedbackRequestSchema: GenMessage<SendFeedbackRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 7);
+
+/**
+ * @generated from message refit.deployer.v1.SendFeedbackResponse
+ */
+export type SendFeedbackResponse = Message<"refit.deployer.v1.SendFeedbackResponse"> & {
+  /**
+   * Feedback joined to a logged prediction.
+   *
+   * @generated from field: int64 joined = 1;
+   */
+  joined: bigint;
+
+  /**
+   * Prediction ids that are not in the log (unknown, or of another pipeline).
+   *
+   * @generated from field: repeated string unknown = 2;
+   */
+  unknown: string[];
+};
+
+/**
+ * Describes the message refit.deployer.v1.SendFeedbackResponse.
+ * Use `create(SendFeedbackResponseSchema)` to create a new message.
+ */
+export const SendFeedbackResponseSchema: GenMessage<SendFeedbackResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 8);
+
+/**
  * Online predictions with the deployed model.
  *
  * @generated from service refit.deployer.v1.DeployerService
@@ -175,6 +247,16 @@ export const DeployerService: GenService<{
     methodKind: "unary";
     input: typeof GetDeploymentRequestSchema;
     output: typeof GetDeploymentResponseSchema;
+  },
+  /**
+   * True labels that arrived later, joined to logged predictions by prediction id.
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.SendFeedback
+   */
+  sendFeedback: {
+    methodKind: "unary";
+    input: typeof SendFeedbackRequestSchema;
+    output: typeof SendFeedbackResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_deployer_v1_deployer, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/trigger/v1/trigger.proto.
  */
 export const file_refit_trigger_v1_trigger: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIqgFCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiOAoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1bipwCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfU1VDQ0VFREVEEAISFQoRUlVOX1NUQVRVU19GQUlMRUQQAzKpBAoOVHJpZ2dlclNlcnZpY2USYAoNQXBwbHlQaXBlbGluZRImLnJlZml0LnRyaWdnZXIudjEuQXBwbHlQaXBlbGluZVJlcXVlc3QaJy5yZWZpdC50cmlnZ2VyLnYxLkFwcGx5UGlwZWxpbmVSZXNwb25zZRJaCgtHZXRQaXBlbGluZRIkLnJlZml0LnRyaWdnZXIudjEuR2V0UGlwZWxpbmVSZXF1ZXN0GiUucmVmaXQudHJpZ2dlci52MS5HZXRQaXBlbGluZVJlc3BvbnNlEmAKDUxpc3RQaXBlbGluZXMSJi5yZWZpdC50cmlnZ2VyLnYxLkxpc3RQaXBlbGluZXNSZXF1ZXN0GicucmVmaXQudHJpZ2dlci52MS5MaXN0UGlwZWxpbmVzUmVzcG9uc2USVwoKVHJpZ2dlclJ1bhIjLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlclJ1blJlcXVlc3QaJC5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJSdW5SZXNwb25zZRJLCgZHZXRSdW4SHy5yZWZpdC50cmlnZ2VyLnYxLkdldFJ1blJlcXVlc3QaIC5yZWZpdC50cmlnZ2VyLnYxLkdldFJ1blJlc3BvbnNlElEKCExpc3RSdW5zEiEucmVmaXQudHJpZ2dlci52MS5MaXN0UnVuc1JlcXVlc3QaIi5yZWZpdC50cmlnZ2VyLnYxLkxpc3RSdW5zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIr0FCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFEhMKC2RlY2lzaW9uX2lkGBIgASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkibgoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuEg4KBmFjdGlvbhgCIAEoCRITCgtkZWNpc2lvbl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biKKAgoPVHJpZ2dlckRlY2lzaW9uEgoKAmlkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg4KBnBvbGljeRgDIAEoCRIUCgxwb2xpY3lfaW5kZXgYBCABKAUSFAoMc3BlY192ZXJzaW9uGAUgASgFEg0KBWZpcmVkGAYgASgIEg4KBmFjdGlvbhgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNbWVhc3VyZWRfanNvbhgJIAEoCRIXCg90aHJlc2hvbGRzX2pzb24YCiABKAkSDgoGcnVuX2lkGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKFkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFbGltaXQYAiABKAUiYAoXRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USDwoHc3VtbWFyeRgBIAMoCRI0CglkZWNpc2lvbnMYAiADKAsyIS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJEZWNpc2lvbiIyChBDYW5jZWxSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiNwoRQ2FuY2VsUnVuUmVzcG9uc2USIgoDcnVuGAEgASgLMhUucmVmaXQudHJpZ2dlci52MS5SdW4qcAoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBACEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAMy5wUKDlRyaWdnZXJTZXJ2aWNlEmAKDUFwcGx5UGlwZWxpbmUSJi5yZWZpdC50cmlnZ2VyLnYxLkFwcGx5UGlwZWxpbmVSZXF1ZXN0GicucmVmaXQudHJpZ2dlci52MS5BcHBseVBpcGVsaW5lUmVzcG9uc2USWgoLR2V0UGlwZWxpbmUSJC5yZWZpdC50cmlnZ2VyLnYxLkdldFBpcGVsaW5lUmVxdWVzdBolLnJlZml0LnRyaWdnZXIudjEuR2V0UGlwZWxpbmVSZXNwb25zZRJgCg1MaXN0UGlwZWxpbmVzEiYucmVmaXQudHJpZ2dlci52MS5MaXN0UGlwZWxpbmVzUmVxdWVzdBonLnJlZml0LnRyaWdnZXIudjEuTGlzdFBpcGVsaW5lc1Jlc3BvbnNlElcKClRyaWdnZXJSdW4SIy5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJSdW5SZXF1ZXN0GiQucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyUnVuUmVzcG9uc2USSwoGR2V0UnVuEh8ucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXF1ZXN0GiAucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXNwb25zZRJRCghMaXN0UnVucxIhLnJlZml0LnRyaWdnZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GiIucmVmaXQudHJpZ2dlci52MS5MaXN0UnVuc1Jlc3BvbnNlEmYKD0V4cGxhaW5UcmlnZ2VycxIoLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVxdWVzdBopLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USVAoJQ2FuY2VsUnVuEiIucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXF1ZXN0GiMucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.trigger.v1.Pipeline
@@ -191,6 +191,13 @@ export type Run = Message<"refit.trigger.v1.Run"> & {
    * @generated from field: int32 spec_version = 17;
    */
   specVersion: number;
+
+  /**
+   * The trigger decision that started this run.
+   *
+   * @generated from field: string decision_id = 18;
+   */
+  decisionId: string;
 };
 
 /**
@@ -332,9 +339,30 @@ export const TriggerRunRequestSchema: GenMessage<TriggerRunRequest> = /*@__PURE_
  */
 export type TriggerRunResponse = Message<"refit.trigger.v1.TriggerRunResponse"> & {
   /**
+   * The run started or joined; empty when the request was suppressed (budget).
+   *
    * @generated from field: refit.trigger.v1.Run run = 1;
    */
   run?: Run | undefined;
+
+  /**
+   * start | coalesce | queue | suppress.
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string decision_id = 3;
+   */
+  decisionId: string;
+
+  /**
+   * What happened and why, in one sentence.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
 };
 
 /**
@@ -420,6 +448,181 @@ export type ListRunsResponse = Message<"refit.trigger.v1.ListRunsResponse"> & {
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
   messageDesc(file_refit_trigger_v1_trigger, 14);
+
+/**
+ * One evaluation of a trigger policy, fired or not, with its evidence.
+ *
+ * @generated from message refit.trigger.v1.TriggerDecision
+ */
+export type TriggerDecision = Message<"refit.trigger.v1.TriggerDecision"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string pipeline = 2;
+   */
+  pipeline: string;
+
+  /**
+   * manual, schedule, volume, age, external.
+   *
+   * @generated from field: string policy = 3;
+   */
+  policy: string;
+
+  /**
+   * @generated from field: int32 policy_index = 4;
+   */
+  policyIndex: number;
+
+  /**
+   * @generated from field: int32 spec_version = 5;
+   */
+  specVersion: number;
+
+  /**
+   * The condition held.
+   *
+   * @generated from field: bool fired = 6;
+   */
+  fired: boolean;
+
+  /**
+   * start | coalesce | queue | suppress | none.
+   *
+   * @generated from field: string action = 7;
+   */
+  action: string;
+
+  /**
+   * One plain sentence: what was measured, against what, and what happened.
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+
+  /**
+   * Values measured (JSON object).
+   *
+   * @generated from field: string measured_json = 9;
+   */
+  measuredJson: string;
+
+  /**
+   * Thresholds of the policy (JSON object).
+   *
+   * @generated from field: string thresholds_json = 10;
+   */
+  thresholdsJson: string;
+
+  /**
+   * The run it started or joined, if any.
+   *
+   * @generated from field: string run_id = 11;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 12;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerDecision.
+ * Use `create(TriggerDecisionSchema)` to create a new message.
+ */
+export const TriggerDecisionSchema: GenMessage<TriggerDecision> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 15);
+
+/**
+ * @generated from message refit.trigger.v1.ExplainTriggersRequest
+ */
+export type ExplainTriggersRequest = Message<"refit.trigger.v1.ExplainTriggersRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Most decisions to return, newest first. Default 50.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message refit.trigger.v1.ExplainTriggersRequest.
+ * Use `create(ExplainTriggersRequestSchema)` to create a new message.
+ */
+export const ExplainTriggersRequestSchema: GenMessage<ExplainTriggersRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 16);
+
+/**
+ * @generated from message refit.trigger.v1.ExplainTriggersResponse
+ */
+export type ExplainTriggersResponse = Message<"refit.trigger.v1.ExplainTriggersResponse"> & {
+  /**
+   * Plain-language summary: why the last run started, and each policy's state since.
+   *
+   * @generated from field: repeated string summary = 1;
+   */
+  summary: string[];
+
+  /**
+   * @generated from field: repeated refit.trigger.v1.TriggerDecision decisions = 2;
+   */
+  decisions: TriggerDecision[];
+};
+
+/**
+ * Describes the message refit.trigger.v1.ExplainTriggersResponse.
+ * Use `create(ExplainTriggersResponseSchema)` to create a new message.
+ */
+export const ExplainTriggersResponseSchema: GenMessage<ExplainTriggersResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 17);
+
+/**
+ * @generated from message refit.trigger.v1.CancelRunRequest
+ */
+export type CancelRunRequest = Message<"refit.trigger.v1.CancelRunRequest"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message refit.trigger.v1.CancelRunRequest.
+ * Use `create(CancelRunRequestSchema)` to create a new message.
+ */
+export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 18);
+
+/**
+ * @generated from message refit.trigger.v1.CancelRunResponse
+ */
+export type CancelRunResponse = Message<"refit.trigger.v1.CancelRunResponse"> & {
+  /**
+   * @generated from field: refit.trigger.v1.Run run = 1;
+   */
+  run?: Run | undefined;
+};
+
+/**
+ * Describes the message refit.trigger.v1.CancelRunResponse.
+ * Use `create(CancelRunResponseSchema)` to create a new message.
+ */
+export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 19);
 
 /**
  * @generated from enum refit.trigger.v1.RunStatus
@@ -509,6 +712,27 @@ export const TriggerService: GenService<{
     methodKind: "unary";
     input: typeof ListRunsRequestSchema;
     output: typeof ListRunsResponseSchema;
+  },
+  /**
+   * Why the last run started and why nothing fired since: every policy evaluation with its evidence.
+   *
+   * @generated from rpc refit.trigger.v1.TriggerService.ExplainTriggers
+   */
+  explainTriggers: {
+    methodKind: "unary";
+    input: typeof ExplainTriggersRequestSchema;
+    output: typeof ExplainTriggersResponseSchema;
+  },
+  /**
+   * Stops a running run: it is marked failed at stage "cancelled" and run.cancelled tells the
+   * stages (the trainer stops within an epoch). FAILED_PRECONDITION when the run already ended.
+   *
+   * @generated from rpc refit.trigger.v1.TriggerService.CancelRun
+   */
+  cancelRun: {
+    methodKind: "unary";
+    input: typeof CancelRunRequestSchema;
+    output: typeof CancelRunResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_trigger_v1_trigger, 0);

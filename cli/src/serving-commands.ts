@@ -1,0 +1,31 @@
+import { toJson } from '@bufbuild/protobuf';
+import type { Command } from 'commander';
+import { SendFeedbackResponseSchema } from '@refit/contracts';
+import { InvalidInputError } from '@refit/platform';
+import type { Clients } from './clients.js';
+import { readJsonl, type Io } from './commands.js';
+import type { CliContext } from './context.js';
+
+/** `refit feedback <pipeline> --input labels.jsonl`: true labels for earlier predictions ({"predictionId": "…", "label": 1}). */
+export async function sendFeedback(c: Clients, io: Io, pipeline: string, input: string): Promise<void> {
+  const rows = await readJsonl(input);
+  const feedback = rows.map((r, i) => {
+    if (typeof r.predictionId !== 'string' || typeof r.label !== 'number') {
+      throw new InvalidInputError(`${input} line ${i + 1}: expected {"predictionId": "<id from refit predict>", "label": 0 or 1}`);
+    }
+    return { predictionId: r.predictionId, label: r.label };
+  });
+  const r = await c.deployer.sendFeedback({ pipeline, feedback });
+  const human = [`${r.joined} of ${feedback.length} labels joined to their predictions`, ...r.unknown.map((id) => `  unknown prediction id: ${id}`)].join('\n');
+  io.out(io.json ? JSON.stringify(toJson(SendFeedbackResponseSchema, r, { alwaysEmitImplicit: true }), null, 2) : human);
+}
+
+/** Commands about what is served: feedback. */
+export function registerServingCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('feedback')
+    .argument('<pipeline>')
+    .requiredOption('-i, --input <labels.jsonl>', 'one {"predictionId": "...", "label": 0|1} per line')
+    .description('send the true labels of earlier predictions (feeds live metrics and performance triggers)')
+    .action(ctx.action((c, io, p: string, opts: { input: string }) => sendFeedback(c, io, p, opts.input)));
+}

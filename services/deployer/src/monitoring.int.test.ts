@@ -1,0 +1,86 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DeployerService } from '@refit/contracts';
+import { binaryMetrics } from '@refit/ml';
+import { fitTransform, labelsOf, applyTransform, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
+import { createClient, EVENTS, isInvalidInput, type ServiceRuntime } from '@refit/platform';
+import { parseSpec } from '@refit/spec';
+import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { startDeployerService } from './service.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const spec = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
+
+describe('prediction log, feedback and monitoring windows', () => {
+  let env: TestEnv;
+  let rt: ServiceRuntime;
+  let client: ReturnType<typeof createClient<typeof DeployerService>>;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ name: 'deployer-monitoring' });
+    const config = loadConfig(serviceEnv(env.env, { REFIT_MONITOR_WINDOW_MS: '300' }));
+    rt = await startTestRuntime(config, join(here, 'migrations'));
+    // A Seattle model, deployed by hand (the registry is not needed to test monitoring).
+    const train = weatherRows('Seattle', '2012-01-01', '2013-01-01') as RawRow[];
+    const transform = fitTransform(train, spec.features);
+    const t = applyTransform(transform, train);
+    const { model } = await trainModel({ X: t.X, y: labelsOf(train, spec.label), n: t.n, d: t.d, spec: { kind: 'logistic', epochs: 5, seed: 1 } });
+    const modelRef = await rt.store.put('m/model.refitm', await model.serialize());
+    model.dispose();
+    const transformRef = await rt.store.put('m/transform.json', serializeTransform(transform));
+    await rt.pool.query('insert into deployments (pipeline, version, run_id, model_key, transform_key) values ($1, $2, $3, $4, $5)', [spec.name, 'v1', 'r-1', modelRef.key, transformRef.key]);
+    await startDeployerService(rt, config);
+    client = createClient(DeployerService, rt.server?.address ?? '');
+  });
+  afterAll(async () => {
+    client?.close();
+    await rt?.close();
+    await env?.cleanup();
+  });
+
+  it('joins feedback to logged predictions and reports live metrics per window', async () => {
+    const rows = weatherRows('New York', '2014-01-01', '2015-01-01').slice(0, 120) as RawRow[];
+    const { predictions } = await client.predict({ pipeline: spec.name, rows: rows.map((r) => ({ temp_max: Number(r.temp_max), temp_min: Number(r.temp_min), wind: Number(r.wind) })) });
+    expect(predictions).toHaveLength(120);
+    const labeled = rows.slice(0, 100);
+    const labels = labelsOf(labeled, spec.label);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const r = await client.sendFeedback({
+      pipeline: spec.name,
+      feedback: [...labeled.map((_, i) => ({ predictionId: predictions[i].predictionId, label: labels[i] })), { predictionId: unknown, label: 1 }],
+    });
+    expect(r).toMatchObject({ joined: 100n, unknown: [unknown] });
+
+    const expected = binaryMetrics(labels, Float64Array.from(predictions.slice(0, 100), (p) => p.probability));
+    const window = await waitFor(
+      async () => {
+        const events = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` });
+        return events.map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).find((w) => w.labeled > 0n);
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(window).toMatchObject({ pipeline: spec.name, version: 'v1', variant: 'champion', labeled: 100n });
+    expect(window.metrics.accuracy).toBeCloseTo(expected.accuracy, 10);
+    expect(window.metrics.logLoss).toBeCloseTo(expected.logLoss, 6);
+    expect(window.meanLatencyMs).toBeGreaterThan(0);
+    // The window carries the raw feature rows it served, for drift checks.
+    const sampleWindow = await waitFor(async () => {
+      const events = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` });
+      return events.map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).find((w) => w.featureRows > 0n);
+    });
+    expect(sampleWindow.featureRows).toBe(120n);
+    const served = (await rt.store.get(sampleWindow.features?.key ?? '')).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(served[0]).toEqual({ temp_max: Number(rows[0].temp_max), temp_min: Number(rows[0].temp_min), wind: Number(rows[0].wind) });
+  });
+
+  it('refuses feedback that is not a prediction id or not a 0/1 label, naming the entry', async () => {
+    const e1 = await client.sendFeedback({ pipeline: spec.name, feedback: [{ predictionId: 'nope', label: 1 }] }).catch((e: unknown) => e);
+    expect(isInvalidInput(e1) && (e1 as Error).message).toBe("feedback[0].prediction_id 'nope' is not a prediction id");
+    const e2 = await client.sendFeedback({ pipeline: spec.name, feedback: [{ predictionId: '00000000-0000-4000-8000-000000000000', label: 0.5 }] }).catch((e: unknown) => e);
+    expect((e2 as Error).message).toBe('feedback[0].label must be 0 or 1, got 0.5');
+  });
+});

@@ -1,0 +1,89 @@
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { binaryMetrics } from '@refit/ml';
+import { EVENTS, wireRef, withTransaction, type ServiceRuntime } from '@refit/platform';
+import type { FeatureWindows } from './feature-window.js';
+import type { PredictionLog } from './prediction-log.js';
+
+type WindowRow = { version: string; variant: string; predictions: string; latency: number | null };
+type LabeledRow = { version: string; variant: string; probability: number; feedback_label: number };
+
+/**
+ * Closes one monitoring window per pipeline: predictions made and feedback received since the
+ * last window, metrics per served version on the labeled rows, emitted as `monitoring.window`.
+ */
+export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, now: Date): Promise<number> {
+  const pipelines = await rt.pool.query<{ pipeline: string; window_end: Date | null }>(
+    `select d.pipeline, m.window_end from deployments d left join monitoring_state m on m.pipeline = d.pipeline`,
+  );
+  let emitted = 0;
+  for (const { pipeline, window_end } of pipelines.rows) {
+    const start = window_end ?? new Date(0);
+    const sample = windows.take(pipeline);
+    const featuresRef = sample.length > 0 ? await rt.store.putContentAddressed(`pipelines/${pipeline}/windows`, Buffer.from(sample.map((r) => JSON.stringify(r)).join('\n') + '\n'), '.jsonl') : undefined;
+    await withTransaction(rt.pool, async (tx) => {
+      const made = await tx.query<WindowRow>(
+        `select version, variant, count(*) as predictions, avg(latency_ms) as latency from predictions
+         where pipeline = $1 and created_at > $2 and created_at <= $3 group by version, variant`,
+        [pipeline, start, now],
+      );
+      const labeled = await tx.query<LabeledRow>(
+        `select version, variant, probability, feedback_label from predictions
+         where pipeline = $1 and feedback_at > $2 and feedback_at <= $3`,
+        [pipeline, start, now],
+      );
+      const keys = new Set([...made.rows.map((r) => `${r.version}\u0000${r.variant}`), ...labeled.rows.map((r) => `${r.version}\u0000${r.variant}`)]);
+      for (const key of keys) {
+        const [version, variant] = key.split('\u0000');
+        const m = made.rows.find((r) => r.version === version && r.variant === variant);
+        const rows = labeled.rows.filter((r) => r.version === version && r.variant === variant);
+        const metrics: Record<string, number> = {};
+        if (rows.length > 0) {
+          const b = binaryMetrics(Float64Array.from(rows, (r) => r.feedback_label), Float64Array.from(rows, (r) => r.probability));
+          Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier });
+          if (b.rocAuc !== null) metrics.auc = b.rocAuc;
+        }
+        await rt.publish(tx, EVENTS.monitoringWindow, {
+          pipeline,
+          version,
+          variant,
+          windowStart: timestampFromDate(start),
+          windowEnd: timestampFromDate(now),
+          predictions: BigInt(m?.predictions ?? 0),
+          labeled: BigInt(rows.length),
+          metrics,
+          meanLatencyMs: m?.latency ?? 0,
+          // The feature sample goes with the champion's window (the rows every variant saw).
+          features: variant === 'champion' && featuresRef ? wireRef(featuresRef) : undefined,
+          featureRows: BigInt(variant === 'champion' ? sample.length : 0),
+        });
+        emitted++;
+      }
+      await tx.query(
+        'insert into monitoring_state (pipeline, window_end) values ($1, $2) on conflict (pipeline) do update set window_end = excluded.window_end',
+        [pipeline, now],
+      );
+    });
+  }
+  if (emitted > 0) rt.relay.kick();
+  return emitted;
+}
+
+/** Closes monitoring windows every `windowMs`. */
+export function startMonitoring(rt: ServiceRuntime, log: PredictionLog, windows: FeatureWindows, opts: { windowMs: number; clock?: () => Date }): { stop(): Promise<void> } {
+  const clock = opts.clock ?? (() => new Date());
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running
+      .then(async () => {
+        await log.flush();
+        await closeWindows(rt, windows, clock());
+      })
+      .catch((err: unknown) => rt.logger.error({ err }, 'monitoring window failed'));
+  }, opts.windowMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { Logger, PgPool } from '@refit/platform';
+
+/** One served prediction. */
+export type LoggedPrediction = { id: string; pipeline: string; version: string; variant: string; probability: number; latencyMs: number; at: Date };
+
+/**
+ * Logs predictions without slowing Predict down: rows are buffered and written in one statement
+ * every `flushMs` (or as soon as `maxBuffer` rows wait). A crash loses at most one interval.
+ */
+export class PredictionLog {
+  readonly #pool: PgPool;
+  readonly #logger: Logger;
+  readonly #maxBuffer: number;
+  #buffer: LoggedPrediction[] = [];
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(opts: { pool: PgPool; logger: Logger; flushMs?: number; maxBuffer?: number }) {
+    this.#pool = opts.pool;
+    this.#logger = opts.logger;
+    this.#maxBuffer = opts.maxBuffer ?? 5000;
+    this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 100);
+    this.#timer.unref();
+  }
+
+  /** Queues predictions for writing. */
+  add(rows: LoggedPrediction[]): void {
+    for (const r of rows) this.#buffer.push(r);
+    if (this.#buffer.length >= this.#maxBuffer) void this.flush();
+  }
+
+  /** Writes everything queued so far (feedback calls this first so a fresh prediction can be joined). */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      if (this.#buffer.length === 0) return;
+      const rows = this.#buffer;
+      this.#buffer = [];
+      try {
+        await this.#pool.query(
+          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at)
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[])
+           on conflict do nothing`,
+          [rows.map((r) => r.id), rows.map((r) => r.pipeline), rows.map((r) => r.version), rows.map((r) => r.variant), rows.map((r) => r.probability), rows.map((r) => r.latencyMs), rows.map((r) => r.at)],
+        );
+      } catch (err) {
+        // Keep them for the next attempt rather than drop them.
+        this.#buffer = rows.concat(this.#buffer);
+        this.#logger.warn({ err, rows: rows.length }, 'could not write the prediction log; will retry');
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
+
+/** Joins true labels to logged predictions; returns the ids that are not in the log. */
+export async function joinFeedback(pool: PgPool, pipeline: string, feedback: Array<{ predictionId: string; label: number }>, at: Date): Promise<{ joined: number; unknown: string[] }> {
+  const ids = feedback.map((f) => f.predictionId);
+  const r = await pool.query<{ prediction_id: string }>(
+    `update predictions p set feedback_label = f.label, feedback_at = $4
+     from unnest($2::uuid[], $3::float8[]) as f(id, label)
+     where p.prediction_id = f.id and p.pipeline = $1
+     returning p.prediction_id`,
+    [pipeline, ids, feedback.map((f) => f.label), at],
+  );
+  const found = new Set(r.rows.map((x) => x.prediction_id));
+  return { joined: found.size, unknown: ids.filter((id) => !found.has(id)) };
+}

@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { timestampDate, timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { TriggerService, Verdict } from '@refit/contracts';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
+import { createClient, EVENTS, withTransaction, type EventDef, type ServiceRuntime } from '@refit/platform';
+import { parseSpec } from '@refit/spec';
+import { createTestEnv, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { nextSlot } from './policies.js';
+import { startTriggerService } from './service.js';
+
+const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
+const base = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8');
+/** The example spec under another name, with other trigger policies and hygiene. */
+const spec = (name: string, triggers: string, hygiene = '') =>
+  base.replace('name: weather-rain', `name: ${name}`).replace(/triggers:\n(\s+- .*\n?)+/, `triggers:\n${triggers}\n${hygiene}`);
+
+describe('trigger policies on the real servers', () => {
+  let env: TestEnv;
+  let rt: ServiceRuntime;
+  let nowMs = Date.now();
+  const clock = () => new Date(nowMs);
+  let client: ReturnType<typeof createClient<typeof TriggerService>>;
+
+  const start = async () => {
+    const config = loadConfig(serviceEnv(env.env, { REFIT_TRIGGER_TICK_MS: '50' }));
+    rt = await startTestRuntime(config, migrations);
+    await startTriggerService(rt, config, { clock });
+    client?.close();
+    client = createClient(TriggerService, rt.server?.address ?? '');
+  };
+  const publish = async <S extends DescMessage>(event: EventDef<S>, message: MessageInitShape<S>, runId?: string) => {
+    await withTransaction(rt.pool, (tx) => rt.publish(tx, event, message, { runId }));
+    rt.relay.kick();
+  };
+  const runs = async (pipeline: string) => (await client.listRuns({ pipeline, limit: 100 })).runs;
+  const failRun = async (pipeline: string, runId: string) => {
+    await publish(EVENTS.runFailed, { runId, pipeline, stage: 'trainer', reason: 'test ends the run' }, runId);
+    await waitFor(async () => (await runs(pipeline)).every((r) => r.runId !== runId || r.failedStage === 'trainer'), { timeoutMs: 10_000 });
+  };
+
+  beforeAll(async () => {
+    env = await createTestEnv({ name: 'policies' });
+    await start();
+  });
+  afterAll(async () => {
+    client?.close();
+    await rt?.close();
+    await env?.cleanup();
+  });
+
+  it('a data-volume threshold fires exactly once when it is crossed', async () => {
+    await client.applyPipeline({ specYaml: spec('volume-test', '  - { kind: volume, minRows: 100 }') });
+    for (const rows of [60n, 60n, 60n]) {
+      await publish(EVENTS.dataIngested, { pipeline: 'volume-test', batchId: `b-${rows}-${Math.random()}`, rowsTotal: rows, rowsAccepted: rows });
+    }
+    await waitFor(async () => (await client.explainTriggers({ pipeline: 'volume-test', limit: 10 })).decisions.length === 3, { timeoutMs: 10_000 });
+    const r = await runs('volume-test');
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ triggerKind: 'volume' });
+    const explained = await client.explainTriggers({ pipeline: 'volume-test', limit: 10 });
+    expect(explained.decisions.map((d) => [d.fired, d.action]).reverse()).toEqual([
+      [false, 'none'],
+      [true, 'start'],
+      [false, 'none'],
+    ]);
+    expect(explained.decisions[1].reason).toBe('new data since the last run: 120 of 100 rows — threshold crossed; a new run starts');
+    expect(r[0].decisionId).toBe(explained.decisions[1].id);
+    expect(JSON.parse(explained.decisions[1].measuredJson)).toMatchObject({ rowsSinceRun: 120 });
+    expect(explained.summary).toContain('volume: new data since the last run: 60 of 100 rows — below threshold');
+    expect(explained.summary[0]).toMatch(/^last run r-.* \(running\) started .* by volume: new data since the last run: 120 of 100 rows/);
+  });
+
+  it('a storm of triggers during a run yields one run', async () => {
+    await client.applyPipeline({ specYaml: spec('storm', '  - { kind: manual }') });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => client.triggerRun({ pipeline: 'storm', reason: `storm ${i}` })));
+    expect(new Set(answers.map((a) => a.run?.runId)).size).toBe(1);
+    expect(answers.filter((a) => a.action === 'start')).toHaveLength(1);
+    expect(answers.filter((a) => a.action === 'coalesce')).toHaveLength(9);
+    expect(await runs('storm')).toHaveLength(1);
+  });
+
+  it('the daily budget holds, manual runs included', async () => {
+    await client.applyPipeline({ specYaml: spec('budget', '  - { kind: manual }', 'hygiene: { maxRunsPerDay: 2 }') });
+    for (let i = 0; i < 2; i++) {
+      const a = await client.triggerRun({ pipeline: 'budget', reason: `run ${i}` });
+      expect(a.action).toBe('start');
+      await failRun('budget', a.run?.runId ?? '');
+    }
+    const third = await client.triggerRun({ pipeline: 'budget', reason: 'one too many' });
+    expect(third).toMatchObject({ action: 'suppress', message: 'manual request: one too many; budget: 2 runs in the last 24 h, at most 2' });
+    expect(third.run).toBeUndefined();
+    expect(await runs('budget')).toHaveLength(2);
+  });
+
+  it('a schedule under an injected clock fires on time, never twice across a restart, and catches up once', async () => {
+    const { pipeline } = await client.applyPipeline({ specYaml: spec('nightly', '  - { kind: schedule, cron: "*/5 * * * *", timezone: UTC, catchUp: latest }') });
+    const applied = timestampDate(pipeline!.updatedAt!);
+    const policy = { kind: 'schedule' as const, cron: '*/5 * * * *', timezone: 'UTC', catchUp: 'latest' as const };
+    const slot = nextSlot(policy, applied);
+    nowMs = slot.getTime() - 10_000;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await runs('nightly')).toHaveLength(0);
+
+    nowMs = slot.getTime() + 1_000;
+    await waitFor(async () => (await runs('nightly')).length === 1, { timeoutMs: 10_000 });
+    const first = (await runs('nightly'))[0];
+    expect(first.triggerKind).toBe('schedule');
+
+    // Restart: the decided slot does not fire again.
+    await rt.close();
+    await start();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await runs('nightly')).toHaveLength(1);
+
+    // Down across two slots: catch-up 'latest' skips the older one and fires the newest once.
+    await failRun('nightly', first.runId);
+    await rt.close();
+    nowMs = slot.getTime() + 12 * 60_000;
+    await start();
+    await waitFor(async () => (await runs('nightly')).length === 2, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await runs('nightly')).toHaveLength(2);
+    const decisions = (await client.explainTriggers({ pipeline: 'nightly', limit: 10 })).decisions.reverse();
+    expect(decisions.map((d) => [JSON.parse(d.measuredJson).slot, d.fired])).toEqual([
+      [slot.toISOString(), true],
+      [new Date(slot.getTime() + 5 * 60_000).toISOString(), false],
+      [new Date(slot.getTime() + 10 * 60_000).toISOString(), true],
+    ]);
+    nowMs = Date.now();
+  });
+
+  it('external systems drive a run over NATS; unknown sources and malformed events are rejected without harm', async () => {
+    await client.applyPipeline({ specYaml: spec('ext', '  - { kind: external, sources: [warehouse] }') });
+    const subject = `${env.subjectPrefix}.external.retrain`;
+    const send = (body: string) => rt.nc.publish(subject, new TextEncoder().encode(body));
+    send('{ this is not json');
+    send(JSON.stringify({ pipeline: 'ext', source: 'mallory', reason: 'let me in' }));
+    send(JSON.stringify({ pipeline: 'nope', source: 'warehouse' }));
+    send(JSON.stringify({ pipeline: 'ext', source: 'warehouse', reason: 'nightly load finished' }));
+    await waitFor(async () => (await runs('ext')).length === 1, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runs('ext');
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ triggerKind: 'external', reason: 'warehouse: nightly load finished' });
+    // The consumer is still alive after the bad events.
+    await failRun('ext', r[0].runId);
+    send(JSON.stringify({ pipeline: 'ext', source: 'warehouse', reason: 'again' }));
+    await waitFor(async () => (await runs('ext')).length === 2, { timeoutMs: 10_000 });
+  });
+
+  it('live performance from feedback fires a retrain after the debounce, against the evaluation baseline', async () => {
+    await client.applyPipeline({ specYaml: spec('perf', '  - { kind: manual }\n  - { kind: performance, metric: accuracy, maxDrop: 0.05, minLabeled: 50 }', 'hygiene: { debounce: 2 }') });
+    const { run } = await client.triggerRun({ pipeline: 'perf', reason: 'first model' });
+    const runId = run?.runId ?? '';
+    const context = { runId, pipeline: 'perf' };
+    await publish(EVENTS.modelEvaluated, { context, verdict: Verdict.PASS, candidateMetrics: { accuracy: 0.8 } }, runId);
+    await publish(EVENTS.modelRegistered, { context, version: 'v1', promoted: true }, runId);
+    await publish(EVENTS.modelServing, { pipeline: 'perf', version: 'v1', runId }, runId);
+    await waitFor(async () => (await runs('perf'))[0]?.outcome === 'promoted', { timeoutMs: 10_000 }).catch(async (e: unknown) => { console.log(JSON.stringify((await runs('perf')).map((r) => [r.status, r.outcome, r.stages.map((s) => s.stage)]))); throw e; });
+    const window = (i: number, labeled: bigint, accuracy: number) =>
+      publish(EVENTS.monitoringWindow, { pipeline: 'perf', version: 'v1', variant: 'champion', labeled, metrics: { accuracy }, windowEnd: timestampFromMs(Date.UTC(2026, 10, 26, 12, i)) });
+    await window(1, 20n, 0.5);
+    await window(2, 60n, 0.78);
+    await window(3, 60n, 0.6);
+    await window(4, 60n, 0.58);
+    await waitFor(async () => (await runs('perf')).length === 2, { timeoutMs: 10_000 });
+    const decisions = (await client.explainTriggers({ pipeline: 'perf', limit: 10 })).decisions.filter((d) => d.policy === 'performance').reverse();
+    expect(decisions.map((d) => [d.fired, d.action])).toEqual([
+      [false, 'none'],
+      [false, 'none'],
+      [true, 'suppress'],
+      [true, 'start'],
+    ]);
+    expect(decisions[2].reason).toMatch(/live accuracy 0\.6000 on 60 labeled predictions vs 0\.8000 at evaluation .*debounce: the condition held 1 of 2/);
+    expect((await runs('perf'))[0]).toMatchObject({ triggerKind: 'performance' });
+  });
+
+  it('continuous retraining starts a run for each new batch (joining one in flight)', async () => {
+    await client.applyPipeline({ specYaml: spec('cont', '  - { kind: continuous }') });
+    await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-1', rowsTotal: 30n, rowsAccepted: 30n });
+    await waitFor(async () => (await runs('cont')).length === 1, { timeoutMs: 10_000 });
+    const first = (await runs('cont'))[0];
+    expect(first).toMatchObject({ triggerKind: 'continuous' });
+    await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-2', rowsTotal: 30n, rowsAccepted: 30n });
+    await waitFor(async () => (await client.explainTriggers({ pipeline: 'cont', limit: 5 })).decisions.length === 2, { timeoutMs: 10_000 });
+    expect((await client.explainTriggers({ pipeline: 'cont', limit: 5 })).decisions[0]).toMatchObject({ action: 'coalesce', runId: first.runId });
+    await failRun('cont', first.runId);
+    await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-3', rowsTotal: 30n, rowsAccepted: 30n });
+    await waitFor(async () => (await runs('cont')).length === 2, { timeoutMs: 10_000 });
+  });
+
+  it('the spec that carries these policies is valid', () => {
+    expect(parseSpec(spec('x', '  - { kind: age, maxAgeHours: 1 }')).triggers).toEqual([{ kind: 'age', maxAgeHours: 1 }]);
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { applyHygiene } from './hygiene.js';
+import { evaluateAge, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS } from './policies.js';
+
+const daily = { kind: 'schedule' as const, cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' as const };
+const at = (iso: string) => new Date(iso);
+
+describe('schedule policy', () => {
+  it('fires an on-time slot in its time zone, across a DST change', () => {
+    // 2026-03-29 is the spring-forward day in Paris: 03:00 local is 01:00Z.
+    const r = evaluateSchedule(daily, at('2026-03-29T00:00:00Z'), at('2026-03-29T01:00:20Z'));
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ fired: true, evidenceKey: 'slot:2026-03-29T01:00:00.000Z' });
+    expect(r[0].reason).toBe("slot 2026-03-29T01:00:00.000Z of '0 3 * * *' (Europe/Paris) is due");
+    expect(nextSlot(daily, at('2026-03-29T01:00:20Z')).toISOString()).toBe('2026-03-30T01:00:00.000Z');
+  });
+
+  it('nothing is due before the slot, and a decided slot is not due again', () => {
+    expect(evaluateSchedule(daily, at('2026-03-29T00:00:00Z'), at('2026-03-29T00:59:59Z'))).toEqual([]);
+    expect(evaluateSchedule(daily, at('2026-03-29T01:00:00Z'), at('2026-03-29T01:00:30Z'))).toEqual([]);
+  });
+
+  it('catch-up latest fires once for the newest missed slot; all fires each; none skips them', () => {
+    const since = at('2026-11-01T00:00:00Z');
+    const now = at('2026-11-04T12:00:00Z'); // slots on the 1st, 2nd, 3rd and 4th at 02:00Z, all missed
+    const latest = evaluateSchedule(daily, since, now);
+    expect(latest.map((e) => e.fired)).toEqual([false, false, false, true]);
+    expect(latest[3].reason).toMatch(/was missed by \d+ s; catch-up 'latest' fires it/);
+    expect(evaluateSchedule({ ...daily, catchUp: 'all' }, since, now).every((e) => e.fired)).toBe(true);
+    const none = evaluateSchedule({ ...daily, catchUp: 'none' }, since, now);
+    expect(none.some((e) => e.fired)).toBe(false);
+    expect(none[0].reason).toMatch(/catch-up 'none' skips it/);
+  });
+
+  it('an on-time slot fires under catch-up none', () => {
+    const slot = at('2026-11-04T02:00:00Z');
+    const r = evaluateSchedule({ ...daily, catchUp: 'none' }, at('2026-11-04T01:00:00Z'), new Date(slot.getTime() + ON_TIME_MS - 1));
+    expect(r.map((e) => e.fired)).toEqual([true]);
+  });
+});
+
+describe('volume policy', () => {
+  it('fires on absolute rows or on a share of the last training set', () => {
+    expect(evaluateVolume({ kind: 'volume', minRows: 1000 }, 999, 0).fired).toBe(false);
+    expect(evaluateVolume({ kind: 'volume', minRows: 1000 }, 1000, 0)).toMatchObject({ fired: true, measured: { rowsSinceRun: 1000 } });
+    const share = evaluateVolume({ kind: 'volume', minShare: 0.25 }, 300, 1000);
+    expect(share.fired).toBe(true);
+    expect(share.reason).toBe('new data since the last run: 30.0 % of the last training set (threshold 25.0 %) — threshold crossed');
+    expect(evaluateVolume({ kind: 'volume', minShare: 0.25 }, 300, 0).reason).toContain('no previous training set to compare with');
+  });
+});
+
+describe('age policy', () => {
+  it('waits for a first model, then fires once per model when too old', () => {
+    const p = { kind: 'age' as const, maxAgeHours: 24 };
+    expect(evaluateAge(p, undefined, at('2026-11-02T00:00:00Z')).fired).toBe(false);
+    const young = evaluateAge(p, at('2026-11-01T12:00:00Z'), at('2026-11-02T00:00:00Z'));
+    expect(young).toMatchObject({ fired: false, evidenceKey: undefined });
+    const old = evaluateAge(p, at('2026-11-01T00:00:00Z'), at('2026-11-02T00:00:00Z'));
+    expect(old).toMatchObject({ fired: true, evidenceKey: 'age:2026-11-01T00:00:00.000Z' });
+    expect(old.reason).toBe('the last training was 24.00 h ago (maximum 24 h) — too old');
+  });
+});
+
+describe('hygiene', () => {
+  const h = { debounce: 2, cooldownMinutes: 30, maxRunsPerDay: 3, whenBusy: 'coalesce' as const };
+  const now = at('2026-11-26T12:00:00Z');
+  const idle = { queued: false, runsLast24h: 0, consecutive: 2 };
+
+  it('debounces automatic triggers but not manual ones', () => {
+    expect(applyHygiene(h, { ...idle, consecutive: 1 }, now, false)).toEqual({ action: 'suppress', reason: 'debounce: the condition held 1 of 2 consecutive evaluations' });
+    expect(applyHygiene(h, { ...idle, consecutive: 1 }, now, true).action).toBe('start');
+  });
+
+  it('joins or queues behind a run in flight', () => {
+    expect(applyHygiene(h, { ...idle, inFlightRunId: 'r-1' }, now, false).action).toBe('coalesce');
+    const q = { ...h, whenBusy: 'queue' as const };
+    expect(applyHygiene(q, { ...idle, inFlightRunId: 'r-1' }, now, false).action).toBe('queue');
+    expect(applyHygiene(q, { ...idle, inFlightRunId: 'r-1', queued: true }, now, false).action).toBe('coalesce');
+  });
+
+  it('holds the daily budget, manual requests included, and the cool-down for automatic ones', () => {
+    expect(applyHygiene(h, { ...idle, runsLast24h: 3 }, now, true)).toEqual({ action: 'suppress', reason: 'budget: 3 runs in the last 24 h, at most 3' });
+    const recent = { ...idle, lastRunEndedAt: at('2026-11-26T11:45:00Z') };
+    expect(applyHygiene(h, recent, now, false).reason).toBe('cool-down: the last run ended 15.0 min ago, 30 min must pass');
+    expect(applyHygiene(h, recent, now, true).action).toBe('start');
+  });
+});
+
+describe('performance policy', () => {
+  const p = { kind: 'performance' as const, metric: 'accuracy' as const, maxDrop: 0.05, minLabeled: 100 };
+  const w = (labeled: number, accuracy: number) => ({ version: 'v1', labeled, metrics: { accuracy, logLoss: 0.5 }, windowEnd: '2026-11-26T12:00:00.000Z' });
+
+  it('needs enough labeled rows and a baseline', () => {
+    expect(evaluatePerformance(p, w(99, 0.5), 0.8)).toMatchObject({ fired: false, reason: 'v1: only 99 labeled predictions in the window (at least 100 needed)' });
+    expect(evaluatePerformance(p, w(200, 0.5), undefined).reason).toBe('v1: no accuracy baseline from its evaluation to compare');
+  });
+
+  it('fires when the live metric drops beyond the limit, the right way round for log loss', () => {
+    expect(evaluatePerformance(p, w(200, 0.76), 0.8).fired).toBe(false);
+    const dropped = evaluatePerformance(p, w(200, 0.7), 0.8);
+    expect(dropped).toMatchObject({ fired: true, evidenceKey: 'window:v1:2026-11-26T12:00:00.000Z' });
+    expect(dropped.reason).toBe('v1: live accuracy 0.7000 on 200 labeled predictions vs 0.8000 at evaluation (worse by 0.1000, limit 0.05) — performance dropped');
+    const ll = { ...p, metric: 'logLoss' as const, maxDrop: 0.1 };
+    expect(evaluatePerformance(ll, w(200, 0.7), 0.35).fired).toBe(true);
+    expect(evaluatePerformance(ll, w(200, 0.7), 0.45).fired).toBe(false);
+  });
+});

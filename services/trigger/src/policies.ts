@@ -1,0 +1,134 @@
+import { CronExpressionParser } from 'cron-parser';
+import type { TriggerPolicy } from '@refit/spec';
+
+/** The current time; injected so tests can move it. */
+export type Clock = () => Date;
+
+/** One evaluation of a policy: whether its condition holds, and the evidence. */
+export type Evaluation = {
+  fired: boolean;
+  /** One plain sentence: what was measured, against what, and the outcome. */
+  reason: string;
+  measured: Record<string, unknown>;
+  thresholds: Record<string, unknown>;
+  /** The same evidence is decided once (e.g. `slot:2026-11-26T03:00:00.000Z`). */
+  evidenceKey?: string;
+  /** For schedules: the slot this evaluation is about. */
+  slot?: Date;
+};
+
+type Schedule = Extract<TriggerPolicy, { kind: 'schedule' }>;
+type Volume = Extract<TriggerPolicy, { kind: 'volume' }>;
+type Age = Extract<TriggerPolicy, { kind: 'age' }>;
+type Performance = Extract<TriggerPolicy, { kind: 'performance' }>;
+
+/** A slot is on time when it is evaluated within this long after it; later it was missed. */
+export const ON_TIME_MS = 60_000;
+
+/** Slots of a cron schedule after `since` up to and including `now`, oldest first (at most `limit`). */
+export function slotsBetween(policy: Schedule, since: Date, now: Date, limit = 1000): Date[] {
+  const it = CronExpressionParser.parse(policy.cron, { currentDate: since, endDate: now, tz: policy.timezone });
+  const out: Date[] = [];
+  while (out.length < limit && it.hasNext()) {
+    const d = it.next().toDate();
+    if (d.getTime() > now.getTime()) break;
+    out.push(d);
+  }
+  return out;
+}
+
+/** The next slot of a schedule after `now`. */
+export function nextSlot(policy: Schedule, now: Date): Date {
+  return CronExpressionParser.parse(policy.cron, { currentDate: now, tz: policy.timezone }).next().toDate();
+}
+
+/**
+ * Decides the due slots of a schedule (those after `since`, the last decided slot or the moment
+ * the policy appeared): an on-time slot fires; missed slots follow the catch-up rule — `latest`
+ * fires once for the most recent one, `all` fires each, `none` records them as skipped.
+ */
+export function evaluateSchedule(policy: Schedule, since: Date, now: Date): Evaluation[] {
+  const due = slotsBetween(policy, since, now);
+  const thresholds = { cron: policy.cron, timezone: policy.timezone, catchUp: policy.catchUp };
+  return due.map((slot, i) => {
+    const late = now.getTime() - slot.getTime();
+    const onTime = late <= ON_TIME_MS;
+    const isLast = i === due.length - 1;
+    const fired = onTime || policy.catchUp === 'all' || (policy.catchUp === 'latest' && isLast);
+    const when = `slot ${slot.toISOString()} of '${policy.cron}' (${policy.timezone})`;
+    const reason = onTime
+      ? `${when} is due`
+      : fired
+        ? `${when} was missed by ${Math.round(late / 1000)} s; catch-up '${policy.catchUp}' fires it`
+        : `${when} was missed by ${Math.round(late / 1000)} s; catch-up '${policy.catchUp}' skips it`;
+    return { fired, reason, measured: { slot: slot.toISOString(), lateMs: late }, thresholds, evidenceKey: `slot:${slot.toISOString()}`, slot };
+  });
+}
+
+/** New data since the last run against the policy's absolute and relative thresholds. */
+export function evaluateVolume(policy: Volume, rowsSinceRun: number, lastRunRows: number): Evaluation {
+  const share = lastRunRows > 0 ? rowsSinceRun / lastRunRows : null;
+  const byRows = policy.minRows !== undefined && rowsSinceRun >= policy.minRows;
+  const byShare = policy.minShare !== undefined && share !== null && share >= policy.minShare;
+  const fired = byRows || byShare;
+  const parts = [
+    policy.minRows !== undefined ? `${rowsSinceRun} of ${policy.minRows} rows` : '',
+    policy.minShare !== undefined ? (share === null ? 'no previous training set to compare with' : `${(share * 100).toFixed(1)} % of the last training set (threshold ${(policy.minShare * 100).toFixed(1)} %)`) : '',
+  ].filter(Boolean);
+  return {
+    fired,
+    reason: `new data since the last run: ${parts.join('; ')}${fired ? ' — threshold crossed' : ' — below threshold'}`,
+    measured: { rowsSinceRun, lastRunRows, share },
+    thresholds: { minRows: policy.minRows ?? null, minShare: policy.minShare ?? null },
+  };
+}
+
+/** The age of the last trained model against the policy's maximum. */
+export function evaluateAge(policy: Age, lastTrainedAt: Date | undefined, now: Date): Evaluation {
+  const thresholds = { maxAgeHours: policy.maxAgeHours };
+  if (!lastTrainedAt) return { fired: false, reason: 'no model has been trained yet; the age policy waits for the first one', measured: { ageHours: null }, thresholds };
+  const ageHours = (now.getTime() - lastTrainedAt.getTime()) / 3_600_000;
+  const fired = ageHours >= policy.maxAgeHours;
+  return {
+    fired,
+    reason: `the last training was ${ageHours.toFixed(2)} h ago (maximum ${policy.maxAgeHours} h)${fired ? ' — too old' : ''}`,
+    measured: { ageHours, lastTrainedAt: lastTrainedAt.toISOString() },
+    thresholds,
+    // One decision per trained model: the same old model does not fire again and again.
+    evidenceKey: fired ? `age:${lastTrainedAt.toISOString()}` : undefined,
+  };
+}
+
+/** Metrics where a smaller value is better. */
+const LOWER_IS_BETTER = new Set(['logLoss', 'brier']);
+
+/**
+ * A monitoring window's live metric against the served model's evaluation (its baseline): fires
+ * when it is worse by more than `maxDrop`, given at least `minLabeled` labeled predictions.
+ */
+export function evaluatePerformance(
+  policy: Performance,
+  window: { version: string; labeled: number; metrics: Record<string, number>; windowEnd: string },
+  baseline: number | undefined,
+): Evaluation {
+  const { metric } = policy;
+  const thresholds = { metric, maxDrop: policy.maxDrop, minLabeled: policy.minLabeled };
+  const live = window.metrics[metric];
+  const measured = { version: window.version, labeled: window.labeled, live: live ?? null, baseline: baseline ?? null, windowEnd: window.windowEnd };
+  const evidenceKey = `window:${window.version}:${window.windowEnd}`;
+  if (window.labeled < policy.minLabeled) {
+    return { fired: false, reason: `${window.version}: only ${window.labeled} labeled predictions in the window (at least ${policy.minLabeled} needed)`, measured, thresholds, evidenceKey };
+  }
+  if (baseline === undefined || live === undefined) {
+    return { fired: false, reason: `${window.version}: no ${metric} ${baseline === undefined ? 'baseline from its evaluation' : 'in the window'} to compare`, measured, thresholds, evidenceKey };
+  }
+  const drop = LOWER_IS_BETTER.has(metric) ? live - baseline : baseline - live;
+  const fired = drop > policy.maxDrop;
+  return {
+    fired,
+    reason: `${window.version}: live ${metric} ${live.toFixed(4)} on ${window.labeled} labeled predictions vs ${baseline.toFixed(4)} at evaluation (${drop >= 0 ? 'worse' : 'better'} by ${Math.abs(drop).toFixed(4)}, limit ${policy.maxDrop})${fired ? ' — performance dropped' : ''}`,
+    measured: { ...measured, drop },
+    thresholds,
+    evidenceKey,
+  };
+}
