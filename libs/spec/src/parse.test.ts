@@ -110,4 +110,19 @@ hygiene: { cooldownMinutes: 30 }
     expect(p).toContain("triggers[1].timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris or UTC)");
     expect(p).toContain('triggers[2]: needs minRows or minShare');
   });
+
+  it('takes a drift policy with a share and per-feature PSI limits, and names what is missing', () => {
+    const spec = parseSpec(`${valid}triggers:
+  - { kind: drift, maxShare: 0.5, features: { wind: { psi: 0.5 } } }
+`);
+    expect(spec.triggers[0]).toEqual({ kind: 'drift', maxShare: 0.5, features: { wind: { psi: 0.5 } }, minSamples: 200 });
+    const p = problems(`${valid}triggers:
+  - { kind: drift, minSamples: 50 }
+  - { kind: drift, maxShare: 1.5 }
+  - { kind: drift, features: { wind: { psi: 0.2, ks: 1 } } }
+`);
+    expect(p).toContain('triggers[0].maxShare: needs maxShare or a psi limit under features');
+    expect(p.some((x) => x.startsWith('triggers[1].maxShare:'))).toBe(true);
+    expect(p.some((x) => x.startsWith('triggers[2].features.wind'))).toBe(true);
+  });
 });

@@ -8,9 +8,11 @@ import type pg from 'pg';
 import { referenceOf, type SnapshotStats } from './stats.js';
 import { previousStats, previousTransform } from './store.js';
 
-const numeric = (rows: RawRow[], name: string): number[] =>
+/** The finite numbers of a column (strings parsed, missing values left out). */
+export const numeric = (rows: RawRow[], name: string): number[] =>
   rows.map((r) => (typeof r[name] === 'number' ? (r[name] as number) : Number(r[name]))).filter((x) => Number.isFinite(x));
-const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
+/** The present values of a column, as strings. */
+export const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
 
 /** The drift reference: the stored statistics of the previous run, or (runs before statistics existed) its raw training rows. */
 async function referenceFor(rt: ServiceRuntime, tx: pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
@@ -47,6 +49,7 @@ export async function checkDrift(
   );
   const result = datasetDrift(columns);
   const report: MessageInitShape<typeof DriftReportSchema> = {
+    source: 'training',
     pipeline: spec.name,
     runId,
     referenceRunId: previous.run_id,

@@ -3,7 +3,9 @@ import { specFromJson } from '@refit/spec';
 import { fitFeatures } from './fit.js';
 import { checkDrift } from './drift-check.js';
 import { computeStats } from './stats.js';
-import { insertDriftReport, insertStats, insertTransform } from './store.js';
+import type { LiveDriftOptions } from './config.js';
+import { checkLiveDrift } from './live-drift.js';
+import { insertDriftReport, insertModelVersion, insertStats, insertTransform } from './store.js';
 
 /** Consumes `dataset.prepared`: fit the transform, write the transformed splits, emit `features.ready`. */
 export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
@@ -47,6 +49,38 @@ export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
         { runId: e.context.runId, traceId: ev.traceId },
       );
       logger.info({ features: fit.transform.outputNames.length, transform: fit.transformRef.key }, 'features ready');
+    },
+  });
+}
+
+/**
+ * Consumes `model.registered` (remembers which run made each version: a served version's drift
+ * reference) and `monitoring.window` (measures the served feature sample against that reference
+ * and emits a live `drift.report`).
+ */
+export async function consumeLiveDriftEvents(rt: ServiceRuntime, opts: LiveDriftOptions): Promise<void> {
+  await rt.consume({
+    name: 'model-registered',
+    event: EVENTS.modelRegistered,
+    handle: async (ev, tx) => {
+      const e = ev.decode(EVENTS.modelRegistered.schema);
+      if (!e.context?.runId || !e.version) return;
+      await insertModelVersion(tx, { pipeline: e.context.pipeline, version: e.version, runId: e.context.runId });
+    },
+  });
+  await rt.consume({
+    name: 'monitoring-window',
+    event: EVENTS.monitoringWindow,
+    handle: async (ev, tx, { logger }) => {
+      const w = ev.decode(EVENTS.monitoringWindow.schema);
+      if (!w.features?.key) return;
+      const report = await checkLiveDrift(rt, tx, w, opts);
+      if ('skipped' in report) {
+        logger.warn({ pipeline: w.pipeline, version: w.version, reason: report.skipped }, 'live drift not measured');
+        return;
+      }
+      await rt.publish(tx, EVENTS.driftReport, report, { traceId: ev.traceId });
+      logger.info({ pipeline: w.pipeline, version: w.version, status: report.status, share: report.share }, 'live drift measured');
     },
   });
 }

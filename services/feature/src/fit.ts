@@ -41,7 +41,7 @@ export async function fitFeatures(rt: ServiceRuntime, spec: PipelineSpec, lineag
   const encode = async (rows: RawRow[], split: string) => {
     const body = onSplit(split, () => {
       const t = applyTransform(transform, rows);
-      return encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label), n: t.n, d: t.d, names: t.names });
+      return encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label, spec.model.head), n: t.n, d: t.d, names: t.names });
     });
     return rt.store.putContentAddressed(`pipelines/${spec.name}/features`, body, '.bin');
   };

@@ -67,3 +67,26 @@ export async function getStats(db: Q, runId: string): Promise<StatsRow | undefin
 export async function previousStats(db: Q, pipeline: string, runId: string): Promise<StatsRow | undefined> {
   return (await db.query<StatsRow>('select * from stats where pipeline = $1 and run_id <> $2 order by created_at desc limit 1', [pipeline, runId])).rows[0];
 }
+
+/** Records which run produced a registered model version (first writer wins). */
+export async function insertModelVersion(db: Q, v: { pipeline: string; version: string; runId: string }): Promise<void> {
+  await db.query('insert into model_versions (pipeline, version, run_id) values ($1, $2, $3) on conflict do nothing', [v.pipeline, v.version, v.runId]);
+}
+
+/** The run that produced a model version of a pipeline. */
+export async function runOfVersion(db: Q, pipeline: string, version: string): Promise<string | undefined> {
+  return (await db.query<{ run_id: string }>('select run_id from model_versions where pipeline = $1 and version = $2', [pipeline, version])).rows[0]?.run_id;
+}
+
+/** Records the drift of one live window; false when that window was measured already. */
+export async function insertWindowDrift(
+  db: Q,
+  d: { pipeline: string; version: string; windowEnd: Date; referenceRunId: string; status: string; share: number | null; rows: number; reportKey: string },
+): Promise<boolean> {
+  const r = await db.query(
+    `insert into window_drift (pipeline, version, window_end, reference_run_id, status, share, rows, report_key)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing`,
+    [d.pipeline, d.version, d.windowEnd, d.referenceRunId, d.status, d.share, d.rows, d.reportKey],
+  );
+  return r.rowCount === 1;
+}

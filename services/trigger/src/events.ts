@@ -4,7 +4,7 @@ import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@r
 import type pg from 'pg';
 import { pipelineState, updatePipelineState } from './decision-store.js';
 import { startQueued } from './decide.js';
-import { onMonitoringWindow, onNewRows } from './external.js';
+import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
 import type { Clock } from './policies.js';
 import { getRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
@@ -46,6 +46,8 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
   if (ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`)) return;
   const def = eventByType(ev.type);
   if (def === EVENTS.monitoringWindow) return onMonitoringWindow(rt, tx, ev, clock());
+  // A run's own drift (training data vs the previous run's) is in its feature stage; live drift is a trigger.
+  if (def === EVENTS.driftReport) return onLiveDrift(rt, tx, ev, clock());
   if (def === EVENTS.dataIngested) {
     const e = ev.decode(EVENTS.dataIngested.schema);
     if (e.rowsAccepted > 0n) await onNewRows(rt, tx, e.pipeline, Number(e.rowsAccepted), clock());

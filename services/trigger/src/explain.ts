@@ -51,6 +51,12 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
       case 'performance':
         summary.push(`performance: fires when live ${p.metric} from feedback is worse than at evaluation by more than ${p.maxDrop} (windows with at least ${p.minLabeled} labeled predictions)`);
         break;
+      case 'drift': {
+        const limits = Object.entries(p.features ?? {}).flatMap(([name, f]) => (f.psi === undefined ? [] : [`${name} PSI > ${f.psi}`]));
+        const rules = [...(p.maxShare !== undefined ? [`a drifted-feature share >= ${p.maxShare}`] : []), ...limits].join(' or ');
+        summary.push(`drift: fires when a live feature window drifts from the served model's training data: ${rules} (windows of at least ${p.minSamples} rows)`);
+        break;
+      }
       case 'continuous':
         summary.push('continuous: every new batch starts a run that warm-starts from the champion');
         break;

@@ -5,7 +5,7 @@ import { specFromJson } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
 import { decide } from './decide.js';
-import { evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
+import { evaluateDrift, evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
 import { baselineOf, getPipeline } from './store.js';
 
 /** Decodes an external event: protobuf, or JSON when the publisher says so or protobuf fails. */
@@ -100,5 +100,26 @@ export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, 
     const baseline = await baselineOf(tx, w.pipeline, w.version, p.metric);
     const evaluation = evaluatePerformance(p, { version: w.version, labeled: Number(w.labeled), metrics: w.metrics, windowEnd }, baseline);
     await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'performance', evaluation, now });
+  }
+}
+
+/** Evaluates the drift policies of a pipeline on a live `drift.report` (a served window against the model's training data). */
+export async function onLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
+  const r = ev.decode(EVENTS.driftReport.schema);
+  if (r.source !== 'live') return;
+  const pipeline = await getPipeline(tx, r.pipeline);
+  if (!pipeline) return;
+  const spec = specFromJson(pipeline.spec_json);
+  const drift = {
+    version: r.version,
+    windowEnd: r.windowEnd ? timestampDate(r.windowEnd).toISOString() : '',
+    referenceRunId: r.referenceRunId,
+    status: r.status,
+    share: r.share,
+    columns: r.columns.map((c) => ({ column: c.column, psi: c.psi ?? null, status: c.status, referenceSize: Number(c.referenceSize), currentSize: Number(c.currentSize) })),
+  };
+  for (const [i, p] of spec.triggers.entries()) {
+    if (p.kind !== 'drift') continue;
+    await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'drift', evaluation: evaluateDrift(p, drift), now });
   }
 }

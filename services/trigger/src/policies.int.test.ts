@@ -6,7 +6,8 @@ import { TriggerService, Verdict } from '@refit/contracts';
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { createClient, EVENTS, withTransaction, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { datasetDrift } from '@refit/ml';
+import { createTestEnv, serviceEnv, startTestRuntime, waitFor, weatherRows, type DataRow, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { nextSlot } from './policies.js';
@@ -17,6 +18,29 @@ const base = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '..
 /** The example spec under another name, with other trigger policies and hygiene. */
 const spec = (name: string, triggers: string, hygiene = '') =>
   base.replace('name: weather-rain', `name: ${name}`).replace(/triggers:\n(\s+- .*\n?)+/, `triggers:\n${triggers}\n${hygiene}`);
+
+/**
+ * A live drift.report as the feature service makes it (PSI per feature on the reference's decile
+ * bins, drift at 0.25, at least 50 rows): served weather rows against the full year 2012 in Seattle.
+ */
+function liveReport(rows: DataRow[], windowEnd: number) {
+  const reference = weatherRows('Seattle', '2012-01-01', '2013-01-01');
+  const values = (rs: DataRow[], c: string) => rs.map((r) => Number(r[c]));
+  const d = datasetDrift(
+    ['temp_max', 'temp_min', 'wind'].map((c) => ({ name: c, type: 'numeric' as const, reference: values(reference, c), current: values(rows, c) })),
+    { test: 'psi', threshold: 0.25, minSamples: 50 },
+  );
+  return {
+    source: 'live',
+    pipeline: 'drift',
+    version: 'v1',
+    windowEnd: timestampFromMs(windowEnd),
+    referenceRunId: 'r-2012',
+    status: d.status,
+    share: d.share ?? 0,
+    columns: d.columns.map((c) => ({ column: c.column, test: c.test, statistic: c.statistic ?? Number.NaN, psi: c.statistic ?? undefined, status: c.status, referenceSize: BigInt(c.referenceSize), currentSize: BigInt(c.currentSize) })),
+  };
+}
 
 describe('trigger policies on the real servers', () => {
   let env: TestEnv;
@@ -191,6 +215,47 @@ describe('trigger policies on the real servers', () => {
     await failRun('cont', first.runId);
     await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-3', rowsTotal: 30n, rowsAccepted: 30n });
     await waitFor(async () => (await runs('cont')).length === 2, { timeoutMs: 10_000 });
+  });
+
+  it('live drift reports fire the drift policy for drifted quarters and New York, not for a full year or a 20-row window', async () => {
+    await client.applyPipeline({ specYaml: spec('drift', '  - { kind: drift, maxShare: 0.5, features: { wind: { psi: 0.5 } }, minSamples: 50 }') });
+    const windows: Array<[string, DataRow[]]> = [
+      ['2013 Q1', weatherRows('Seattle', '2013-01-01', '2013-04-01')],
+      ['2013', weatherRows('Seattle', '2013-01-01', '2014-01-01')],
+      ['20 days', weatherRows('Seattle', '2013-07-01', '2013-07-21')],
+      ['2013 Q3', weatherRows('Seattle', '2013-07-01', '2013-10-01')],
+      ['New York 2013', weatherRows('New York', '2013-01-01', '2014-01-01')],
+    ];
+    const decisions = async () => (await client.explainTriggers({ pipeline: 'drift', limit: 20 })).decisions.filter((d) => d.policy === 'drift').reverse();
+    for (const [i, [, rows]] of windows.entries()) {
+      await publish(EVENTS.driftReport, liveReport(rows, Date.UTC(2026, 0, 1 + i)));
+      await waitFor(async () => (await decisions()).length === i + 1, { timeoutMs: 10_000 });
+    }
+    // The same window reported again is decided once.
+    await publish(EVENTS.driftReport, liveReport(windows[0][1], Date.UTC(2026, 0, 1)));
+    // A run's own training-data drift (no source) is not a trigger.
+    await publish(EVENTS.driftReport, { pipeline: 'drift', runId: 'r-x', referenceRunId: 'r-2012', status: 'drift', share: 1 }, 'r-x');
+    await publish(EVENTS.dataIngested, { pipeline: 'drift', batchId: 'b-after', rowsTotal: 1n, rowsAccepted: 1n });
+    await new Promise((r) => setTimeout(r, 300));
+    const d = await decisions();
+    expect(d.map((x) => [x.fired, x.action])).toEqual([
+      [true, 'start'],
+      [false, 'none'],
+      [false, 'none'],
+      [true, 'coalesce'],
+      [true, 'coalesce'],
+    ]);
+    expect(d[0].reason).toMatch(/^v1: window ending 2026-01-01T00:00:00.000Z vs the training data of r-2012: 2\/3 features drifted on 90 rows \(share 0.67, limit 0.5\); wind PSI 0.129 <= 0.5 — data drifted; a new run starts$/);
+    expect(d[1].reason).toContain('0/3 features drifted on 365 rows');
+    expect(d[2].reason).toContain('only 20 rows (at least 50 needed) — not enough data');
+    expect(d[4].reason).toContain('wind PSI 1.272 > 0.5');
+    expect(JSON.parse(d[4].measuredJson)).toMatchObject({ rows: 365, columns: { temp_min: { status: 'drift', currentSize: 365, referenceSize: 366 } } });
+    expect(JSON.parse(d[4].thresholdsJson)).toEqual({ maxShare: 0.5, psi: { wind: 0.5 }, minSamples: 50 });
+    const r = await runs('drift');
+    expect(r).toHaveLength(1);
+    expect(r[0]).toMatchObject({ triggerKind: 'drift', decisionId: d[0].id });
+    const explained = await client.explainTriggers({ pipeline: 'drift', limit: 1 });
+    expect(explained.summary).toContain("drift: fires when a live feature window drifts from the served model's training data: a drifted-feature share >= 0.5 or wind PSI > 0.5 (windows of at least 50 rows)");
   });
 
   it('the spec that carries these policies is valid', () => {

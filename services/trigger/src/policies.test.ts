@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyHygiene } from './hygiene.js';
-import { evaluateAge, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS } from './policies.js';
+import { evaluateAge, evaluateDrift, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS, type LiveDrift } from './policies.js';
 
 const daily = { kind: 'schedule' as const, cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' as const };
 const at = (iso: string) => new Date(iso);
@@ -104,5 +104,42 @@ describe('performance policy', () => {
     const ll = { ...p, metric: 'logLoss' as const, maxDrop: 0.1 };
     expect(evaluatePerformance(ll, w(200, 0.7), 0.35).fired).toBe(true);
     expect(evaluatePerformance(ll, w(200, 0.7), 0.45).fired).toBe(false);
+  });
+});
+
+describe('drift policy', () => {
+  const policy = { kind: 'drift' as const, maxShare: 0.5, features: { wind: { psi: 0.5 } }, minSamples: 50 };
+  /** A live report with the PSI values measured on Seattle/New York weather against Seattle 2012 (limit 0.25 per column). */
+  const report = (psi: Record<string, number>, rows: number, status?: string): LiveDrift => {
+    const columns = Object.entries(psi).map(([column, v]) => ({ column, psi: rows < 50 ? null : v, status: rows < 50 ? 'not-enough-data' : v >= 0.25 ? 'drift' : 'no-drift', referenceSize: 366, currentSize: rows }));
+    const drifted = columns.filter((c) => c.status === 'drift').length;
+    return { version: 'v1', windowEnd: '2026-01-01T00:00:00.000Z', referenceRunId: 'r-2012', status: status ?? (rows < 50 ? 'not-enough-data' : drifted / columns.length >= 0.5 ? 'drift' : 'no-drift'), share: rows < 50 ? 0 : drifted / columns.length, columns };
+  };
+
+  it('fires on a drifted quarter by the share, with the evidence of every feature', () => {
+    const e = evaluateDrift(policy, report({ temp_max: 1.992, temp_min: 1.951, wind: 0.129 }, 90));
+    expect(e.fired).toBe(true);
+    expect(e.reason).toBe('v1: window ending 2026-01-01T00:00:00.000Z vs the training data of r-2012: 2/3 features drifted on 90 rows (share 0.67, limit 0.5); wind PSI 0.129 <= 0.5 — data drifted');
+    expect(e.evidenceKey).toBe('drift:v1:2026-01-01T00:00:00.000Z');
+    expect(e.thresholds).toEqual({ maxShare: 0.5, psi: { wind: 0.5 }, minSamples: 50 });
+    expect(e.measured).toMatchObject({ rows: 90, share: 2 / 3, columns: { temp_max: { psi: 1.992, status: 'drift', referenceSize: 366, currentSize: 90 } } });
+  });
+
+  it('stays quiet on a full year, fires on a per-feature limit alone, and waits for enough rows', () => {
+    expect(evaluateDrift(policy, report({ temp_max: 0.198, temp_min: 0.132, wind: 0.106 }, 365)).fired).toBe(false);
+    const windOnly = evaluateDrift({ kind: 'drift', features: { wind: { psi: 0.5 } }, minSamples: 50 }, report({ temp_max: 0.2, temp_min: 0.1, wind: 1.272 }, 365));
+    expect(windOnly).toMatchObject({ fired: true });
+    expect(windOnly.reason).toContain('wind PSI 1.272 > 0.5 — data drifted');
+    const small = evaluateDrift(policy, report({ temp_max: 5.4, temp_min: 4.9, wind: 1.8 }, 20));
+    expect(small).toMatchObject({ fired: false, measured: { rows: 20 } });
+    expect(small.reason).toContain('only 20 rows (at least 50 needed) — not enough data');
+    // The policy's own minimum applies even when the feature service measured the window.
+    expect(evaluateDrift({ ...policy, minSamples: 200 }, report({ temp_max: 2, temp_min: 2, wind: 1 }, 90)).fired).toBe(false);
+  });
+
+  it('says when a listed feature was not measured', () => {
+    const e = evaluateDrift({ kind: 'drift', features: { humidity: { psi: 0.1 } }, minSamples: 50 }, report({ temp_max: 0.1 }, 100));
+    expect(e).toMatchObject({ fired: false });
+    expect(e.reason).toContain('humidity not measured');
   });
 });

@@ -21,6 +21,7 @@ type Schedule = Extract<TriggerPolicy, { kind: 'schedule' }>;
 type Volume = Extract<TriggerPolicy, { kind: 'volume' }>;
 type Age = Extract<TriggerPolicy, { kind: 'age' }>;
 type Performance = Extract<TriggerPolicy, { kind: 'performance' }>;
+type Drift = Extract<TriggerPolicy, { kind: 'drift' }>;
 
 /** A slot is on time when it is evaluated within this long after it; later it was missed. */
 export const ON_TIME_MS = 60_000;
@@ -131,4 +132,50 @@ export function evaluatePerformance(
     thresholds,
     evidenceKey,
   };
+}
+
+/** A live drift report as the drift policy reads it (from the feature service's `drift.report`). */
+export type LiveDrift = {
+  version: string;
+  windowEnd: string;
+  referenceRunId: string;
+  /** drift | no-drift | not-enough-data (the feature service's verdict). */
+  status: string;
+  /** Share of the compared features that drifted. */
+  share: number;
+  columns: Array<{ column: string; psi: number | null; status: string; referenceSize: number; currentSize: number }>;
+};
+
+/**
+ * A live feature window's drift against the served model's training data: fires when the share
+ * of drifted features reaches `maxShare` or a listed feature's PSI exceeds its limit — only on
+ * windows of at least `minSamples` rows, since small windows inflate PSI by noise alone.
+ */
+export function evaluateDrift(policy: Drift, d: LiveDrift): Evaluation {
+  const limits = Object.entries(policy.features ?? {}).flatMap(([name, f]) => (f.psi === undefined ? [] : [[name, f.psi] as const]));
+  const thresholds = { maxShare: policy.maxShare ?? null, psi: Object.fromEntries(limits), minSamples: policy.minSamples };
+  const rows = d.columns.length ? Math.min(...d.columns.map((c) => c.currentSize)) : 0;
+  const columns = Object.fromEntries(d.columns.map((c) => [c.column, { psi: c.psi, status: c.status, referenceSize: c.referenceSize, currentSize: c.currentSize }]));
+  const measured = { version: d.version, windowEnd: d.windowEnd, referenceRunId: d.referenceRunId, status: d.status, share: d.share, rows, columns };
+  const evidenceKey = `drift:${d.version}:${d.windowEnd}`;
+  const head = `${d.version}: window ending ${d.windowEnd} vs the training data of ${d.referenceRunId}`;
+  if (rows < policy.minSamples || d.status === 'not-enough-data') {
+    return { fired: false, reason: `${head}: only ${rows} rows (at least ${policy.minSamples} needed) — not enough data`, measured, thresholds, evidenceKey };
+  }
+  const drifted = d.columns.filter((c) => c.status === 'drift').length;
+  const byShare = policy.maxShare !== undefined && d.share >= policy.maxShare;
+  const parts = [`${drifted}/${d.columns.length} features drifted on ${rows} rows (share ${d.share.toFixed(2)}${policy.maxShare !== undefined ? `, limit ${policy.maxShare}` : ''})`];
+  let crossed = false;
+  for (const [name, limit] of limits) {
+    const psi = d.columns.find((c) => c.column === name)?.psi ?? null;
+    if (psi === null) {
+      parts.push(`${name} not measured`);
+      continue;
+    }
+    const over = psi > limit;
+    crossed ||= over;
+    parts.push(`${name} PSI ${psi.toFixed(3)} ${over ? '>' : '<='} ${limit}`);
+  }
+  const fired = byShare || crossed;
+  return { fired, reason: `${head}: ${parts.join('; ')}${fired ? ' — data drifted' : ''}`, measured, thresholds, evidenceKey };
 }

@@ -61,11 +61,31 @@ const performance = z.strictObject({
   minLabeled: z.number().int().positive().default(100),
 });
 
+/**
+ * Data drift of live feature windows (the deployer's served rows) against the training data of
+ * the served model, measured by the feature service: fires when the share of drifted features
+ * reaches `maxShare` or a listed feature's PSI exceeds its limit, on windows of `minSamples` rows.
+ */
+const drift = z
+  .strictObject({
+    kind: z.literal('drift'),
+    /** Fire when at least this share of the compared features drifted (PSI over the feature service's limit). */
+    maxShare: z.number().gt(0).max(1).optional(),
+    /** Per-feature limits: fire when the feature's PSI exceeds `psi`. */
+    features: z.record(z.string().min(1), z.strictObject({ psi: z.number().positive().optional() })).optional(),
+    /** Fewest rows in a window for it to count: small windows inflate PSI by sampling noise alone. Default 200. */
+    minSamples: z.number().int().positive().default(200),
+  })
+  .refine((d) => d.maxShare !== undefined || Object.values(d.features ?? {}).some((f) => f.psi !== undefined), {
+    message: 'needs maxShare or a psi limit under features',
+    path: ['maxShare'],
+  });
+
 /** Continuous retraining: every new batch starts a run that warm-starts from the champion's weights. */
 const continuous = z.strictObject({ kind: z.literal('continuous') });
 
 /** One trigger policy. */
-export const triggerSchema = z.discriminatedUnion('kind', [manual, schedule, volume, age, external, performance, continuous]);
+export const triggerSchema = z.discriminatedUnion('kind', [manual, schedule, volume, age, external, performance, drift, continuous]);
 
 /** `triggers:` — when to retrain; several policies may be active at once. */
 export const triggersSection = z.array(triggerSchema).default([{ kind: 'manual' }]);
