@@ -52,7 +52,7 @@ export function formatModels(models: ModelVersion[]): string {
     .map((m) => {
       const when = m.createdAt ? timestampDate(m.createdAt).toISOString() : '';
       const aliases = m.aliases.length ? ` [${m.aliases.join(', ')}]` : '';
-      const metrics = Object.entries(m.metrics).filter(([k]) => ['accuracy', 'auc', 'logLoss'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+      const metrics = Object.entries(m.metrics).filter(([k]) => ['accuracy', 'auc', 'logLoss', 'rmse', 'mae', 'r2'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
       return `${m.version.padEnd(5)}${aliases.padEnd(22)} run ${m.runId}  ${when}  ${metrics}  snapshot ${m.lineage?.snapshotSha256.slice(0, 12) ?? ''}`;
     })
     .join('\n');

@@ -26,3 +26,44 @@ export function formatProgress(p: TrainingProgress, width = 24): string {
   const val = p.valLoss !== undefined ? ` val ${num(p.valLoss)}` : '';
   return `  training ${bar} ${String(Math.round(share * 100)).padStart(3)}%${trial} epoch ${p.epoch}/${p.epochs} loss ${num(p.loss)}${val}${p.done ? ' done' : ''}`;
 }
+
+/** A progress line that a terminal redraws in place, with ordinary lines printed around it. */
+export type StatusLine = {
+  /** Shows `line` as the current progress (redrawn in place on a terminal, a new plain line elsewhere). */
+  update(line: string): void;
+  /** Prints a permanent line (a finished stage) without losing the progress line. */
+  print(line: string): void;
+  /** Leaves the last progress line on screen and moves below it. */
+  end(): void;
+};
+
+// Carriage return, then "erase the whole line" (ECMA-48 EL 2).
+const REDRAW = '\r\x1b[2K';
+
+/**
+ * A {@link StatusLine} over a raw writer (no newline added). On a TTY each update redraws one line
+ * in place (`\r`); elsewhere (a pipe, a CI log) every update is a plain line, so logs stay readable.
+ */
+export function createStatusLine(write: (s: string) => void, tty: boolean): StatusLine {
+  let open = false;
+  let last = '';
+  return {
+    update(line) {
+      if (line === last) return;
+      last = line;
+      if (!tty) return write(`${line}\n`);
+      write(`${REDRAW}${line}`);
+      open = true;
+    },
+    print(line) {
+      if (open) write(REDRAW);
+      write(`${line}\n`);
+      // The progress line comes back under the permanent one.
+      if (open) write(last);
+    },
+    end() {
+      if (open) write('\n');
+      open = false;
+    },
+  };
+}

@@ -73,3 +73,15 @@ describe('labelsOf', () => {
     expect(() => labelsOf(rows, { column: 'p', positive: { gt: 0 } })).toThrow(/at row 3/);
   });
 });
+
+describe('labelsOf with a regression head', () => {
+  it('yields the raw numeric value of the label column', () => {
+    const rows = [{ wage: '5.1' }, { wage: 4 }, { wage: ' 22.5 ' }];
+    expect(Array.from(labelsOf(rows, { column: 'wage' }, 'regression'))).toEqual([Math.fround(5.1), 4, 22.5]);
+  });
+
+  it('refuses a missing or non-numeric target, naming the row', () => {
+    expect(() => labelsOf([{ wage: 1 }, { wage: null }], { column: 'wage' }, 'regression')).toThrow('label column "wage" is missing at row 1');
+    expect(() => labelsOf([{ wage: 'n/a' }], { column: 'wage' }, 'regression')).toThrow(/at row 0: value "n\/a" is not a number/);
+  });
+});

@@ -76,11 +76,30 @@ export function labelOf(row: RawRow, label: LabelSpec, line?: number): 0 | 1 {
 }
 
 /**
- * Labels of all rows as a Float32Array (the dtype the trainer feeds to the model). Row numbers in
- * errors are 0-based indexes into `rows`.
+ * The numeric target of one row for a regression head: the label column's raw value.
+ * @throws ModelingInputError when the value is missing or not a finite number.
  */
-export function labelsOf(rows: readonly RawRow[], label: LabelSpec): Float32Array {
+export function targetOf(row: RawRow, label: LabelSpec, line?: number): number {
+  const col = label.column;
+  const v = row[col];
+  if (isMissing(v)) {
+    throw new ModelingInputError(`label column "${col}" is missing${where(line)}`, { row: line, column: col, value: v });
+  }
+  const n = toNumber(v);
+  if (n === undefined || !Number.isFinite(n)) {
+    throw new ModelingInputError(`label column "${col}"${where(line)}: value ${show(v)} is not a number (a regression head predicts the value itself)`, { row: line, column: col, value: v });
+  }
+  return n;
+}
+
+/**
+ * Labels of all rows as a Float32Array (the dtype the trainer feeds to the model): 0/1 under
+ * `label` for a binary head (the default), the raw numeric value for a `regression` head. Row
+ * numbers in errors are 0-based indexes into `rows`.
+ */
+export function labelsOf(rows: readonly RawRow[], label: LabelSpec, head: 'binary' | 'regression' = 'binary'): Float32Array {
   const y = new Float32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) y[i] = labelOf(rows[i], label, i);
+  const of = head === 'regression' ? targetOf : labelOf;
+  for (let i = 0; i < rows.length; i++) y[i] = of(rows[i], label, i);
   return y;
 }

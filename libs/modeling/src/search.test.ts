@@ -148,6 +148,26 @@ describe('searchModel on Seattle weather', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('returns to its starting tensor count after 100 trials (tiny data, 1–2 epochs each)', async () => {
+    const tiny = matrix(train.slice(0, 48));
+    const tinyVal = matrix(validation.slice(0, 24));
+    const before = tf.memory();
+    const s = await searchModel({
+      X: tiny.X,
+      y: tiny.y,
+      n: tiny.n,
+      d: tiny.d,
+      validation: { X: tinyVal.X, y: tinyVal.y, n: tinyVal.n },
+      spec: { kind: 'mlp', epochs: 2, batchSize: 16, earlyStopping: { patience: 1 } },
+      search: { strategy: 'random', trials: 100, space: { ...space, epochs: { choices: [1, 2] }, dropout: { range: [0, 0.3] }, l2: { logRange: [1e-5, 1e-2] } } },
+    });
+    expect(s.trials).toHaveLength(100);
+    expect(new Set(s.trials.map((t) => t.epochs))).toEqual(new Set([1, 2]));
+    s.model.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+
   it('stops starting trials when the time budget is spent', async () => {
     const s = await searchModel({ ...input, spec: { kind: 'mlp', epochs: 50 }, search: { strategy: 'random', trials: 50, space }, deadline: Date.now() + 300 });
     expect(s.budgetExhausted).toBe(true);

@@ -44,7 +44,7 @@ describe('model section', () => {
 `);
     expect(spec.model).toMatchObject({ kind: 'mlp', dropout: 0.2, classWeight: 'balanced', earlyStopping: { patience: 5 }, budget: { seconds: 120 } });
     expect(spec.model.search?.space.learningRate).toEqual({ logRange: [0.001, 0.1] });
-    expect(parseSpec(`${base}model: { kind: logistic, head: regression, loss: mae, warmStart: champion }`).model).toMatchObject({ head: 'regression', loss: 'mae', warmStart: 'champion' });
+    expect(parseSpec(`${base.replace(', positive: { gt: 0 }', '')}model: { kind: logistic, head: regression, loss: mae, warmStart: champion }`).model).toMatchObject({ head: 'regression', loss: 'mae', warmStart: 'champion' });
   });
 
   it('names the bad field', () => {

@@ -1,17 +1,21 @@
 import { deLongTest, mcnemar, normalSf, pairedBootstrap, type BuiltinMetric } from '@refit/ml';
+import { isRegressionMetric, pairedRegressionBootstrap, type RegressionMetric } from './regression.js';
 
 /** A gated metric compared between champion and candidate on the same rows. */
-export type ComparedMetric = 'accuracy' | 'auc' | 'logLoss' | 'brier';
+export type ComparedMetric = 'accuracy' | 'auc' | 'logLoss' | 'brier' | RegressionMetric;
 
-/** libs/ml's name of a compared metric. */
-const ML_METRIC: Record<ComparedMetric, BuiltinMetric> = { auc: 'rocAuc', accuracy: 'accuracy', logLoss: 'logLoss', brier: 'brier' };
+/** libs/ml's name of a classifier's compared metric. */
+const ML_METRIC: Record<Exclude<ComparedMetric, RegressionMetric>, BuiltinMetric> = { auc: 'rocAuc', accuracy: 'accuracy', logLoss: 'logLoss', brier: 'brier' };
+
+/** Compared metrics where a smaller value is better (their differences are negated). */
+const LOWER_IS_BETTER: ReadonlySet<ComparedMetric> = new Set<ComparedMetric>(['logLoss', 'brier', 'mae', 'rmse']);
 
 /** What one champion comparison tests: superiority (`better`) or non-inferiority (`not-worse` within `margin`). */
 export type ComparisonTest = { metric: ComparedMetric; test: 'better' | 'not-worse'; margin: number };
 
 /**
  * The paired evidence of one comparison. Differences are candidate − champion, oriented so that
- * a positive value always means "the candidate is better" (log loss and brier are negated).
+ * a positive value always means "the candidate is better" (log loss, brier, mae and rmse are negated).
  */
 export type PairedEvidence = ComparisonTest & {
   n: number;
@@ -48,13 +52,13 @@ function zPValue(gain: number, margin: number, se: number): number {
 
 /**
  * Tests one comparison on the same rows: DeLong's test for AUC, McNemar's (one-sided) for
- * accuracy superiority, otherwise a normal test with the paired-bootstrap standard error. The
- * percentile interval of the paired bootstrap is reported for every metric.
+ * accuracy superiority, otherwise a normal test with the paired-bootstrap standard error (for
+ * mae, rmse and r2 a paired bootstrap of numeric targets). The percentile interval of the paired
+ * bootstrap is reported for every metric.
  */
 export function pairedEvidence(y: ArrayLike<number>, champion: ArrayLike<number>, candidate: ArrayLike<number>, t: ComparisonTest, opts: EvidenceOptions = {}): PairedEvidence {
   const n = y.length;
-  const metric = ML_METRIC[t.metric];
-  const sign = metric === 'logLoss' || metric === 'brier' ? -1 : 1;
+  const sign = LOWER_IS_BETTER.has(t.metric) ? -1 : 1;
   const margin = t.test === 'better' ? 0 : t.margin;
   const base = { ...t, margin, n };
   let positives = 0;
@@ -64,7 +68,10 @@ export function pairedEvidence(y: ArrayLike<number>, champion: ArrayLike<number>
     return { ...base, candidate: Number.NaN, champion: Number.NaN, gain: Number.NaN, interval: null, pValue: null, method: 'not enough data' };
   }
   const confidence = opts.confidence ?? 0.95;
-  const boot = pairedBootstrap(y, champion, candidate, { metric, resamples: opts.resamples ?? 1000, seed: opts.seed ?? 0, confidence });
+  const resampling = { resamples: opts.resamples ?? 1000, seed: opts.seed ?? 0, confidence };
+  const boot = isRegressionMetric(t.metric)
+    ? pairedRegressionBootstrap(y, champion, candidate, { ...resampling, metric: t.metric })
+    : pairedBootstrap(y, champion, candidate, { ...resampling, metric: ML_METRIC[t.metric] });
   const gain = sign * boot.difference;
   const interval = sign === 1 ? { lower: boot.lower, upper: boot.upper, confidence } : { lower: -boot.upper, upper: -boot.lower, confidence };
   const common = { ...base, candidate: boot.estimateB, champion: boot.estimateA, gain, interval };

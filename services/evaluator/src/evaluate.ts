@@ -46,5 +46,5 @@ export async function evaluateCandidate(
     const t = applyTransform(parseTransform(await rt.store.get(champion.lineage.transform.key)), rows);
     championProbs = { version: champion.version, probs: await predictWith(rt, champion.lineage.model.key, t.X, t.n) };
   }
-  return judge({ spec, y: test.y, candidate, champion: championProbs, rows });
+  return judge({ spec, head: spec.model.head, y: test.y, candidate, champion: championProbs, rows });
 }

@@ -259,6 +259,22 @@ describe('evaluator service (with the registry)', () => {
     expect((await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'previous' })).model?.version).toBe('v1');
   });
 
+  it('never evaluates a cancelled run, even when the trainer emitted model.trained before the cancellation', async () => {
+    const handled = async (consumer: string, id: string) =>
+      (await rt.pool.query('select 1 from handled_events where consumer = $1 and event_id = $2', [consumer, id])).rowCount === 1;
+    const cancelled = await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.runCancelled, { runId: 'e-cancelled', reason: 'wrong data' }, { runId: 'e-cancelled' }));
+    rt.relay.kick();
+    await waitFor(() => handled('evaluator-run-cancelled', cancelled), { what: 'run.cancelled to be recorded' });
+    expect((await rt.pool.query('select reason from cancelled_runs where run_id = $1', ['e-cancelled'])).rows).toEqual([{ reason: 'wrong data' }]);
+
+    const context = { runId: 'e-cancelled', pipeline: spec.name, specVersion: 1, specJson: JSON.stringify(spec) };
+    const trained = await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.modelTrained, { context, lineage: models.year.lineage }, { runId: 'e-cancelled' }));
+    rt.relay.kick();
+    await waitFor(() => handled('evaluator-model-trained', trained), { what: 'model.trained of the cancelled run to be handled' });
+    expect((await events(EVENTS.modelEvaluated)).some((e) => e.context?.runId === 'e-cancelled')).toBe(false);
+    expect((await rt.pool.query('select 1 from reports where run_id = $1', ['e-cancelled'])).rowCount).toBe(0);
+  });
+
   it('GetReport of an unknown run is NOT_FOUND; an unreadable model fails the run at the evaluator stage at once', async () => {
     const err = await client.getReport({ runId: 'e-missing' }).catch((e: unknown) => e);
     expect(isNotFound(err) && (err as Error).message).toContain("'e-missing'");

@@ -4,14 +4,18 @@ import { specFromJson } from '@refit/spec';
 import type { EvaluatorConfig } from './config.js';
 import { evaluateCandidate } from './evaluate.js';
 import type { GateOutcome } from './gates.js';
-import { insertReport } from './store.js';
+import { cancellationOf, insertReport, markCancelled } from './store.js';
 
 /** The wire verdict of a gate outcome. */
 const VERDICT: Record<GateOutcome, Verdict> = { pass: Verdict.PASS, fail: Verdict.FAIL, inconclusive: Verdict.INCONCLUSIVE };
 /** How each outcome starts its sentence in `reasons`. */
 const OUTCOME_WORD: Record<GateOutcome, string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' };
 
-/** Consumes `model.trained`: score candidate and champion, apply the gates, emit `model.evaluated`. */
+/**
+ * Consumes `model.trained` (score candidate and champion, apply the gates, emit `model.evaluated`)
+ * and `run.cancelled` (a cancelled run's candidate is never evaluated, even when the trainer had
+ * already emitted it).
+ */
 export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>): Promise<void> {
   const registry = createClient(RegistryService, config.registryAddress);
   const championOf = async (pipeline: string): Promise<ModelVersion | undefined> => {
@@ -23,15 +27,32 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
     }
   };
   await rt.consume({
+    name: 'run-cancelled',
+    event: EVENTS.runCancelled,
+    handle: async (ev, tx) => {
+      const e = ev.decode(EVENTS.runCancelled.schema);
+      if (e.runId) await markCancelled(tx, e.runId, e.reason);
+    },
+  });
+  await rt.consume({
     name: 'model-trained',
     event: EVENTS.modelTrained,
     handle: async (ev, tx, { logger }) => {
       const started = Date.now();
       const e = ev.decode(EVENTS.modelTrained.schema);
       if (!e.context || !e.lineage) return;
+      if ((await cancellationOf(tx, e.context.runId)) !== undefined) {
+        logger.info('run was cancelled; not evaluating');
+        return;
+      }
       const spec = specFromJson(e.context.specJson);
       const champion = await championOf(spec.name);
       const evaluation = await evaluateCandidate(rt, config, spec, e.lineage, champion);
+      // The run may have been cancelled while both models were scored.
+      if ((await cancellationOf(tx, e.context.runId)) !== undefined) {
+        logger.info('run was cancelled during the evaluation; not emitting');
+        return;
+      }
       const verdict = VERDICT[evaluation.verdict];
       const reasons = evaluation.gates.map((g) => `${OUTCOME_WORD[g.outcome]}: ${g.reason}`);
       const report = {

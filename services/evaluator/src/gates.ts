@@ -3,7 +3,7 @@ import type { FairnessRule, GateMetric, PipelineSpec } from '@refit/spec';
 import type { PairedEvidence } from './comparison.js';
 
 /** Metrics where a smaller value is better. */
-const LOWER_IS_BETTER: ReadonlySet<GateMetric> = new Set<GateMetric>(['logLoss', 'brier']);
+const LOWER_IS_BETTER: ReadonlySet<GateMetric> = new Set<GateMetric>(['logLoss', 'brier', 'mae', 'rmse']);
 
 /** What a gate concluded: shown (pass), refuted (fail), or not enough evidence either way. */
 export type GateOutcome = 'pass' | 'fail' | 'inconclusive';

@@ -2,6 +2,7 @@ import { binaryMetrics, fairness, sliceMetrics, type BinaryMetrics, type Fairnes
 import type { ChampionRule, PipelineSpec } from '@refit/spec';
 import { pairedEvidence, type EvidenceOptions, type PairedEvidence } from './comparison.js';
 import { applyGates, verdictOf, type ComparisonResult, type FairnessResult, type GateOutcome, type GateResult } from './gates.js';
+import { regressionMetrics } from './regression.js';
 
 /** A raw test row (the same order as the test labels). */
 export type Row = Record<string, string | number | boolean | null | undefined>;
@@ -33,9 +34,17 @@ export type Evaluation = {
   rowsTest: number;
 };
 
-/** What {@link judge} needs: labels and both models' probabilities on the same test rows. */
+/** The model head judged: a binary classifier (probabilities) or a regression (predicted values). */
+export type Head = 'binary' | 'regression';
+
+/**
+ * What {@link judge} needs: labels and both models' outputs on the same test rows — probabilities
+ * of a binary head, predicted values (and numeric targets) of a regression head.
+ */
 export type JudgeInput = {
   spec: Pick<PipelineSpec, 'gates' | 'evaluation'>;
+  /** The model head. Default binary. */
+  head?: Head;
   y: ArrayLike<number>;
   candidate: ArrayLike<number>;
   champion?: { version: string; probs: ArrayLike<number> };
@@ -49,18 +58,36 @@ export function championRules(gates: PipelineSpec['gates']): Array<Required<Cham
   return rules.map((r) => ({ metric: r.metric, margin: r.margin, test: r.test ?? 'not-worse', slices: r.slices ?? false }));
 }
 
+/** The flattened metric suite of one model's outputs: the binary suite, or mae, rmse and r2. */
+export function metricsOf(head: Head | undefined, y: ArrayLike<number>, pred: ArrayLike<number>): Record<string, number> {
+  return head === 'regression' ? regressionMetrics(y, pred) : flatMetrics(binaryMetrics(y, pred));
+}
+
 const column = (rows: readonly Row[], name: string): string[] => rows.map((r) => (r[name] === null || r[name] === undefined ? '(missing)' : String(r[name])));
 const pick = <T extends ArrayLike<number>>(a: T, idx: number[]): Float64Array => Float64Array.from(idx, (i) => a[i]);
 
 function slicesOf(input: JudgeInput, minSize: number): SliceReport[] {
   const { rows, y } = input;
   if (!rows) return [];
+  if (input.head === 'regression') return regressionSlicesOf(input, rows, minSize);
   return input.spec.evaluation.slices.flatMap((name) => {
     const values = column(rows, name);
     const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize }) : [];
     return sliceMetrics(y, input.candidate, values, { minSize }).map((s) => {
       const c = champ.find((x) => x.slice === s.slice);
       return { column: name, value: String(s.slice), n: s.n, belowMinSize: s.belowMinSize, candidate: flatMetrics(s.metrics), champion: c && flatMetrics(c.metrics) };
+    });
+  });
+}
+
+function regressionSlicesOf(input: JudgeInput, rows: readonly Row[], minSize: number): SliceReport[] {
+  return input.spec.evaluation.slices.flatMap((name) => {
+    const groups = new Map<string, number[]>();
+    column(rows, name).forEach((v, i) => groups.set(v, [...(groups.get(v) ?? []), i]));
+    return [...groups].map(([value, idx]) => {
+      const y = pick(input.y, idx);
+      const champion = input.champion && regressionMetrics(y, pick(input.champion.probs, idx));
+      return { column: name, value, n: idx.length, belowMinSize: idx.length < minSize, candidate: regressionMetrics(y, pick(input.candidate, idx)), champion };
     });
   });
 }
@@ -81,8 +108,8 @@ function holdoutOf(input: JudgeInput, opts: EvidenceOptions): HoldoutReport | un
   const [rule] = championRules(input.spec.gates);
   return {
     ...base,
-    candidate: flatMetrics(binaryMetrics(y, cand)),
-    champion: champ && flatMetrics(binaryMetrics(y, champ)),
+    candidate: metricsOf(input.head, y, cand),
+    champion: champ && metricsOf(input.head, y, champ),
     comparison: champ && pairedEvidence(y, champ, cand, rule, opts),
   };
 }
@@ -108,7 +135,8 @@ function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; resul
   const { rows, y } = input;
   const rules = input.spec.gates.fairness ?? [];
   const names = [...new Set([...input.spec.evaluation.sensitive, ...rules.map((r) => r.sensitive)])];
-  if (!rows || names.length === 0) return { reports: [], results: [] };
+  // Group rates need a classifier; the spec refuses fairness with a regression head.
+  if (!rows || names.length === 0 || input.head === 'regression') return { reports: [], results: [] };
   const opts = { threshold: 0.5, minGroupSize: input.spec.evaluation.minGroupSize, resamples: 500, seed: 0, intersections: false };
   const reports = names.map((name) => {
     const groups = { [name]: column(rows, name) };
@@ -130,13 +158,14 @@ function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; resul
 /**
  * Judges a candidate against the spec (pure, no I/O): the full metric suite of both models on
  * the same rows, per slice, per sensitive group and on the recent holdout; the gates; and the
- * verdict. Without a champion, the floors (and fairness limits) decide alone.
+ * verdict. Without a champion, the floors (and fairness limits) decide alone. A regression head is
+ * judged on mae, rmse and r2 (no fairness: group rates need a classifier).
  */
 export function judge(input: JudgeInput): Evaluation {
   const ev = input.spec.evaluation;
   const opts: EvidenceOptions = { minSamples: ev.minSamples, resamples: ev.resamples, seed: 0, confidence: 0.95 };
-  const candidate = flatMetrics(binaryMetrics(input.y, input.candidate));
-  const champion = input.champion && { version: input.champion.version, metrics: flatMetrics(binaryMetrics(input.y, input.champion.probs)) };
+  const candidate = metricsOf(input.head, input.y, input.candidate);
+  const champion = input.champion && { version: input.champion.version, metrics: metricsOf(input.head, input.y, input.champion.probs) };
   const slices = slicesOf(input, ev.minGroupSize);
   const comparisons = comparisonsOf(input, slices, opts);
   const { reports, results } = fairnessOf(input);

@@ -47,3 +47,13 @@ export async function insertReport(db: Q, r: { runId: string; pipeline: string; 
 export async function getReport(db: Q, runId: string): Promise<ReportRow | undefined> {
   return (await db.query<ReportRow>('select * from reports where run_id = $1', [runId])).rows[0];
 }
+
+/** Records a cancelled run (idempotent). */
+export async function markCancelled(db: Q, runId: string, reason: string): Promise<void> {
+  await db.query('insert into cancelled_runs (run_id, reason) values ($1, $2) on conflict do nothing', [runId, reason]);
+}
+
+/** Why the run was cancelled, if it was. */
+export async function cancellationOf(db: Q, runId: string): Promise<string | undefined> {
+  return (await db.query<{ reason: string }>('select reason from cancelled_runs where run_id = $1', [runId])).rows[0]?.reason;
+}

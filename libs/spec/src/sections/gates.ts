@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { columnName } from './common.js';
 
-/** Metrics a gate can use. */
-export const metricName = z.enum(['accuracy', 'auc', 'logLoss', 'precision', 'recall', 'f1', 'brier']);
+/** Metrics a gate can use: a binary head's, then a regression head's (`mae`, `rmse`, `r2`). */
+export const metricName = z.enum(['accuracy', 'auc', 'logLoss', 'precision', 'recall', 'f1', 'brier', 'mae', 'rmse', 'r2']);
 
 /** Metrics a champion comparison can use: the ones with a paired test (bootstrap, DeLong, McNemar). */
-export const comparedMetric = z.enum(['accuracy', 'auc', 'logLoss', 'brier']);
+export const comparedMetric = z.enum(['accuracy', 'auc', 'logLoss', 'brier', 'mae', 'rmse', 'r2']);
+
+/** The metrics of a regression head; every other gate metric belongs to a binary head. */
+export const REGRESSION_METRICS: ReadonlySet<string> = new Set(['mae', 'rmse', 'r2']);
 
 /**
  * One comparison with the champion, tested on the same test rows:
@@ -48,7 +51,7 @@ export const fairnessRule = z.strictObject({
 
 /** `gates:` — what a candidate must show to be promoted. */
 export const gatesSection = z.strictObject({
-  /** Absolute floors every candidate must meet (for log loss and brier: ceilings). */
+  /** Absolute floors every candidate must meet (for log loss, brier, mae and rmse: ceilings). */
   floors: z.partialRecord(metricName, z.number()).default({ accuracy: 0.5 }),
   /** Comparison(s) with the champion on the same rows: one rule or a list. Default `{ metric: auc, margin: 0 }`. */
   champion: z.union([championRule, z.array(championRule).min(1)]).default({ metric: 'auc', margin: 0 }),
@@ -60,3 +63,6 @@ export const gatesSection = z.strictObject({
 
 /** Defaults of `gates:` when it is left out. */
 export const GATES_DEFAULTS = { floors: { accuracy: 0.5 }, champion: { metric: 'auc', margin: 0 } } as const;
+
+/** Defaults of `gates:` when it is left out and the model has a regression head: no floor, RMSE not worse than the champion's. */
+export const REGRESSION_GATES_DEFAULTS = { floors: {}, champion: { metric: 'rmse', margin: 0 } } as const;
