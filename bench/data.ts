@@ -7,7 +7,7 @@
 //   own process (stack), end to end with S3 and Postgres: rows/s and the service's peak RSS (VmHWM).
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@refit/cli';
@@ -18,6 +18,8 @@ import { parseSpec } from '../libs/spec/src/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const MB = 1024 * 1024;
 const TARGET_MB = Number(process.env.BENCH_DATA_MB ?? 1024);
+/** Bytes per PushData message, as `refit data push` sends them (its PUSH_CHUNK_BYTES, 1 MiB). */
+const PUSH_CHUNK = Number(process.env.BENCH_CHUNK_BYTES ?? 1024 * 1024);
 
 const SPEC = `
 apiVersion: refit/v1
@@ -125,6 +127,17 @@ function peakRssMb(port: string): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
+/** The service's own split of a push (its 'batch read and stored' log line): reading and validating vs waiting for the uploads. */
+function servicePhases(logFile: string, batchId: string): { serviceReadSeconds?: number; serviceUploadWaitSeconds?: number } {
+  try {
+    const line = readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes(batchId) && l.includes('batch read and stored'));
+    const rec = line ? (JSON.parse(line) as { readMs: number; uploadWaitMs: number }) : undefined;
+    return rec ? { serviceReadSeconds: rec.readMs / 1000, serviceUploadWaitSeconds: rec.uploadWaitMs / 1000 } : {};
+  } catch {
+    return {};
+  }
+}
+
 async function writeFile(path: string, targetBytes: number): Promise<number> {
   const out = createWriteStream(path);
   let rows = 0;
@@ -145,7 +158,7 @@ async function benchIngest(targetMb: number) {
   const dir = mkdtempSync(join(tmpdir(), 'refit-bench-data-'));
   const file = join(dir, 'bench.csv');
   const rows = await writeFile(file, targetMb * MB);
-  const env = { REFIT_SCHEMA_PREFIX: 'refit_benchdata_', REFIT_STREAM: 'REFIT_BENCHDATA', REFIT_SUBJECT_PREFIX: 'refitbenchdata', REFIT_S3_BUCKET: 'refit-bench-data', REFIT_LOG_LEVEL: 'warn' };
+  const env = { REFIT_SCHEMA_PREFIX: 'refit_benchdata_', REFIT_STREAM: 'REFIT_BENCHDATA', REFIT_SUBJECT_PREFIX: 'refitbenchdata', REFIT_S3_BUCKET: 'refit-bench-data', REFIT_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' };
   await resetNamespace({ pgUrl: process.env.REFIT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/refit', schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: process.env.REFIT_NATS_URL ?? 'nats://127.0.0.1:4222', stream: env.REFIT_STREAM });
   const workDir = join(REPO_ROOT, '.refit', 'bench-data');
   rmSync(workDir, { recursive: true, force: true });
@@ -157,17 +170,20 @@ async function benchIngest(targetMb: number) {
     await c.trigger.applyPipeline({ specYaml: SPEC });
     const port = stack.addresses.ingestion.split(':').pop() as string;
     const rssBefore = peakRssMb(port);
+    // Two cores shared with other work: the 1-minute load average says how quiet the machine was.
+    const loadBefore = loadavg()[0];
     const t0 = performance.now();
     const r = await c.ingestion.pushData(
       (async function* () {
         yield { part: { case: 'header' as const, value: { pipeline: 'bench-data', format: 'csv', filename: 'bench.csv' } } };
-        for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) yield { part: { case: 'chunk' as const, value: chunk as Buffer } };
+        for await (const chunk of createReadStream(file, { highWaterMark: PUSH_CHUNK })) yield { part: { case: 'chunk' as const, value: chunk as Buffer } };
       })(),
       { timeoutMs: 3_600_000 },
     );
     const ms = performance.now() - t0;
+    const phases = servicePhases(join(stack.logDir, 'ingestion.log'), r.batchId);
     if (r.rowsAccepted !== BigInt(rows)) throw new Error(`ingest bench: ${r.rowsAccepted} of ${rows} rows accepted (${r.status}: ${r.batchProblems.join('; ')})`);
-    return { fileMb: statSync(file).size / MB, rows, seconds: ms / 1000, rowsPerSec: (rows / ms) * 1000, mbPerSec: statSync(file).size / MB / (ms / 1000), serviceRssBeforeMb: rssBefore, servicePeakRssMb: peakRssMb(port), status: r.status };
+    return { fileMb: statSync(file).size / MB, rows, seconds: ms / 1000, rowsPerSec: (rows / ms) * 1000, mbPerSec: statSync(file).size / MB / (ms / 1000), serviceRssBeforeMb: rssBefore, servicePeakRssMb: peakRssMb(port), status: r.status, chunkBytes: PUSH_CHUNK, loadAvg1mBefore: loadBefore, loadAvg1mAfter: loadavg()[0], ...phases };
   } finally {
     await stack.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -184,7 +200,7 @@ console.log(
 const ingest = TARGET_MB > 0 ? await benchIngest(TARGET_MB) : undefined;
 if (ingest) {
   console.log(
-    `ingest (gRPC → ingestion process → S3 + Postgres): ${ingest.fileMb.toFixed(0)} MB, ${ingest.rows} rows in ${ingest.seconds.toFixed(1)} s = ${ingest.rowsPerSec.toFixed(0)} rows/s (${ingest.mbPerSec.toFixed(1)} MB/s); service peak RSS ${ingest.servicePeakRssMb.toFixed(0)} MB (target < 500)`,
+    `ingest (gRPC → ingestion process → S3 + Postgres): ${ingest.fileMb.toFixed(0)} MB, ${ingest.rows} rows in ${ingest.seconds.toFixed(1)} s = ${ingest.rowsPerSec.toFixed(0)} rows/s (${ingest.mbPerSec.toFixed(1)} MB/s); service peak RSS ${ingest.servicePeakRssMb.toFixed(0)} MB (target < 500); load average ${ingest.loadAvg1mBefore.toFixed(2)} → ${ingest.loadAvg1mAfter.toFixed(2)}`,
   );
 }
 mkdirSync(join(here, 'results'), { recursive: true });
@@ -199,4 +215,5 @@ const previous = ingest ? undefined : (() => {
 })();
 const ingestResult = ingest ?? previous?.ingest;
 const ingestMeasuredAt = ingest ? new Date().toISOString() : (previous?.ingestMeasuredAt ?? previous?.measuredAt);
-writeFileSync(resultFile, `${JSON.stringify({ measuredAt: new Date().toISOString(), validation, transform, ingest: ingestResult, ingestMeasuredAt }, null, 2)}\n`);
+// The in-process parts' load average (the ingest records its own).
+writeFileSync(resultFile, `${JSON.stringify({ measuredAt: new Date().toISOString(), loadAvg1m: loadavg()[0], validation, transform, ingest: ingestResult, ingestMeasuredAt }, null, 2)}\n`);

@@ -3,13 +3,14 @@ import { createInterface } from 'node:readline';
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { toJson, type MessageInitShape } from '@bufbuild/protobuf';
-import { ListBatchesResponseSchema, PushDataResponseSchema, type ImportDataRequestSchema, type PushDataRequestSchema, type PushDataResponse } from '@refit/contracts';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { GetSchemaResponseSchema, ListBatchesResponseSchema, PushDataResponseSchema, type GetSchemaResponse, type ImportDataRequestSchema, type PushDataRequestSchema, type PushDataResponse } from '@refit/contracts';
 import { InvalidInputError } from '@refit/platform';
 import type { Command } from 'commander';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
 import type { CliContext } from './context.js';
-import { inferColumns, schemaYaml, splitCsvLine } from './infer-schema.js';
+import { inferColumns, schemaYaml, splitCsvLine, type InferredColumn } from './infer-schema.js';
 
 /** JSON output lists every field, zeros and empty values too, so scripts need no defaults. */
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
@@ -36,14 +37,20 @@ export function formatBatch(pipeline: string, r: PushDataResponse): string {
   return lines.join('\n');
 }
 
-/** `refit data push <pipeline> <file>`: streams the file in 64 KiB chunks (CSV or JSON lines). */
+/**
+ * Bytes per PushData message: 1 MiB takes a sixteenth of the per-message work of 64 KiB (measured
+ * in bench/data.ts) and stays well under grpc-js's 4 MiB default maximum message size.
+ */
+export const PUSH_CHUNK_BYTES = 1024 * 1024;
+
+/** `refit data push <pipeline> <file>`: streams the file in {@link PUSH_CHUNK_BYTES} chunks (CSV or JSON lines). */
 export async function dataPush(c: Clients, io: Io, pipeline: string, file: string, opts: { format?: string; fixes?: string } = {}): Promise<PushDataResponse> {
   const format = formatFor(file, opts.format);
   let sent = 0;
   let lastReport = 0;
   async function* parts(): AsyncIterable<MessageInitShape<typeof PushDataRequestSchema>> {
     yield { part: { case: 'header', value: { pipeline, format, filename: basename(file), resubmitsBatchId: opts.fixes ?? '' } } };
-    for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
+    for await (const chunk of createReadStream(file, { highWaterMark: PUSH_CHUNK_BYTES })) {
       sent += (chunk as Buffer).length;
       if (io.progress && Date.now() - lastReport > 500) {
         lastReport = Date.now();
@@ -117,6 +124,32 @@ export async function dataBatches(c: Clients, io: Io, pipeline: string): Promise
   );
 }
 
+/** A pinned or declared schema as a user reads it: where it comes from, then its `schema:` YAML. */
+export function formatSchema(r: GetSchemaResponse): string {
+  if (r.source === 'pending') return `pipeline '${r.pipeline}' infers its schema from its first accepted batch; none is pinned yet (push a CSV file)`;
+  const from =
+    r.source === 'inferred'
+      ? `# inferred from batch ${r.batchId} (${r.rows} rows)${r.pinnedAt ? ` and pinned at ${timestampDate(r.pinnedAt).toISOString()}` : ''}`
+      : '# declared in the pipeline spec';
+  const columns = r.columns.map((c) => ({
+    name: c.name,
+    type: c.type as InferredColumn['type'],
+    ...(c.nullable ? { nullable: true as const } : {}),
+    ...(c.min !== undefined ? { min: c.min } : {}),
+    ...(c.max !== undefined ? { max: c.max } : {}),
+    ...(c.values.length > 0 ? { values: c.values } : {}),
+    ...(c.onUnseen ? { onUnseen: c.onUnseen as 'flag' } : {}),
+  }));
+  return `${from}\n${schemaYaml(columns)}`;
+}
+
+/** `refit data schema <pipeline>`: the schema batches are validated against (declared, or inferred and pinned). */
+export async function dataSchema(c: Clients, io: Io, pipeline: string): Promise<GetSchemaResponse> {
+  const r = await c.ingestion.getSchema({ pipeline });
+  print(io, formatSchema(r), toJson(GetSchemaResponseSchema, r, JSON_OPTS));
+  return r;
+}
+
 /** `refit data infer <file>`: a `schema:` section inferred from the file's first rows, to review and pin in the spec. */
 export async function dataInfer(io: Io, file: string, rows: number): Promise<void> {
   const jsonl = formatFor(file) === 'jsonl';
@@ -175,5 +208,10 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .option('--rows <n>', 'rows to read', '10000')
     .description('print a schema inferred from the first rows of a file (types, nullability, categories)')
     .action(ctx.action((_c, io, f: string, opts: { rows: string }) => dataInfer(io, f, Number(opts.rows))));
+  data
+    .command('schema')
+    .argument('<pipeline>')
+    .description('show the schema batches are validated against: declared, or inferred from the first accepted batch and pinned')
+    .action(ctx.action((c, io, p: string) => dataSchema(c, io, p)));
   data.command('batches').argument('<pipeline>').description('list batches with their status and problems').action(ctx.action((c, io, p: string) => dataBatches(c, io, p)));
 }

@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseSpec } from '@refit/spec';
 import { describe, expect, it } from 'vitest';
+import { create } from '@bufbuild/protobuf';
+import { GetSchemaResponseSchema } from '@refit/contracts';
+import { formatSchema } from './data-commands.js';
 import { inferColumns, schemaYaml, splitCsvLine } from './infer-schema.js';
 
 describe('inferColumns', () => {
@@ -29,5 +32,24 @@ describe('inferColumns', () => {
       { name: 'n', type: 'integer', nullable: true },
       { name: 'flag', type: 'boolean' },
     ]);
+  });
+});
+
+describe('formatSchema (refit data schema)', () => {
+  it('prints a pinned schema as the schema: YAML it stands for, with its origin', () => {
+    const r = create(GetSchemaResponseSchema, {
+      pipeline: 'w',
+      source: 'inferred',
+      batchId: 'b-1',
+      rows: 366n,
+      columns: [
+        { name: 'temp_max', type: 'number', min: -9.975, max: 43.275 },
+        { name: 'weather', type: 'category', nullable: true, values: ['rain', 'sun'], onUnseen: 'flag' },
+      ],
+    });
+    expect(formatSchema(r)).toBe(
+      '# inferred from batch b-1 (366 rows)\nschema:\n  columns:\n    - { name: "temp_max", type: number, min: -9.975, max: 43.275 }\n    - { name: "weather", type: category, nullable: true, values: ["rain", "sun"], onUnseen: flag }\n',
+    );
+    expect(formatSchema(create(GetSchemaResponseSchema, { pipeline: 'w', source: 'pending' }))).toMatch(/none is pinned yet/);
   });
 });

@@ -1,15 +1,8 @@
-/** Infers `schema.columns` from the first rows of a file (TFX SchemaGen's idea), for a spec to pin. */
+/** Prints `schema.columns` inferred from the first rows of a file (the inference itself is `@refit/spec`'s, shared with the ingestion service). */
 
-/** Distinct values up to which a text column is taken as a category. */
-export const MAX_CATEGORIES = 50;
+import type { InferredColumn } from '@refit/spec';
 
-/** One inferred column, as it goes into the spec. */
-export type InferredColumn = { name: string; type: 'integer' | 'number' | 'boolean' | 'date' | 'category' | 'string'; nullable?: true; values?: string[]; onUnseen?: 'flag' };
-
-const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/;
-const BOOLEAN = new Set(['true', 'false', 'yes', 'no']);
+export { inferColumns, MAX_CATEGORIES, type InferredColumn } from '@refit/spec';
 
 /** Splits one CSV line (quotes with "" escapes; no line breaks inside fields). */
 export function splitCsvLine(line: string): string[] {
@@ -34,29 +27,17 @@ export function splitCsvLine(line: string): string[] {
   return out;
 }
 
-/** Infers each column's type, nullability and (for few distinct values) its categories. */
-export function inferColumns(names: string[], rows: Array<Array<string | undefined>>): InferredColumn[] {
-  return names.map((name, j) => {
-    const values = rows.map((r) => (r[j] ?? '').trim());
-    const present = values.filter((v) => v !== '');
-    const nullable = present.length < values.length ? { nullable: true as const } : {};
-    const all = (re: RegExp) => present.length > 0 && present.every((v) => re.test(v));
-    if (all(INTEGER)) return { name, type: 'integer', ...nullable };
-    if (all(DECIMAL)) return { name, type: 'number', ...nullable };
-    if (all(DATE)) return { name, type: 'date', ...nullable };
-    if (present.length > 0 && present.every((v) => BOOLEAN.has(v.toLowerCase()))) return { name, type: 'boolean', ...nullable };
-    const distinct = [...new Set(present)].sort();
-    if (distinct.length <= MAX_CATEGORIES && present.length >= 2 * distinct.length) return { name, type: 'category', ...nullable, values: distinct, onUnseen: 'flag' };
-    return { name, type: 'string', ...nullable };
-  });
-}
-
 /** The inferred columns as the YAML of a spec's `schema:` section. */
 export function schemaYaml(columns: InferredColumn[]): string {
   const lines = columns.map((c) => {
     const parts = [`name: ${JSON.stringify(c.name)}`, `type: ${c.type}`];
     if (c.nullable) parts.push('nullable: true');
-    if (c.values) parts.push(`values: [${c.values.map((v) => JSON.stringify(v)).join(', ')}]`, `onUnseen: ${c.onUnseen}`);
+    if (c.min !== undefined) parts.push(`min: ${c.min}`);
+    if (c.max !== undefined) parts.push(`max: ${c.max}`);
+    if (c.values) {
+      parts.push(`values: [${c.values.map((v) => JSON.stringify(v)).join(', ')}]`);
+      if (c.onUnseen) parts.push(`onUnseen: ${c.onUnseen}`);
+    }
     return `    - { ${parts.join(', ')} }`;
   });
   return `schema:\n  columns:\n${lines.join('\n')}\n`;

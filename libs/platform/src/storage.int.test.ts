@@ -54,6 +54,22 @@ describe('ArtifactStore', () => {
     expect(await store.putStream('streamed/x.txt', Readable.from(parts))).toEqual(ref);
   });
 
+  it('streams a new object while it flows, in parts when large, and aborts on a failed stream', async () => {
+    const small = await store.putStreamToFreshKey('fresh/small.txt', Readable.from([Buffer.from('tiny')]));
+    expect(small).toEqual({ bucket: env.s3.bucket, key: 'fresh/small.txt', sha256: sha(Buffer.from('tiny')), size: 4 });
+    // 20 MiB in 1 MiB chunks: three 8 MiB parts, the first uploading while the second fills.
+    const chunks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(1024 * 1024, i));
+    const big = await store.putStreamToFreshKey('fresh/big.bin', Readable.from(chunks));
+    expect(big).toMatchObject({ sha256: sha(Buffer.concat(chunks)), size: 20 * 1024 * 1024 });
+    expect(sha(await store.get('fresh/big.bin'))).toBe(big.sha256);
+    async function* failing() {
+      for (const c of chunks.slice(0, 10)) yield c;
+      throw new Error('client gone');
+    }
+    await expect(store.putStreamToFreshKey('fresh/broken.bin', failing())).rejects.toThrow('client gone');
+    expect(await store.exists('fresh/broken.bin')).toBe(false);
+  });
+
   it('reports missing objects', async () => {
     const err = await store.get('nope/missing.bin').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);

@@ -39,6 +39,14 @@ export interface ArtifactStore {
   put(key: string, data: Buffer | Uint8Array | string, opts?: { contentType?: string }): Promise<ArtifactRef>;
   /** Like {@link ArtifactStore.put} for a stream of any size; memory stays bounded (spools to a temp file). */
   putStream(key: string, stream: NodeJS.ReadableStream, opts?: { contentType?: string }): Promise<ArtifactRef>;
+  /**
+   * Streams `stream` to `key` while it flows (no temp file, no wait for its end), hashing on the
+   * way; memory stays bounded (one part at a time). Only for a key nothing else writes (it holds a
+   * fresh random id): there is no existence check, and since the digest is known only at the end
+   * the object carries no sha256 metadata — the returned ref (recorded in a database) is the
+   * record of its content. Aborts the upload when the stream fails.
+   */
+  putStreamToFreshKey(key: string, stream: AsyncIterable<Uint8Array | string>, opts?: { contentType?: string }): Promise<ArtifactRef>;
   /** Stores `data` at `${prefix}/${sha256}${ext}`; when that exists returns its ref without writing. */
   putContentAddressed(prefix: string, data: Buffer, ext?: string): Promise<ArtifactRef>;
   /** Reads a whole object. @throws NotFoundError naming bucket/key. */
@@ -181,6 +189,56 @@ export function createArtifactStore(opts: S3Config): ArtifactStore {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    },
+
+    async putStreamToFreshKey(key, input, putOpts) {
+      const hash = createHash('sha256');
+      const headers = { 'Content-Type': putOpts?.contentType ?? 'application/octet-stream' };
+      const parts: Array<{ part: number; etag: string }> = [];
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let size = 0;
+      let uploadId: string | undefined;
+      // One part uploads while the next one fills: the writer is held up only when it is two parts ahead.
+      let inflight: Promise<void> = Promise.resolve();
+      const flush = async (): Promise<void> => {
+        const body = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await inflight;
+        const id = (uploadId ??= await client.initiateNewMultipartUpload(bucket, key, headers));
+        const part = parts.length + 1;
+        parts.push({ part, etag: '' });
+        inflight = client.uploadPart({ bucketName: bucket, objectName: key, uploadID: id, partNumber: part, headers: {} }, body).then(({ etag }) => {
+          parts[part - 1].etag = etag;
+        });
+        // Surfaces at the next await of `inflight`; never unhandled meanwhile.
+        inflight.catch(() => undefined);
+      };
+      try {
+        for await (const chunk of input) {
+          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          hash.update(buf);
+          size += buf.length;
+          pending.push(buf);
+          pendingBytes += buf.length;
+          if (pendingBytes >= PART_SIZE) await flush();
+        }
+        if (uploadId === undefined) {
+          // Small enough for one request.
+          const body = Buffer.concat(pending, pendingBytes);
+          await client.putObject(bucket, key, body, body.length, headers);
+        } else {
+          if (pendingBytes > 0) await flush();
+          await inflight;
+          await client.completeMultipartUpload(bucket, key, uploadId, parts);
+        }
+      } catch (err) {
+        await inflight.catch(() => undefined);
+        if (uploadId !== undefined) await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+        throw failure(err, key, 'write');
+      }
+      return { bucket, key, sha256: hash.digest('hex'), size };
     },
 
     async putContentAddressed(prefix, data, ext = '') {

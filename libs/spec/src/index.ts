@@ -1,3 +1,4 @@
 /** The pipeline spec: its schema, parsing and validation with errors that name the bad field. */
 export * from './pipeline-spec.js';
 export * from './parse.js';
+export * from './infer-schema.js';

@@ -1,9 +1,9 @@
 import { EVENTS, wireRef, withTransaction, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
-import type { PipelineSpec } from '@refit/spec';
+import type { ColumnSpec, PipelineSpec } from '@refit/spec';
 import type { BatchVerdict } from './batch-checks.js';
 import type { BatchProfile } from './profile.js';
 import type { QuarantineSpool } from './quarantine-spool.js';
-import { insertBatch, insertQuarantine, pinProfile, resolveQuarantine, setWatermark } from './store.js';
+import { insertBatch, insertQuarantine, pinProfile, pinSchema, resolveQuarantine, setWatermark } from './store.js';
 
 /** How many problems a data.rejected event lists. */
 const PROBLEMS_IN_EVENT = 20;
@@ -30,6 +30,8 @@ export async function recordBatch(
     pin: boolean;
     resubmits?: string;
     watermark?: { source: string; value: string };
+    /** The schema this (first) batch inferred: pinned with it when the batch is usable. */
+    schema?: { columns: ColumnSpec[]; rows: number };
   },
 ): Promise<void> {
   const { spec, batchId, verdict } = b;
@@ -54,6 +56,7 @@ export async function recordBatch(
     });
     for await (const part of b.quarantine.chunks(5000)) await insertQuarantine(tx, spec.name, batchId, part);
     if (usable && b.rowsAccepted > 0 && (b.pin || spec.schema.batch.pin === 'latest')) await pinProfile(tx, spec.name, batchId, b.profile, spec.schema.batch.pin);
+    if (usable && b.rowsAccepted > 0 && b.schema) await pinSchema(tx, spec.name, batchId, b.schema.columns, b.schema.rows);
     if (b.resubmits) await resolveQuarantine(tx, spec.name, b.resubmits, batchId);
     if (b.watermark) await setWatermark(tx, { pipeline: spec.name, source: b.watermark.source, value: b.watermark.value, batchId });
     if (usable) {

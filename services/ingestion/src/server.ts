@@ -1,10 +1,10 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { TriggerService, type IngestionService, type Pipeline, type PushDataRequest, type PushHeader } from '@refit/contracts';
 import { callOptionsFrom, createClient, InvalidInputError, isNotFound, isRefitError, NotFoundError, UnavailableError, type CallContext, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
-import { specFromJson, type PipelineSpec } from '@refit/spec';
+import { specFromJson, type ColumnSpec, type PipelineSpec } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
 import { parseS3Uri, pgChunks, s3Chunks, sourceKey } from './sources.js';
-import { getPipelineSpec, getWatermark, listBatches, listQuarantine, upsertPipeline } from './store.js';
+import { getPinnedSchema, getPipelineSpec, getWatermark, listBatches, listQuarantine, upsertPipeline } from './store.js';
 import { ingest, type PushResult } from './upload.js';
 
 /** How long a push waits for the trigger service to look up a pipeline not seen yet. */
@@ -29,6 +29,9 @@ async function nonEmpty(chunks: AsyncIterable<Uint8Array>): Promise<AsyncIterabl
     for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
   })();
 }
+
+/** A schema column as GetSchema answers it. */
+const wireColumn = (c: ColumnSpec) => ({ name: c.name, type: c.type, nullable: c.nullable, min: c.min, max: c.max, values: c.values ?? [], onUnseen: c.onUnseen ?? '' });
 
 /** gRPC handlers of the ingestion service. */
 export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<IngestionConfig>): ServiceHandlers<typeof IngestionService> {
@@ -125,6 +128,14 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
           format: b.format,
         })),
       };
+    },
+    async getSchema(req, ctx) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      const spec = await specOf(req.pipeline, ctx);
+      if (!spec.schema.infer) return { pipeline: spec.name, source: 'declared', columns: spec.schema.columns.map(wireColumn) };
+      const pinned = await getPinnedSchema(rt.pool, spec.name);
+      if (!pinned) return { pipeline: spec.name, source: 'pending' };
+      return { pipeline: spec.name, source: 'inferred', columns: pinned.columns.map(wireColumn), batchId: pinned.batchId, rows: BigInt(pinned.rows), pinnedAt: timestampFromDate(pinned.createdAt) };
     },
     async listQuarantine(req) {
       const rows = await listQuarantine(rt.pool, req.pipeline, req.batchId || undefined, req.limit > 0 ? req.limit : 100, req.includeResolved);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ColumnSpec } from '@refit/spec';
 import type { BatchProfile } from './profile.js';
 
 type Q = pg.Pool | pg.PoolClient;
@@ -169,4 +170,19 @@ export async function insertSnapshot(db: Q, s: { runId: string; pipeline: string
     s.sha256,
     JSON.stringify(s.lineage),
   ]);
+}
+
+/** A schema inferred from a batch and pinned (`schema.infer`). */
+export type PinnedSchema = { batchId: string; columns: ColumnSpec[]; rows: number; createdAt: Date };
+
+/** The pinned schema of a pipeline whose spec infers it, if a batch pinned one yet. */
+export async function getPinnedSchema(db: Q, pipeline: string): Promise<PinnedSchema | undefined> {
+  const r = await db.query<{ batch_id: string; columns: ColumnSpec[]; rows: string; created_at: Date }>('select batch_id, columns, rows, created_at from pinned_schemas where pipeline = $1', [pipeline]);
+  const row = r.rows[0];
+  return row ? { batchId: row.batch_id, columns: row.columns, rows: Number(row.rows), createdAt: row.created_at } : undefined;
+}
+
+/** Pins an inferred schema unless one is pinned already (the first accepted batch wins). */
+export async function pinSchema(db: Q, pipeline: string, batchId: string, columns: ColumnSpec[], rows: number): Promise<void> {
+  await db.query('insert into pinned_schemas (pipeline, batch_id, columns, rows) values ($1, $2, $3, $4) on conflict (pipeline) do nothing', [pipeline, batchId, JSON.stringify(columns), rows]);
 }

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
 import type { RowProblem } from '@refit/contracts';
-import { InvalidInputError, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import { FailedPreconditionError, InvalidInputError, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { judgeBatch } from './batch-checks.js';
 import { recordBatch, recordRejected } from './batch-record.js';
-import { CsvReader, type CsvError } from './csv-reader.js';
+import { CsvReader, type CsvError, type CsvRecord } from './csv-reader.js';
+import { INFER_SAMPLE_ROWS, misfit, pinnedColumns, sampleColumns, withColumns } from './inferred-schema.js';
 import { JsonlReader } from './jsonl-reader.js';
 import { RowChecker } from './row-check.js';
 import { QuarantineSpool } from './quarantine-spool.js';
-import { batchWithSha, getPinnedProfile, type QuarantineEntry } from './store.js';
+import { batchWithSha, getPinnedProfile, getPinnedSchema, type QuarantineEntry } from './store.js';
 import { mapHeader } from './validate.js';
 
 /** How many problems a push answer lists (all of them are in the quarantine table). */
@@ -28,6 +29,12 @@ export type PushResult = {
   warnings: string[];
   watermark: string;
 };
+
+/** Bytes of an upload validated per step (a subarray: no copy). */
+const VALIDATE_SLICE_BYTES = 64 * 1024;
+
+/** Bytes buffered ahead of each upload's spool (raw file, typed rows). */
+const SPOOL_BUFFER_BYTES = 1024 * 1024;
 
 /** What is being ingested besides its bytes. */
 export type IngestInput = {
@@ -73,7 +80,9 @@ const quoted = (names: string[]): string => names.map((m) => `'${m}'`).join(', '
  * raw bytes are kept as they came, accepted rows become typed JSON lines, bad rows go to
  * quarantine with the line, column and reason; then the batch as a whole is judged against the
  * pinned profile (batch-checks.ts). Memory stays bounded whatever the file's size. Nothing is
- * recorded once `signal` (the call's) has aborted.
+ * recorded once `signal` (the call's) has aborted. With `schema.infer`, the columns are the pinned
+ * ones; the first batch (CSV) infers their types from its first rows, is checked against them, and
+ * pins the schema (inferred-schema.ts) when it is accepted.
  */
 export async function ingest(
   rt: ServiceRuntime,
@@ -84,12 +93,23 @@ export async function ingest(
 ): Promise<PushResult> {
   const batchId = `b-${randomUUID()}`;
   const prefix = `pipelines/${spec.name}/batches/${batchId}`;
-  const columns = spec.schema.columns;
-  const names = columns.map((c) => c.name);
-  const raw = new PassThrough();
-  const rawPut = rt.store.putStream(`${prefix}/raw.${input.format}`, raw);
-  const rows = new PassThrough();
-  const rowsPut = rt.store.putStream(`${prefix}/rows.jsonl`, rows);
+  const pinnedSchema = spec.schema.infer ? await getPinnedSchema(rt.pool, spec.name) : undefined;
+  const inferring = spec.schema.infer && !pinnedSchema;
+  if (inferring && input.format !== 'csv') {
+    throw new FailedPreconditionError(
+      `pipeline '${spec.name}' infers its schema from its first accepted batch, and none is pinned yet: push a CSV file first (JSON lines are validated against a pinned or declared schema)`,
+      { details: { pipeline: spec.name } },
+    );
+  }
+  let columns = pinnedSchema?.columns ?? spec.schema.columns;
+  let names = columns.map((c) => c.name);
+  // Room for a few chunks: with the default 16 KiB every chunk waited for the previous one's
+  // spool write, so validating and writing took turns instead of overlapping.
+  const raw = new PassThrough({ highWaterMark: SPOOL_BUFFER_BYTES });
+  // Fresh keys (a new batch id): uploaded while the file streams in, not after it (storage.ts).
+  const rawPut = rt.store.putStreamToFreshKey(`${prefix}/raw.${input.format}`, raw);
+  const rows = new PassThrough({ highWaterMark: SPOOL_BUFFER_BYTES });
+  const rowsPut = rt.store.putStreamToFreshKey(`${prefix}/rows.jsonl`, rows);
   // Awaited below; until then a failed upload must not be an unhandled rejection.
   rawPut.catch(() => undefined);
   rowsPut.catch(() => undefined);
@@ -98,7 +118,10 @@ export async function ingest(
   const pinnedCategories = new Map(
     Object.entries(pinned?.profile.columns ?? {}).flatMap(([name, p]) => (p.categories ? [[name, new Set(Object.keys(p.categories))] as const] : [])),
   );
-  const checker = new RowChecker(columns, pinnedCategories);
+  let checker = inferring ? undefined : new RowChecker(columns, pinnedCategories);
+  // The first rows of a first batch, held until the column types are inferred from them.
+  const sample: CsvRecord[] = [];
+  let misfitReason: string | undefined;
   const csv = input.format === 'csv' ? new CsvReader() : undefined;
   const jsonl = input.format === 'jsonl' ? new JsonlReader(names) : undefined;
 
@@ -109,23 +132,51 @@ export async function ingest(
   let extra: string[] = [];
   let rowsAccepted = 0;
 
+  /** Infers the columns from the sample, checks the spec's references against them, and starts checking rows. */
+  const startChecking = (header: string[]): RowChecker => {
+    columns = sampleColumns(header, sample.map((r) => r.fields));
+    names = columns.map((c) => c.name);
+    ({ indexes, missing, extra } = mapHeader(header, columns));
+    misfitReason = misfit(spec, columns);
+    return new RowChecker(columns);
+  };
+  const checkCsv = (rc: RowChecker, { fields, raw: text, line }: CsvRecord, fieldCount: number): string => {
+    const r = rc.check(fields, indexes, fieldCount, text, line);
+    if ('json' in r) {
+      rowsAccepted++;
+      return `${r.json}\n`;
+    }
+    quarantine.push({ line, ...r.problem, raw: text });
+    return '';
+  };
   const take = async (chunk: Uint8Array | undefined): Promise<void> => {
     let out = '';
     if (csv) {
-      for (const { fields, raw: text, line } of csv.feed(chunk)) {
+      for (const rec of csv.feed(chunk)) {
         if (!fileHeader) {
-          fileHeader = fields;
-          ({ indexes, missing, extra } = mapHeader(fields, columns));
+          fileHeader = rec.fields;
+          if (inferring) continue;
+          ({ indexes, missing, extra } = mapHeader(rec.fields, columns));
           if (missing.length > 0) return;
           continue;
         }
-        const r = checker.check(fields, indexes, fileHeader.length, text, line);
-        if ('json' in r) {
-          rowsAccepted++;
-          out += `${r.json}\n`;
-        } else quarantine.push({ line, ...r.problem, raw: text });
+        if (!checker) {
+          sample.push(rec);
+          if (sample.length < INFER_SAMPLE_ROWS) continue;
+          checker = startChecking(fileHeader);
+          if (misfitReason) return;
+          for (const s of sample.splice(0)) out += checkCsv(checker, s, fileHeader.length);
+          continue;
+        }
+        out += checkCsv(checker, rec, fileHeader.length);
       }
-    } else if (jsonl) {
+      // At the end of the file, or where it stopped being readable CSV: infer from what was read.
+      if ((chunk === undefined || csv.error) && !checker && fileHeader && sample.length > 0) {
+        checker = startChecking(fileHeader);
+        if (misfitReason) return;
+        for (const s of sample.splice(0)) out += checkCsv(checker, s, fileHeader.length);
+      }
+    } else if (jsonl && checker) {
       for (const rec of jsonl.feed(chunk)) {
         if ('problem' in rec) {
           quarantine.push({ line: rec.line, column: '', expected: 'a JSON object', value: '', message: rec.problem, raw: rec.raw.slice(0, 2000) });
@@ -142,19 +193,25 @@ export async function ingest(
     if (out) await write(rows, out);
     await quarantine.flush();
   };
-  const stopped = (): boolean => (csv?.error ?? jsonl?.error) !== undefined || missing.length > 0;
+  const stopped = (): boolean => (csv?.error ?? jsonl?.error) !== undefined || missing.length > 0 || misfitReason !== undefined;
 
   let rawRef: ArtifactRef;
   let rowsRef: ArtifactRef;
+  const started = performance.now();
+  let readMs = 0;
   try {
     for await (const chunk of chunks) {
       await write(raw, chunk);
-      if (!stopped()) await take(chunk);
+      // Large messages (the CLI sends 1 MiB) are validated a slice at a time: the records and JSON
+      // of a whole MiB at once outgrow V8's young generation and pushed the peak RSS up by ~100 MB.
+      for (let at = 0; at < chunk.length && !stopped(); at += VALIDATE_SLICE_BYTES) await take(chunk.subarray(at, at + VALIDATE_SLICE_BYTES));
     }
     raw.end();
     if (!stopped()) await take(undefined);
     rows.end();
+    readMs = performance.now() - started;
     [rawRef, rowsRef] = await Promise.all([rawPut, rowsPut]);
+    rt.logger.info({ batchId, rowsAccepted, readMs: Math.round(readMs), uploadWaitMs: Math.round(performance.now() - started - readMs) }, 'batch read and stored');
     // A cancelled call can look like a complete upload (grpc-js ends the request stream before it
     // reports the cancellation): never record a batch the client gave up on.
     signal?.throwIfAborted();
@@ -167,7 +224,7 @@ export async function ingest(
   }
 
   // The early rejections below record no rows; the spool's file (if any) goes with them.
-  if (!fileHeader || missing.length > 0) await quarantine.dispose();
+  if (!fileHeader || missing.length > 0 || misfitReason || !checker) await quarantine.dispose();
   const readError = csv?.error ?? jsonl?.error;
   const broken = readError ? brokenEntry(readError, csv ? 'CSV' : 'JSON lines') : undefined;
   const base = { spec, batchId, filename: input.filename, format: input.format, rawRef };
@@ -196,12 +253,19 @@ export async function ingest(
     throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId, missing, extra } });
   }
 
+  if (misfitReason || !checker) {
+    const reason =
+      misfitReason ?? (broken ? `no rows could be read to infer pipeline '${spec.name}'s schema from: ${broken.message}` : `the file has a header but no rows to infer pipeline '${spec.name}'s schema from`);
+    await recordRejected(rt, { ...base, reason });
+    throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId } });
+  }
+
   if (broken) quarantine.push(broken);
   // Every data record is either accepted or quarantined (a broken spot counts as one record).
   const rowsTotal = rowsAccepted + quarantine.count;
   const profile = checker.profiler.finish();
   const same = await batchWithSha(rt.pool, spec.name, rawRef.sha256);
-  const verdict = judgeBatch(spec, profile, pinned, {
+  const verdict = judgeBatch(withColumns(spec, columns), profile, pinned, {
     rowsTotal,
     rowsQuarantined: quarantine.count,
     duplicates: checker.duplicates,
@@ -212,7 +276,8 @@ export async function ingest(
   });
   const watermark = input.watermark?.();
   try {
-    await recordBatch(rt, { ...base, rowsRef, rowsTotal, rowsAccepted, quarantine, profile, verdict, pin: !pinned, resubmits: input.resubmitsBatchId, watermark });
+    const schema = inferring ? { columns: pinnedColumns(columns, profile), rows: rowsTotal } : undefined;
+    await recordBatch(rt, { ...base, rowsRef, rowsTotal, rowsAccepted, quarantine, profile, verdict, pin: !pinned, resubmits: input.resubmitsBatchId, watermark, schema });
   } finally {
     await quarantine.dispose();
   }

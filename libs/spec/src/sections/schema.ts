@@ -50,12 +50,27 @@ export const batchChecksSchema = z.strictObject({
 /** Defaults of `schema.batch`. */
 export const BATCH_CHECK_DEFAULTS = { onProblem: 'reject', maxNullRateIncrease: 0.1, maxMedianShiftIqr: 3, onMedianShift: 'flag', pin: 'first', maxOutOfRangeShare: 0.05, duplicateBatch: 'flag', maxQuarantinedShare: 0.5 } as const;
 
-/** `schema:` — the columns every batch must have. */
-export const schemaSection = z.strictObject({
-  columns: z.array(columnSchema).min(1, 'must declare at least one column'),
-  /** The entity id column: rows of one entity never land in two splits. */
-  entity: columnName.optional(),
-  /** The timestamp column (type date): time windows and time-based splits use it. */
-  timestamp: columnName.optional(),
-  batch: batchChecksSchema.default(BATCH_CHECK_DEFAULTS),
-});
+/**
+ * `schema:` — the columns every batch must have: declared in `columns`, or (`infer: true`)
+ * inferred from the first accepted batch and pinned by the ingestion service (TFX SchemaGen):
+ * types, nullability, numeric ranges with a margin, categories.
+ */
+export const schemaSection = z
+  .strictObject({
+    /** The declared columns; empty (the default) only with `infer: true`. */
+    columns: z.array(columnSchema).default([]),
+    /** Infer the columns from the first accepted batch and pin them. Default false. */
+    infer: z.boolean().default(false),
+    /** The entity id column: rows of one entity never land in two splits. */
+    entity: columnName.optional(),
+    /** The timestamp column (type date): time windows and time-based splits use it. */
+    timestamp: columnName.optional(),
+    batch: batchChecksSchema.default(BATCH_CHECK_DEFAULTS),
+  })
+  .superRefine((schema, ctx) => {
+    if (schema.infer && schema.columns.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['infer'], message: 'give either schema.columns or schema.infer: true, not both (an inferred schema is pinned from the first accepted batch)' });
+    } else if (!schema.infer && schema.columns.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['columns'], message: 'must declare at least one column, or set schema.infer: true to infer them from the first accepted batch' });
+    }
+  });

@@ -12,7 +12,128 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/ingestion/v1/ingestion.proto.
  */
 export const file_refit_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiXAoKUHVzaEhlYWRlchIQCghwaXBlbGluZRgBIAEoCRIOCgZmb3JtYXQYAiABKAkSEAoIZmlsZW5hbWUYAyABKAkSGgoScmVzdWJtaXRzX2JhdGNoX2lkGAQgASgJIlwKD1B1c2hEYXRhUmVxdWVzdBIwCgZoZWFkZXIYASABKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJcCgpSb3dQcm9ibGVtEgwKBGxpbmUYASABKAMSDgoGY29sdW1uGAIgASgJEhAKCGV4cGVjdGVkGAMgASgJEg0KBXZhbHVlGAQgASgJEg8KB21lc3NhZ2UYBSABKAki+AEKEFB1c2hEYXRhUmVzcG9uc2USEAoIYmF0Y2hfaWQYASABKAkSEgoKcm93c190b3RhbBgCIAEoAxIVCg1yb3dzX2FjY2VwdGVkGAMgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBCABKAMSMAoIcHJvYmxlbXMYBSADKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUm93UHJvYmxlbRIOCgZzaGEyNTYYBiABKAkSDgoGc3RhdHVzGAcgASgJEhYKDmJhdGNoX3Byb2JsZW1zGAggAygJEhAKCHdhcm5pbmdzGAkgAygJEhEKCXdhdGVybWFyaxgKIAEoCSJVCg5Qb3N0Z3Jlc1NvdXJjZRILCgN1cmwYASABKAkSDQoFdGFibGUYAiABKAkSDQoFcXVlcnkYAyABKAkSGAoQd2F0ZXJtYXJrX2NvbHVtbhgEIAEoCSKJAQoRSW1wb3J0RGF0YVJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSEAoGczNfdXJpGAIgASgJSAASNgoIcG9zdGdyZXMYAyABKAsyIi5yZWZpdC5pbmdlc3Rpb24udjEuUG9zdGdyZXNTb3VyY2VIABIOCgZmb3JtYXQYBCABKAlCCAoGc291cmNlIkkKEkltcG9ydERhdGFSZXNwb25zZRIzCgViYXRjaBgBIAEoCzIkLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlIuABCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSDgoGc2hhMjU2GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN0YXR1cxgIIAEoCRIQCghwcm9ibGVtcxgJIAMoCRIOCgZmb3JtYXQYCiABKAkiJgoSTGlzdEJhdGNoZXNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKE0xpc3RCYXRjaGVzUmVzcG9uc2USKgoHYmF0Y2hlcxgBIAMoCzIZLnJlZml0LmluZ2VzdGlvbi52MS5CYXRjaCJ1Cg5RdWFyYW50aW5lZFJvdxIQCghiYXRjaF9pZBgBIAEoCRIvCgdwcm9ibGVtGAIgASgLMh4ucmVmaXQuaW5nZXN0aW9uLnYxLlJvd1Byb2JsZW0SCwoDcmF3GAMgASgJEhMKC3Jlc29sdmVkX2J5GAQgASgJImQKFUxpc3RRdWFyYW50aW5lUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIYChBpbmNsdWRlX3Jlc29sdmVkGAQgASgIIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdzKRAwoQSW5nZXN0aW9uU2VydmljZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlElsKCkltcG9ydERhdGESJS5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlcXVlc3QaJi5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiJAoQR2V0U2NoZW1hUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKTAQoMU2NoZW1hQ29sdW1uEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghudWxsYWJsZRgDIAEoCBIQCgNtaW4YBCABKAFIAIgBARIQCgNtYXgYBSABKAFIAYgBARIOCgZ2YWx1ZXMYBiADKAkSEQoJb25fdW5zZWVuGAcgASgJQgYKBF9taW5CBgoEX21heCK3AQoRR2V0U2NoZW1hUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEjEKB2NvbHVtbnMYAyADKAsyIC5yZWZpdC5pbmdlc3Rpb24udjEuU2NoZW1hQ29sdW1uEhAKCGJhdGNoX2lkGAQgASgJEgwKBHJvd3MYBSABKAMSLQoJcGlubmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgpQdXNoSGVhZGVyEhAKCHBpcGVsaW5lGAEgASgJEg4KBmZvcm1hdBgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIaChJyZXN1Ym1pdHNfYmF0Y2hfaWQYBCABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSL4AQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCRIOCgZzdGF0dXMYByABKAkSFgoOYmF0Y2hfcHJvYmxlbXMYCCADKAkSEAoId2FybmluZ3MYCSADKAkSEQoJd2F0ZXJtYXJrGAogASgJIlUKDlBvc3RncmVzU291cmNlEgsKA3VybBgBIAEoCRINCgV0YWJsZRgCIAEoCRINCgVxdWVyeRgDIAEoCRIYChB3YXRlcm1hcmtfY29sdW1uGAQgASgJIokBChFJbXBvcnREYXRhUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCgZzM191cmkYAiABKAlIABI2Cghwb3N0Z3JlcxgDIAEoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5Qb3N0Z3Jlc1NvdXJjZUgAEg4KBmZvcm1hdBgEIAEoCUIICgZzb3VyY2UiSQoSSW1wb3J0RGF0YVJlc3BvbnNlEjMKBWJhdGNoGAEgASgLMiQucmVmaXQuaW5nZXN0aW9uLnYxLlB1c2hEYXRhUmVzcG9uc2Ui4AEKBUJhdGNoEhAKCGJhdGNoX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhUKDXJvd3NfYWNjZXB0ZWQYBCABKAMSGAoQcm93c19xdWFyYW50aW5lZBgFIAEoAxIOCgZzaGEyNTYYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc3RhdHVzGAggASgJEhAKCHByb2JsZW1zGAkgAygJEg4KBmZvcm1hdBgKIAEoCSImChJMaXN0QmF0Y2hlc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiQQoTTGlzdEJhdGNoZXNSZXNwb25zZRIqCgdiYXRjaGVzGAEgAygLMhkucmVmaXQuaW5nZXN0aW9uLnYxLkJhdGNoInUKDlF1YXJhbnRpbmVkUm93EhAKCGJhdGNoX2lkGAEgASgJEi8KB3Byb2JsZW0YAiABKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUm93UHJvYmxlbRILCgNyYXcYAyABKAkSEwoLcmVzb2x2ZWRfYnkYBCABKAkiZAoVTGlzdFF1YXJhbnRpbmVSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEg0KBWxpbWl0GAMgASgFEhgKEGluY2x1ZGVfcmVzb2x2ZWQYBCABKAgiSgoWTGlzdFF1YXJhbnRpbmVSZXNwb25zZRIwCgRyb3dzGAEgAygLMiIucmVmaXQuaW5nZXN0aW9uLnYxLlF1YXJhbnRpbmVkUm93MusDChBJbmdlc3Rpb25TZXJ2aWNlElcKCFB1c2hEYXRhEiMucmVmaXQuaW5nZXN0aW9uLnYxLlB1c2hEYXRhUmVxdWVzdBokLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlKAESXgoLTGlzdEJhdGNoZXMSJi5yZWZpdC5pbmdlc3Rpb24udjEuTGlzdEJhdGNoZXNSZXF1ZXN0GicucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USZwoOTGlzdFF1YXJhbnRpbmUSKS5yZWZpdC5pbmdlc3Rpb24udjEuTGlzdFF1YXJhbnRpbmVSZXF1ZXN0GioucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVzcG9uc2USWwoKSW1wb3J0RGF0YRIlLnJlZml0LmluZ2VzdGlvbi52MS5JbXBvcnREYXRhUmVxdWVzdBomLnJlZml0LmluZ2VzdGlvbi52MS5JbXBvcnREYXRhUmVzcG9uc2USWAoJR2V0U2NoZW1hEiQucmVmaXQuaW5nZXN0aW9uLnYxLkdldFNjaGVtYVJlcXVlc3QaJS5yZWZpdC5pbmdlc3Rpb24udjEuR2V0U2NoZW1hUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message refit.ingestion.v1.GetSchemaRequest
+ */
+export type GetSchemaRequest = Message<"refit.ingestion.v1.GetSchemaRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.GetSchemaRequest.
+ * Use `create(GetSchemaRequestSchema)` to create a new message.
+ */
+export const GetSchemaRequestSchema: GenMessage<GetSchemaRequest> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 0);
+
+/**
+ * One column of a pipeline's schema.
+ *
+ * @generated from message refit.ingestion.v1.SchemaColumn
+ */
+export type SchemaColumn = Message<"refit.ingestion.v1.SchemaColumn"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * number, integer, string, category, boolean or date.
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: bool nullable = 3;
+   */
+  nullable: boolean;
+
+  /**
+   * @generated from field: optional double min = 4;
+   */
+  min?: number | undefined;
+
+  /**
+   * @generated from field: optional double max = 5;
+   */
+  max?: number | undefined;
+
+  /**
+   * Allowed categories (empty: any).
+   *
+   * @generated from field: repeated string values = 6;
+   */
+  values: string[];
+
+  /**
+   * quarantine, flag or accept (empty: the default).
+   *
+   * @generated from field: string on_unseen = 7;
+   */
+  onUnseen: string;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.SchemaColumn.
+ * Use `create(SchemaColumnSchema)` to create a new message.
+ */
+export const SchemaColumnSchema: GenMessage<SchemaColumn> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 1);
+
+/**
+ * @generated from message refit.ingestion.v1.GetSchemaResponse
+ */
+export type GetSchemaResponse = Message<"refit.ingestion.v1.GetSchemaResponse"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * declared (schema.columns), inferred (pinned from batch_id) or pending (schema.infer, no
+   * accepted batch yet: columns is empty).
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * @generated from field: repeated refit.ingestion.v1.SchemaColumn columns = 3;
+   */
+  columns: SchemaColumn[];
+
+  /**
+   * The batch the schema was inferred from (inferred only).
+   *
+   * @generated from field: string batch_id = 4;
+   */
+  batchId: string;
+
+  /**
+   * Rows of that batch the schema was inferred from.
+   *
+   * @generated from field: int64 rows = 5;
+   */
+  rows: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp pinned_at = 6;
+   */
+  pinnedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.GetSchemaResponse.
+ * Use `create(GetSchemaResponseSchema)` to create a new message.
+ */
+export const GetSchemaResponseSchema: GenMessage<GetSchemaResponse> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 2);
 
 /**
  * @generated from message refit.ingestion.v1.PushHeader
@@ -50,7 +171,7 @@ export type PushHeader = Message<"refit.ingestion.v1.PushHeader"> & {
  * Use `create(PushHeaderSchema)` to create a new message.
  */
 export const PushHeaderSchema: GenMessage<PushHeader> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 0);
+  messageDesc(file_refit_ingestion_v1_ingestion, 3);
 
 /**
  * @generated from message refit.ingestion.v1.PushDataRequest
@@ -79,7 +200,7 @@ export type PushDataRequest = Message<"refit.ingestion.v1.PushDataRequest"> & {
  * Use `create(PushDataRequestSchema)` to create a new message.
  */
 export const PushDataRequestSchema: GenMessage<PushDataRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 1);
+  messageDesc(file_refit_ingestion_v1_ingestion, 4);
 
 /**
  * A row that failed validation, kept with its reason.
@@ -120,7 +241,7 @@ export type RowProblem = Message<"refit.ingestion.v1.RowProblem"> & {
  * Use `create(RowProblemSchema)` to create a new message.
  */
 export const RowProblemSchema: GenMessage<RowProblem> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 2);
+  messageDesc(file_refit_ingestion_v1_ingestion, 5);
 
 /**
  * @generated from message refit.ingestion.v1.PushDataResponse
@@ -192,7 +313,7 @@ export type PushDataResponse = Message<"refit.ingestion.v1.PushDataResponse"> & 
  * Use `create(PushDataResponseSchema)` to create a new message.
  */
 export const PushDataResponseSchema: GenMessage<PushDataResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 3);
+  messageDesc(file_refit_ingestion_v1_ingestion, 6);
 
 /**
  * A Postgres source. Exactly one of table and query.
@@ -234,7 +355,7 @@ export type PostgresSource = Message<"refit.ingestion.v1.PostgresSource"> & {
  * Use `create(PostgresSourceSchema)` to create a new message.
  */
 export const PostgresSourceSchema: GenMessage<PostgresSource> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 4);
+  messageDesc(file_refit_ingestion_v1_ingestion, 7);
 
 /**
  * @generated from message refit.ingestion.v1.ImportDataRequest
@@ -277,7 +398,7 @@ export type ImportDataRequest = Message<"refit.ingestion.v1.ImportDataRequest"> 
  * Use `create(ImportDataRequestSchema)` to create a new message.
  */
 export const ImportDataRequestSchema: GenMessage<ImportDataRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 5);
+  messageDesc(file_refit_ingestion_v1_ingestion, 8);
 
 /**
  * @generated from message refit.ingestion.v1.ImportDataResponse
@@ -296,7 +417,7 @@ export type ImportDataResponse = Message<"refit.ingestion.v1.ImportDataResponse"
  * Use `create(ImportDataResponseSchema)` to create a new message.
  */
 export const ImportDataResponseSchema: GenMessage<ImportDataResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 6);
+  messageDesc(file_refit_ingestion_v1_ingestion, 9);
 
 /**
  * @generated from message refit.ingestion.v1.Batch
@@ -362,7 +483,7 @@ export type Batch = Message<"refit.ingestion.v1.Batch"> & {
  * Use `create(BatchSchema)` to create a new message.
  */
 export const BatchSchema: GenMessage<Batch> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 7);
+  messageDesc(file_refit_ingestion_v1_ingestion, 10);
 
 /**
  * @generated from message refit.ingestion.v1.ListBatchesRequest
@@ -379,7 +500,7 @@ export type ListBatchesRequest = Message<"refit.ingestion.v1.ListBatchesRequest"
  * Use `create(ListBatchesRequestSchema)` to create a new message.
  */
 export const ListBatchesRequestSchema: GenMessage<ListBatchesRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 8);
+  messageDesc(file_refit_ingestion_v1_ingestion, 11);
 
 /**
  * @generated from message refit.ingestion.v1.ListBatchesResponse
@@ -396,7 +517,7 @@ export type ListBatchesResponse = Message<"refit.ingestion.v1.ListBatchesRespons
  * Use `create(ListBatchesResponseSchema)` to create a new message.
  */
 export const ListBatchesResponseSchema: GenMessage<ListBatchesResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 9);
+  messageDesc(file_refit_ingestion_v1_ingestion, 12);
 
 /**
  * @generated from message refit.ingestion.v1.QuarantinedRow
@@ -432,7 +553,7 @@ export type QuarantinedRow = Message<"refit.ingestion.v1.QuarantinedRow"> & {
  * Use `create(QuarantinedRowSchema)` to create a new message.
  */
 export const QuarantinedRowSchema: GenMessage<QuarantinedRow> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 10);
+  messageDesc(file_refit_ingestion_v1_ingestion, 13);
 
 /**
  * @generated from message refit.ingestion.v1.ListQuarantineRequest
@@ -470,7 +591,7 @@ export type ListQuarantineRequest = Message<"refit.ingestion.v1.ListQuarantineRe
  * Use `create(ListQuarantineRequestSchema)` to create a new message.
  */
 export const ListQuarantineRequestSchema: GenMessage<ListQuarantineRequest> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 11);
+  messageDesc(file_refit_ingestion_v1_ingestion, 14);
 
 /**
  * @generated from message refit.ingestion.v1.ListQuarantineResponse
@@ -487,7 +608,7 @@ export type ListQuarantineResponse = Message<"refit.ingestion.v1.ListQuarantineR
  * Use `create(ListQuarantineResponseSchema)` to create a new message.
  */
 export const ListQuarantineResponseSchema: GenMessage<ListQuarantineResponse> = /*@__PURE__*/
-  messageDesc(file_refit_ingestion_v1_ingestion, 12);
+  messageDesc(file_refit_ingestion_v1_ingestion, 15);
 
 /**
  * Data batches: upload, validation, quarantine.
@@ -531,6 +652,17 @@ export const IngestionService: GenService<{
     methodKind: "unary";
     input: typeof ImportDataRequestSchema;
     output: typeof ImportDataResponseSchema;
+  },
+  /**
+   * The schema batches are validated against: the declared one, or (schema.infer) the one
+   * inferred from the first accepted batch and pinned.
+   *
+   * @generated from rpc refit.ingestion.v1.IngestionService.GetSchema
+   */
+  getSchema: {
+    methodKind: "unary";
+    input: typeof GetSchemaRequestSchema;
+    output: typeof GetSchemaResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_ingestion_v1_ingestion, 0);
