@@ -14,13 +14,17 @@ import {
 import { InvalidInputError, UnavailableError } from '@refit/platform';
 import type { Clients } from './clients.js';
 import { formatModels, formatRun, statusWord } from './format.js';
-import { formatProgress, formatTrials } from './trials-format.js';
+import { createStatusLine, formatProgress, formatTrials } from './trials-format.js';
 
 /** JSON output lists every field, zeros and empty values too, so scripts need no defaults. */
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
 
-/** Where command output goes; tests pass their own. */
-export type Io = { out: (s: string) => void; err: (s: string) => void; json: boolean; progress: boolean };
+/**
+ * Where command output goes; tests pass their own. `progress` shows progress on stderr; `tty` says
+ * stderr is a terminal (progress redrawn in place through `write`, which adds no newline). Defaults:
+ * `tty` false, `write` none (progress then goes through `err` as plain lines).
+ */
+export type Io = { out: (s: string) => void; err: (s: string) => void; json: boolean; progress: boolean; tty?: boolean; write?: (s: string) => void };
 
 const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.stringify(json, null, 2) : human);
 
@@ -108,15 +112,15 @@ function trainingProgress(c: Clients, runId: string, onProgress: (line: string) 
 
 /**
  * Polls a run until it ends, reporting each finished stage as it comes, and (with `onProgress`)
- * a training progress bar while the trainer works.
+ * a training progress bar while the trainer works, at most once per `progressEveryMs` (default 1000).
  */
 export async function waitForRun(
   c: Clients,
   runId: string,
-  opts: { timeoutMs: number; onStage?: (line: string) => void; onProgress?: (line: string) => void; pollMs?: number },
+  opts: { timeoutMs: number; onStage?: (line: string) => void; onProgress?: (line: string) => void; pollMs?: number; progressEveryMs?: number },
 ): Promise<Run> {
   const deadline = Date.now() + opts.timeoutMs;
-  const progress = opts.onProgress ? trainingProgress(c, runId, opts.onProgress, 1000) : undefined;
+  const progress = opts.onProgress ? trainingProgress(c, runId, opts.onProgress, opts.progressEveryMs ?? 1000) : undefined;
   let reported = 0;
   for (;;) {
     const { run } = await c.trigger.getRun({ runId });
@@ -130,10 +134,28 @@ export async function waitForRun(
   }
 }
 
-/** `refit runs wait <run>`: shows progress, prints the summary, fails when the run failed. */
+/**
+ * `refit runs wait <run>`: shows progress (on a terminal one line with a bar for trials and epochs,
+ * redrawn in place; elsewhere plain lines, at most one each 5 s), prints the summary, fails when the
+ * run failed.
+ */
 export async function runsWait(c: Clients, io: Io, runId: string, timeoutMs: number): Promise<Run> {
-  if (io.progress) io.err(`waiting for run ${runId}…`);
-  const run = await waitForRun(c, runId, { timeoutMs, onStage: io.progress ? io.err : undefined, onProgress: io.progress ? io.err : undefined });
+  // Without a terminal (a pipe, a CI log) progress is plain lines unless --json.
+  const show = !io.json && (io.progress || io.tty === false);
+  const inPlace = Boolean(io.tty && io.write);
+  const status = show ? createStatusLine(inPlace && io.write ? io.write : (s) => io.err(s.replace(/\n$/, '')), inPlace) : undefined;
+  status?.print(`waiting for run ${runId}…`);
+  let run: Run;
+  try {
+    run = await waitForRun(c, runId, {
+      timeoutMs,
+      onStage: status && ((line) => status.print(line)),
+      onProgress: status && ((line) => status.update(line)),
+      progressEveryMs: inPlace ? 200 : 5000,
+    });
+  } finally {
+    status?.end();
+  }
   const trials = await trialsOf(c, runId);
   print(io, [formatRun(run), formatTrials(trials)].filter(Boolean).join('\n'), toJson(RunSchema, run, JSON_OPTS));
   if (run.status === RunStatus.FAILED) process.exitCode = 1;

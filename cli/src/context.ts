@@ -12,7 +12,8 @@ export type CliContext = {
 export function createContext(program: Command): CliContext {
   const io = (): Io => {
     const json = Boolean(program.opts().json);
-    return { json, progress: !json && process.stderr.isTTY === true, out: (s) => console.log(s), err: (s) => console.error(s) };
+    const tty = process.stderr.isTTY === true;
+    return { json, progress: !json && tty, tty, out: (s) => console.log(s), err: (s) => console.error(s), write: (s) => void process.stderr.write(s) };
   };
   return {
     action:

@@ -4,6 +4,7 @@ import { createContext } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerRegistryCommands } from './registry-commands.js';
+import { registerRolloutCommands } from './rollout-commands.js';
 import { registerServingCommands } from './serving-commands.js';
 import { registerTriggerCommands } from './trigger-commands.js';
 
@@ -19,6 +20,7 @@ registerDataCommands(program, ctx);
 registerRegistryCommands(program, ctx);
 registerTriggerCommands(program, ctx);
 registerServingCommands(program, ctx);
+registerRolloutCommands(program, ctx);
 
 program.parseAsync().then(
   () => process.exit(process.exitCode ?? 0),

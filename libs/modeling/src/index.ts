@@ -5,7 +5,7 @@
 export type { DatePart, FeatureSpec, ImputeSpec, LabelSpec, ModelSpec, RawRow } from './spec.js';
 export { ModelingInputError } from './errors.js';
 export type { ModelingInputDetails } from './errors.js';
-export { labelOf, labelsOf } from './label.js';
+export { labelOf, labelsOf, targetOf } from './label.js';
 export { OTHER_CATEGORY, applyTransform, fitTransform, parseTransform, serializeTransform } from './transform.js';
 export type { FittedTransform, OneHotFeature, PassthroughFeature, StandardizeFeature, TransformedRows } from './transform.js';
 export type { BucketizeFeature, DatePartsFeature, FittedFeature, HashFeature, Log1pFeature, MinMaxFeature } from './transform.js';

@@ -20,6 +20,8 @@ import {
   RunCompletedSchema,
   RunFailedSchema,
   RunRequestedSchema,
+  RolloutDecidedSchema,
+  RolloutRequestedSchema,
   TrainingProgressSchema,
 } from '@refit/contracts';
 import type { Lineage } from '@refit/contracts';
@@ -53,6 +55,8 @@ export const EVENTS = {
   externalRetrain: def('external.retrain', ExternalRetrainRequestedSchema),
   monitoringWindow: def('monitoring.window', MonitoringWindowSchema),
   externalData: def('external.data', ExternalDataAnnouncedSchema),
+  rolloutRequested: def('rollout.requested', RolloutRequestedSchema),
+  rolloutDecided: def('rollout.decided', RolloutDecidedSchema),
 } as const;
 
 /** The full subject of an event under a deployment's subject prefix. */

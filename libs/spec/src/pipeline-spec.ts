@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { DATA_DEFAULTS, dataSection } from './sections/data.js';
 import { EVALUATION_DEFAULTS, evaluationSection } from './sections/evaluation.js';
 import { featuresSection } from './sections/features.js';
-import { GATES_DEFAULTS, gatesSection, type championRule, type fairnessRule, type metricName } from './sections/gates.js';
+import { GATES_DEFAULTS, gatesSection, REGRESSION_GATES_DEFAULTS, type championRule, type fairnessRule, type metricName } from './sections/gates.js';
+import { regressionRules } from './sections/label.js';
 import { labelSection } from './sections/label.js';
 import { MODEL_DEFAULTS, modelSection } from './sections/model.js';
+import { ROLLOUT_DEFAULTS, rolloutSection } from './sections/rollout.js';
 import { schemaSection } from './sections/schema.js';
 import { HYGIENE_DEFAULTS, hygieneSection, triggersSection } from './sections/triggers.js';
 
@@ -12,11 +14,16 @@ export { COLUMN_TYPES } from './sections/schema.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
 
-/**
- * The zod schema of a pipeline spec (`refit pipeline apply -f spec.yaml`). Each section lives in
- * `sections/<name>.ts`; cross-section rules (a feature must be a declared column…) are here.
- */
-export const pipelineSpecSchema = z
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// The gates left out of a regression spec are a regression's (the defaults are a classifier's).
+function regressionGateDefaults(value: unknown): unknown {
+  if (!isRecord(value) || !isRecord(value.model) || value.model.head !== 'regression') return value;
+  if (value.gates !== undefined && !isRecord(value.gates)) return value;
+  return { ...value, gates: { ...REGRESSION_GATES_DEFAULTS, ...value.gates } };
+}
+
+const pipelineObject = z
   .strictObject({
     apiVersion: z.literal('refit/v1'),
     kind: z.literal('Pipeline'),
@@ -31,8 +38,17 @@ export const pipelineSpecSchema = z
     evaluation: evaluationSection.default(EVALUATION_DEFAULTS),
     triggers: triggersSection,
     hygiene: hygieneSection.default(HYGIENE_DEFAULTS),
+    rollout: rolloutSection.default(ROLLOUT_DEFAULTS),
   })
   .superRefine((spec, ctx) => {
+    // An inferred schema is not known before the first batch: the ingestion service checks the
+    // column references below against it then (it runs this same validation with the columns in).
+    if (spec.schema.infer) {
+      spec.features.forEach((f, i) => {
+        if (f.name === spec.label.column) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `'${f.name}' is the label column; a feature must not leak the label` });
+      });
+      return;
+    }
     const columns = new Map(spec.schema.columns.map((c) => [c.name, c]));
     spec.schema.columns.forEach((c, i) => {
       if (spec.schema.columns.findIndex((o) => o.name === c.name) !== i) {
@@ -74,7 +90,14 @@ export const pipelineSpecSchema = z
     if (needsTime && !spec.schema.timestamp) {
       ctx.addIssue({ code: 'custom', path: needsTime, message: 'needs schema.timestamp (the date column that orders the rows)' });
     }
+    for (const issue of regressionRules(spec, columns.get(spec.label.column)?.type)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/**
+ * The zod schema of a pipeline spec (`refit pipeline apply -f spec.yaml`). Each section lives in
+ * `sections/<name>.ts`; cross-section rules (a feature must be a declared column…) are here.
+ */
+export const pipelineSpecSchema = z.preprocess(regressionGateDefaults, pipelineObject);
 
 /** A validated pipeline spec with every default filled in. */
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
@@ -90,5 +113,7 @@ export type GateMetric = z.output<typeof metricName>;
 export type ChampionRule = z.output<typeof championRule>;
 /** One fairness limit (`gates.fairness`). */
 export type FairnessRule = z.output<typeof fairnessRule>;
+/** The `rollout:` section with defaults filled in. */
+export type RolloutSpec = PipelineSpec['rollout'];
 /** The `evaluation:` section with defaults filled in. */
 export type EvaluationSpec = PipelineSpec['evaluation'];

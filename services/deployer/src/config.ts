@@ -9,6 +9,8 @@ export type DeployerConfig = BaseConfig & {
   registryAddress: string;
   /** Length of a monitoring window in ms (REFIT_MONITOR_WINDOW_MS; default 60000). */
   monitorWindowMs: number;
+  /** How often active rollouts are analysed, ms (REFIT_ROLLOUT_TICK_MS; default 10000). */
+  rolloutTickMs: number;
 };
 
 /** Reads and validates the deployer service's configuration from the environment. */
@@ -18,11 +20,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Deplo
     tfBackend: parseBackendChoice(env.REFIT_TF_BACKEND),
     registryAddress: serviceAddress('registry', env),
     monitorWindowMs: windowMs(env.REFIT_MONITOR_WINDOW_MS),
+    rolloutTickMs: tickMs(env.REFIT_ROLLOUT_TICK_MS),
   });
 }
 
 function windowMs(value: string | undefined): number {
   const ms = Number(value ?? 60_000);
   if (!Number.isInteger(ms) || ms < 100) throw new InvalidInputError(`REFIT_MONITOR_WINDOW_MS must be a whole number of milliseconds >= 100; got '${value}'`);
+  return ms;
+}
+
+function tickMs(value: string | undefined): number {
+  const ms = Number(value ?? 10_000);
+  if (!Number.isInteger(ms) || ms < 10) throw new InvalidInputError(`REFIT_ROLLOUT_TICK_MS must be a whole number of milliseconds >= 10; got '${value}'`);
   return ms;
 }

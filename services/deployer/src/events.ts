@@ -1,13 +1,25 @@
-import { RegistryService } from '@refit/contracts';
+import type { RegistryService } from '@refit/contracts';
 import { initBackend } from '@refit/modeling';
-import { createClient, EVENTS, InvalidInputError, stageTiming, type ServiceRuntime } from '@refit/platform';
+import { EVENTS, InvalidInputError, stageTiming, type Client, type ServiceRuntime } from '@refit/platform';
 import type { DeployerConfig } from './config.js';
+import type { Rollouts } from './rollout.js';
 import { loadVersion, type ServingTable } from './serving.js';
 import { saveDeployment } from './store.js';
 
-/** Consumes `alias.changed`: when a pipeline's champion moves, load it and serve it. */
-export async function consumeDeployerEvents(rt: ServiceRuntime, config: Readonly<DeployerConfig>, table: ServingTable): Promise<void> {
-  const registry = createClient(RegistryService, config.registryAddress);
+/**
+ * Consumes `alias.changed` (when a pipeline's champion moves, load it and serve it) and
+ * `rollout.requested` (serve a candidate next to the champion, see rollout.ts).
+ */
+export async function consumeDeployerEvents(rt: ServiceRuntime, config: Readonly<DeployerConfig>, table: ServingTable, rollouts: Rollouts, registry: Client<typeof RegistryService>): Promise<void> {
+  await rt.consume({
+    name: 'rollout-requested',
+    event: EVENTS.rolloutRequested,
+    handle: async (ev, tx, { logger }) => {
+      const e = ev.decode(EVENTS.rolloutRequested.schema);
+      await rollouts.begin(tx, e);
+      logger.info({ pipeline: e.pipeline, version: e.version }, 'rollout started');
+    },
+  });
   await rt.consume({
     name: 'alias-changed',
     event: EVENTS.aliasChanged,
@@ -25,6 +37,7 @@ export async function consumeDeployerEvents(rt: ServiceRuntime, config: Readonly
       await saveDeployment(tx, { pipeline: e.pipeline, version: e.version, runId: e.runId, modelKey, transformKey, reason: `champion moved to ${e.version}` });
       await rt.publish(tx, EVENTS.modelServing, { pipeline: e.pipeline, version: e.version, runId: e.runId, timing: stageTiming('deployer', started) }, { runId: e.runId, traceId: ev.traceId });
       table.swap(loaded);
+      await rollouts.championMoved(tx, e.pipeline, e.version);
       logger.info({ pipeline: e.pipeline, version: e.version, previous: e.previousVersion }, 'now serving');
     },
   });

@@ -9,7 +9,8 @@ type LabeledRow = { version: string; variant: string; probability: number; feedb
 
 /**
  * Closes one monitoring window per pipeline: predictions made and feedback received since the
- * last window, metrics per served version on the labeled rows, emitted as `monitoring.window`.
+ * last window, metrics per served version and variant (champion, canary, b, shadow with its
+ * divergence from the champion) on the labeled rows, emitted as `monitoring.window`.
  */
 export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, now: Date): Promise<number> {
   const pipelines = await rt.pool.query<{ pipeline: string; window_end: Date | null }>(
@@ -31,6 +32,20 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
          where pipeline = $1 and feedback_at > $2 and feedback_at <= $3`,
         [pipeline, start, now],
       );
+      // Shadow mode: the candidate scored the same rows without answering; its window says how
+      // far it is from the champion (divergence) and how it would have done on the feedback.
+      const shadowMade = await tx.query<WindowRow & { divergence: number }>(
+        `select shadow_version as version, 'shadow' as variant, count(*) as predictions, null::float8 as latency, avg(abs(probability - shadow_probability)) as divergence
+         from predictions where pipeline = $1 and shadow_version is not null and created_at > $2 and created_at <= $3 group by shadow_version`,
+        [pipeline, start, now],
+      );
+      const shadowLabeled = await tx.query<LabeledRow>(
+        `select shadow_version as version, 'shadow' as variant, shadow_probability as probability, feedback_label from predictions
+         where pipeline = $1 and shadow_version is not null and feedback_at > $2 and feedback_at <= $3`,
+        [pipeline, start, now],
+      );
+      made.rows.push(...shadowMade.rows);
+      labeled.rows.push(...shadowLabeled.rows);
       const keys = new Set([...made.rows.map((r) => `${r.version}\u0000${r.variant}`), ...labeled.rows.map((r) => `${r.version}\u0000${r.variant}`)]);
       for (const key of keys) {
         const [version, variant] = key.split('\u0000');
@@ -42,6 +57,8 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
           Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier });
           if (b.rocAuc !== null) metrics.auc = b.rocAuc;
         }
+        const divergence = shadowMade.rows.find((r) => r.version === version && variant === 'shadow')?.divergence;
+        if (divergence !== undefined && divergence !== null) metrics.divergence = divergence;
         await rt.publish(tx, EVENTS.monitoringWindow, {
           pipeline,
           version,

@@ -1,7 +1,7 @@
 import type { Logger, PgPool } from '@refit/platform';
 
 /** One served prediction. */
-export type LoggedPrediction = { id: string; pipeline: string; version: string; variant: string; probability: number; latencyMs: number; at: Date };
+export type LoggedPrediction = { id: string; pipeline: string; version: string; variant: string; probability: number; latencyMs: number; at: Date; shadowVersion?: string; shadowProbability?: number };
 
 /**
  * Logs predictions without slowing Predict down: rows are buffered and written in one statement
@@ -37,10 +37,20 @@ export class PredictionLog {
       this.#buffer = [];
       try {
         await this.#pool.query(
-          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at)
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[])
+          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability)
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[], $8::text[], $9::float8[])
            on conflict do nothing`,
-          [rows.map((r) => r.id), rows.map((r) => r.pipeline), rows.map((r) => r.version), rows.map((r) => r.variant), rows.map((r) => r.probability), rows.map((r) => r.latencyMs), rows.map((r) => r.at)],
+          [
+            rows.map((r) => r.id),
+            rows.map((r) => r.pipeline),
+            rows.map((r) => r.version),
+            rows.map((r) => r.variant),
+            rows.map((r) => r.probability),
+            rows.map((r) => r.latencyMs),
+            rows.map((r) => r.at),
+            rows.map((r) => r.shadowVersion ?? null),
+            rows.map((r) => r.shadowProbability ?? null),
+          ],
         );
       } catch (err) {
         // Keep them for the next attempt rather than drop them.

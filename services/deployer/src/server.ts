@@ -1,29 +1,60 @@
 import { randomUUID } from 'node:crypto';
-import type { DeployerService } from '@refit/contracts';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { DeployerService, RolloutSchema } from '@refit/contracts';
 import type { RawRow } from '@refit/modeling';
 import { InvalidInputError, NotFoundError, type PgPool, type ServiceHandlers } from '@refit/platform';
 import type { FeatureWindows } from './feature-window.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
+import type { Rollouts } from './rollout.js';
+import type { RolloutRow } from './rollout-store.js';
 import type { ServingTable } from './serving.js';
 
 /** Most rows one Predict call may carry. */
 export const MAX_ROWS_PER_CALL = 10_000;
 
 /** gRPC handlers of the deployer service. */
-export function createDeployerHandlers(table: ServingTable, log: PredictionLog, pool: PgPool, windows: FeatureWindows): ServiceHandlers<typeof DeployerService> {
+export function createDeployerHandlers(table: ServingTable, log: PredictionLog, pool: PgPool, windows: FeatureWindows, rollouts: Rollouts): ServiceHandlers<typeof DeployerService> {
   return {
     async predict(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
-      if (req.rows.length === 0) throw new InvalidInputError('rows is empty: send at least one row of raw features');
-      if (req.rows.length > MAX_ROWS_PER_CALL) throw new InvalidInputError(`${req.rows.length} rows in one call; at most ${MAX_ROWS_PER_CALL}`);
       const started = performance.now();
-      const { version, probabilities } = table.predict(req.pipeline, req.rows as RawRow[]);
+      const columnar = req.rows.length === 0 && req.columns.length > 0;
+      const rows = columnar ? columnarRows(req.columns, req.values) : (req.rows as RawRow[]);
+      if (rows.length === 0) throw new InvalidInputError('rows is empty: send at least one row of raw features');
+      if (rows.length > MAX_ROWS_PER_CALL) throw new InvalidInputError(`${rows.length} rows in one call; at most ${MAX_ROWS_PER_CALL}`);
+      const ids = rows.map(() => randomUUID());
+      const r = table.predictRouted(req.pipeline, rows, ids);
       const at = new Date();
-      const latencyMs = (performance.now() - started) / probabilities.length;
-      const predictions = Array.from(probabilities, (p) => ({ predictionId: randomUUID(), probability: p, label: p >= 0.5 ? 1 : 0 }));
-      windows.add(req.pipeline, req.rows as RawRow[]);
-      log.add(predictions.map((p) => ({ id: p.predictionId, pipeline: req.pipeline, version, variant: 'champion', probability: p.probability, latencyMs, at })));
-      return { modelVersion: version, predictions };
+      const latencyMs = (performance.now() - started) / rows.length;
+      windows.add(req.pipeline, rows);
+      const shadow = r.shadow;
+      log.add(
+        r.rows.map((x, i) => ({
+          id: ids[i],
+          pipeline: req.pipeline,
+          version: x.version,
+          variant: x.variant,
+          probability: x.probability,
+          latencyMs,
+          at,
+          shadowVersion: shadow?.version,
+          shadowProbability: shadow?.probabilities[i],
+        })),
+      );
+      if (columnar) {
+        // Packed fields: encoding 1,000 Prediction messages costs more than scoring them.
+        const cand = r.rows.find((x) => x.variant !== 'champion');
+        return {
+          modelVersion: r.champion,
+          predictionIds: ids,
+          probabilities: r.rows.map((x) => x.probability),
+          fromCandidate: cand ? r.rows.map((x) => x.variant !== 'champion') : [],
+          candidateVersion: cand?.version ?? '',
+          candidateVariant: cand?.variant ?? '',
+        };
+      }
+      const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= 0.5 ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant }));
+      return { modelVersion: r.champion, predictions };
     },
     async sendFeedback(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
@@ -43,5 +74,54 @@ export function createDeployerHandlers(table: ServingTable, log: PredictionLog, 
       if (!d) throw new NotFoundError(`no model is serving for pipeline '${req.pipeline}'`);
       return { deployment: { pipeline: d.pipeline, modelVersion: d.version, runId: d.runId, loadedAtMs: BigInt(d.loadedAt) } };
     },
+    async getRollout(req) {
+      return { rollout: toWireRollout(await rollouts.get(required(req.pipeline))) };
+    },
+    async promoteRollout(req) {
+      return { rollout: toWireRollout(await rollouts.promote(required(req.pipeline), req.actor || 'unknown', req.reason || 'no reason given')) };
+    },
+    async abortRollout(req) {
+      return { rollout: toWireRollout(await rollouts.abort(required(req.pipeline), req.actor || 'unknown', req.reason || 'no reason given')) };
+    },
+  };
+}
+
+/** Rows of the columnar fast path (`columns` + row-major `values`, NaN for a missing value). */
+export function columnarRows(columns: string[], values: ArrayLike<number>): RawRow[] {
+  const d = columns.length;
+  if (values.length % d !== 0) throw new InvalidInputError(`${values.length} values do not fill rows of ${d} columns (${columns.join(', ')})`);
+  const rows: RawRow[] = new Array<RawRow>(values.length / d);
+  for (let i = 0; i < rows.length; i++) {
+    const row: RawRow = {};
+    for (let j = 0; j < d; j++) {
+      const v = values[i * d + j];
+      row[columns[j]] = Number.isNaN(v) ? null : v;
+    }
+    rows[i] = row;
+  }
+  return rows;
+}
+
+function required(pipeline: string): string {
+  if (!pipeline) throw new InvalidInputError('pipeline is required');
+  return pipeline;
+}
+
+function toWireRollout(r: RolloutRow): MessageInitShape<typeof RolloutSchema> {
+  return {
+    pipeline: r.pipeline,
+    strategy: r.strategy,
+    candidateVersion: r.candidate_version,
+    championVersion: r.champion_version,
+    runId: r.run_id,
+    status: r.status,
+    step: r.step,
+    weight: r.weight,
+    steps: r.strategy === 'canary' ? r.config.steps : [],
+    startedAtMs: BigInt(r.started_at.getTime()),
+    stepStartedAtMs: BigInt(r.step_started_at.getTime()),
+    lastOutcome: r.last_outcome,
+    lastReason: r.last_reason,
+    lastAnalysisJson: r.last_analysis ? JSON.stringify(r.last_analysis) : '',
   };
 }

@@ -1,18 +1,19 @@
-import { DeployerService } from '@refit/contracts';
+import { DeployerService, RegistryService } from '@refit/contracts';
 import { initBackend } from '@refit/modeling';
-import { implement, type ServiceRuntime } from '@refit/platform';
+import { createClient, implement, type ServiceRuntime } from '@refit/platform';
 import type { DeployerConfig } from './config.js';
 import { consumeDeployerEvents } from './events.js';
 import { FeatureWindows } from './feature-window.js';
 import { startMonitoring } from './monitoring.js';
 import { PredictionLog } from './prediction-log.js';
+import { createRollouts, startRolloutTicks } from './rollout.js';
 import { createDeployerHandlers } from './server.js';
 import { loadVersion, ServingTable } from './serving.js';
 import { listDeployments } from './store.js';
 
 /**
- * Restores what was served before a restart, then follows champion changes and answers
- * predictions.
+ * Restores what was served before a restart (champions and rollouts at their step), then follows
+ * champion changes and rollout requests, analyses rollouts and answers predictions.
  */
 export async function startDeployerService(rt: ServiceRuntime, config: Readonly<DeployerConfig>): Promise<void> {
   const table = new ServingTable();
@@ -24,10 +25,16 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   const log = new PredictionLog({ pool: rt.pool, logger: rt.logger });
   const windows = new FeatureWindows();
   const monitoring = startMonitoring(rt, log, windows, { windowMs: config.monitorWindowMs });
+  const registry = createClient(RegistryService, config.registryAddress);
+  const rollouts = createRollouts({ rt, table, registry, tfBackend: config.tfBackend });
+  await rollouts.resume();
+  const ticks = startRolloutTicks(rollouts, config.rolloutTickMs);
   rt.onClose(async () => {
+    await ticks.stop();
     await monitoring.stop();
     await log.close();
+    registry.close();
   });
-  await consumeDeployerEvents(rt, config, table);
-  await rt.serve(implement(DeployerService, createDeployerHandlers(table, log, rt.pool, windows)));
+  await consumeDeployerEvents(rt, config, table, rollouts, registry);
+  await rt.serve(implement(DeployerService, createDeployerHandlers(table, log, rt.pool, windows, rollouts)));
 }

@@ -67,6 +67,16 @@ export async function promote(
   return previous;
 }
 
+/**
+ * The run's `rollout:` section when it asks for a progressive rollout (shadow, canary, ab);
+ * undefined for direct promotion (also when the spec has no such section).
+ */
+export function rolloutOf(specJson: string): { strategy: string } | undefined {
+  if (!specJson) return undefined;
+  const rollout = (JSON.parse(specJson) as { rollout?: { strategy?: string } }).rollout;
+  return rollout?.strategy && rollout.strategy !== 'direct' ? { ...rollout, strategy: rollout.strategy } : undefined;
+}
+
 /** Records a requested run (its trigger and why) in the pipeline's ledger. */
 export async function recordRunRequested(tx: pg.PoolClient, e: RunRequested): Promise<void> {
   const ctx = e.context;
@@ -122,7 +132,16 @@ export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e
     details: { version: model.version, snapshotSha256: e.lineage?.snapshotSha256 ?? '', model: e.lineage?.model?.sha256 ?? '', codeVersion: e.lineage?.codeVersion ?? '' },
   });
   let previous: string | undefined;
-  if (passed) {
+  const rollout = rolloutOf(ctx.specJson);
+  if (passed && rollout) {
+    // A progressive rollout: the candidate alias moves and the deployer decides on live traffic.
+    const current = await getAlias(tx, ctx.pipeline, 'candidate');
+    const champion = await getAlias(tx, ctx.pipeline, 'champion');
+    const reason = `run ${ctx.runId} passed its evaluation gates; ${rollout.strategy} rollout next to ${champion ? `champion ${champion.version}` : 'no champion'}`;
+    await moveAliasRecorded(rt, tx, { pipeline: ctx.pipeline, alias: 'candidate', version: model.version, expectedRevision: current?.revision, previousVersion: current?.version, runId: ctx.runId, actor: `evaluation gates of run ${ctx.runId}`, reason, kind: 'alias-moved' }, traceId);
+    await rt.publish(tx, EVENTS.rolloutRequested, { pipeline: ctx.pipeline, version: model.version, runId: ctx.runId, championVersion: champion?.version ?? '', rolloutJson: JSON.stringify(rollout) }, { runId: ctx.runId, traceId });
+    previous = champion?.version;
+  } else if (passed) {
     previous = await promote(rt, tx, { pipeline: ctx.pipeline, version: model.version, runId: ctx.runId, actor: `evaluation gates of run ${ctx.runId}`, reason: `run ${ctx.runId} passed its evaluation gates`, kind: 'promotion' }, traceId);
   }
   await rt.publish(

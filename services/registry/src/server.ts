@@ -2,7 +2,7 @@ import { fromJson, type JsonValue, type MessageInitShape } from '@bufbuild/proto
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { LineageSchema, Verdict, type ModelVersionSchema, type RegistryService } from '@refit/contracts';
 import { ConflictError, InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
-import { readLedger, verifyChain, type LedgerEntry } from './ledger.js';
+import { appendLedger, readLedger, verifyChain, type LedgerEntry } from './ledger.js';
 import { ALIASES, moveAliasRecorded, promote } from './promotion.js';
 import { aliasesOf, getAlias, getModel, listModels, type AliasRow, type ModelRow } from './store.js';
 
@@ -76,11 +76,11 @@ export function createRegistryHandlers(rt: ServiceRuntime): ServiceHandlers<type
         if (req.expectedRevision !== undefined && req.expectedRevision !== seen) {
           throw new ConflictError(`alias '${alias}' of pipeline '${pipeline}' is at revision ${seen}, not ${req.expectedRevision}: it was moved meanwhile; look again and retry`);
         }
-        const why = `manual override by ${actor}: ${reason}`;
+        const why = req.runId ? `${actor}: ${reason}` : `manual override by ${actor}: ${reason}`;
         if (alias === 'champion') {
-          await promote(rt, tx, { pipeline, version, runId: '', actor, reason: why, kind: 'manual-override', expectedRevision: current?.revision });
+          await promote(rt, tx, { pipeline, version, runId: req.runId, actor, reason: why, kind: req.runId ? 'promotion' : 'manual-override', expectedRevision: current?.revision });
         } else {
-          await moveAliasRecorded(rt, tx, { pipeline, alias, version, expectedRevision: current?.revision, previousVersion: current?.version, runId: '', actor, reason: why, kind: 'manual-override' });
+          await moveAliasRecorded(rt, tx, { pipeline, alias, version, expectedRevision: current?.revision, previousVersion: current?.version, runId: req.runId, actor, reason: why, kind: 'manual-override' });
         }
         const m = await getModel(tx, pipeline, version);
         if (!m) throw new NotFoundError(`model version '${version}' of pipeline '${pipeline}' not found`);
@@ -91,6 +91,20 @@ export function createRegistryHandlers(rt: ServiceRuntime): ServiceHandlers<type
     },
     async listLedger(req) {
       return { entries: (await readLedger(rt.pool, required(req.pipeline, 'pipeline'), req.runId || undefined)).map(toWireEntry) };
+    },
+    async recordDecision(req) {
+      const pipeline = required(req.pipeline, 'pipeline');
+      if (req.kind !== 'rollback') throw new InvalidInputError(`kind '${req.kind}' cannot be recorded from outside; only rollback`);
+      let details: unknown = {};
+      try {
+        details = req.detailsJson ? JSON.parse(req.detailsJson) : {};
+      } catch {
+        throw new InvalidInputError('details_json is not valid JSON');
+      }
+      const entry = await withTransaction(rt.pool, (tx) =>
+        appendLedger(tx, { pipeline, kind: 'rollback', runId: req.runId, actor: required(req.actor, 'actor'), summary: required(req.summary, 'summary'), details }),
+      );
+      return { entry: toWireEntry(entry) };
     },
     async verifyLedger(req) {
       const entries = await readLedger(rt.pool, required(req.pipeline, 'pipeline'));

@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file refit/deployer/v1/deployer.proto.
  */
 export const file_refit_deployer_v1_deployer: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiSQoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRwoKUHJlZGljdGlvbhIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBEg0KBWxhYmVsGAMgASgFIlwKD1ByZWRpY3RSZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEjIKC3ByZWRpY3Rpb25zGAIgAygLMh0ucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdGlvbiIoChRHZXREZXBsb3ltZW50UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJbCgpEZXBsb3ltZW50EhAKCHBpcGVsaW5lGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEhQKDGxvYWRlZF9hdF9tcxgEIAEoAyJKChVHZXREZXBsb3ltZW50UmVzcG9uc2USMQoKZGVwbG95bWVudBgBIAEoCzIdLnJlZml0LmRlcGxveWVyLnYxLkRlcGxveW1lbnQiMAoIRmVlZGJhY2sSFQoNcHJlZGljdGlvbl9pZBgBIAEoCRINCgVsYWJlbBgCIAEoASJWChNTZW5kRmVlZGJhY2tSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEi0KCGZlZWRiYWNrGAIgAygLMhsucmVmaXQuZGVwbG95ZXIudjEuRmVlZGJhY2siNwoUU2VuZEZlZWRiYWNrUmVzcG9uc2USDgoGam9pbmVkGAEgASgDEg8KB3Vua25vd24YAiADKAkyqAIKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlEl8KDFNlbmRGZWVkYmFjaxImLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1JlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5TZW5kRmVlZGJhY2tSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEifgoKUHJlZGljdGlvbhIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBEg0KBWxhYmVsGAMgASgFEg0KBXZhbHVlGAQgASgBEhUKDW1vZGVsX3ZlcnNpb24YBSABKAkSDwoHdmFyaWFudBgGIAEoCSLZAQoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IjAKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAEiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrIjcKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJIqkCCgdSb2xsb3V0EhAKCHBpcGVsaW5lGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEhkKEWNhbmRpZGF0ZV92ZXJzaW9uGAMgASgJEhgKEGNoYW1waW9uX3ZlcnNpb24YBCABKAkSDgoGcnVuX2lkGAUgASgJEg4KBnN0YXR1cxgGIAEoCRIMCgRzdGVwGAcgASgFEg4KBndlaWdodBgIIAEoBRINCgVzdGVwcxgJIAMoBRIVCg1zdGFydGVkX2F0X21zGAogASgDEhoKEnN0ZXBfc3RhcnRlZF9hdF9tcxgLIAEoAxIUCgxsYXN0X291dGNvbWUYDCABKAkSEwoLbGFzdF9yZWFzb24YDSABKAkSGgoSbGFzdF9hbmFseXNpc19qc29uGA4gASgJIiUKEUdldFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKEkdldFJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJIChVQcm9tb3RlUm9sbG91dFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJIkUKFlByb21vdGVSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiRgoTQWJvcnRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQyywQKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlEl8KDFNlbmRGZWVkYmFjaxImLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1JlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5TZW5kRmVlZGJhY2tSZXNwb25zZRJZCgpHZXRSb2xsb3V0EiQucmVmaXQuZGVwbG95ZXIudjEuR2V0Um9sbG91dFJlcXVlc3QaJS5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVzcG9uc2USZQoOUHJvbW90ZVJvbGxvdXQSKC5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlcXVlc3QaKS5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlc3BvbnNlEl8KDEFib3J0Um9sbG91dBImLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5BYm9ydFJvbGxvdXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * @generated from message refit.deployer.v1.PredictRequest
@@ -28,6 +28,19 @@ export type PredictRequest = Message<"refit.deployer.v1.PredictRequest"> & {
    * @generated from field: repeated google.protobuf.Struct rows = 2;
    */
   rows: JsonObject[];
+
+  /**
+   * A columnar fast path for numeric rows, used when `rows` is empty: the column names, then the
+   * values row after row (len(values) = rows × len(columns)); NaN stands for a missing value.
+   *
+   * @generated from field: repeated string columns = 3;
+   */
+  columns: string[];
+
+  /**
+   * @generated from field: repeated double values = 4;
+   */
+  values: number[];
 };
 
 /**
@@ -55,6 +68,27 @@ export type Prediction = Message<"refit.deployer.v1.Prediction"> & {
    * @generated from field: int32 label = 3;
    */
   label: number;
+
+  /**
+   * The model's output: the predicted value of a regression head (a classifier's probability).
+   *
+   * @generated from field: double value = 4;
+   */
+  value: number;
+
+  /**
+   * The model version that answered this row (differs from the response's during a canary or A/B).
+   *
+   * @generated from field: string model_version = 5;
+   */
+  modelVersion: string;
+
+  /**
+   * champion, canary or b (shadow predictions are never returned).
+   *
+   * @generated from field: string variant = 6;
+   */
+  variant: string;
 };
 
 /**
@@ -74,9 +108,39 @@ export type PredictResponse = Message<"refit.deployer.v1.PredictResponse"> & {
   modelVersion: string;
 
   /**
+   * One per row of a `rows` request (empty for a columnar request).
+   *
    * @generated from field: repeated refit.deployer.v1.Prediction predictions = 2;
    */
   predictions: Prediction[];
+
+  /**
+   * The answer to a columnar request, one entry per row: id, probability, and whether the
+   * rollout's candidate (candidate_version, candidate_variant) answered it instead of the champion.
+   *
+   * @generated from field: repeated string prediction_ids = 3;
+   */
+  predictionIds: string[];
+
+  /**
+   * @generated from field: repeated double probabilities = 4;
+   */
+  probabilities: number[];
+
+  /**
+   * @generated from field: repeated bool from_candidate = 5;
+   */
+  fromCandidate: boolean[];
+
+  /**
+   * @generated from field: string candidate_version = 6;
+   */
+  candidateVersion: string;
+
+  /**
+   * @generated from field: string candidate_variant = 7;
+   */
+  candidateVariant: string;
 };
 
 /**
@@ -225,6 +289,224 @@ export const SendFeedbackResponseSchema: GenMessage<SendFeedbackResponse> = /*@_
   messageDesc(file_refit_deployer_v1_deployer, 8);
 
 /**
+ * A pipeline's progressive rollout.
+ *
+ * @generated from message refit.deployer.v1.Rollout
+ */
+export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * shadow, canary or ab.
+   *
+   * @generated from field: string strategy = 2;
+   */
+  strategy: string;
+
+  /**
+   * @generated from field: string candidate_version = 3;
+   */
+  candidateVersion: string;
+
+  /**
+   * @generated from field: string champion_version = 4;
+   */
+  championVersion: string;
+
+  /**
+   * @generated from field: string run_id = 5;
+   */
+  runId: string;
+
+  /**
+   * active, promoted, rolled-back or aborted.
+   *
+   * @generated from field: string status = 6;
+   */
+  status: string;
+
+  /**
+   * 0-based index of the current step.
+   *
+   * @generated from field: int32 step = 7;
+   */
+  step: number;
+
+  /**
+   * The candidate's share of traffic now, percent (0 in shadow mode: it scores but never answers).
+   *
+   * @generated from field: int32 weight = 8;
+   */
+  weight: number;
+
+  /**
+   * @generated from field: repeated int32 steps = 9;
+   */
+  steps: number[];
+
+  /**
+   * @generated from field: int64 started_at_ms = 10;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: int64 step_started_at_ms = 11;
+   */
+  stepStartedAtMs: bigint;
+
+  /**
+   * The last analysis: pass, fail or inconclusive, with one sentence and the numbers (JSON).
+   *
+   * @generated from field: string last_outcome = 12;
+   */
+  lastOutcome: string;
+
+  /**
+   * @generated from field: string last_reason = 13;
+   */
+  lastReason: string;
+
+  /**
+   * @generated from field: string last_analysis_json = 14;
+   */
+  lastAnalysisJson: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.Rollout.
+ * Use `create(RolloutSchema)` to create a new message.
+ */
+export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 9);
+
+/**
+ * @generated from message refit.deployer.v1.GetRolloutRequest
+ */
+export type GetRolloutRequest = Message<"refit.deployer.v1.GetRolloutRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.GetRolloutRequest.
+ * Use `create(GetRolloutRequestSchema)` to create a new message.
+ */
+export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 10);
+
+/**
+ * @generated from message refit.deployer.v1.GetRolloutResponse
+ */
+export type GetRolloutResponse = Message<"refit.deployer.v1.GetRolloutResponse"> & {
+  /**
+   * @generated from field: refit.deployer.v1.Rollout rollout = 1;
+   */
+  rollout?: Rollout | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.GetRolloutResponse.
+ * Use `create(GetRolloutResponseSchema)` to create a new message.
+ */
+export const GetRolloutResponseSchema: GenMessage<GetRolloutResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 11);
+
+/**
+ * @generated from message refit.deployer.v1.PromoteRolloutRequest
+ */
+export type PromoteRolloutRequest = Message<"refit.deployer.v1.PromoteRolloutRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Who decides (recorded in the ledger).
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.PromoteRolloutRequest.
+ * Use `create(PromoteRolloutRequestSchema)` to create a new message.
+ */
+export const PromoteRolloutRequestSchema: GenMessage<PromoteRolloutRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 12);
+
+/**
+ * @generated from message refit.deployer.v1.PromoteRolloutResponse
+ */
+export type PromoteRolloutResponse = Message<"refit.deployer.v1.PromoteRolloutResponse"> & {
+  /**
+   * @generated from field: refit.deployer.v1.Rollout rollout = 1;
+   */
+  rollout?: Rollout | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.PromoteRolloutResponse.
+ * Use `create(PromoteRolloutResponseSchema)` to create a new message.
+ */
+export const PromoteRolloutResponseSchema: GenMessage<PromoteRolloutResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 13);
+
+/**
+ * @generated from message refit.deployer.v1.AbortRolloutRequest
+ */
+export type AbortRolloutRequest = Message<"refit.deployer.v1.AbortRolloutRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.AbortRolloutRequest.
+ * Use `create(AbortRolloutRequestSchema)` to create a new message.
+ */
+export const AbortRolloutRequestSchema: GenMessage<AbortRolloutRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 14);
+
+/**
+ * @generated from message refit.deployer.v1.AbortRolloutResponse
+ */
+export type AbortRolloutResponse = Message<"refit.deployer.v1.AbortRolloutResponse"> & {
+  /**
+   * @generated from field: refit.deployer.v1.Rollout rollout = 1;
+   */
+  rollout?: Rollout | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.AbortRolloutResponse.
+ * Use `create(AbortRolloutResponseSchema)` to create a new message.
+ */
+export const AbortRolloutResponseSchema: GenMessage<AbortRolloutResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 15);
+
+/**
  * Online predictions with the deployed model.
  *
  * @generated from service refit.deployer.v1.DeployerService
@@ -257,6 +539,36 @@ export const DeployerService: GenService<{
     methodKind: "unary";
     input: typeof SendFeedbackRequestSchema;
     output: typeof SendFeedbackResponseSchema;
+  },
+  /**
+   * The pipeline's progressive rollout (shadow, canary, A/B): step, weights, last analysis.
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.GetRollout
+   */
+  getRollout: {
+    methodKind: "unary";
+    input: typeof GetRolloutRequestSchema;
+    output: typeof GetRolloutResponseSchema;
+  },
+  /**
+   * Ends the rollout now by promoting the candidate (a manual decision, recorded).
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.PromoteRollout
+   */
+  promoteRollout: {
+    methodKind: "unary";
+    input: typeof PromoteRolloutRequestSchema;
+    output: typeof PromoteRolloutResponseSchema;
+  },
+  /**
+   * Ends the rollout now by rolling the candidate back (a manual decision, recorded).
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.AbortRollout
+   */
+  abortRollout: {
+    methodKind: "unary";
+    input: typeof AbortRolloutRequestSchema;
+    output: typeof AbortRolloutResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_deployer_v1_deployer, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/registry/v1/registry.proto.
  */
 export const file_refit_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIpgBCg9TZXRBbGlhc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBEg0KBWFjdG9yGAUgASgJEg4KBnJlYXNvbhgGIAEoCUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iVAoQU2V0QWxpYXNSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIQCghyZXZpc2lvbhgCIAEoAyK2AQoLTGVkZ2VyRW50cnkSEAoIcGlwZWxpbmUYASABKAkSCwoDc2VxGAIgASgDEgwKBGtpbmQYAyABKAkSDgoGcnVuX2lkGAQgASgJEg0KBWFjdG9yGAUgASgJEg8KB3N1bW1hcnkYBiABKAkSFAoMZGV0YWlsc19qc29uGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhEKCXByZXZfaGFzaBgJIAEoCRIMCgRoYXNoGAogASgJIjUKEUxpc3RMZWRnZXJSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg4KBnJ1bl9pZBgCIAEoCSJFChJMaXN0TGVkZ2VyUmVzcG9uc2USLwoHZW50cmllcxgBIAMoCzIeLnJlZml0LnJlZ2lzdHJ5LnYxLkxlZGdlckVudHJ5IicKE1ZlcmlmeUxlZGdlclJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkibgoUVmVyaWZ5TGVkZ2VyUmVzcG9uc2USCgoCb2sYASABKAgSDwoHZW50cmllcxgCIAEoAxIVCg1maXJzdF9iYWRfc2VxGAMgASgDEg8KB3Byb2JsZW0YBCABKAkSEQoJaGVhZF9oYXNoGAUgASgJMqcECg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2USUwoIU2V0QWxpYXMSIi5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlElkKCkxpc3RMZWRnZXISJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TGVkZ2VyUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RMZWRnZXJSZXNwb25zZRJfCgxWZXJpZnlMZWRnZXISJi5yZWZpdC5yZWdpc3RyeS52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GicucmVmaXQucmVnaXN0cnkudjEuVmVyaWZ5TGVkZ2VyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIqgBCg9TZXRBbGlhc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBEg0KBWFjdG9yGAUgASgJEg4KBnJlYXNvbhgGIAEoCRIOCgZydW5faWQYByABKAlCFAoSX2V4cGVjdGVkX3JldmlzaW9uIlQKEFNldEFsaWFzUmVzcG9uc2USLgoFbW9kZWwYASABKAsyHy5yZWZpdC5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SEAoIcmV2aXNpb24YAiABKAMitgEKC0xlZGdlckVudHJ5EhAKCHBpcGVsaW5lGAEgASgJEgsKA3NlcRgCIAEoAxIMCgRraW5kGAMgASgJEg4KBnJ1bl9pZBgEIAEoCRINCgVhY3RvchgFIAEoCRIPCgdzdW1tYXJ5GAYgASgJEhQKDGRldGFpbHNfanNvbhgHIAEoCRITCgtyZWNvcmRlZF9hdBgIIAEoCRIRCglwcmV2X2hhc2gYCSABKAkSDAoEaGFzaBgKIAEoCSI1ChFMaXN0TGVkZ2VyUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZydW5faWQYAiABKAkiRQoSTGlzdExlZGdlclJlc3BvbnNlEi8KB2VudHJpZXMYASADKAsyHi5yZWZpdC5yZWdpc3RyeS52MS5MZWRnZXJFbnRyeSInChNWZXJpZnlMZWRnZXJSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIm4KFFZlcmlmeUxlZGdlclJlc3BvbnNlEgoKAm9rGAEgASgIEg8KB2VudHJpZXMYAiABKAMSFQoNZmlyc3RfYmFkX3NlcRgDIAEoAxIPCgdwcm9ibGVtGAQgASgJEhEKCWhlYWRfaGFzaBgFIAEoCSJ9ChVSZWNvcmREZWNpc2lvblJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDAoEa2luZBgCIAEoCRIOCgZydW5faWQYAyABKAkSDQoFYWN0b3IYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIUCgxkZXRhaWxzX2pzb24YBiABKAkiRwoWUmVjb3JkRGVjaXNpb25SZXNwb25zZRItCgVlbnRyeRgBIAEoCzIeLnJlZml0LnJlZ2lzdHJ5LnYxLkxlZGdlckVudHJ5Mo4FCg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2USUwoIU2V0QWxpYXMSIi5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlElkKCkxpc3RMZWRnZXISJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TGVkZ2VyUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RMZWRnZXJSZXNwb25zZRJfCgxWZXJpZnlMZWRnZXISJi5yZWZpdC5yZWdpc3RyeS52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GicucmVmaXQucmVnaXN0cnkudjEuVmVyaWZ5TGVkZ2VyUmVzcG9uc2USZQoOUmVjb3JkRGVjaXNpb24SKC5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlcXVlc3QaKS5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * @generated from message refit.registry.v1.ModelVersion
@@ -245,6 +245,13 @@ export type SetAliasRequest = Message<"refit.registry.v1.SetAliasRequest"> & {
    * @generated from field: string reason = 6;
    */
   reason: string;
+
+  /**
+   * The run the move concludes (a rollout's promotion), carried by alias.changed; empty for a manual move.
+   *
+   * @generated from field: string run_id = 7;
+   */
+  runId: string;
 };
 
 /**
@@ -462,6 +469,69 @@ export const VerifyLedgerResponseSchema: GenMessage<VerifyLedgerResponse> = /*@_
   messageDesc(file_refit_registry_v1_registry, 13);
 
 /**
+ * @generated from message refit.registry.v1.RecordDecisionRequest
+ */
+export type RecordDecisionRequest = Message<"refit.registry.v1.RecordDecisionRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * rollback (the only kind accepted today).
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string run_id = 3;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string actor = 4;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string summary = 5;
+   */
+  summary: string;
+
+  /**
+   * The evidence (JSON object).
+   *
+   * @generated from field: string details_json = 6;
+   */
+  detailsJson: string;
+};
+
+/**
+ * Describes the message refit.registry.v1.RecordDecisionRequest.
+ * Use `create(RecordDecisionRequestSchema)` to create a new message.
+ */
+export const RecordDecisionRequestSchema: GenMessage<RecordDecisionRequest> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 14);
+
+/**
+ * @generated from message refit.registry.v1.RecordDecisionResponse
+ */
+export type RecordDecisionResponse = Message<"refit.registry.v1.RecordDecisionResponse"> & {
+  /**
+   * @generated from field: refit.registry.v1.LedgerEntry entry = 1;
+   */
+  entry?: LedgerEntry | undefined;
+};
+
+/**
+ * Describes the message refit.registry.v1.RecordDecisionResponse.
+ * Use `create(RecordDecisionResponseSchema)` to create a new message.
+ */
+export const RecordDecisionResponseSchema: GenMessage<RecordDecisionResponse> = /*@__PURE__*/
+  messageDesc(file_refit_registry_v1_registry, 15);
+
+/**
  * Model versions, lineage and aliases.
  *
  * @generated from service refit.registry.v1.RegistryService
@@ -523,6 +593,16 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof VerifyLedgerRequestSchema;
     output: typeof VerifyLedgerResponseSchema;
+  },
+  /**
+   * Appends a decision taken elsewhere (the deployer's rollout rollback) to the ledger.
+   *
+   * @generated from rpc refit.registry.v1.RegistryService.RecordDecision
+   */
+  recordDecision: {
+    methodKind: "unary";
+    input: typeof RecordDecisionRequestSchema;
+    output: typeof RecordDecisionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_registry_v1_registry, 0);

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseSpec, SpecError } from './parse.js';
+
+const rain = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8');
+
+function problems(text: string): string[] {
+  try {
+    parseSpec(text);
+  } catch (e) {
+    if (e instanceof SpecError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a SpecError');
+}
+
+describe('rollout section', () => {
+  it('defaults to direct promotion when left out', () => {
+    expect(parseSpec(rain).rollout).toMatchObject({ strategy: 'direct', steps: [10, 50, 100], onInconclusive: 'rollback' });
+  });
+
+  it('reads a canary with its steps and analysis settings', () => {
+    const spec = parseSpec(`${rain}\nrollout: { strategy: canary, steps: [5, 25, 100], minLabeled: 300, metric: logLoss, margin: 0.01, holdMinutes: 30, onInconclusive: hold }\n`);
+    expect(spec.rollout).toMatchObject({ strategy: 'canary', steps: [5, 25, 100], minLabeled: 300, metric: 'logLoss', margin: 0.01, alpha: 0.05, holdMinutes: 30, onInconclusive: 'hold' });
+  });
+
+  it('names each bad field: steps that do not increase or end at 100, an A/B without its entity column', () => {
+    expect(problems(`${rain}\nrollout: { strategy: canary, steps: [50, 10] }\n`)).toEqual([
+      'rollout.steps[1]: steps must increase; 10 follows 50',
+      'rollout.steps: the last step must be 100 (the candidate serves everything before it is promoted)',
+    ]);
+    expect(problems(`${rain}\nrollout: { strategy: ab }\n`)).toEqual(['rollout.entityColumn: an ab rollout needs entityColumn (the column whose value keeps an entity on one variant)']);
+    expect(problems(`${rain}\nrollout: { strategy: blue-green }\n`)[0]).toMatch(/^rollout\.strategy: /);
+  });
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { columnName } from './common.js';
+
+/** Live metrics a rollout analysis can compare (from feedback joined to predictions). */
+export const rolloutMetric = z.enum(['accuracy', 'logLoss']);
+
+/**
+ * `rollout:` — how a candidate that passed its gates reaches production:
+ * - `direct` (default): it becomes the champion at once (as when the section is left out);
+ * - `shadow`: it scores every request next to the champion, only the champion's answer is
+ *   returned, and the two are compared on the same rows once feedback arrives;
+ * - `canary`: it answers `steps[i]` percent of the predictions (by a hash of the prediction id),
+ *   each step held until its analysis passes;
+ * - `ab`: like one canary step of `split` percent, assigned by a hash of `entityColumn` so that an
+ *   entity always meets the same model.
+ * At each step the candidate is compared with the champion on `metric` (one-sided at `alpha`,
+ * non-inferiority `margin`): pass → next step (after the last: promoted), fail → rolled back,
+ * inconclusive → hold; after `holdMinutes` an inconclusive step follows `onInconclusive`.
+ */
+export const rolloutSection = z
+  .strictObject({
+    /** direct, shadow, canary or ab. Default direct. */
+    strategy: z.enum(['direct', 'shadow', 'canary', 'ab']).default('direct'),
+    /** Canary weights in percent, increasing, the last one 100. Default [10, 50, 100]. */
+    steps: z.array(z.number().int().min(1).max(100)).min(1).default([10, 50, 100]),
+    /** Labeled candidate predictions (and as many of the champion's) a step needs before it is judged. Default 200. */
+    minLabeled: z.number().int().min(10).default(200),
+    /** The metric compared. Default accuracy. */
+    metric: rolloutMetric.default('accuracy'),
+    /** Non-inferiority margin in metric units. Default 0.02. */
+    margin: z.number().min(0).default(0.02),
+    /** One-sided significance level of each step's test. Default 0.05. */
+    alpha: z.number().gt(0).lt(1).default(0.05),
+    /** How long a step may stay inconclusive before `onInconclusive` applies, minutes. Default 60. */
+    holdMinutes: z.number().gt(0).default(60),
+    /** What an inconclusive step does after `holdMinutes`: promote, rollback or hold. Default rollback. */
+    onInconclusive: z.enum(['promote', 'rollback', 'hold']).default('rollback'),
+    /** A/B: the raw column whose value assigns an entity to a variant (sticky). Required for ab. */
+    entityColumn: columnName.optional(),
+    /** A/B: the candidate's share of entities, percent. Default 50. */
+    split: z.number().int().min(1).max(99).default(50),
+  })
+  .superRefine((r, ctx) => {
+    r.steps.forEach((w, i) => {
+      if (i > 0 && w <= r.steps[i - 1]) ctx.addIssue({ code: 'custom', path: ['steps', i], message: `steps must increase; ${w} follows ${r.steps[i - 1]}` });
+    });
+    if (r.steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'the last step must be 100 (the candidate serves everything before it is promoted)' });
+    if (r.strategy === 'ab' && !r.entityColumn) ctx.addIssue({ code: 'custom', path: ['entityColumn'], message: 'an ab rollout needs entityColumn (the column whose value keeps an entity on one variant)' });
+  });
+
+/** Defaults of `rollout:` when it is left out: direct promotion, exactly as without the section. */
+export const ROLLOUT_DEFAULTS: z.output<typeof rolloutSection> = {
+  strategy: 'direct',
+  steps: [10, 50, 100],
+  minLabeled: 200,
+  metric: 'accuracy',
+  margin: 0.02,
+  alpha: 0.05,
+  holdMinutes: 60,
+  onInconclusive: 'rollback',
+  split: 50,
+};

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { analyseStep } from './rollout-analysis.js';
+import { bucketOf, candidateAnswers } from './routing.js';
+
+const spec = { metric: 'accuracy' as const, margin: 0.02, alpha: 0.05, minLabeled: 50 };
+// n rows of which `correct` are predicted right (label 1, probability 0.9 or 0.1).
+const side = (n: number, correct: number) => ({ y: Array.from({ length: n }, () => 1), p: Array.from({ length: n }, (_, i) => (i < correct ? 0.9 : 0.1)) });
+
+describe('rollout analysis', () => {
+  it('fails a clearly worse candidate, passes a clearly better one, holds when unsure or short of feedback', () => {
+    expect(analyseStep(spec, side(200, 116), side(1000, 730), false).outcome).toBe('fail');
+    expect(analyseStep(spec, side(200, 146), side(1000, 580), false).outcome).toBe('pass');
+    expect(analyseStep(spec, side(100, 70), side(100, 72), false).outcome).toBe('inconclusive');
+    const short = analyseStep(spec, side(20, 20), side(1000, 100), false);
+    expect(short.outcome).toBe('inconclusive');
+    expect(short.reason).toContain('20 candidate');
+  });
+
+  it('puts the numbers in the sentence and measures divergence when paired', () => {
+    const a = analyseStep({ ...spec, metric: 'logLoss' }, side(100, 100), side(100, 60), true);
+    expect(a.outcome).toBe('pass');
+    expect(a.candidate).toBeCloseTo(-Math.log(0.9), 6);
+    expect(a.divergence).toBeCloseTo(0.32, 6);
+    expect(a.reason).toMatch(/logLoss 0\.1054 \(n=100\) vs champion/);
+  });
+});
+
+describe('routing', () => {
+  it('buckets are stable and spread evenly', () => {
+    expect(bucketOf('abc')).toBe(bucketOf('abc'));
+    const counts = new Array(10).fill(0) as number[];
+    for (let i = 0; i < 10_000; i++) counts[Math.floor(bucketOf(`id-${i}`) / 10)]++;
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+  });
+
+  it('A/B assignment depends on the entity only; canary on the prediction id; shadow never answers', () => {
+    const ab = { strategy: 'ab' as const, split: 50, entityColumn: 'user' };
+    for (let i = 0; i < 50; i++) expect(candidateAnswers(ab, `p-${i}`, { user: 'u7' })).toBe(candidateAnswers(ab, 'other', { user: 'u7' }));
+    const canary = { strategy: 'canary' as const, weight: 10 };
+    const share = Array.from({ length: 5000 }, (_, i) => candidateAnswers(canary, `p-${i}`, {})).filter(Boolean).length / 5000;
+    expect(share).toBeGreaterThan(0.08);
+    expect(share).toBeLessThan(0.12);
+    expect(candidateAnswers({ strategy: 'shadow' }, 'x', {})).toBe(false);
+  });
+});

@@ -1,0 +1,104 @@
+import type pg from 'pg';
+import type { StepAnalysis } from './rollout-analysis.js';
+
+type Q = pg.Pool | pg.PoolClient;
+
+/** The spec's `rollout:` section as the deployer uses it. */
+export type RolloutConfig = {
+  strategy: 'shadow' | 'canary' | 'ab';
+  steps: number[];
+  minLabeled: number;
+  metric: 'accuracy' | 'logLoss';
+  margin: number;
+  alpha: number;
+  holdMinutes: number;
+  onInconclusive: 'promote' | 'rollback' | 'hold';
+  entityColumn?: string;
+  split: number;
+};
+
+/** A rollout as stored. */
+export type RolloutRow = {
+  pipeline: string;
+  run_id: string;
+  strategy: RolloutConfig['strategy'];
+  candidate_version: string;
+  champion_version: string;
+  model_key: string;
+  transform_key: string;
+  config: RolloutConfig;
+  status: 'active' | 'promoted' | 'rolled-back' | 'aborted';
+  step: number;
+  weight: number;
+  started_at: Date;
+  step_started_at: Date;
+  last_outcome: string;
+  last_reason: string;
+  last_analysis: StepAnalysis | null;
+  decided_at: Date | null;
+};
+
+/** Starts a pipeline's rollout (replacing a finished or superseded one). */
+export async function startRollout(db: Q, r: Omit<RolloutRow, 'status' | 'step' | 'last_outcome' | 'last_reason' | 'last_analysis' | 'decided_at' | 'step_started_at'>): Promise<void> {
+  await db.query(
+    `insert into rollouts (pipeline, run_id, strategy, candidate_version, champion_version, model_key, transform_key, config, status, step, weight, started_at, step_started_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', 0, $9, $10, $10)
+     on conflict (pipeline) do update set run_id = excluded.run_id, strategy = excluded.strategy, candidate_version = excluded.candidate_version,
+       champion_version = excluded.champion_version, model_key = excluded.model_key, transform_key = excluded.transform_key, config = excluded.config,
+       status = 'active', step = 0, weight = excluded.weight, started_at = excluded.started_at, step_started_at = excluded.started_at,
+       last_outcome = '', last_reason = '', last_analysis = null, decided_at = null`,
+    [r.pipeline, r.run_id, r.strategy, r.candidate_version, r.champion_version, r.model_key, r.transform_key, JSON.stringify(r.config), r.weight, r.started_at],
+  );
+}
+
+/** A pipeline's rollout (the last one, whatever its status). */
+export async function getRollout(db: Q, pipeline: string): Promise<RolloutRow | undefined> {
+  return (await db.query<RolloutRow>('select * from rollouts where pipeline = $1', [pipeline])).rows[0];
+}
+
+/** Every active rollout. */
+export async function activeRollouts(db: Q): Promise<RolloutRow[]> {
+  return (await db.query<RolloutRow>("select * from rollouts where status = 'active' order by pipeline")).rows;
+}
+
+/** Records an analysis that held the step. */
+export async function recordAnalysis(db: Q, pipeline: string, a: StepAnalysis): Promise<void> {
+  await db.query('update rollouts set last_outcome = $2, last_reason = $3, last_analysis = $4 where pipeline = $1', [pipeline, a.outcome, a.reason, JSON.stringify(a)]);
+}
+
+/** Moves to the next step. */
+export async function advanceStep(db: Q, pipeline: string, step: number, weight: number, at: Date, a: StepAnalysis): Promise<void> {
+  await db.query(
+    'update rollouts set step = $2, weight = $3, step_started_at = $4, last_outcome = $5, last_reason = $6, last_analysis = $7 where pipeline = $1',
+    [pipeline, step, weight, at, a.outcome, a.reason, JSON.stringify(a)],
+  );
+}
+
+/** Ends a rollout (promoted, rolled back or aborted); the candidate's weight drops to zero unless promoted. */
+export async function endRollout(db: Q, pipeline: string, status: Exclude<RolloutRow['status'], 'active'>, reason: string, a: StepAnalysis | null, at: Date): Promise<void> {
+  await db.query(
+    `update rollouts set status = $2, weight = case when $2 = 'promoted' then weight else 0 end, last_reason = $3, last_outcome = coalesce($4, last_outcome),
+       last_analysis = coalesce($5, last_analysis), decided_at = $6 where pipeline = $1`,
+    [pipeline, status, reason, a?.outcome ?? null, a ? JSON.stringify(a) : null, at],
+  );
+}
+
+/** Labeled predictions of one variant and version made since `since`. */
+export async function labeledSince(db: Q, pipeline: string, variant: string, version: string, since: Date): Promise<{ y: number[]; p: number[] }> {
+  const r = await db.query<{ feedback_label: number; probability: number }>(
+    `select feedback_label, probability from predictions
+     where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4 and feedback_label is not null`,
+    [pipeline, variant, version, since],
+  );
+  return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability) };
+}
+
+/** Shadow mode: labeled rows scored by both, the champion's and the shadow's probabilities side by side. */
+export async function shadowPairsSince(db: Q, pipeline: string, version: string, since: Date): Promise<{ y: number[]; champion: number[]; shadow: number[] }> {
+  const r = await db.query<{ feedback_label: number; probability: number; shadow_probability: number }>(
+    `select feedback_label, probability, shadow_probability from predictions
+     where pipeline = $1 and shadow_version = $2 and created_at >= $3 and feedback_label is not null`,
+    [pipeline, version, since],
+  );
+  return { y: r.rows.map((x) => x.feedback_label), champion: r.rows.map((x) => x.probability), shadow: r.rows.map((x) => x.shadow_probability) };
+}
