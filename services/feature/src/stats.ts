@@ -88,11 +88,16 @@ function categoricalStats(name: string, rows: readonly RawRow[]): CategoricalSta
   return { name, kind: 'categorical', count: rows.length, missing, missingRate: rows.length ? missing / rows.length : 0, frequencies: Object.fromEntries([...freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) };
 }
 
-/** Statistics of every schema column over `rows` (the training split): dates are left out. */
+/**
+ * Statistics of every schema column over `rows` (the training split): dates are left out. A
+ * pipeline whose schema is inferred by ingestion declares no columns here: its features are used.
+ */
 export function computeStats(spec: PipelineSpec, rows: readonly RawRow[], ids: { runId: string; snapshotSha256: string }): SnapshotStats {
-  const columns = spec.schema.columns
-    .filter((c) => c.type !== 'date')
-    .map((c) => (c.type === 'number' || c.type === 'integer' ? numericStats(c.name, rows) : categoricalStats(c.name, rows)));
+  const declared = spec.schema.columns.map((c) => ({ name: c.name, numeric: c.type === 'number' || c.type === 'integer', date: c.type === 'date' }));
+  const fromFeatures = spec.features.map((f) => ({ name: f.name, numeric: f.type === 'number', date: (f.type as string) === 'date' }));
+  const columns = (declared.length > 0 ? declared : fromFeatures)
+    .filter((c) => !c.date)
+    .map((c) => (c.numeric ? numericStats(c.name, rows) : categoricalStats(c.name, rows)));
   return { version: 1, pipeline: spec.name, ...ids, rows: rows.length, columns };
 }
 
