@@ -48,7 +48,9 @@ export async function consumeTrainerEvents(rt: ServiceRuntime, config: Readonly<
       });
       let out;
       try {
-        out = await trainCandidate(rt, config, spec, e.lineage, { logger, signal, onProgress: (p) => progress.epoch(p) });
+        // A continuous run (each new window) continues from the champion's weights.
+        const warmStart = e.context.triggerKind === 'continuous';
+        out = await trainCandidate(rt, config, spec, e.lineage, { logger, signal, onProgress: (p) => progress.epoch(p), warmStart });
       } catch (err) {
         if (signal.reason instanceof RunCancelledError) {
           // The trigger already marked the run cancelled; there is nothing to emit.

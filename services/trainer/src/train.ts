@@ -45,6 +45,8 @@ export type TrainContext = {
   signal?: AbortSignal;
   /** Progress of every epoch (trial 0 of 1 without a search). */
   onProgress?: (p: SearchProgress) => Promise<void>;
+  /** Warm-start from the champion even if the spec does not ask (continuous retraining). Default false. */
+  warmStart?: boolean;
 };
 
 /**
@@ -112,7 +114,8 @@ export async function trainCandidate(rt: ServiceRuntime, config: Readonly<Traine
   const train = await loadMatrix(rt, lineage.featuresTrain.key, 'training');
   const validation = lineage.featuresValidation?.key ? await loadMatrix(rt, lineage.featuresValidation.key, 'validation') : undefined;
   const { backend } = await initBackend({ prefer: config.tfBackend });
-  const warm = spec.model.warmStart === 'champion' ? await championForWarmStart(rt, config, spec.name, lineage) : undefined;
+  const wantWarm = spec.model.warmStart === 'champion' || (ctx.warmStart === true && !spec.model.search);
+  const warm = wantWarm ? await championForWarmStart(rt, config, spec.name, lineage) : undefined;
   if (warm) ctx.logger.info({ champion: warm.version, model: warm.ref.key }, 'warm start from the champion');
   const result = await fit(spec, train, validation, warm, ctx).catch((err: unknown) => {
     throw err instanceof ModelingInputError ? permanent('training', err) : err;

@@ -64,8 +64,8 @@ describe('trainer service', () => {
   /** The lineage with another training-features artifact. */
   let withTrainFeatures: (ref: ArtifactRef) => MessageInitShape<typeof LineageSchema>;
 
-  async function publishReady(runId: string, spec: PipelineSpec, l: MessageInitShape<typeof LineageSchema>): Promise<void> {
-    const context = { runId, pipeline: spec.name, specVersion: 1, specJson: JSON.stringify(spec), triggerKind: 'manual', triggerReason: 'trainer test' };
+  async function publishReady(runId: string, spec: PipelineSpec, l: MessageInitShape<typeof LineageSchema>, triggerKind = 'manual'): Promise<void> {
+    const context = { runId, pipeline: spec.name, specVersion: 1, specJson: JSON.stringify(spec), triggerKind, triggerReason: 'trainer test' };
     await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.featuresReady, { context, lineage: l }, { runId }));
     rt.relay.kick();
   }
@@ -257,6 +257,10 @@ describe('trainer service', () => {
     await trainedOf('r-warm');
     const { job } = await client.getJob({ runId: 'r-warm' });
     expect(job?.warmStartModel).toEqual(first.lineage?.model);
+    // A continuous run warm-starts from the champion even when the spec does not ask for it.
+    await publishReady('r-continuous', specWith({}), lineage, 'continuous');
+    await trainedOf('r-continuous');
+    expect((await client.getJob({ runId: 'r-continuous' })).job?.warmStartModel).toEqual(first.lineage?.model);
 
     champion = create(ModelVersionSchema, { pipeline: 'weather-rain', version: 'v1', lineage: create(LineageSchema, { ...first.lineage, $typeName: undefined, featureNames: ['temp_max', 'wind'] }) });
     await publishReady('r-warm-bad', specWith({ warmStart: 'champion' }), lineage);
