@@ -7,6 +7,7 @@ import {
   DatasetPreparedSchema,
   DriftReportSchema,
   ExternalDataAnnouncedSchema,
+  ExternalMetricReportedSchema,
   ExternalRetrainRequestedSchema,
   MonitoringWindowSchema,
   FeaturesReadySchema,
@@ -55,6 +56,7 @@ export const EVENTS = {
   externalRetrain: def('external.retrain', ExternalRetrainRequestedSchema),
   monitoringWindow: def('monitoring.window', MonitoringWindowSchema),
   externalData: def('external.data', ExternalDataAnnouncedSchema),
+  externalMetric: def('external.metric', ExternalMetricReportedSchema),
   rolloutRequested: def('rollout.requested', RolloutRequestedSchema),
   rolloutDecided: def('rollout.decided', RolloutDecidedSchema),
 } as const;

@@ -60,6 +60,9 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
       case 'continuous':
         summary.push('continuous: every new batch starts a run that warm-starts from the champion');
         break;
+      case 'business':
+        summary.push(`business: fires when ${p.metric} reported on ${rt.config.subjectPrefix}.external.metric by ${p.sources.join(', ')} is ${[p.below !== undefined ? `below ${p.below}` : '', p.above !== undefined ? `above ${p.above}` : ''].filter(Boolean).join(' or ')}`);
+        break;
       case 'external':
         summary.push(`external: runs on ${rt.config.subjectPrefix}.external.retrain from ${p.sources.join(', ')}`);
         break;

@@ -5,7 +5,7 @@ import { specFromJson } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
 import { decide } from './decide.js';
-import { evaluateDrift, evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
+import { evaluateBusiness, evaluateDrift, evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
 import { baselineOf, getPipeline } from './store.js';
 
 /** Decodes an external event: protobuf, or JSON when the publisher says so or protobuf fails. */
@@ -49,7 +49,8 @@ export async function consumeExternalEvents(rt: ServiceRuntime, clock: Clock): P
     onDeadLetter: async (ev, error) => reject(ev, error instanceof Error ? error.message : String(error)),
     handle: async (ev, tx) => {
       const kind = ev.subject.slice(`${rt.config.subjectPrefix}.external.`.length);
-      if (kind !== 'retrain' && kind !== 'data') return reject(ev, `unknown external subject '${ev.subject}': use external.retrain or external.data`);
+      if (kind === 'metric') return onBusinessMetric(rt, tx, ev, clock(), reject);
+      if (kind !== 'retrain' && kind !== 'data') return reject(ev, `unknown external subject '${ev.subject}': use external.retrain, external.data or external.metric`);
       let msg;
       try {
         msg = kind === 'retrain' ? decodeExternal(EVENTS.externalRetrain.schema, ev) : decodeExternal(EVENTS.externalData.schema, ev);
@@ -121,5 +122,31 @@ export async function onLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, ev: Rec
   for (const [i, p] of spec.triggers.entries()) {
     if (p.kind !== 'drift') continue;
     await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'drift', evaluation: evaluateDrift(p, drift), now });
+  }
+}
+
+/** A business metric from another system, against the pipeline's `business` policies for it. */
+async function onBusinessMetric(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date, reject: (ev: ReceivedEvent, reason: string) => void): Promise<void> {
+  let m;
+  try {
+    m = decodeExternal(EVENTS.externalMetric.schema, ev);
+  } catch (e) {
+    return reject(ev, `malformed payload: ${(e as Error).message}`);
+  }
+  if (!m.pipeline || !m.name) return reject(ev, 'pipeline and name are required');
+  if (!Number.isFinite(m.value)) return reject(ev, `value must be a finite number, got ${m.value}`);
+  const pipeline = await getPipeline(tx, m.pipeline);
+  if (!pipeline) return reject(ev, `pipeline '${m.pipeline}' not found`);
+  const spec = specFromJson(pipeline.spec_json);
+  const watching = [...spec.triggers.entries()].filter(([, p]) => p.kind === 'business' && p.metric === m.name);
+  if (watching.length === 0) return reject(ev, `pipeline '${m.pipeline}' has no business policy for metric '${m.name}'`);
+  for (const [i, p] of watching) {
+    if (p.kind !== 'business') continue;
+    if (!p.sources.includes(m.source)) {
+      reject(ev, `source '${m.source}' may not report '${m.name}' for pipeline '${m.pipeline}' (allowed: ${p.sources.join(', ')})`);
+      continue;
+    }
+    const evaluation = evaluateBusiness(p, { source: m.source, value: m.value, version: m.version, eventId: ev.id });
+    await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'business', evaluation, now });
   }
 }

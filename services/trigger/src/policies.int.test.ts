@@ -258,6 +258,24 @@ describe('trigger policies on the real servers', () => {
     expect(explained.summary).toContain("drift: fires when a live feature window drifts from the served model's training data: a drifted-feature share >= 0.5 or wind PSI > 0.5 (windows of at least 50 rows)");
   });
 
+  it('a business metric reported by an allowed monitoring system fires its policy; others are rejected', async () => {
+    await client.applyPipeline({ specYaml: spec('biz', '  - { kind: business, metric: conversion, sources: [bi], below: 0.02 }') });
+    const send = (body: object) => rt.nc.publish(`${env.subjectPrefix}.external.metric`, new TextEncoder().encode(JSON.stringify(body)));
+    send({ pipeline: 'biz', source: 'bi', name: 'conversion', value: 0.05 });
+    send({ pipeline: 'biz', source: 'mallory', name: 'conversion', value: 0.001 });
+    send({ pipeline: 'biz', source: 'bi', name: 'clicks', value: 1 });
+    send({ pipeline: 'biz', source: 'bi', name: 'conversion', value: 0.01, version: 'v1' });
+    await waitFor(async () => (await runs('biz')).length === 1, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await runs('biz'))[0]).toMatchObject({ triggerKind: 'business' });
+    const decisions = (await client.explainTriggers({ pipeline: 'biz', limit: 10 })).decisions.reverse();
+    expect(decisions.map((d) => [d.fired, d.action])).toEqual([
+      [false, 'none'],
+      [true, 'start'],
+    ]);
+    expect(decisions[1].reason).toBe('bi reported conversion = 0.01 for v1; fires below 0.02 — out of bounds; a new run starts');
+  });
+
   it('the spec that carries these policies is valid', () => {
     expect(parseSpec(spec('x', '  - { kind: age, maxAgeHours: 1 }')).triggers).toEqual([{ kind: 'age', maxAgeHours: 1 }]);
   });

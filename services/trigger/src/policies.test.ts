@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyHygiene } from './hygiene.js';
-import { evaluateAge, evaluateDrift, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS, type LiveDrift } from './policies.js';
+import { evaluateAge, evaluateBusiness, evaluateDrift, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS, type LiveDrift } from './policies.js';
 
 const daily = { kind: 'schedule' as const, cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' as const };
 const at = (iso: string) => new Date(iso);
@@ -141,5 +141,16 @@ describe('drift policy', () => {
     const e = evaluateDrift({ kind: 'drift', features: { humidity: { psi: 0.1 } }, minSamples: 50 }, report({ temp_max: 0.1 }, 100));
     expect(e).toMatchObject({ fired: false });
     expect(e.reason).toContain('humidity not measured');
+  });
+});
+
+describe('business policy', () => {
+  const p = { kind: 'business' as const, metric: 'conversion', sources: ['bi'], below: 0.02 };
+  it('fires when the reported value leaves its bounds, once per report', () => {
+    const low = evaluateBusiness(p, { source: 'bi', value: 0.015, version: 'v3', eventId: 'e1' });
+    expect(low).toMatchObject({ fired: true, evidenceKey: 'metric:e1' });
+    expect(low.reason).toBe('bi reported conversion = 0.015 for v3; fires below 0.02 — out of bounds');
+    expect(evaluateBusiness(p, { source: 'bi', value: 0.03, version: '', eventId: 'e2' }).fired).toBe(false);
+    expect(evaluateBusiness({ ...p, below: undefined, above: 5 }, { source: 'bi', value: 6, version: '', eventId: 'e3' }).fired).toBe(true);
   });
 });

@@ -179,3 +179,20 @@ export function evaluateDrift(policy: Drift, d: LiveDrift): Evaluation {
   const fired = byShare || crossed;
   return { fired, reason: `${head}: ${parts.join('; ')}${fired ? ' — data drifted' : ''}`, measured, thresholds, evidenceKey };
 }
+
+type Business = Extract<TriggerPolicy, { kind: 'business' }>;
+
+/** An externally reported business metric against the policy's limits. */
+export function evaluateBusiness(policy: Business, report: { source: string; value: number; version: string; eventId: string }): Evaluation {
+  const low = policy.below !== undefined && report.value < policy.below;
+  const high = policy.above !== undefined && report.value > policy.above;
+  const limits = [policy.below !== undefined ? `below ${policy.below}` : '', policy.above !== undefined ? `above ${policy.above}` : ''].filter(Boolean).join(' or ');
+  const fired = low || high;
+  return {
+    fired,
+    reason: `${report.source} reported ${policy.metric} = ${report.value}${report.version ? ` for ${report.version}` : ''}; fires ${limits}${fired ? ' — out of bounds' : ''}`,
+    measured: { metric: policy.metric, value: report.value, source: report.source, version: report.version || null },
+    thresholds: { below: policy.below ?? null, above: policy.above ?? null },
+    evidenceKey: `metric:${report.eventId}`,
+  };
+}

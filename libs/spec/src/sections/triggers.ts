@@ -84,8 +84,23 @@ const drift = z
 /** Continuous retraining: every new batch starts a run that warm-starts from the champion's weights. */
 const continuous = z.strictObject({ kind: z.literal('continuous') });
 
+/** A business metric reported by another system on `<prefix>.external.metric`, against limits. */
+const business = z
+  .strictObject({
+    kind: z.literal('business'),
+    /** The reported metric's name. */
+    metric: z.string().min(1),
+    /** Sources allowed to report it. */
+    sources: z.array(z.string().min(1)).min(1, 'list at least one allowed source'),
+    /** Fire when the value is below this. */
+    below: z.number().optional(),
+    /** Fire when the value is above this. */
+    above: z.number().optional(),
+  })
+  .refine((b) => b.below !== undefined || b.above !== undefined, 'needs below or above');
+
 /** One trigger policy. */
-export const triggerSchema = z.discriminatedUnion('kind', [manual, schedule, volume, age, external, performance, drift, continuous]);
+export const triggerSchema = z.discriminatedUnion('kind', [manual, schedule, volume, age, external, performance, drift, continuous, business]);
 
 /** `triggers:` — when to retrain; several policies may be active at once. */
 export const triggersSection = z.array(triggerSchema).default([{ kind: 'manual' }]);

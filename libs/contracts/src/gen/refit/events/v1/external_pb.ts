@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/external.proto.
  */
 export const file_refit_events_v1_external: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC9ldmVudHMvdjEvZXh0ZXJuYWwucHJvdG8SD3JlZml0LmV2ZW50cy52MSJMChhFeHRlcm5hbFJldHJhaW5SZXF1ZXN0ZWQSEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJcChVFeHRlcm5hbERhdGFBbm5vdW5jZWQSEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEgwKBHJvd3MYAyABKAMSEwoLZGVzY3JpcHRpb24YBCABKAliBnByb3RvMw");
+  fileDesc("Ch5yZWZpdC9ldmVudHMvdjEvZXh0ZXJuYWwucHJvdG8SD3JlZml0LmV2ZW50cy52MSJMChhFeHRlcm5hbFJldHJhaW5SZXF1ZXN0ZWQSEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJcChVFeHRlcm5hbERhdGFBbm5vdW5jZWQSEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEgwKBHJvd3MYAyABKAMSEwoLZGVzY3JpcHRpb24YBCABKAkiaAoWRXh0ZXJuYWxNZXRyaWNSZXBvcnRlZBIQCghwaXBlbGluZRgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDAoEbmFtZRgDIAEoCRINCgV2YWx1ZRgEIAEoARIPCgd2ZXJzaW9uGAUgASgJYgZwcm90bzM");
 
 /**
  * <prefix>.external.retrain — another system asks for a retrain. Publish as protobuf, or as JSON
@@ -77,4 +77,48 @@ export type ExternalDataAnnounced = Message<"refit.events.v1.ExternalDataAnnounc
  */
 export const ExternalDataAnnouncedSchema: GenMessage<ExternalDataAnnounced> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_external, 1);
+
+/**
+ * <prefix>.external.metric — a monitoring system reports a business metric of a pipeline's model
+ * (conversion rate, cost per 1,000 predictions…); `business` trigger policies watch it.
+ *
+ * @generated from message refit.events.v1.ExternalMetricReported
+ */
+export type ExternalMetricReported = Message<"refit.events.v1.ExternalMetricReported"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * The metric's name, as the policy names it.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double value = 4;
+   */
+  value: number;
+
+  /**
+   * The model version the metric is about, when the reporter knows it.
+   *
+   * @generated from field: string version = 5;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message refit.events.v1.ExternalMetricReported.
+ * Use `create(ExternalMetricReportedSchema)` to create a new message.
+ */
+export const ExternalMetricReportedSchema: GenMessage<ExternalMetricReported> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_external, 2);
 
