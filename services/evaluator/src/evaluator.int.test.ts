@@ -1,15 +1,14 @@
 import { clone, create, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactRefSchema, EvaluatorService, LineageSchema, RegistryService, Verdict, type Lineage } from '@refit/contracts';
 import { binaryMetrics } from '@refit/ml';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, trainModel, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
 import { checkHealth, createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startEvaluatorService } from './service.js';
@@ -18,19 +17,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const migrations = join(here, 'migrations');
 const spec = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
 
-/** Rows of vega-datasets' weather.csv, typed the way ingestion writes them (numbers as numbers). */
-function weatherRows(location: string, from: string, to: string): RawRow[] {
-  const csv = join(dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'weather.csv');
-  const [header, ...lines] = readFileSync(csv, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  const numeric = new Set(['precipitation', 'temp_max', 'temp_min', 'wind']);
-  return lines
-    .map((line) => {
-      const cells = line.split(',');
-      return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
-    })
-    .filter((r) => r.location === location && String(r.date) >= from && String(r.date) < to);
-}
 const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 
 // Every candidate is scored on Seattle 2015.

@@ -1,13 +1,12 @@
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FeatureService, type LineageSchema, type RunContextSchema } from '@refit/contracts';
 import { applyTransform, decodeMatrix, labelsOf, parseTransform, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, HEADER_EVENT_ID, HEADER_NATS_MSG_ID, isInvalidInput, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
 import { headers as natsHeaders } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CategoricalStats, NumericStats, SnapshotStats } from './stats.js';
@@ -18,19 +17,6 @@ const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
 const spec = parseSpec(readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8'));
 const label = spec.label;
 
-/** Rows of vega-datasets' weather.csv, typed the way ingestion writes them (numbers as numbers). */
-function weatherRows(location: string, from: string, to: string): RawRow[] {
-  const csv = join(dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'weather.csv');
-  const [header, ...lines] = readFileSync(csv, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  const numeric = new Set(['precipitation', 'temp_max', 'temp_min', 'wind']);
-  return lines
-    .map((line) => {
-      const cells = line.split(',');
-      return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
-    })
-    .filter((r) => r.location === location && String(r.date) >= from && String(r.date) < to);
-}
 const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 const mean = (rows: RawRow[], col: string): number => rows.reduce((s, r) => s + Number(r[col]), 0) / rows.length;
 

@@ -1,8 +1,7 @@
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { LineageSchema, ModelVersionSchema, refitFiles, RegistryService, TrainerService, type ModelVersion } from '@refit/contracts';
@@ -25,7 +24,7 @@ import {
   type ServiceRuntime,
 } from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startTrainerService } from './service.js';
@@ -34,20 +33,6 @@ const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
 const baseSpec = parseSpec(readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8'));
 const EPOCHS = 8;
 const specWith = (model: Partial<PipelineSpec['model']>): PipelineSpec => ({ ...baseSpec, model: { ...baseSpec.model, epochs: EPOCHS, ...model } });
-
-/** Rows of vega-datasets' weather.csv, typed the way ingestion writes them (numbers as numbers). */
-function weatherRows(location: string, from: string, to: string): RawRow[] {
-  const csv = join(dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'weather.csv');
-  const [header, ...lines] = readFileSync(csv, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  const numeric = new Set(['precipitation', 'temp_max', 'temp_min', 'wind']);
-  return lines
-    .map((line) => {
-      const cells = line.split(',');
-      return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
-    })
-    .filter((r) => r.location === location && String(r.date) >= from && String(r.date) < to);
-}
 
 const train = weatherRows('Seattle', '2013-01-01', '2015-01-01');
 const validation = weatherRows('Seattle', '2012-01-01', '2013-01-01');
