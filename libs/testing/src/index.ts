@@ -12,3 +12,5 @@ export type { NatsServer, NatsServerOptions } from './nats-server.js';
 export { serviceEnv, startTestRuntime } from './service-runtime.js';
 export { weatherCsvPath, weatherRows } from './datasets.js';
 export type { DataRow } from './datasets.js';
+export { startServiceProcess } from './service-process.js';
+export type { ServiceProcess } from './service-process.js';

@@ -1,14 +1,21 @@
 import { clone, create, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactRefSchema, EvaluatorService, LineageSchema, RegistryService, Verdict, type Lineage } from '@refit/contracts';
 import { binaryMetrics } from '@refit/ml';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, trainModel, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
-import { checkHealth, createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import {
+  createClient,
+  EVENTS,
+  isNotFound,
+  withTransaction,
+  wireRef,
+  type EventDef,
+  type ServiceRuntime,
+} from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, weatherRows, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startEvaluatorService } from './service.js';
@@ -23,47 +30,12 @@ const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.st
 const test = weatherRows('Seattle', '2015-01-01', '2016-01-01');
 const yTest = labelsOf(test, spec.label);
 
-/**
- * Runs the registry service as its own process (its main.ts, as in production) against the test
- * env: services never import each other, they talk over gRPC and NATS.
- */
-async function startRegistryProcess(env: TestEnv): Promise<{ address: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const root = join(here, '../../..');
-  const child = spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', join(root, 'services/registry/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env.env, REFIT_REGISTRY_GRPC_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const address = `127.0.0.1:${port}`;
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`registry exited with ${child.exitCode}: ${log}`);
-        return (await checkHealth(address, '', 1000)) === 'SERVING';
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: 'the registry to serve' },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { address, stop };
-}
-
 /** A real trained model with its transform, stored in the env's S3, and its expected test metrics. */
 type Candidate = { lineage: Lineage; transform: FittedTransform; probs: Float32Array; accuracy: number; auc: number };
 
 describe('evaluator service (with the registry)', () => {
   let env: TestEnv;
-  let registry: Awaited<ReturnType<typeof startRegistryProcess>>;
+  let registry: ServiceProcess;
   let rt: ServiceRuntime;
   let client: ReturnType<typeof createClient<typeof EvaluatorService>>;
   let registryClient: ReturnType<typeof createClient<typeof RegistryService>>;
@@ -122,7 +94,7 @@ describe('evaluator service (with the registry)', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'evaluator' });
-    registry = await startRegistryProcess(env);
+    registry = await startServiceProcess('registry', env.env);
     const config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registry.address }));
     rt = await startTestRuntime(config, migrations);
     await startEvaluatorService(rt, config);

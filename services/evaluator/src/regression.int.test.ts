@@ -1,14 +1,20 @@
 import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryService, Verdict } from '@refit/contracts';
 import { mae, r2, rmse } from '@refit/ml';
 import { applyTransform, decodeMatrix, encodeMatrix, fitTransform, initBackend, labelsOf, loadModel, serializeTransform, type RawRow } from '@refit/modeling';
-import { checkHealth, createClient, EVENTS, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import {
+  createClient,
+  EVENTS,
+  withTransaction,
+  wireRef,
+  type EventDef,
+  type ServiceRuntime,
+} from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startEvaluatorService } from './service.js';
@@ -26,42 +32,11 @@ const validation = rows.filter((_, i) => i % 5 === 2);
 const train = rows.filter((_, i) => i % 5 > 2);
 const jsonl = (rs: RawRow[]): Buffer => Buffer.from(`${rs.map((r) => JSON.stringify(r)).join('\n')}\n`);
 
-/** Runs a service as its own process (its main.ts, as in production) against the test env. */
-async function startServiceProcess(service: string, env: Record<string, string>): Promise<{ address: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', join(root, `services/${service}/src/main.ts`)], {
-    cwd: root,
-    env: { ...process.env, ...env, [`REFIT_${service.toUpperCase()}_GRPC_PORT`]: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const address = `127.0.0.1:${port}`;
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}: ${log}`);
-        return (await checkHealth(address, '', 1000)) === 'SERVING';
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: `the ${service} to serve` },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { address, stop };
-}
-
 describe('a numeric target from the feature service through the trainer and the evaluator (feature, trainer and registry as processes)', () => {
   let env: TestEnv;
-  let registry: Awaited<ReturnType<typeof startServiceProcess>>;
-  let trainer: Awaited<ReturnType<typeof startServiceProcess>>;
-  let feature: Awaited<ReturnType<typeof startServiceProcess>>;
+  let registry: ServiceProcess;
+  let trainer: ServiceProcess;
+  let feature: ServiceProcess;
   let rt: ServiceRuntime;
   let registryClient: ReturnType<typeof createClient<typeof RegistryService>>;
   let lineage: Parameters<typeof rt.publish<typeof EVENTS.featuresReady.schema>>[2]['lineage'];
