@@ -2,3 +2,4 @@
 export * from './pipeline-spec.js';
 export * from './parse.js';
 export * from './infer-schema.js';
+export * from './spec-problems.js';

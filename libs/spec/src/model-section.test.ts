@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec, SpecError } from './parse.js';
+import { parseSpec } from './parse.js';
+import { specProblems } from './spec-problems.js';
 
 const base = `
 apiVersion: refit/v1
@@ -16,15 +17,6 @@ features:
   - { name: wind, type: number }
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseSpec(text);
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
 
 describe('model section', () => {
   it('accepts a search, early stopping, a budget, class weights and a warm start', () => {
@@ -48,11 +40,11 @@ describe('model section', () => {
   });
 
   it('names the bad field', () => {
-    expect(problems(`${base}model: { kind: mlp, search: { strategy: bayes, space: { learningRate: { choices: [0.1] } } } }`).join('\n')).toMatch(/model\.search\.strategy/);
-    expect(problems(`${base}model: { kind: mlp, search: { strategy: random, space: { seed: { choices: [1] } } } }`).join('\n')).toMatch(/model\.search\.space/);
-    expect(problems(`${base}model: { kind: mlp, search: { strategy: random, space: { l2: { logRange: [0, 1] } } } }`).join('\n')).toMatch(/model\.search\.space\.l2/);
-    expect(problems(`${base}model: { kind: logistic, head: regression, loss: crossentropy }`).join('\n')).toMatch(/model\.loss/);
-    expect(problems(`${base}model: { kind: logistic, earlyStopping: { patience: 0 } }`).join('\n')).toMatch(/model\.earlyStopping\.patience/);
-    expect(problems(`${base}model: { kind: logistic, dropout: 1 }`).join('\n')).toMatch(/model\.dropout/);
+    expect(specProblems(`${base}model: { kind: mlp, search: { strategy: bayes, space: { learningRate: { choices: [0.1] } } } }`).join('\n')).toMatch(/model\.search\.strategy/);
+    expect(specProblems(`${base}model: { kind: mlp, search: { strategy: random, space: { seed: { choices: [1] } } } }`).join('\n')).toMatch(/model\.search\.space/);
+    expect(specProblems(`${base}model: { kind: mlp, search: { strategy: random, space: { l2: { logRange: [0, 1] } } } }`).join('\n')).toMatch(/model\.search\.space\.l2/);
+    expect(specProblems(`${base}model: { kind: logistic, head: regression, loss: crossentropy }`).join('\n')).toMatch(/model\.loss/);
+    expect(specProblems(`${base}model: { kind: logistic, earlyStopping: { patience: 0 } }`).join('\n')).toMatch(/model\.earlyStopping\.patience/);
+    expect(specProblems(`${base}model: { kind: logistic, dropout: 1 }`).join('\n')).toMatch(/model\.dropout/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec, SpecError } from './parse.js';
+import { parseSpec } from './parse.js';
+import { specProblems } from './spec-problems.js';
 
 const valid = `
 apiVersion: refit/v1
@@ -19,15 +20,6 @@ features:
   - { name: wind, type: number }
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseSpec(text);
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
 
 describe('parseSpec', () => {
   it('fills defaults', () => {
@@ -40,29 +32,29 @@ describe('parseSpec', () => {
 
   it('names the bad field of a wrong enum value', () => {
     const bad = valid.slice(0, valid.lastIndexOf('{ name: wind')) + '{ name: wind, type: text }\n';
-    expect(problems(bad)).toEqual(
+    expect(specProblems(bad)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^features\[1\]\.type: /)]),
     );
   });
 
   it('names an unknown feature column and a label used as feature', () => {
-    const p = problems(valid.replace('{ name: temp_max, type: number }\n  -', '{ name: nope, type: number }\n  - { name: precipitation, type: number }\n  -'));
+    const p = specProblems(valid.replace('{ name: temp_max, type: number }\n  -', '{ name: nope, type: number }\n  - { name: precipitation, type: number }\n  -'));
     expect(p).toContain("features[0].name: 'nope' is not a column of schema.columns");
     expect(p).toContain("features[1].name: 'precipitation' is the label column; a feature must not leak the label");
   });
 
   it('rejects unknown keys and bad splits', () => {
-    const p = problems(`${valid}data: { split: { train: 0.9, validation: 0.2, test: 0.1 } }\nmodle: {}\n`);
+    const p = specProblems(`${valid}data: { split: { train: 0.9, validation: 0.2, test: 0.1 } }\nmodle: {}\n`);
     expect(p.some((x) => x.startsWith('data.split: train + validation + test must add up to 1'))).toBe(true);
     expect(p.some((x) => x.includes('modle'))).toBe(true);
   });
 
   it('reports YAML syntax errors with a position', () => {
-    expect(problems('name: [unclosed')[0]).toMatch(/^\(yaml\) line \d+, column \d+/);
+    expect(specProblems('name: [unclosed')[0]).toMatch(/^\(yaml\) line \d+, column \d+/);
   });
 
   it('rejects a bad pipeline name', () => {
-    expect(problems(valid.replace('name: seattle-rain', 'name: Seattle Rain'))[0]).toMatch(/^name: must be lower-case/);
+    expect(specProblems(valid.replace('name: seattle-rain', 'name: Seattle Rain'))[0]).toMatch(/^name: must be lower-case/);
   });
 });
 
@@ -78,9 +70,9 @@ describe('data collection and feature sections', () => {
   });
 
   it('names a transform the type cannot take, a missing timestamp and a non-date timestamp', () => {
-    expect(problems(`${valid}  - { name: weather, type: category, transform: minmax }\n`)).toContain('features[2].transform: a category feature can use onehot, hash, not minmax');
-    expect(problems(`${valid}data: { split: { by: time } }\n`)).toContain('data.split.by: needs schema.timestamp (the date column that orders the rows)');
-    expect(problems(valid.replace('    - { name: weather, type: category }', '    - { name: weather, type: category }\n  timestamp: wind'))).toContain(
+    expect(specProblems(`${valid}  - { name: weather, type: category, transform: minmax }\n`)).toContain('features[2].transform: a category feature can use onehot, hash, not minmax');
+    expect(specProblems(`${valid}data: { split: { by: time } }\n`)).toContain('data.split.by: needs schema.timestamp (the date column that orders the rows)');
+    expect(specProblems(valid.replace('    - { name: weather, type: category }', '    - { name: weather, type: category }\n  timestamp: wind'))).toContain(
       "schema.timestamp: 'wind' is declared number; the timestamp column must be a date",
     );
   });
@@ -101,7 +93,7 @@ hygiene: { cooldownMinutes: 30 }
   });
 
   it('names a bad cron, an unknown time zone and an empty volume policy', () => {
-    const p = problems(`${valid}triggers:
+    const p = specProblems(`${valid}triggers:
   - { kind: schedule, cron: "61 * * * *" }
   - { kind: schedule, cron: "0 3 * * *", timezone: Mars/Olympus }
   - { kind: volume }
@@ -116,7 +108,7 @@ hygiene: { cooldownMinutes: 30 }
   - { kind: drift, maxShare: 0.5, features: { wind: { psi: 0.5 } } }
 `);
     expect(spec.triggers[0]).toEqual({ kind: 'drift', maxShare: 0.5, features: { wind: { psi: 0.5 } }, minSamples: 200 });
-    const p = problems(`${valid}triggers:
+    const p = specProblems(`${valid}triggers:
   - { kind: drift, minSamples: 50 }
   - { kind: drift, maxShare: 1.5 }
   - { kind: drift, features: { wind: { psi: 0.2, ks: 1 } } }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSpec, SpecError } from './parse.js';
+import { parseSpec } from './parse.js';
+import { specProblems } from './spec-problems.js';
 
 const spec = (label: string, model = 'model: { kind: mlp, head: regression, loss: mse }', extra = '') => `
 apiVersion: refit/v1
@@ -16,15 +17,6 @@ features:
 ${model}
 ${extra}`;
 
-function problems(text: string): string[] {
-  try {
-    parseSpec(text);
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
 
 describe('regression head', () => {
   it('gets regression gates by default: no floor, rmse not worse than the champion', () => {
@@ -42,15 +34,15 @@ describe('regression head', () => {
   });
 
   it('refuses a positive rule, naming the field', () => {
-    expect(problems(spec('{ column: wage, positive: { gt: 10 } }'))).toEqual([expect.stringMatching(/^label\.positive: a regression head predicts the value of 'wage'/)]);
+    expect(specProblems(spec('{ column: wage, positive: { gt: 10 } }'))).toEqual([expect.stringMatching(/^label\.positive: a regression head predicts the value of 'wage'/)]);
   });
 
   it('refuses a non-numeric label column, naming the field', () => {
-    expect(problems(spec('{ column: sector }'))).toEqual([expect.stringMatching(/^label\.column: 'sector' is declared category .* number or integer label/)]);
+    expect(specProblems(spec('{ column: sector }'))).toEqual([expect.stringMatching(/^label\.column: 'sector' is declared category .* number or integer label/)]);
   });
 
   it("refuses a classifier's gate metrics and fairness on a regression head", () => {
-    const p = problems(spec('{ column: wage }', undefined, 'gates: { floors: { accuracy: 0.6 }, champion: { metric: auc }, fairness: [{ sensitive: sector, metric: demographicParity, max: 0.1 }] }'));
+    const p = specProblems(spec('{ column: wage }', undefined, 'gates: { floors: { accuracy: 0.6 }, champion: { metric: auc }, fairness: [{ sensitive: sector, metric: demographicParity, max: 0.1 }] }'));
     expect(p).toEqual([
       expect.stringMatching(/^gates\.floors\.accuracy: accuracy is a classifier's metric/),
       expect.stringMatching(/^gates\.champion\.metric: auc is a classifier's metric/),
@@ -59,7 +51,7 @@ describe('regression head', () => {
   });
 
   it('refuses regression metrics on a binary head', () => {
-    const p = problems(spec('{ column: wage, positive: { gt: 10 } }', 'model: { kind: logistic }', 'gates: { floors: { rmse: 3 }, champion: [{ metric: auc }, { metric: mae }] }'));
+    const p = specProblems(spec('{ column: wage, positive: { gt: 10 } }', 'model: { kind: logistic }', 'gates: { floors: { rmse: 3 }, champion: [{ metric: auc }, { metric: mae }] }'));
     expect(p).toEqual([
       'gates.floors.rmse: rmse applies to a regression head (model.head: regression) only',
       'gates.champion[1].metric: mae applies to a regression head (model.head: regression) only',

@@ -2,19 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseSpec, SpecError } from './parse.js';
+import { parseSpec } from './parse.js';
+import { specProblems } from './spec-problems.js';
 
 const rain = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8');
 
-function problems(text: string): string[] {
-  try {
-    parseSpec(text);
-  } catch (e) {
-    if (e instanceof SpecError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a SpecError');
-}
 
 describe('rollout section', () => {
   it('defaults to direct promotion when left out', () => {
@@ -27,11 +19,11 @@ describe('rollout section', () => {
   });
 
   it('names each bad field: steps that do not increase or end at 100, an A/B without its entity column', () => {
-    expect(problems(`${rain}\nrollout: { strategy: canary, steps: [50, 10] }\n`)).toEqual([
+    expect(specProblems(`${rain}\nrollout: { strategy: canary, steps: [50, 10] }\n`)).toEqual([
       'rollout.steps[1]: steps must increase; 10 follows 50',
       'rollout.steps: the last step must be 100 (the candidate serves everything before it is promoted)',
     ]);
-    expect(problems(`${rain}\nrollout: { strategy: ab }\n`)).toEqual(['rollout.entityColumn: an ab rollout needs entityColumn (the column whose value keeps an entity on one variant)']);
-    expect(problems(`${rain}\nrollout: { strategy: blue-green }\n`)[0]).toMatch(/^rollout\.strategy: /);
+    expect(specProblems(`${rain}\nrollout: { strategy: ab }\n`)).toEqual(['rollout.entityColumn: an ab rollout needs entityColumn (the column whose value keeps an entity on one variant)']);
+    expect(specProblems(`${rain}\nrollout: { strategy: blue-green }\n`)[0]).toMatch(/^rollout\.strategy: /);
   });
 });
