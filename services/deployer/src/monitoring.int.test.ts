@@ -82,6 +82,24 @@ describe('prediction log, feedback and monitoring windows', () => {
     expect(served[0]).toEqual({ temp_max: Number(rows[0].temp_max), temp_min: Number(rows[0].temp_min), wind: Number(rows[0].wind) });
   });
 
+  it('a failed Predict keeps its error for the caller and counts against the variant that failed in the next window', async () => {
+    const windowsOf = async () =>
+      (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` })).map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data));
+    const before = (await windowsOf()).length;
+    const bad = await client.predict({ pipeline: spec.name, rows: [{ temp_max: 10, temp_min: 2, wind: 3 }, { temp_max: 'warm', temp_min: 2, wind: 3 }] }).catch((e: unknown) => e);
+    expect(isInvalidInput(bad) && (bad as Error).message).toMatch(/row 1: column "temp_max" is not a number/);
+    await client.predict({ pipeline: spec.name, rows: [{ temp_max: 10, temp_min: 2, wind: 3 }, { temp_max: 12, temp_min: 4, wind: 1 }] });
+    const windows = await waitFor(async () => {
+      const ws = (await windowsOf()).slice(before).filter((w) => w.variant === 'champion' && w.version === 'v1');
+      return ws.some((w) => w.metrics.errors > 0) && ws.reduce((n, w) => n + w.predictions, 0n) === 2n ? ws : undefined;
+    }, { timeoutMs: 10_000, what: 'a window with the failure' });
+    expect(windows.reduce((n, w) => n + (w.metrics.errors ?? 0), 0)).toBe(2);
+    const failedIn = windows.find((w) => w.metrics.errors > 0);
+    expect(failedIn?.metrics.errorRate).toBeCloseTo(2 / (2 + Number(failedIn?.predictions ?? 0)), 10);
+    // Every window reports an error rate, zero when nothing failed.
+    expect((await windowsOf()).every((w) => w.metrics.errorRate !== undefined)).toBe(true);
+  });
+
   it('refuses feedback that is not a prediction id or not a 0/1 label, naming the entry', async () => {
     const e1 = await client.sendFeedback({ pipeline: spec.name, feedback: [{ predictionId: 'nope', label: 1 }] }).catch((e: unknown) => e);
     expect(isInvalidInput(e1) && (e1 as Error).message).toBe("feedback[0].prediction_id 'nope' is not a prediction id");

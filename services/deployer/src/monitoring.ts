@@ -4,13 +4,16 @@ import { EVENTS, wireRef, withTransaction, type ServiceRuntime } from '@refit/pl
 import type { FeatureWindows } from './feature-window.js';
 import type { PredictionLog } from './prediction-log.js';
 
-type WindowRow = { version: string; variant: string; predictions: string; latency: number | null };
+type WindowRow = { version: string; variant: string; predictions: string; latency: number | null; divergence: number | null };
+type ErrorRow = { version: string; variant: string; errors: string };
 type LabeledRow = { version: string; variant: string; probability: number; feedback_label: number };
 
 /**
  * Closes one monitoring window per pipeline: predictions made and feedback received since the
- * last window, metrics per served version and variant (champion, canary, b, shadow with its
- * divergence from the champion) on the labeled rows, emitted as `monitoring.window`.
+ * last window, metrics per served version and variant (champion, canary, b, shadow) on the
+ * labeled rows, each candidate variant's divergence from the champion (mean |p − p_champion| on
+ * the rows it scored), and every variant's Predict failures (`errors`, and `errorRate` = failed
+ * rows / (served + failed rows)), emitted as `monitoring.window`.
  */
 export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, now: Date): Promise<number> {
   const pipelines = await rt.pool.query<{ pipeline: string; window_end: Date | null }>(
@@ -23,8 +26,8 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
     const featuresRef = sample.length > 0 ? await rt.store.putContentAddressed(`pipelines/${pipeline}/windows`, Buffer.from(sample.map((r) => JSON.stringify(r)).join('\n') + '\n'), '.jsonl') : undefined;
     await withTransaction(rt.pool, async (tx) => {
       const made = await tx.query<WindowRow>(
-        `select version, variant, count(*) as predictions, avg(latency_ms) as latency from predictions
-         where pipeline = $1 and created_at > $2 and created_at <= $3 group by version, variant`,
+        `select version, variant, count(*) as predictions, avg(latency_ms) as latency, avg(abs(probability - champion_probability)) as divergence
+         from predictions where pipeline = $1 and created_at > $2 and created_at <= $3 group by version, variant`,
         [pipeline, start, now],
       );
       const labeled = await tx.query<LabeledRow>(
@@ -34,7 +37,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
       );
       // Shadow mode: the candidate scored the same rows without answering; its window says how
       // far it is from the champion (divergence) and how it would have done on the feedback.
-      const shadowMade = await tx.query<WindowRow & { divergence: number }>(
+      const shadowMade = await tx.query<WindowRow>(
         `select shadow_version as version, 'shadow' as variant, count(*) as predictions, null::float8 as latency, avg(abs(probability - shadow_probability)) as divergence
          from predictions where pipeline = $1 and shadow_version is not null and created_at > $2 and created_at <= $3 group by shadow_version`,
         [pipeline, start, now],
@@ -44,9 +47,15 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
          where pipeline = $1 and shadow_version is not null and feedback_at > $2 and feedback_at <= $3`,
         [pipeline, start, now],
       );
+      const failed = await tx.query<ErrorRow>(
+        `select version, variant, sum(rows) as errors from prediction_errors
+         where pipeline = $1 and created_at > $2 and created_at <= $3 group by version, variant`,
+        [pipeline, start, now],
+      );
       made.rows.push(...shadowMade.rows);
       labeled.rows.push(...shadowLabeled.rows);
-      const keys = new Set([...made.rows.map((r) => `${r.version}\u0000${r.variant}`), ...labeled.rows.map((r) => `${r.version}\u0000${r.variant}`)]);
+      const keyOf = (r: { version: string; variant: string }) => `${r.version}\u0000${r.variant}`;
+      const keys = new Set([...made.rows.map(keyOf), ...labeled.rows.map(keyOf), ...failed.rows.map(keyOf)]);
       for (const key of keys) {
         const [version, variant] = key.split('\u0000');
         const m = made.rows.find((r) => r.version === version && r.variant === variant);
@@ -57,8 +66,10 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
           Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier });
           if (b.rocAuc !== null) metrics.auc = b.rocAuc;
         }
-        const divergence = shadowMade.rows.find((r) => r.version === version && variant === 'shadow')?.divergence;
-        if (divergence !== undefined && divergence !== null) metrics.divergence = divergence;
+        if (m?.divergence !== undefined && m.divergence !== null) metrics.divergence = m.divergence;
+        const errors = Number(failed.rows.find((r) => r.version === version && r.variant === variant)?.errors ?? 0);
+        metrics.errors = errors;
+        metrics.errorRate = errors / Math.max(1, errors + Number(m?.predictions ?? 0));
         await rt.publish(tx, EVENTS.monitoringWindow, {
           pipeline,
           version,

@@ -1,7 +1,24 @@
 import type { Logger, PgPool } from '@refit/platform';
 
-/** One served prediction. */
-export type LoggedPrediction = { id: string; pipeline: string; version: string; variant: string; probability: number; latencyMs: number; at: Date; shadowVersion?: string; shadowProbability?: number };
+/**
+ * One served prediction; `championProbability` is the champion's score of a row a canary or A/B
+ * candidate answered.
+ */
+export type LoggedPrediction = {
+  id: string;
+  pipeline: string;
+  version: string;
+  variant: string;
+  probability: number;
+  latencyMs: number;
+  at: Date;
+  shadowVersion?: string;
+  shadowProbability?: number;
+  championProbability?: number;
+};
+
+/** Rows a served version failed to score in one Predict call. */
+export type LoggedFailure = { pipeline: string; version: string; variant: string; rows: number; at: Date };
 
 /**
  * Logs predictions without slowing Predict down: rows are buffered and written in one statement
@@ -12,6 +29,7 @@ export class PredictionLog {
   readonly #logger: Logger;
   readonly #maxBuffer: number;
   #buffer: LoggedPrediction[] = [];
+  #failures: LoggedFailure[] = [];
   #flushing: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout;
 
@@ -29,16 +47,22 @@ export class PredictionLog {
     if (this.#buffer.length >= this.#maxBuffer) void this.flush();
   }
 
+  /** Queues a scoring failure for writing (written with the next flush). */
+  addFailure(f: LoggedFailure): void {
+    this.#failures.push(f);
+  }
+
   /** Writes everything queued so far (feedback calls this first so a fresh prediction can be joined). */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
+      await this.#flushFailures();
       if (this.#buffer.length === 0) return;
       const rows = this.#buffer;
       this.#buffer = [];
       try {
         await this.#pool.query(
-          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability)
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[], $8::text[], $9::float8[])
+          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability)
+           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[], $8::text[], $9::float8[], $10::float8[])
            on conflict do nothing`,
           [
             rows.map((r) => r.id),
@@ -50,6 +74,7 @@ export class PredictionLog {
             rows.map((r) => r.at),
             rows.map((r) => r.shadowVersion ?? null),
             rows.map((r) => r.shadowProbability ?? null),
+            rows.map((r) => r.championProbability ?? null),
           ],
         );
       } catch (err) {
@@ -59,6 +84,22 @@ export class PredictionLog {
       }
     });
     return this.#flushing;
+  }
+
+  async #flushFailures(): Promise<void> {
+    if (this.#failures.length === 0) return;
+    const rows = this.#failures;
+    this.#failures = [];
+    try {
+      await this.#pool.query(
+        `insert into prediction_errors (pipeline, version, variant, rows, created_at)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])`,
+        [rows.map((r) => r.pipeline), rows.map((r) => r.version), rows.map((r) => r.variant), rows.map((r) => r.rows), rows.map((r) => r.at)],
+      );
+    } catch (err) {
+      this.#failures = rows.concat(this.#failures);
+      this.#logger.warn({ err, failures: rows.length }, 'could not write prediction failures; will retry');
+    }
   }
 
   /** Stops the timer and writes what is left. */

@@ -1,3 +1,4 @@
+import { normalSf, pairedBootstrap, proportionZTest } from '@refit/ml';
 import { describe, expect, it } from 'vitest';
 import { analyseStep } from './rollout-analysis.js';
 import { bucketOf, candidateAnswers } from './routing.js';
@@ -22,6 +23,44 @@ describe('rollout analysis', () => {
     expect(a.candidate).toBeCloseTo(-Math.log(0.9), 6);
     expect(a.divergence).toBeCloseTo(0.32, 6);
     expect(a.reason).toMatch(/logLoss 0\.1054 \(n=100\) vs champion/);
+  });
+});
+
+describe('rollout analysis uses libs/ml significance', () => {
+  it('unpaired accuracy: the two-proportion z-test gives the p-value and the bounds', () => {
+    const a = analyseStep(spec, side(400, 300), side(1000, 780), false);
+    const correct = (n: number, k: number) => Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
+    const t = proportionZTest(correct(1000, 780), correct(400, 300), 1);
+    expect(a.test).toBe('proportion-z');
+    // Pooled z of 0.75 (n=400) vs 0.78 (n=1000), worked by hand.
+    const pooled = 1080 / 1400;
+    expect(t.statistic).toBeCloseTo(-0.03 / Math.sqrt(pooled * (1 - pooled) * (1 / 400 + 1 / 1000)), 10);
+    expect(a.pWorse).toBeCloseTo(normalSf(-t.statistic), 12);
+    // The bounds use the test's own standard error: gain / z.
+    const se = (0.75 - 0.78) / t.statistic;
+    expect(a.lower).toBeCloseTo(a.gain - 1.6448536 * se, 6);
+    expect(a.reason).toContain('proportion-z, p(worse) ');
+  });
+
+  it('paired rows: the bootstrap interval at 1 − 2·alpha is the one-sided bound, and pairing catches what two samples miss', () => {
+    // Same 300 rows; the candidate flips 15 of the champion's right answers to wrong (−5 %).
+    const y = Array.from({ length: 300 }, () => 1);
+    const champion = { y, p: y.map((_, i) => (i < 240 ? 0.9 : 0.1)) };
+    const candidate = { y, p: y.map((_, i) => (i < 225 ? 0.9 : 0.1)) };
+    const a = analyseStep(spec, candidate, champion, true);
+    const b = pairedBootstrap(y, champion.p, candidate.p, { metric: 'accuracy', confidence: 0.9, resamples: 1000, seed: 0 });
+    expect(a).toMatchObject({ test: 'paired-bootstrap', outcome: 'fail', lower: b.lower, upper: b.upper });
+    expect(a.pWorse).toBeLessThan(0.001);
+    // The same numbers as independent samples are not enough to decide.
+    expect(analyseStep(spec, candidate, champion, false).outcome).toBe('inconclusive');
+  });
+
+  it('paired log loss is oriented so that higher gain is better', () => {
+    const a = analyseStep({ ...spec, metric: 'logLoss' }, side(100, 60), side(100, 100), true);
+    expect(a.gain).toBeLessThan(0);
+    expect(a.upper).toBeLessThan(-0.02);
+    expect(a.outcome).toBe('fail');
+    expect(a.champion).toBeCloseTo(-Math.log(0.9), 6);
   });
 });
 

@@ -1,4 +1,4 @@
-import { normalQuantile } from '@refit/ml';
+import { mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest } from '@refit/ml';
 
 /** The labeled predictions of one side of a comparison: true labels and probabilities. */
 export type Labeled = { y: number[]; p: number[] };
@@ -15,58 +15,131 @@ export type StepAnalysis = {
   nChampion: number;
   /** Candidate minus champion, oriented so that higher is better. */
   gain: number;
+  /** One-sided (1 − alpha) bounds of the gain; equal to `gain` while feedback is short. */
   lower: number;
   upper: number;
-  /** Mean |candidate − champion| probability on the same rows (shadow only). */
+  /**
+   * The libs/ml test behind the bounds: "paired-bootstrap" (shadow), "proportion-z" (canary/A-B
+   * accuracy) or "welch-z" (canary/A-B log loss, which libs/ml has no two-sample test for).
+   */
+  test: 'paired-bootstrap' | 'proportion-z' | 'welch-z' | 'none';
+  /**
+   * One-sided p-value of "the candidate is worse than the champion" (McNemar for paired accuracy,
+   * the two-proportion z-test for unpaired accuracy); absent for log loss.
+   */
+  pWorse?: number;
+  /**
+   * Mean |candidate − champion| probability on the same rows: the labeled pairs in shadow mode;
+   * for canary/A-B, every candidate row of the step (the champion scores them too), added by the
+   * rollout controller.
+   */
   divergence?: number;
 };
 
 /** The analysis settings of a rollout (the spec's `rollout:`). */
 export type AnalysisSpec = { metric: 'accuracy' | 'logLoss'; margin: number; alpha: number; minLabeled: number };
 
-const EPS = 1e-7;
-// Per-row scores oriented so that higher is better: correct (1/0), or minus the log loss.
-function rowScores(metric: AnalysisSpec['metric'], s: Labeled): number[] {
-  return s.y.map((y, i) => {
-    const p = s.p[i];
-    if (metric === 'accuracy') return (p >= 0.5 ? 1 : 0) === y ? 1 : 0;
-    const q = Math.min(1 - EPS, Math.max(EPS, p));
-    return y === 1 ? Math.log(q) : Math.log(1 - q);
-  });
-}
+type Bounds = Pick<StepAnalysis, 'candidate' | 'champion' | 'gain' | 'lower' | 'upper' | 'test' | 'pWorse'>;
 
+const EPS = 1e-15;
+const correct = (s: Labeled) => s.y.map((y, i) => ((s.p[i] >= 0.5 ? 1 : 0) === y ? 1 : 0));
+const losses = (s: Labeled) =>
+  s.y.map((y, i) => {
+    const q = Math.min(1 - EPS, Math.max(EPS, s.p[i]));
+    return y === 1 ? -Math.log(q) : -Math.log1p(-q);
+  });
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
 const variance = (a: number[]) => {
   const m = mean(a);
   return a.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, a.length - 1);
 };
-const shown = (metric: string, v: number) => (metric === 'logLoss' ? -v : v);
+// Mean metric per side, shown as the metric itself (accuracy, or the log loss).
+const estimate = (metric: AnalysisSpec['metric'], s: Labeled) => mean(metric === 'accuracy' ? correct(s) : losses(s));
+
+/**
+ * Paired rows (shadow): libs/ml's seeded paired bootstrap of candidate − champion; its two-sided
+ * (1 − 2·alpha) percentile interval gives one-sided (1 − alpha) bounds. McNemar's exact/χ² test
+ * on the discordant rows gives the p-value of "worse" for accuracy.
+ */
+function pairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled): Bounds {
+  const b = pairedBootstrap(candidate.y, champion.p, candidate.p, { metric: spec.metric, confidence: 1 - 2 * spec.alpha, resamples: 1000, seed: 0 });
+  const higher = spec.metric === 'accuracy';
+  const out: Bounds = {
+    candidate: b.estimateB,
+    champion: b.estimateA,
+    gain: higher ? b.difference : -b.difference,
+    lower: higher ? b.lower : -b.upper,
+    upper: higher ? b.upper : -b.lower,
+    test: 'paired-bootstrap',
+  };
+  if (higher) {
+    const m = mcnemar(candidate.y, Uint8Array.from(champion.p, (p) => (p >= 0.5 ? 1 : 0)), Uint8Array.from(candidate.p, (p) => (p >= 0.5 ? 1 : 0)));
+    // McNemar is two-sided; halve it in the direction of the observed difference.
+    out.pWorse = b.difference < 0 ? m.pValue / 2 : 1 - m.pValue / 2;
+  }
+  return out;
+}
+
+/**
+ * Independent samples (canary, A/B). Accuracy: libs/ml's two-proportion z-test on correct/wrong;
+ * the bounds use the same pooled standard error, recovered from its statistic, so they and the
+ * test's p-value agree. Log loss: Welch's standard error (libs/ml has no two-sample mean test).
+ */
+function unpairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled): Bounds {
+  const z = normalQuantile(1 - spec.alpha);
+  if (spec.metric === 'accuracy') {
+    const cc = correct(candidate);
+    const hc = correct(champion);
+    const c = mean(cc);
+    const h = mean(hc);
+    const t = proportionZTest(hc, cc, 1);
+    // z = gain / se; with no difference the pooled se is computed directly (same formula).
+    const pooled = (mean(cc) * cc.length + mean(hc) * hc.length) / (cc.length + hc.length);
+    const se = t.statistic !== 0 ? (c - h) / t.statistic : Math.sqrt(pooled * (1 - pooled) * (1 / cc.length + 1 / hc.length));
+    return { candidate: c, champion: h, gain: c - h, lower: c - h - z * se, upper: c - h + z * se, test: 'proportion-z', pWorse: normalCdf(t.statistic) };
+  }
+  const lc = losses(candidate);
+  const lh = losses(champion);
+  const gain = mean(lh) - mean(lc);
+  const se = Math.sqrt(variance(lc) / lc.length + variance(lh) / lh.length);
+  return { candidate: mean(lc), champion: mean(lh), gain, lower: gain - z * se, upper: gain + z * se, test: 'welch-z' };
+}
 
 /**
  * Compares the candidate with the champion on live labeled predictions: a one-sided test at
- * `alpha` of "the candidate is not worse than the champion by more than `margin`" (normal
- * approximation: paired differences on the same rows in shadow mode, Welch's two-sample standard
- * error otherwise). pass: the lower bound of the gain is above −margin; fail: the upper bound is
- * below −margin; anything else (or fewer than `minLabeled` rows on either side) is inconclusive.
+ * `alpha` of "the candidate is not worse than the champion by more than `margin`", with libs/ml's
+ * paired bootstrap (and McNemar) on shadow rows and its two-proportion z-test on canary/A-B rows.
+ * pass: the lower bound of the gain is above −margin; fail: the upper bound is below −margin;
+ * anything else (or fewer than `minLabeled` rows on either side) is inconclusive.
  */
 export function analyseStep(spec: AnalysisSpec, candidate: Labeled, champion: Labeled, paired: boolean): StepAnalysis {
-  const sc = rowScores(spec.metric, candidate);
-  const sh = rowScores(spec.metric, champion);
-  const c = mean(sc);
-  const h = mean(sh);
-  const gain = c - h;
-  const se = paired ? Math.sqrt(variance(sc.map((x, i) => x - sh[i])) / Math.max(1, sc.length)) : Math.sqrt(variance(sc) / Math.max(1, sc.length) + variance(sh) / Math.max(1, sh.length));
-  const z = normalQuantile(1 - spec.alpha);
-  const lower = gain - z * se;
-  const upper = gain + z * se;
-  const base = { metric: spec.metric, paired, candidate: shown(spec.metric, c), champion: shown(spec.metric, h), nCandidate: sc.length, nChampion: sh.length, gain, lower, upper };
-  if (paired) Object.assign(base, { divergence: mean(candidate.p.map((p, i) => Math.abs(p - champion.p[i]))) });
-  const f = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(4);
-  const numbers = `${spec.metric} ${base.candidate.toFixed(4)} (n=${sc.length}) vs champion ${base.champion.toFixed(4)} (n=${sh.length}), gain ${f(gain)}, ${Math.round((1 - spec.alpha) * 100)}% one-sided bounds [${f(lower)}, ${f(upper)}], margin ${spec.margin}`;
-  if (sc.length < spec.minLabeled || sh.length < spec.minLabeled) {
-    return { ...base, outcome: 'inconclusive', reason: `too little feedback yet: ${sc.length} candidate and ${sh.length} champion labeled predictions, ${spec.minLabeled} needed on each side` };
+  const nc = candidate.y.length;
+  const nh = champion.y.length;
+  const head = { metric: spec.metric, paired, nCandidate: nc, nChampion: nh };
+  const divergence = paired && nc > 0 ? { divergence: mean(candidate.p.map((p, i) => Math.abs(p - champion.p[i]))) } : {};
+  if (nc < spec.minLabeled || nh < spec.minLabeled) {
+    const c = nc > 0 ? estimate(spec.metric, candidate) : 0;
+    const h = nh > 0 ? estimate(spec.metric, champion) : 0;
+    const gain = spec.metric === 'accuracy' ? c - h : h - c;
+    return {
+      ...head,
+      ...divergence,
+      candidate: c,
+      champion: h,
+      gain,
+      lower: gain,
+      upper: gain,
+      test: 'none',
+      outcome: 'inconclusive',
+      reason: `too little feedback yet: ${nc} candidate and ${nh} champion labeled predictions, ${spec.minLabeled} needed on each side`,
+    };
   }
-  if (lower > -spec.margin) return { ...base, outcome: 'pass', reason: `pass: ${numbers}: not worse than the champion beyond the margin` };
-  if (upper < -spec.margin) return { ...base, outcome: 'fail', reason: `fail: ${numbers}: worse than the champion beyond the margin` };
+  const b = paired ? pairedBounds(spec, candidate, champion) : unpairedBounds(spec, candidate, champion);
+  const base = { ...head, ...divergence, ...b };
+  const f = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(4);
+  const p = b.pWorse === undefined ? '' : `, p(worse) ${b.pWorse.toPrecision(3)}`;
+  const numbers = `${spec.metric} ${b.candidate.toFixed(4)} (n=${nc}) vs champion ${b.champion.toFixed(4)} (n=${nh}), gain ${f(b.gain)}, ${Math.round((1 - spec.alpha) * 100)}% one-sided bounds [${f(b.lower)}, ${f(b.upper)}] (${b.test}${p}), margin ${spec.margin}`;
+  if (b.lower > -spec.margin) return { ...base, outcome: 'pass', reason: `pass: ${numbers}: not worse than the champion beyond the margin` };
+  if (b.upper < -spec.margin) return { ...base, outcome: 'fail', reason: `fail: ${numbers}: worse than the champion beyond the margin` };
   return { ...base, outcome: 'inconclusive', reason: `inconclusive: ${numbers}` };
 }

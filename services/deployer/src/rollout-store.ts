@@ -93,6 +93,19 @@ export async function labeledSince(db: Q, pipeline: string, variant: string, ver
   return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability) };
 }
 
+/**
+ * Canary and A/B: mean |candidate − champion| probability on the candidate's rows since `since`
+ * (labeled or not) that the champion also scored; null when there are none.
+ */
+export async function divergenceSince(db: Q, pipeline: string, variant: string, version: string, since: Date): Promise<number | null> {
+  const r = await db.query<{ divergence: number | null }>(
+    `select avg(abs(probability - champion_probability)) as divergence from predictions
+     where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4 and champion_probability is not null`,
+    [pipeline, variant, version, since],
+  );
+  return r.rows[0]?.divergence ?? null;
+}
+
 /** Shadow mode: labeled rows scored by both, the champion's and the shadow's probabilities side by side. */
 export async function shadowPairsSince(db: Q, pipeline: string, version: string, since: Date): Promise<{ y: number[]; champion: number[]; shadow: number[] }> {
   const r = await db.query<{ feedback_label: number; probability: number; shadow_probability: number }>(

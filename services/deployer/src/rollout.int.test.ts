@@ -216,7 +216,20 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     const rb = ledger.find((e) => e.kind === 'rollback');
     expect(rb?.actor).toBe('deployer');
     expect(JSON.parse(rb?.detailsJson ?? '{}')).toMatchObject({ version: 'v3', champion: 'v2', analysis: { outcome: 'fail', metric: 'accuracy' } });
+    // The step's analysis carries the canary's divergence from the champion on its own rows.
+    expect((JSON.parse(rb?.detailsJson ?? '{}') as { analysis: { divergence: number } }).analysis.divergence).toBeGreaterThan(0.01);
     expect((await registry.verifyLedger({ pipeline: PIPELINE })).ok).toBe(true);
+    // The canary's monitoring windows: the champion also scored its rows, so they carry the
+    // divergence between the two (Seattle vs New York models differ), and its error rate.
+    const canaryWindows = await waitFor(
+      async () => {
+        const ws = (await events(EVENTS.monitoringWindow)).filter((w) => w.variant === 'canary' && w.version === 'v3' && w.predictions > 0n);
+        return ws.length > 0 ? ws : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the canary windows' },
+    );
+    expect(canaryWindows.every((w) => w.metrics.divergence > 0.01 && w.metrics.errorRate === 0)).toBe(true);
+    expect((await events(EVENTS.monitoringWindow)).filter((w) => w.variant === 'champion').every((w) => w.metrics.divergence === undefined)).toBe(true);
     // The champion serves everything again.
     const after = await serve();
     expect(after.every((p) => p.variant === 'champion' && p.modelVersion === 'v2')).toBe(true);

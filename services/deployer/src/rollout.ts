@@ -3,7 +3,7 @@ import { initBackend, type BackendPreference } from '@refit/modeling';
 import { EVENTS, FailedPreconditionError, InvalidInputError, NotFoundError, withTransaction, type Client, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { analyseStep, type StepAnalysis } from './rollout-analysis.js';
-import { activeRollouts, advanceStep, endRollout, getRollout, labeledSince, recordAnalysis, shadowPairsSince, startRollout, type RolloutConfig, type RolloutRow } from './rollout-store.js';
+import { activeRollouts, advanceStep, divergenceSince, endRollout, getRollout, labeledSince, recordAnalysis, shadowPairsSince, startRollout, type RolloutConfig, type RolloutRow } from './rollout-store.js';
 import type { Routing } from './routing.js';
 import { loadVersion, type ServingTable } from './serving.js';
 
@@ -88,10 +88,13 @@ export function createRollouts(deps: RolloutDeps) {
       const s = await shadowPairsSince(rt.pool, r.pipeline, r.candidate_version, r.step_started_at);
       return analyseStep(c, { y: s.y, p: s.shadow }, { y: s.y, p: s.champion }, true);
     }
-    const cand = await labeledSince(rt.pool, r.pipeline, c.strategy === 'ab' ? 'b' : 'canary', r.candidate_version, r.step_started_at);
+    const variant = c.strategy === 'ab' ? 'b' : 'canary';
+    const cand = await labeledSince(rt.pool, r.pipeline, variant, r.candidate_version, r.step_started_at);
     // The champion's rows since the rollout began: at a 100 % step it answers nothing any more.
     const champ = await labeledSince(rt.pool, r.pipeline, 'champion', r.champion_version, r.started_at);
-    return analyseStep(c, cand, champ, false);
+    const divergence = await divergenceSince(rt.pool, r.pipeline, variant, r.candidate_version, r.step_started_at);
+    const a = analyseStep(c, cand, champ, false);
+    return divergence === null ? a : { ...a, divergence };
   }
 
   async function step(r: RolloutRow, now: Date): Promise<void> {

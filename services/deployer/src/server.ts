@@ -7,7 +7,7 @@ import type { FeatureWindows } from './feature-window.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
 import type { Rollouts } from './rollout.js';
 import type { RolloutRow } from './rollout-store.js';
-import type { ServingTable } from './serving.js';
+import { isVariantScoringError, type RoutedResult, type ServingTable } from './serving.js';
 
 /** Most rows one Predict call may carry. */
 export const MAX_ROWS_PER_CALL = 10_000;
@@ -23,9 +23,21 @@ export function createDeployerHandlers(table: ServingTable, log: PredictionLog, 
       if (rows.length === 0) throw new InvalidInputError('rows is empty: send at least one row of raw features');
       if (rows.length > MAX_ROWS_PER_CALL) throw new InvalidInputError(`${rows.length} rows in one call; at most ${MAX_ROWS_PER_CALL}`);
       const ids = rows.map(() => randomUUID());
-      const r = table.predictRouted(req.pipeline, rows, ids);
+      let r: RoutedResult;
+      try {
+        r = table.predictRouted(req.pipeline, rows, ids);
+      } catch (err) {
+        if (!isVariantScoringError(err)) throw err;
+        // Counted against the variant that failed; the caller gets the original error.
+        log.addFailure({ pipeline: req.pipeline, ...err.failure, at: new Date() });
+        throw err.cause;
+      }
       const at = new Date();
-      const latencyMs = (performance.now() - started) / rows.length;
+      for (const f of r.failures ?? []) log.addFailure({ pipeline: req.pipeline, ...f, at });
+      // A row's latency: its share of the call's time outside the answering models, plus the
+      // scoring time per row of the variant that answered it.
+      const own = r.rows.reduce((t, x) => t + (r.scoringMsPerRow[x.variant] ?? 0), 0);
+      const shared = Math.max(0, performance.now() - started - own) / rows.length;
       windows.add(req.pipeline, rows);
       const shadow = r.shadow;
       log.add(
@@ -35,10 +47,11 @@ export function createDeployerHandlers(table: ServingTable, log: PredictionLog, 
           version: x.version,
           variant: x.variant,
           probability: x.probability,
-          latencyMs,
+          latencyMs: shared + (r.scoringMsPerRow[x.variant] ?? 0),
           at,
           shadowVersion: shadow?.version,
           shadowProbability: shadow?.probabilities[i],
+          championProbability: x.championProbability,
         })),
       );
       if (columnar) {

@@ -1,7 +1,7 @@
 import { resolveModelSpec, type FittedTransform, type TrainedModel } from '@refit/modeling';
 import { asRefitError, isFailedPrecondition } from '@refit/platform';
 import { describe, expect, it } from 'vitest';
-import { ServingTable, type LoadedModel } from './serving.js';
+import { isVariantScoringError, ServingTable, type LoadedModel } from './serving.js';
 
 const transform: FittedTransform = {
   version: 1,
@@ -141,5 +141,68 @@ describe('ServingTable', () => {
     table.clear();
     expect([a.disposed, b.disposed]).toEqual([1, 1]);
     expect(table.current('rain')).toBeUndefined();
+  });
+
+  it('a canary row carries the champion\'s score of it too, for divergence', () => {
+    const table = new ServingTable();
+    table.swap(loaded('v1', new FakeModel(1)));
+    table.setCandidate(loaded('v2', new FakeModel(-1)), { strategy: 'canary', weight: 100 });
+    const r = table.predictRouted('rain', [{ x: 12 }, { x: 8 }], ['a', 'b']);
+    expect(r.rows.map((x) => x.variant)).toEqual(['canary', 'canary']);
+    expect(r.rows[0].probability).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
+    expect(r.rows[0].championProbability).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+    expect(r.rows[1].championProbability).toBeCloseTo(1 / (1 + Math.exp(1)), 6);
+  });
+
+  it('a failure is attributed to the variant that failed: canary fails the request, shadow only reports, champion second opinion is dropped', () => {
+    const table = new ServingTable();
+    const champion = new FakeModel(1);
+    const candidate = new FakeModel(-1);
+    table.swap(loaded('v1', champion));
+    table.setCandidate(loaded('v2', candidate), { strategy: 'canary', weight: 100 });
+    candidate.duringPredict = () => {
+      throw new Error('boom');
+    };
+    let err: unknown;
+    try {
+      table.predictRouted('rain', [{ x: 1 }, { x: 2 }], ['a', 'b']);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVariantScoringError(err) && err.failure).toEqual({ version: 'v2', variant: 'canary', rows: 2 });
+    expect(((err as Error).cause as Error).message).toBe('boom');
+
+    table.route('rain', { strategy: 'shadow' });
+    const shadow = table.predictRouted('rain', [{ x: 1 }], ['c']);
+    expect(shadow.rows[0].variant).toBe('champion');
+    expect(shadow.failures).toEqual([{ version: 'v2', variant: 'shadow', rows: 1 }]);
+
+    candidate.duringPredict = undefined;
+    table.route('rain', { strategy: 'canary', weight: 100 });
+    champion.duringPredict = () => {
+      throw new Error('champion down');
+    };
+    const canary = table.predictRouted('rain', [{ x: 1 }], ['d']);
+    expect(canary.rows[0]).toMatchObject({ variant: 'canary', version: 'v2', championProbability: undefined });
+  });
+
+  it('times each answering variant on its own rows, so a slow candidate shows in its own latency', () => {
+    const table = new ServingTable();
+    const slow = new FakeModel(-1);
+    slow.duringPredict = () => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) {
+        // Busy: a model that takes 30 ms per call.
+      }
+    };
+    table.swap(loaded('v1', new FakeModel(1)));
+    table.setCandidate(loaded('v2', slow), { strategy: 'canary', weight: 50 });
+    const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`);
+    const r = table.predictRouted('rain', ids.map(() => ({ x: 10 })), ids);
+    const n = r.rows.filter((x) => x.variant === 'canary').length;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(40);
+    expect(r.scoringMsPerRow.canary).toBeGreaterThanOrEqual(30 / n);
+    expect(r.scoringMsPerRow.champion).toBeLessThan(r.scoringMsPerRow.canary ?? 0);
   });
 });

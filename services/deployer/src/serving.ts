@@ -20,11 +20,61 @@ export async function loadVersion(store: ArtifactStore, v: { pipeline: string; v
   return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), loadedAt: Date.now() };
 }
 
-/** One row's answer: the probability, the version that gave it and its variant. */
-export type RoutedPrediction = { probability: number; version: string; variant: 'champion' | 'canary' | 'b' };
+/**
+ * One row's answer: the probability, the version that gave it and its variant; on a row the
+ * candidate answered, also the champion's score of it (for divergence), unless that failed.
+ */
+export type RoutedPrediction = { probability: number; version: string; variant: 'champion' | 'canary' | 'b'; championProbability?: number };
 
-/** What {@link ServingTable.predictRouted} returns: per-row answers and, in shadow mode, the candidate's scores. */
-export type RoutedResult = { champion: string; rows: RoutedPrediction[]; shadow?: { version: string; probabilities: Float32Array } };
+/** Rows a variant failed to score. */
+export type VariantFailure = { version: string; variant: 'champion' | 'canary' | 'b' | 'shadow'; rows: number };
+
+/**
+ * What {@link ServingTable.predictRouted} returns: per-row answers, in shadow mode the candidate's
+ * scores, and failures that did not fail the request (a shadow that could not score).
+ */
+export type RoutedResult = {
+  champion: string;
+  rows: RoutedPrediction[];
+  shadow?: { version: string; probabilities: Float32Array };
+  failures?: VariantFailure[];
+  /**
+   * Milliseconds per row each answering variant spent scoring the rows it answered, so a slow
+   * candidate shows in its own latency (the shadow's and the champion's second opinion are not in it).
+   */
+  scoringMsPerRow: Partial<Record<RoutedPrediction['variant'], number>>;
+};
+
+/**
+ * A variant failed to score a request's rows, so the request failed: carries the variant for the
+ * error rate and the original error as `cause` (what the caller should answer with).
+ */
+export class VariantScoringError extends Error {
+  constructor(
+    readonly failure: VariantFailure,
+    options: { cause: unknown },
+  ) {
+    super(`${failure.variant} ${failure.version} failed to score ${failure.rows} rows`, options);
+    this.name = 'VariantScoringError';
+  }
+}
+
+/** Whether `err` is a {@link VariantScoringError}. */
+export function isVariantScoringError(err: unknown): err is VariantScoringError {
+  return err instanceof VariantScoringError;
+}
+
+// Scores and times one variant's rows; a failure names the variant.
+function scoreAs(slot: Slot, rows: RawRow[], variant: RoutedPrediction['variant'], ms: RoutedResult['scoringMsPerRow']): Float32Array {
+  const started = performance.now();
+  try {
+    const p = score(slot, rows);
+    ms[variant] = (performance.now() - started) / Math.max(1, rows.length);
+    return p;
+  } catch (cause) {
+    throw new VariantScoringError({ version: slot.loaded.version, variant, rows: rows.length }, { cause });
+  }
+}
 
 /**
  * The models being served: a champion per pipeline and, during a rollout, a candidate next to it
@@ -82,43 +132,50 @@ export class ServingTable {
 
   /**
    * Scores rows with the champion and, during a rollout, the candidate: canary and A/B rows the
-   * candidate answers go to it only; in shadow mode it scores every row but never answers (and a
-   * failure of the shadow never fails the request).
+   * candidate answers go to it only (the champion scores them too, for divergence, and its failure
+   * there fails nothing); in shadow mode the candidate scores every row but never answers, and its
+   * failure never fails the request (it is returned in `failures`). A failure that does fail the
+   * request is a {@link VariantScoringError} naming the variant.
    */
   predictRouted(pipeline: string, rows: RawRow[], ids: string[]): RoutedResult {
     const slot = this.#slots.get(pipeline);
     if (!slot) throw new FailedPreconditionError(`no model is serving for pipeline '${pipeline}' yet: train and promote one first`);
     const c = this.#candidates.get(pipeline);
+    const ms: RoutedResult['scoringMsPerRow'] = {};
     if (!c) {
-      const p = score(slot, rows);
+      const p = scoreAs(slot, rows, 'champion', ms);
       const version = slot.loaded.version;
-      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })) };
+      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })), scoringMsPerRow: ms };
     }
     if (c.routing.strategy === 'shadow') {
-      const p = score(slot, rows);
+      const p = scoreAs(slot, rows, 'champion', ms);
       const version = slot.loaded.version;
       let shadow: RoutedResult['shadow'];
+      let failures: VariantFailure[] | undefined;
       try {
         shadow = { version: c.slot.loaded.version, probabilities: score(c.slot, rows) };
       } catch {
-        shadow = undefined;
+        failures = [{ version: c.slot.loaded.version, variant: 'shadow', rows: rows.length }];
       }
-      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })), shadow };
+      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })), shadow, failures, scoringMsPerRow: ms };
     }
     const routing = c.routing;
     const toCandidate = rows.map((row, i) => candidateAnswers(routing, ids[i], row));
     const pick = (want: boolean) => rows.filter((_, i) => toCandidate[i] === want);
     const champRows = pick(false);
     const candRows = pick(true);
-    const pc = champRows.length > 0 ? score(slot, champRows) : new Float32Array(0);
-    const pk = candRows.length > 0 ? score(c.slot, candRows) : new Float32Array(0);
     const variant = candidateVariant(routing.strategy) as 'canary' | 'b';
+    const pc = champRows.length > 0 ? scoreAs(slot, champRows, 'champion', ms) : new Float32Array(0);
+    const pk = candRows.length > 0 ? scoreAs(c.slot, candRows, variant, ms) : new Float32Array(0);
+    const ph = candRows.length > 0 ? scoreQuietly(slot, candRows) : undefined;
     let a = 0;
     let b = 0;
-    const out = toCandidate.map((cand): RoutedPrediction =>
-      cand ? { probability: pk[b++], version: c.slot.loaded.version, variant } : { probability: pc[a++], version: slot.loaded.version, variant: 'champion' },
-    );
-    return { champion: slot.loaded.version, rows: out };
+    const out = toCandidate.map((cand): RoutedPrediction => {
+      if (!cand) return { probability: pc[a++], version: slot.loaded.version, variant: 'champion' };
+      const k = b++;
+      return { probability: pk[k], version: c.slot.loaded.version, variant, championProbability: ph?.[k] };
+    });
+    return { champion: slot.loaded.version, rows: out, scoringMsPerRow: ms };
   }
 
   /** Disposes every model. */
@@ -133,6 +190,15 @@ export class ServingTable {
 function retire(slot: Slot): void {
   slot.retired = true;
   if (slot.inFlight === 0) slot.loaded.model.dispose();
+}
+
+// The champion's second opinion on candidate rows: a failure there must not fail the answer.
+function scoreQuietly(slot: Slot, rows: RawRow[]): Float32Array | undefined {
+  try {
+    return score(slot, rows);
+  } catch {
+    return undefined;
+  }
 }
 
 function score(slot: Slot, rows: RawRow[]): Float32Array {
