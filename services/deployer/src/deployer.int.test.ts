@@ -1,5 +1,4 @@
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -7,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { DeployerService, Verdict, type LineageSchema } from '@refit/contracts';
 import { applyTransform, fitTransform, initBackend, labelsOf, loadModel, parseTransform, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import {
-  checkHealth,
   createClient,
   EVENTS,
   isFailedPrecondition,
@@ -19,7 +17,7 @@ import {
   type ServiceRuntime,
 } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DeployerConfig } from './config.js';
 import { startDeployerService } from './service.js';
@@ -43,41 +41,6 @@ function weatherRows(location: string, from: string, to: string): RawRow[] {
     .filter((r) => r.location === location && String(r.date) >= from && String(r.date) < to);
 }
 
-/**
- * Runs the registry service as its own process (its main.ts, as in production) against the test
- * env: services never import each other, they talk over gRPC and NATS.
- */
-async function startRegistryProcess(env: TestEnv): Promise<{ address: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const root = join(here, '../../..');
-  const child = spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', join(root, 'services/registry/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env.env, REFIT_REGISTRY_GRPC_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const address = `127.0.0.1:${port}`;
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`registry exited with ${child.exitCode}: ${log}`);
-        return (await checkHealth(address, '', 1000)) === 'SERVING';
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: 'the registry to serve' },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { address, stop };
-}
-
 // Serving traffic: New York 2015 rows, raw, with their extra columns (the transform ignores them).
 // Rows are plain JSON objects (what a client sends as google.protobuf.Struct), and raw rows to the transform.
 const traffic: Array<Record<string, string | number | null>> = weatherRows('New York', '2015-01-01', '2015-03-01').map((r) => ({
@@ -93,7 +56,7 @@ type Stored = { lineage: MessageInitShape<typeof LineageSchema>; modelKey: strin
 
 describe('deployer service (with the registry)', () => {
   let env: TestEnv;
-  let registry: Awaited<ReturnType<typeof startRegistryProcess>>;
+  let registry: ServiceProcess;
   let config: Readonly<DeployerConfig>;
   let rt: ServiceRuntime;
   let client: ReturnType<typeof createClient<typeof DeployerService>>;
@@ -150,7 +113,7 @@ describe('deployer service (with the registry)', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'deployer' });
-    registry = await startRegistryProcess(env);
+    registry = await startServiceProcess('registry', env.env);
     config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registry.address }));
     await startDeployer();
     await initBackend({ prefer: config.tfBackend });

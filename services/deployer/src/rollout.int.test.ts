@@ -1,13 +1,12 @@
 import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeployerService, RegistryService, Verdict, type LineageSchema, type Rollout } from '@refit/contracts';
 import { applyTransform, fitTransform, initBackend, labelsOf, loadModel, parseTransform, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
-import { checkHealth, createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import { createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, weatherRows, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DeployerConfig } from './config.js';
 import { startDeployerService } from './service.js';
@@ -21,39 +20,11 @@ const PIPELINE = spec.name;
 const traffic = weatherRows('New York', '2014-01-01', '2016-01-01').map((r) => ({ date: String(r.date), temp_max: Number(r.temp_max), temp_min: Number(r.temp_min), wind: Number(r.wind), precipitation: Number(r.precipitation) }));
 const labels = Array.from(labelsOf(traffic as RawRow[], spec.label));
 
-async function startRegistryProcess(env: TestEnv): Promise<{ address: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', join(root, 'services/registry/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, ...env.env, REFIT_REGISTRY_GRPC_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const address = `127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`registry exited with ${child.exitCode}: ${log}`);
-      return (await checkHealth(address, '', 1000)) === 'SERVING';
-    },
-    { timeoutMs: 30_000, intervalMs: 100, what: 'the registry to serve' },
-  ).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return { address, stop };
-}
-
 type Stored = { lineage: MessageInitShape<typeof LineageSchema>; modelKey: string; transformKey: string };
 
 describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with the registry)', () => {
   let env: TestEnv;
-  let registryProc: Awaited<ReturnType<typeof startRegistryProcess>>;
+  let registryProc: ServiceProcess;
   let registry: ReturnType<typeof createClient<typeof RegistryService>>;
   let config: Readonly<DeployerConfig>;
   let rt: ServiceRuntime;
@@ -129,7 +100,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'deployer-rollout' });
-    registryProc = await startRegistryProcess(env);
+    registryProc = await startServiceProcess('registry', env.env);
     registry = createClient(RegistryService, registryProc.address);
     config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registryProc.address, REFIT_ROLLOUT_TICK_MS: '100', REFIT_MONITOR_WINDOW_MS: '300' }));
     await startDeployer();
