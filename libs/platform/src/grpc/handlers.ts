@@ -6,7 +6,6 @@ import {
   type Metadata,
   type ServerDuplexStream,
   type ServerReadableStream,
-  type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedHandleCall,
   type UntypedServiceImplementation,
@@ -104,69 +103,54 @@ type SurfaceCall = {
 
 function wrap(method: DescMethod, fn: AnyFn, env: HandlerEnv): UntypedHandleCall {
   const path = methodPath(method);
+  // One answer (unary, client streaming) or a stream of answers (server streaming, bidi); the
+  // kinds differ only in where the request comes from. grpc-js hands each kind its own call type,
+  // which the request reader below knows (hence the `never` parameter it is called with).
+  const answerOne =
+    (request: (call: never, signal: AbortSignal) => unknown) =>
+    (call: SurfaceCall, callback: (err: GrpcStatus | null, value?: Buffer) => void): void => {
+      const c = openCall(call, path, env);
+      const run = async (): Promise<Buffer> => {
+        const res = await fn(request(call as never, c.ctx.signal), c.ctx);
+        // Encode here rather than in grpc-js so a bad response is logged with the request id.
+        return encodeMessage(method.output, res);
+      };
+      run().then(
+        (bytes) => {
+          c.finish(status.OK);
+          callback(null, bytes);
+        },
+        (err: unknown) => callback(c.fail(err)),
+      );
+    };
+  const answerMany =
+    (request: (call: never, signal: AbortSignal) => unknown) =>
+    (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): void => {
+      const c = openCall(call, path, env);
+      const run = async (): Promise<void> => {
+        const responses = fn(request(call as never, c.ctx.signal), c.ctx) as AsyncIterable<unknown> | Iterable<unknown>;
+        await writeAll(call, responses, method.output, c.ctx.signal);
+      };
+      run().then(
+        () => {
+          c.finish(status.OK);
+          if (!c.ctx.signal.aborted) call.end();
+        },
+        // call.destroy(err) would leave the client hanging; an 'error' event makes grpc-js send the status.
+        (err: unknown) => call.emit('error', c.fail(err)),
+      );
+    };
+  const single = (call: { request: unknown }) => requestOf(call);
+  const stream = (call: ServerReadableStream<unknown, unknown>, signal: AbortSignal) => readAll(call, signal);
   switch (method.methodKind) {
     case 'unary':
-      return (call: ServerUnaryCall<unknown, unknown>, callback: (err: GrpcStatus | null, value?: Buffer) => void) => {
-        const c = openCall(call, path, env);
-        const run = async (): Promise<Buffer> => {
-          const res = await fn(requestOf(call), c.ctx);
-          // Encode here rather than in grpc-js so a bad response is logged with the request id.
-          return encodeMessage(method.output, res);
-        };
-        run().then(
-          (bytes) => {
-            c.finish(status.OK);
-            callback(null, bytes);
-          },
-          (err: unknown) => callback(c.fail(err)),
-        );
-      };
+      return answerOne(single) as UntypedHandleCall;
     case 'server_streaming':
-      return (call: ServerWritableStream<unknown, unknown>) => {
-        const c = openCall(call, path, env);
-        const run = async (): Promise<void> => {
-          const responses = fn(requestOf(call), c.ctx) as AsyncIterable<unknown> | Iterable<unknown>;
-          await writeAll(call, responses, method.output, c.ctx.signal);
-        };
-        run().then(
-          () => {
-            c.finish(status.OK);
-            if (!c.ctx.signal.aborted) call.end();
-          },
-          // call.destroy(err) would leave the client hanging; an 'error' event makes grpc-js send the status.
-          (err: unknown) => call.emit('error', c.fail(err)),
-        );
-      };
+      return answerMany(single) as UntypedHandleCall;
     case 'client_streaming':
-      return (call: ServerReadableStream<unknown, unknown>, callback: (err: GrpcStatus | null, value?: Buffer) => void) => {
-        const c = openCall(call, path, env);
-        const run = async (): Promise<Buffer> => {
-          const res = await fn(readAll(call, c.ctx.signal), c.ctx);
-          return encodeMessage(method.output, res);
-        };
-        run().then(
-          (bytes) => {
-            c.finish(status.OK);
-            callback(null, bytes);
-          },
-          (err: unknown) => callback(c.fail(err)),
-        );
-      };
+      return answerOne(stream) as UntypedHandleCall;
     case 'bidi_streaming':
-      return (call: ServerDuplexStream<unknown, unknown>) => {
-        const c = openCall(call, path, env);
-        const run = async (): Promise<void> => {
-          const responses = fn(readAll(call, c.ctx.signal), c.ctx) as AsyncIterable<unknown>;
-          await writeAll(call, responses, method.output, c.ctx.signal);
-        };
-        run().then(
-          () => {
-            c.finish(status.OK);
-            if (!c.ctx.signal.aborted) call.end();
-          },
-          (err: unknown) => call.emit('error', c.fail(err)),
-        );
-      };
+      return answerMany(stream) as UntypedHandleCall;
   }
 }
 
