@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { weatherRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyTransform, fitTransform, gridOf, initBackend, labelsOf, sampleSpace, searchModel, trainModel, TrainingDivergedError } from './index.js';
 import type { FeatureSpec, LabelSpec, RawRow, SearchSpec, TrialRecord } from './index.js';
 import { tf } from './tf.js';
 
 // The Seattle weather task of shared/DATA.md: rain from temperatures and wind.
-const csv = path.join(path.dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'seattle-weather.csv');
-const rows = parse(readFileSync(csv), { columns: true }) as RawRow[];
+const rows: RawRow[] = weatherRows('Seattle');
 const features: FeatureSpec[] = [
   { name: 'temp_max', type: 'number' },
   { name: 'temp_min', type: 'number' },

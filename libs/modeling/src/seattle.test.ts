@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { weatherRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyTransform, fitTransform, initBackend, labelsOf, loadModel, parseTransform, serializeTransform, trainModel } from './index.js';
 import type { FeatureSpec, LabelSpec, RawRow } from './index.js';
 
-// vega-datasets only exports its JS entry, so locate the CSV relative to it.
-const csv = path.join(path.dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'seattle-weather.csv');
-const rows = parse(readFileSync(csv), { columns: true }) as RawRow[];
+const rows: RawRow[] = weatherRows('Seattle');
 const train = rows.filter((r) => String(r.date) < '2015-01-01');
 const test = rows.filter((r) => String(r.date) >= '2015-01-01');
 const features: FeatureSpec[] = [
