@@ -3,3 +3,4 @@ export * from './pipeline-spec.js';
 export * from './parse.js';
 export * from './infer-schema.js';
 export * from './spec-problems.js';
+export { lowerIsBetter } from './sections/gates.js';

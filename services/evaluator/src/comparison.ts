@@ -1,4 +1,5 @@
 import { deLongTest, mcnemar, normalSf, pairedBootstrap, type BuiltinMetric } from '@refit/ml';
+import { lowerIsBetter } from '@refit/spec';
 import { isRegressionMetric, pairedRegressionBootstrap, type RegressionMetric } from './regression.js';
 
 /** A gated metric compared between champion and candidate on the same rows. */
@@ -6,9 +7,6 @@ export type ComparedMetric = 'accuracy' | 'auc' | 'logLoss' | 'brier' | Regressi
 
 /** libs/ml's name of a classifier's compared metric. */
 const ML_METRIC: Record<Exclude<ComparedMetric, RegressionMetric>, BuiltinMetric> = { auc: 'rocAuc', accuracy: 'accuracy', logLoss: 'logLoss', brier: 'brier' };
-
-/** Compared metrics where a smaller value is better (their differences are negated). */
-const LOWER_IS_BETTER: ReadonlySet<ComparedMetric> = new Set<ComparedMetric>(['logLoss', 'brier', 'mae', 'rmse']);
 
 /** What one champion comparison tests: superiority (`better`) or non-inferiority (`not-worse` within `margin`). */
 export type ComparisonTest = { metric: ComparedMetric; test: 'better' | 'not-worse'; margin: number };
@@ -58,7 +56,7 @@ function zPValue(gain: number, margin: number, se: number): number {
  */
 export function pairedEvidence(y: ArrayLike<number>, champion: ArrayLike<number>, candidate: ArrayLike<number>, t: ComparisonTest, opts: EvidenceOptions = {}): PairedEvidence {
   const n = y.length;
-  const sign = LOWER_IS_BETTER.has(t.metric) ? -1 : 1;
+  const sign = lowerIsBetter(t.metric) ? -1 : 1;
   const margin = t.test === 'better' ? 0 : t.margin;
   const base = { ...t, margin, n };
   let positives = 0;

@@ -1,9 +1,6 @@
 import { holm, type FairnessReport, type Interval } from '@refit/ml';
-import type { FairnessRule, GateMetric, PipelineSpec } from '@refit/spec';
+import { lowerIsBetter, type FairnessRule, type GateMetric, type PipelineSpec } from '@refit/spec';
 import type { PairedEvidence } from './comparison.js';
-
-/** Metrics where a smaller value is better. */
-const LOWER_IS_BETTER: ReadonlySet<GateMetric> = new Set<GateMetric>(['logLoss', 'brier', 'mae', 'rmse']);
 
 /** What a gate concluded: shown (pass), refuted (fail), or not enough evidence either way. */
 export type GateOutcome = 'pass' | 'fail' | 'inconclusive';
@@ -45,7 +42,7 @@ export const alphaOf = (gates: PipelineSpec['gates']): number => gates.alpha ?? 
 function floorGates(gates: PipelineSpec['gates'], candidate: Record<string, number>): GateResult[] {
   return (Object.entries(gates.floors) as Array<[GateMetric, number]>).map(([metric, bound]) => {
     const value = candidate[metric];
-    const lower = LOWER_IS_BETTER.has(metric);
+    const lower = lowerIsBetter(metric);
     if (value === undefined || !Number.isFinite(value)) {
       return result(`floor:${metric}`, 'fail', `${metric} could not be computed on the test split, so its floor ${fmt(bound)} cannot be checked`);
     }

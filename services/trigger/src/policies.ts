@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import type { TriggerPolicy } from '@refit/spec';
+import { lowerIsBetter, type TriggerPolicy } from '@refit/spec';
 
 /** The current time; injected so tests can move it. */
 export type Clock = () => Date;
@@ -100,9 +100,6 @@ export function evaluateAge(policy: Age, lastTrainedAt: Date | undefined, now: D
   };
 }
 
-/** Metrics where a smaller value is better. */
-const LOWER_IS_BETTER = new Set(['logLoss', 'brier']);
-
 /**
  * A monitoring window's live metric against the served model's evaluation (its baseline): fires
  * when it is worse by more than `maxDrop`, given at least `minLabeled` labeled predictions.
@@ -123,7 +120,7 @@ export function evaluatePerformance(
   if (baseline === undefined || live === undefined) {
     return { fired: false, reason: `${window.version}: no ${metric} ${baseline === undefined ? 'baseline from its evaluation' : 'in the window'} to compare`, measured, thresholds, evidenceKey };
   }
-  const drop = LOWER_IS_BETTER.has(metric) ? live - baseline : baseline - live;
+  const drop = lowerIsBetter(metric) ? live - baseline : baseline - live;
   const fired = drop > policy.maxDrop;
   return {
     fired,

@@ -4,6 +4,13 @@ import { columnName } from './common.js';
 /** Metrics a gate can use: a binary head's, then a regression head's (`mae`, `rmse`, `r2`). */
 export const metricName = z.enum(['accuracy', 'auc', 'logLoss', 'precision', 'recall', 'f1', 'brier', 'mae', 'rmse', 'r2']);
 
+const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['logLoss', 'brier', 'mae', 'rmse']);
+
+/** True for a metric where a smaller value is better (log loss, Brier, MAE, RMSE); gates, comparisons and triggers turn on it. */
+export function lowerIsBetter(metric: string): boolean {
+  return LOWER_IS_BETTER.has(metric);
+}
+
 /** Metrics a champion comparison can use: the ones with a paired test (bootstrap, DeLong, McNemar). */
 export const comparedMetric = z.enum(['accuracy', 'auc', 'logLoss', 'brier', 'mae', 'rmse', 'r2']);
 
