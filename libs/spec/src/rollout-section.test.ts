@@ -26,4 +26,12 @@ describe('rollout section', () => {
     expect(specProblems(`${rain}\nrollout: { strategy: ab }\n`)).toEqual(['rollout.entityColumn: an ab rollout needs entityColumn (the column whose value keeps an entity on one variant)']);
     expect(specProblems(`${rain}\nrollout: { strategy: blue-green }\n`)[0]).toMatch(/^rollout\.strategy: /);
   });
+
+  it('reads guardrails and refuses an empty or out-of-range set', () => {
+    const spec = parseSpec(`${rain}\nrollout: { strategy: canary, guardrails: { maxErrorRate: 0.01, maxLatencyRatio: 2, maxDivergence: 0.2 } }\n`);
+    expect(spec.rollout.guardrails).toEqual({ maxErrorRate: 0.01, maxLatencyRatio: 2, maxDivergence: 0.2, minPredictions: 100 });
+    expect(parseSpec(rain).rollout.guardrails).toBeUndefined();
+    expect(specProblems(`${rain}\nrollout: { strategy: canary, guardrails: { minPredictions: 10 } }\n`)).toEqual(['rollout.guardrails: needs maxErrorRate, maxLatencyRatio or maxDivergence']);
+    expect(specProblems(`${rain}\nrollout: { strategy: canary, guardrails: { maxLatencyRatio: 0.5 } }\n`)[0]).toMatch(/^rollout\.guardrails\.maxLatencyRatio: /);
+  });
 });

@@ -1,6 +1,6 @@
 import { normalSf, pairedBootstrap, proportionZTest } from '@refit/ml';
 import { describe, expect, it } from 'vitest';
-import { analyseStep } from './rollout-analysis.js';
+import { analyseStep, guardrailBreach } from './rollout-analysis.js';
 import { bucketOf, candidateAnswers } from './routing.js';
 
 const spec = { metric: 'accuracy' as const, margin: 0.02, alpha: 0.05, minLabeled: 50 };
@@ -80,5 +80,23 @@ describe('routing', () => {
     expect(share).toBeGreaterThan(0.08);
     expect(share).toBeLessThan(0.12);
     expect(candidateAnswers({ strategy: 'shadow' }, 'x', {})).toBe(false);
+  });
+});
+
+describe('guardrails', () => {
+  const g = { maxErrorRate: 0.01, maxLatencyRatio: 2, maxDivergence: 0.1, minPredictions: 100 };
+  const ok = { predictions: 500, errors: 0, latencyMs: 0.02, championLatencyMs: 0.02, divergence: 0.03 };
+
+  it('holds within every limit and below minPredictions', () => {
+    expect(guardrailBreach(g, ok)).toBeUndefined();
+    expect(guardrailBreach(g, { ...ok, predictions: 50, errors: 49 })).toBeUndefined();
+  });
+
+  it('names the breached limit with the numbers', () => {
+    expect(guardrailBreach(g, { ...ok, errors: 10 })).toBe('guardrail: error rate 1.96% (10 of 510 rows failed to score) is above the limit 1.00%');
+    expect(guardrailBreach(g, { ...ok, latencyMs: 0.05 })).toBe("guardrail: mean latency 0.050 ms per row is 2.50× the champion's 0.020 ms, above the limit ×2");
+    expect(guardrailBreach(g, { ...ok, divergence: 0.25 })).toBe('guardrail: mean divergence from the champion 0.2500 on 500 rows is above the limit 0.1');
+    // Unmeasured numbers (shadow latency, no champion-scored rows) are not judged.
+    expect(guardrailBreach(g, { ...ok, latencyMs: null, divergence: null })).toBeUndefined();
   });
 });

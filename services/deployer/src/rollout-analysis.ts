@@ -1,4 +1,5 @@
 import { mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest } from '@refit/ml';
+import type { Operational, RolloutConfig } from './rollout-store.js';
 
 /** The labeled predictions of one side of a comparison: true labels and probabilities. */
 export type Labeled = { y: number[]; p: number[] };
@@ -34,6 +35,8 @@ export type StepAnalysis = {
    * rollout controller.
    */
   divergence?: number;
+  /** The candidate's operational numbers in the step, when the rollout has guardrails. */
+  operational?: Operational;
 };
 
 /** The analysis settings of a rollout (the spec's `rollout:`). */
@@ -142,4 +145,31 @@ export function analyseStep(spec: AnalysisSpec, candidate: Labeled, champion: La
   if (b.lower > -spec.margin) return { ...base, outcome: 'pass', reason: `pass: ${numbers}: not worse than the champion beyond the margin` };
   if (b.upper < -spec.margin) return { ...base, outcome: 'fail', reason: `fail: ${numbers}: worse than the champion beyond the margin` };
   return { ...base, outcome: 'inconclusive', reason: `inconclusive: ${numbers}` };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/**
+ * The first guardrail the candidate's operational numbers breach, as a sentence, or undefined
+ * (also while the step has fewer than `minPredictions` candidate rows). Error rate is failed rows
+ * over all the rows the candidate was asked to score; latency compares mean per-row scoring time
+ * with the champion's in the same step; divergence is the mean |candidate − champion| probability.
+ */
+export function guardrailBreach(g: NonNullable<RolloutConfig['guardrails']>, o: Operational): string | undefined {
+  const asked = o.predictions + o.errors;
+  if (asked < g.minPredictions) return undefined;
+  const errorRate = o.errors / asked;
+  if (g.maxErrorRate !== undefined && errorRate > g.maxErrorRate) {
+    return `guardrail: error rate ${pct(errorRate)} (${o.errors} of ${asked} rows failed to score) is above the limit ${pct(g.maxErrorRate)}`;
+  }
+  if (g.maxLatencyRatio !== undefined && o.latencyMs !== null && o.championLatencyMs !== null && o.championLatencyMs > 0) {
+    const ratio = o.latencyMs / o.championLatencyMs;
+    if (ratio > g.maxLatencyRatio) {
+      return `guardrail: mean latency ${o.latencyMs.toFixed(3)} ms per row is ${ratio.toFixed(2)}× the champion's ${o.championLatencyMs.toFixed(3)} ms, above the limit ×${g.maxLatencyRatio}`;
+    }
+  }
+  if (g.maxDivergence !== undefined && o.divergence !== null && o.divergence > g.maxDivergence) {
+    return `guardrail: mean divergence from the champion ${o.divergence.toFixed(4)} on ${o.predictions} rows is above the limit ${g.maxDivergence}`;
+  }
+  return undefined;
 }

@@ -15,6 +15,20 @@ export type RolloutConfig = {
   onInconclusive: 'promote' | 'rollback' | 'hold';
   entityColumn?: string;
   split: number;
+  guardrails?: { maxErrorRate?: number; maxLatencyRatio?: number; maxDivergence?: number; minPredictions: number };
+};
+
+/** What a step's guardrails are judged on: the candidate's operational numbers since the step began. */
+export type Operational = {
+  /** Rows the candidate answered (canary, A/B) or scored (shadow). */
+  predictions: number;
+  /** Rows it failed to score. */
+  errors: number;
+  /** Mean per-row scoring latency, ms, of the candidate and of the champion on the same step (null: not measured). */
+  latencyMs: number | null;
+  championLatencyMs: number | null;
+  /** Mean |candidate − champion| probability on rows both scored (null: none). */
+  divergence: number | null;
 };
 
 /** A rollout as stored. */
@@ -114,4 +128,39 @@ export async function shadowPairsSince(db: Q, pipeline: string, version: string,
     [pipeline, version, since],
   );
   return { y: r.rows.map((x) => x.feedback_label), champion: r.rows.map((x) => x.probability), shadow: r.rows.map((x) => x.shadow_probability) };
+}
+
+/** The candidate's operational numbers since `since` (the step's start), for the guardrails. */
+export async function operationalSince(db: Q, r: Pick<RolloutRow, 'pipeline' | 'strategy' | 'candidate_version' | 'champion_version'>, since: Date): Promise<Operational> {
+  const shadow = r.strategy === 'shadow';
+  const variant = shadow ? 'shadow' : r.strategy === 'ab' ? 'b' : 'canary';
+  const made = shadow
+    ? await db.query<{ n: string; latency: number | null; divergence: number | null }>(
+        `select count(*) as n, null::float8 as latency, avg(abs(probability - shadow_probability)) as divergence
+         from predictions where pipeline = $1 and shadow_version = $2 and created_at >= $3`,
+        [r.pipeline, r.candidate_version, since],
+      )
+    : await db.query<{ n: string; latency: number | null; divergence: number | null }>(
+        `select count(*) as n, avg(latency_ms) as latency, avg(abs(probability - champion_probability)) as divergence
+         from predictions where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4`,
+        [r.pipeline, variant, r.candidate_version, since],
+      );
+  const champion = shadow
+    ? undefined
+    : await db.query<{ latency: number | null }>(
+        `select avg(latency_ms) as latency from predictions where pipeline = $1 and variant = 'champion' and version = $2 and created_at >= $3`,
+        [r.pipeline, r.champion_version, since],
+      );
+  const failed = await db.query<{ errors: string | null }>(
+    `select sum(rows) as errors from prediction_errors where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4`,
+    [r.pipeline, variant, r.candidate_version, since],
+  );
+  const m = made.rows[0];
+  return {
+    predictions: Number(m?.n ?? 0),
+    errors: Number(failed.rows[0]?.errors ?? 0),
+    latencyMs: m?.latency ?? null,
+    championLatencyMs: champion?.rows[0]?.latency ?? null,
+    divergence: m?.divergence ?? null,
+  };
 }

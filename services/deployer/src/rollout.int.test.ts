@@ -71,8 +71,8 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
       return r && r.runId === runId && test(r) ? r : undefined;
     }, { timeoutMs, what });
 
-  /** Serves the traffic `times` times (100 rows a call), then sends every true label in one call. */
-  async function serve(times = 1): Promise<Array<{ variant: string; modelVersion: string; probability: number; date: string }>> {
+  /** Serves the traffic `times` times (100 rows a call), then (unless told not to) sends every true label in one call. */
+  async function serve(times = 1, feedback = true): Promise<Array<{ variant: string; modelVersion: string; probability: number; date: string }>> {
     const out: Array<{ variant: string; modelVersion: string; probability: number; date: string }> = [];
     const ids: string[] = [];
     const ys: number[] = [];
@@ -87,6 +87,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
         });
       }
     }
+    if (!feedback) return out;
     const fb = await client.sendFeedback({ pipeline: PIPELINE, feedback: ids.map((predictionId, i) => ({ predictionId, label: ys[i] })) });
     expect(Number(fb.joined)).toBe(ids.length);
     return out;
@@ -268,5 +269,28 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     expect(promoted.rollout?.status).toBe('promoted');
     const serving = await waitFor(async () => (await events(EVENTS.modelServing)).find((e) => e.runId === 'r-6'), { timeoutMs: 15_000, what: 'v6 serving' });
     expect(serving.version).toBe('v6');
+  });
+
+  it('a guardrail rolls a canary back on divergence alone, before any feedback arrives', async () => {
+    await evaluated('r-7', models.seattle, { strategy: 'canary', steps: [50, 100], minLabeled: 50, guardrails: { maxDivergence: 0.01, minPredictions: 100 } });
+    await rolloutOf('r-7');
+    let served: Awaited<ReturnType<typeof serve>> = [];
+    for (let i = 0; i < 5 && (await rollout())?.status === 'active'; i++) {
+      served = served.concat(await serve(1, false));
+      await waitFor(async () => ((await rollout())?.status !== 'active' ? true : undefined), { timeoutMs: 2000, what: 'the guardrail' }).catch(() => undefined);
+    }
+    expect(served.some((p) => p.variant === 'canary' && p.modelVersion === 'v7')).toBe(true);
+    const r = await rollout();
+    expect(r).toMatchObject({ runId: 'r-7', status: 'rolled-back', weight: 0, lastOutcome: 'fail' });
+    expect(r?.lastReason).toMatch(/^step 1\/2: guardrail: mean divergence from the champion 0\.\d{4} on \d+ rows is above the limit 0\.01$/);
+    const analysis = JSON.parse(r?.lastAnalysisJson ?? '{}') as { nCandidate: number; operational: { predictions: number; errors: number; divergence: number } };
+    // No feedback was sent: quality could not be judged, the guardrail decided alone.
+    expect(analysis.nCandidate).toBe(0);
+    expect(analysis.operational.predictions).toBeGreaterThanOrEqual(100);
+    expect(analysis.operational.errors).toBe(0);
+    const ledger = (await registry.listLedger({ pipeline: PIPELINE, runId: 'r-7' })).entries;
+    expect(ledger.find((e) => e.kind === 'rollback')?.summary).toContain('guardrail: mean divergence');
+    const after = await serve(1, false);
+    expect(after.every((p) => p.variant === 'champion' && p.modelVersion === 'v6')).toBe(true);
   });
 });

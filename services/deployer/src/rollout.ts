@@ -2,8 +2,21 @@ import type { RegistryService, RolloutRequested } from '@refit/contracts';
 import { initBackend, type BackendPreference } from '@refit/modeling';
 import { EVENTS, FailedPreconditionError, InvalidInputError, NotFoundError, withTransaction, type Client, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
-import { analyseStep, type StepAnalysis } from './rollout-analysis.js';
-import { activeRollouts, advanceStep, divergenceSince, endRollout, getRollout, labeledSince, recordAnalysis, shadowPairsSince, startRollout, type RolloutConfig, type RolloutRow } from './rollout-store.js';
+import { analyseStep, guardrailBreach, type StepAnalysis } from './rollout-analysis.js';
+import {
+  activeRollouts,
+  advanceStep,
+  divergenceSince,
+  endRollout,
+  getRollout,
+  labeledSince,
+  operationalSince,
+  recordAnalysis,
+  shadowPairsSince,
+  startRollout,
+  type RolloutConfig,
+  type RolloutRow,
+} from './rollout-store.js';
 import type { Routing } from './routing.js';
 import { loadVersion, type ServingTable } from './serving.js';
 
@@ -98,9 +111,16 @@ export function createRollouts(deps: RolloutDeps) {
   }
 
   async function step(r: RolloutRow, now: Date): Promise<void> {
-    const a = await analyse(r);
     const c = r.config;
     const at = `step ${r.step + 1}/${c.strategy === 'canary' ? c.steps.length : 1}`;
+    let a = await analyse(r);
+    if (c.guardrails) {
+      // Operational limits come first: they need no feedback, and a breach ends the step whatever the quality says.
+      const operational = await operationalSince(rt.pool, r, r.step_started_at);
+      a = { ...a, operational };
+      const breach = guardrailBreach(c.guardrails, operational);
+      if (breach) return rollbackNow(r, 'rolled-back', 'deployer', `${at}: ${breach}`, { ...a, outcome: 'fail', reason: breach });
+    }
     if (a.outcome === 'fail') return rollbackNow(r, 'rolled-back', 'deployer', `${at}: ${a.reason}`, a);
     if (a.outcome === 'pass') {
       if (c.strategy === 'canary' && r.step + 1 < c.steps.length) {

@@ -5,6 +5,24 @@ import { columnName } from './common.js';
 export const rolloutMetric = z.enum(['accuracy', 'logLoss']);
 
 /**
+ * Operational limits checked at every analysis of a step, before any feedback is needed (the
+ * alarms Argo Rollouts and SageMaker act on): a breach rolls the candidate back at once. Each is
+ * judged on the candidate's predictions since its step began, once there are `minPredictions`.
+ */
+export const guardrailsSection = z
+  .strictObject({
+    /** Largest share of the candidate's rows that may fail to score (failed / (served + failed)). */
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    /** Largest candidate-to-champion ratio of mean per-row scoring latency on the same step (canary, A/B). */
+    maxLatencyRatio: z.number().gt(1).optional(),
+    /** Largest mean |candidate − champion| probability on rows both scored. */
+    maxDivergence: z.number().gt(0).max(1).optional(),
+    /** Fewest candidate predictions in the step before the limits are judged. Default 100. */
+    minPredictions: z.number().int().min(1).default(100),
+  })
+  .refine((g) => g.maxErrorRate !== undefined || g.maxLatencyRatio !== undefined || g.maxDivergence !== undefined, 'needs maxErrorRate, maxLatencyRatio or maxDivergence');
+
+/**
  * `rollout:` — how a candidate that passed its gates reaches production:
  * - `direct` (default): it becomes the champion at once (as when the section is left out);
  * - `shadow`: it scores every request next to the champion, only the champion's answer is
@@ -39,6 +57,8 @@ export const rolloutSection = z
     entityColumn: columnName.optional(),
     /** A/B: the candidate's share of entities, percent. Default 50. */
     split: z.number().int().min(1).max(99).default(50),
+    /** Operational limits that roll the candidate back without waiting for feedback. Default none. */
+    guardrails: guardrailsSection.optional(),
   })
   .superRefine((r, ctx) => {
     r.steps.forEach((w, i) => {
