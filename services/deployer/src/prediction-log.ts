@@ -60,21 +60,25 @@ export class PredictionLog {
       const rows = this.#buffer;
       this.#buffer = [];
       try {
+        // Array literals built in one pass: pg's own array encoding escapes element by element
+        // and turns every Date into a string, which cost the serving thread twice as much.
         await this.#pool.query(
           `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability)
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::timestamptz[], $8::text[], $9::float8[], $10::float8[])
+           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[])
+             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability)
            on conflict do nothing`,
           [
-            rows.map((r) => r.id),
-            rows.map((r) => r.pipeline),
-            rows.map((r) => r.version),
-            rows.map((r) => r.variant),
-            rows.map((r) => r.probability),
-            rows.map((r) => r.latencyMs),
-            rows.map((r) => r.at),
-            rows.map((r) => r.shadowVersion ?? null),
-            rows.map((r) => r.shadowProbability ?? null),
-            rows.map((r) => r.championProbability ?? null),
+            pgArray(rows.map((r) => r.id)),
+            pgArray(rows.map((r) => r.pipeline)),
+            pgArray(rows.map((r) => r.version)),
+            pgArray(rows.map((r) => r.variant)),
+            pgArray(rows.map((r) => r.probability)),
+            pgArray(rows.map((r) => r.latencyMs)),
+            pgArray(rows.map((r) => r.at.getTime())),
+            pgArray(rows.map((r) => r.shadowVersion ?? null)),
+            pgArray(rows.map((r) => r.shadowProbability ?? null)),
+            pgArray(rows.map((r) => r.championProbability ?? null)),
           ],
         );
       } catch (err) {
@@ -107,6 +111,22 @@ export class PredictionLog {
     clearInterval(this.#timer);
     await this.flush();
   }
+}
+
+/**
+ * A Postgres array literal of strings (quoted, `"` and `\\` escaped), numbers (shortest
+ * round-trip form, so float8 reads back the same double) and nulls.
+ */
+export function pgArray(values: ReadonlyArray<string | number | null>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null) out += 'NULL';
+    else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    else out += `"${v.replace(/["\\]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
 }
 
 /** Joins true labels to logged predictions; returns the ids that are not in the log. */
