@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { isRefitError, serviceAddress } from '@refit/platform';
+import { registerAlertCommands } from './alert-commands.js';
 import { createContext } from './context.js';
 import { registerCoreCommands } from './core-commands.js';
 import { registerDataCommands } from './data-commands.js';
@@ -21,6 +22,7 @@ registerRegistryCommands(program, ctx);
 registerTriggerCommands(program, ctx);
 registerServingCommands(program, ctx);
 registerRolloutCommands(program, ctx);
+registerAlertCommands(program, ctx);
 
 program.parseAsync().then(
   () => process.exit(process.exitCode ?? 0),

@@ -2,7 +2,9 @@ import { toJson } from '@bufbuild/protobuf';
 import { GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, VerifyLedgerResponseSchema } from '@refit/contracts';
 import { InvalidInputError } from '@refit/platform';
 import type { Command } from 'commander';
+import { formatBacktest, type BacktestJson } from './backtest-format.js';
 import type { Clients } from './clients.js';
+import { formatConsistency, type ConsistencyJson } from './consistency-format.js';
 import type { Io } from './commands.js';
 import type { CliContext } from './context.js';
 import { formatLedger, formatLineage, formatModel, formatReport, formatVerify, type ReportJson } from './registry-format.js';
@@ -13,8 +15,8 @@ const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.st
 /** `refit eval show <run>`: the stored evaluation report. */
 export async function evalShow(c: Clients, io: Io, runId: string): Promise<void> {
   const { report } = await c.evaluator.getReport({ runId });
-  const json = JSON.parse(report?.reportJson || '{}') as ReportJson;
-  print(io, formatReport(json), json);
+  const json = JSON.parse(report?.reportJson || '{}') as ReportJson & { consistency?: ConsistencyJson | null; backtest?: BacktestJson | null };
+  print(io, [formatReport(json), ...formatConsistency(json.consistency), ...formatBacktest(json.backtest)].join('\n'), json);
 }
 
 /** `refit models show <pipeline> <version>` */

@@ -5,6 +5,7 @@
 import { file_refit_common_v1_common } from './gen/refit/common/v1/common_pb.js';
 import { file_refit_deployer_v1_deployer } from './gen/refit/deployer/v1/deployer_pb.js';
 import { file_refit_evaluator_v1_evaluator } from './gen/refit/evaluator/v1/evaluator_pb.js';
+import { file_refit_events_v1_alerts } from './gen/refit/events/v1/alerts_pb.js';
 import { file_refit_events_v1_events } from './gen/refit/events/v1/events_pb.js';
 import { file_refit_events_v1_external } from './gen/refit/events/v1/external_pb.js';
 import { file_refit_events_v1_monitoring } from './gen/refit/events/v1/monitoring_pb.js';
@@ -17,6 +18,7 @@ import { file_refit_trainer_v1_trainer } from './gen/refit/trainer/v1/trainer_pb
 import { file_refit_trigger_v1_trigger } from './gen/refit/trigger/v1/trigger_pb.js';
 
 export * from './gen/refit/common/v1/common_pb.js';
+export * from './gen/refit/events/v1/alerts_pb.js';
 export * from './gen/refit/events/v1/events_pb.js';
 export * from './gen/refit/events/v1/external_pb.js';
 export * from './gen/refit/events/v1/monitoring_pb.js';
@@ -33,6 +35,7 @@ export * from './gen/refit/deployer/v1/deployer_pb.js';
 /** Every Refit proto file descriptor (imports are resolved by protobuf-es itself). */
 export const refitFiles = [
   file_refit_common_v1_common,
+  file_refit_events_v1_alerts,
   file_refit_events_v1_events,
   file_refit_events_v1_external,
   file_refit_events_v1_monitoring,

@@ -41,3 +41,7 @@ export { sliceMetrics } from './slices.js';
 export type { SliceMetrics } from './slices.js';
 export { fairness } from './fairness.js';
 export type { FairnessOptions, FairnessReport, GroupRates, Disparities, Interval } from './fairness.js';
+export { consistency, consistencyOf, nearestNeighbours } from './consistency.js';
+export type { ConsistencyOptions, ConsistencyReport, GroupConsistency, NeighbourOptions, Neighbours } from './consistency.js';
+export { bayesThreshold, costCurve, minCostThreshold, totalCost } from './cost.js';
+export type { CostCurve, CostMatrix, MinCost } from './cost.js';

@@ -1,6 +1,7 @@
 import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import {
+  AlertRaisedSchema,
   AliasChangedSchema,
   DataIngestedSchema,
   DataRejectedSchema,
@@ -59,6 +60,7 @@ export const EVENTS = {
   externalMetric: def('external.metric', ExternalMetricReportedSchema),
   rolloutRequested: def('rollout.requested', RolloutRequestedSchema),
   rolloutDecided: def('rollout.decided', RolloutDecidedSchema),
+  alertRaised: def('alert.raised', AlertRaisedSchema),
 } as const;
 
 /** The full subject of an event under a deployment's subject prefix. */

@@ -4,3 +4,7 @@ export * from './parse.js';
 export * from './infer-schema.js';
 export * from './spec-problems.js';
 export { lowerIsBetter } from './sections/gates.js';
+export { ALERT_KINDS, type AlertKind } from './sections/alerts.js';
+export { isBusinessMetric, lowerIsBetterIn } from './sections/business.js';
+export { BUILTIN_METRIC_NAMES } from './sections/business-names.js';
+export { compileExpression, evaluateOnCounts, ExpressionError, type BusinessRows, type CompiledExpression, type ConfusionCounts, type Costs } from './business-expr.js';

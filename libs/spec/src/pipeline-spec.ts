@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { ALERTS_DEFAULTS, alertsSection } from './sections/alerts.js';
+import { businessRules, businessSection } from './sections/business.js';
 import { DATA_DEFAULTS, dataSection } from './sections/data.js';
 import { EVALUATION_DEFAULTS, evaluationSection } from './sections/evaluation.js';
 import { featuresSection } from './sections/features.js';
-import { GATES_DEFAULTS, gatesSection, REGRESSION_GATES_DEFAULTS, type championRule, type fairnessRule, type metricName } from './sections/gates.js';
+import { GATES_DEFAULTS, gatesSection, REGRESSION_GATES_DEFAULTS, REGRESSION_METRICS, type backtestRule, type championRule, type fairnessRule, type metricName } from './sections/gates.js';
 import { regressionRules } from './sections/label.js';
 import { labelSection } from './sections/label.js';
 import { MODEL_DEFAULTS, modelSection } from './sections/model.js';
@@ -39,8 +41,14 @@ const pipelineObject = z
     triggers: triggersSection,
     hygiene: hygieneSection.default(HYGIENE_DEFAULTS),
     rollout: rolloutSection.default(ROLLOUT_DEFAULTS),
+    alerts: alertsSection.default(ALERTS_DEFAULTS),
+    /** Cost matrix, business metrics and the decision threshold. Default none. */
+    business: businessSection.optional(),
   })
   .superRefine((spec, ctx) => {
+    // Business-metric names are checked even for an inferred schema; their columns only once it is known.
+    const businessColumns = spec.schema.infer ? undefined : new Map(spec.schema.columns.map((c) => [c.name, c.type]));
+    for (const issue of businessRules(spec, businessColumns)) ctx.addIssue({ code: 'custom', ...issue });
     // An inferred schema is not known before the first batch: the ingestion service checks the
     // column references below against it then (it runs this same validation with the columns in).
     if (spec.schema.infer) {
@@ -63,6 +71,7 @@ const pipelineObject = z
       ...spec.evaluation.sensitive.map((c, i): [Array<string | number>, string] => [['evaluation', 'sensitive', i], c]),
       ...(spec.gates.fairness ?? []).map((r, i): [Array<string | number>, string] => [['gates', 'fairness', i, 'sensitive'], r.sensitive]),
       ...(spec.evaluation.holdout ? [[['evaluation', 'holdout', 'column'], spec.evaluation.holdout.column] as [Array<string | number>, string]] : []),
+      ...(spec.evaluation.consistency?.exclude ?? []).map((c, i): [Array<string | number>, string] => [['evaluation', 'consistency', 'exclude', i], c]),
     ];
     for (const [path, c] of evaluationColumns) {
       if (!columns.has(c)) ctx.addIssue({ code: 'custom', path, message: `'${c}' is not a column of schema.columns` });
@@ -91,7 +100,39 @@ const pipelineObject = z
       ctx.addIssue({ code: 'custom', path: needsTime, message: 'needs schema.timestamp (the date column that orders the rows)' });
     }
     for (const issue of regressionRules(spec, columns.get(spec.label.column)?.type)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of backtestRules(spec, columns)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of consistencyRules(spec)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/** Cross-section rules of a backtest: a date column to cut windows by, windows for its gate, a metric of the head. */
+type BacktestedSpec = {
+  schema: { timestamp?: string };
+  model: { head?: 'binary' | 'regression' };
+  evaluation: z.output<typeof evaluationSection>;
+  gates: z.output<typeof gatesSection>;
+};
+
+function backtestRules(spec: BacktestedSpec, columns: ReadonlyMap<string, { type: string }>): Array<{ path: Array<string | number>; message: string }> {
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  const bt = spec.evaluation.backtest;
+  const column = bt?.column ?? spec.schema.timestamp;
+  const path = bt?.column ? ['evaluation', 'backtest', 'column'] : ['evaluation', 'backtest'];
+  if (bt && !column) issues.push({ path, message: 'needs a date column to cut windows by: set evaluation.backtest.column or schema.timestamp' });
+  else if (bt && column && !columns.has(column)) issues.push({ path, message: `'${column}' is not a column of schema.columns` });
+  else if (bt && column && columns.get(column)?.type !== 'date') issues.push({ path, message: `'${column}' is declared ${columns.get(column)?.type}; backtest windows need a date column` });
+  const gate = spec.gates.backtest;
+  if (gate && !bt) issues.push({ path: ['gates', 'backtest'], message: 'needs evaluation.backtest (the windows to judge)' });
+  if (gate?.metric && REGRESSION_METRICS.has(gate.metric) !== (spec.model.head === 'regression')) {
+    issues.push({ path: ['gates', 'backtest', 'metric'], message: `${gate.metric} does not fit a ${spec.model.head ?? 'binary'} head` });
+  }
+  return issues;
+}
+
+/** Individual fairness compares predicted labels: a classifier's, like the group-fairness rules. */
+function consistencyRules(spec: { model: { head?: 'binary' | 'regression' }; evaluation: { consistency?: unknown }; gates: { consistency?: unknown } }): Array<{ path: string[]; message: string }> {
+  if (spec.model.head !== 'regression') return [];
+  return (['evaluation', 'gates'] as const).flatMap((section) => (spec[section].consistency ? [{ path: [section, 'consistency'], message: 'applies to a binary head only' }] : []));
+}
 
 /**
  * The zod schema of a pipeline spec (`refit pipeline apply -f spec.yaml`). Each section lives in
@@ -115,5 +156,11 @@ export type ChampionRule = z.output<typeof championRule>;
 export type FairnessRule = z.output<typeof fairnessRule>;
 /** The `rollout:` section with defaults filled in. */
 export type RolloutSpec = PipelineSpec['rollout'];
+/** The `alerts:` section with defaults filled in. */
+export type AlertsSpec = PipelineSpec['alerts'];
+/** The gate on the backtest (`gates.backtest`). */
+export type BacktestRule = z.output<typeof backtestRule>;
+/** The `business:` section with defaults filled in. */
+export type BusinessSpec = NonNullable<PipelineSpec['business']>;
 /** The `evaluation:` section with defaults filled in. */
 export type EvaluationSpec = PipelineSpec['evaluation'];

@@ -20,6 +20,8 @@ import { parseSpec } from '@refit/spec';
 import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DeployerConfig } from './config.js';
+import { FeatureWindows } from './feature-window.js';
+import { closeWindows } from './monitoring.js';
 import { startDeployerService } from './service.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -241,5 +243,35 @@ describe('deployer service (with the registry)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await streamSeq()).toBe(seqBefore);
     expect(await events(EVENTS.modelServing)).toHaveLength(servingEvents);
+  });
+
+  it('labels at the decision threshold stored with the model (also after a restart) and counts the window’s confusion at it', async () => {
+    // The New York model again, with the threshold a cost matrix made the trainer choose.
+    await promote('d-3', { ...models.newYork, lineage: { ...models.newYork.lineage, decisionThreshold: 0.3 } });
+    await servingOf('d-3');
+    const res = await client.predict({ pipeline: PIPELINE, rows: traffic });
+    expect(res.modelVersion).toBe('v3');
+    expect(res.predictions.map((p) => p.probability)).toEqual(expected.v2);
+    expect(res.predictions.every((p) => p.label === (p.probability >= 0.3 ? 1 : 0))).toBe(true);
+    // Rows between 0.3 and 0.5 exist, so the threshold really changed labels.
+    expect(res.predictions.filter((p) => p.probability >= 0.3 && p.probability < 0.5).length).toBeGreaterThan(0);
+
+    const labels = labelsOf(weatherRows('New York', '2015-01-01', '2015-03-01'), spec.label);
+    await client.sendFeedback({ pipeline: PIPELINE, feedback: res.predictions.map((p, i) => ({ predictionId: p.predictionId, label: labels[i] })) });
+    await closeWindows(rt, new FeatureWindows(), new Date());
+    // Published through the outbox: it reaches the stream a moment later.
+    const window = await waitFor(async () => (await events(EVENTS.monitoringWindow)).find((w) => w.version === 'v3' && w.labeled > 0n), { timeoutMs: 10_000, what: 'the window of v3' });
+    const counts = { tp: 0, fp: 0, tn: 0, fn: 0 };
+    res.predictions.forEach((p, i) => counts[labels[i] === 1 ? (p.probability >= 0.3 ? 'tp' : 'fn') : p.probability >= 0.3 ? 'fp' : 'tn']++);
+    expect(window.metrics).toMatchObject({ ...counts, threshold: 0.3 });
+    expect(window.metrics.accuracy).toBeCloseTo((counts.tp + counts.tn) / traffic.length, 12);
+
+    // The threshold is kept with the deployment: a restart decides the same without the registry.
+    client.close();
+    await rt.close();
+    await registry.stop();
+    await startDeployer();
+    const again = await client.predict({ pipeline: PIPELINE, rows: traffic });
+    expect(again.predictions.map((p) => p.label)).toEqual(res.predictions.map((p) => p.label));
   });
 });

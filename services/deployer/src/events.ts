@@ -10,7 +10,13 @@ import { saveDeployment } from './store.js';
  * Consumes `alias.changed` (when a pipeline's champion moves, load it and serve it) and
  * `rollout.requested` (serve a candidate next to the champion, see rollout.ts).
  */
-export async function consumeDeployerEvents(rt: ServiceRuntime, config: Readonly<DeployerConfig>, table: ServingTable, rollouts: Rollouts, registry: Client<typeof RegistryService>): Promise<void> {
+export async function consumeDeployerEvents(
+  rt: ServiceRuntime,
+  config: Readonly<DeployerConfig>,
+  table: ServingTable,
+  rollouts: Rollouts,
+  registry: Client<typeof RegistryService>,
+): Promise<void> {
   await rt.consume({
     name: 'rollout-requested',
     event: EVENTS.rolloutRequested,
@@ -33,8 +39,8 @@ export async function consumeDeployerEvents(rt: ServiceRuntime, config: Readonly
       const transformKey = model?.lineage?.transform?.key;
       if (!modelKey || !transformKey) throw new InvalidInputError(`model ${e.pipeline}/${e.version} has no model or transform artifact in its lineage`);
       await initBackend({ prefer: config.tfBackend });
-      const loaded = await loadVersion(rt.store, { pipeline: e.pipeline, version: e.version, runId: e.runId, modelKey, transformKey });
-      await saveDeployment(tx, { pipeline: e.pipeline, version: e.version, runId: e.runId, modelKey, transformKey, reason: `champion moved to ${e.version}` });
+      const loaded = await loadVersion(rt.store, { pipeline: e.pipeline, version: e.version, runId: e.runId, modelKey, transformKey, threshold: model?.lineage?.decisionThreshold });
+      await saveDeployment(tx, { pipeline: e.pipeline, version: e.version, runId: e.runId, modelKey, transformKey, threshold: loaded.threshold, reason: `champion moved to ${e.version}` });
       await rt.publish(tx, EVENTS.modelServing, { pipeline: e.pipeline, version: e.version, runId: e.runId, timing: stageTiming('deployer', started) }, { runId: e.runId, traceId: ev.traceId });
       table.swap(loaded);
       await rollouts.championMoved(tx, e.pipeline, e.version);

@@ -6,7 +6,7 @@ import type { PredictionLog } from './prediction-log.js';
 
 type WindowRow = { version: string; variant: string; predictions: string; latency: number | null; divergence: number | null };
 type ErrorRow = { version: string; variant: string; errors: string };
-type LabeledRow = { version: string; variant: string; probability: number; feedback_label: number };
+type LabeledRow = { version: string; variant: string; probability: number; feedback_label: number; threshold: number | null };
 
 /**
  * Closes one monitoring window per pipeline: predictions made and feedback received since the
@@ -23,6 +23,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
   for (const { pipeline, window_end } of pipelines.rows) {
     const start = window_end ?? new Date(0);
     const sample = windows.take(pipeline);
+    let sampleCarried = false;
     const featuresRef = sample.length > 0 ? await rt.store.putContentAddressed(`pipelines/${pipeline}/windows`, Buffer.from(sample.map((r) => JSON.stringify(r)).join('\n') + '\n'), '.jsonl') : undefined;
     await withTransaction(rt.pool, async (tx) => {
       const made = await tx.query<WindowRow>(
@@ -31,7 +32,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
         [pipeline, start, now],
       );
       const labeled = await tx.query<LabeledRow>(
-        `select version, variant, probability, feedback_label from predictions
+        `select version, variant, probability, feedback_label, threshold from predictions
          where pipeline = $1 and feedback_at > $2 and feedback_at <= $3`,
         [pipeline, start, now],
       );
@@ -43,7 +44,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
         [pipeline, start, now],
       );
       const shadowLabeled = await tx.query<LabeledRow>(
-        `select shadow_version as version, 'shadow' as variant, shadow_probability as probability, feedback_label from predictions
+        `select shadow_version as version, 'shadow' as variant, shadow_probability as probability, feedback_label, shadow_threshold as threshold from predictions
          where pipeline = $1 and shadow_version is not null and feedback_at > $2 and feedback_at <= $3`,
         [pipeline, start, now],
       );
@@ -62,8 +63,12 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
         const rows = labeled.rows.filter((r) => r.version === version && r.variant === variant);
         const metrics: Record<string, number> = {};
         if (rows.length > 0) {
-          const b = binaryMetrics(Float64Array.from(rows, (r) => r.feedback_label), Float64Array.from(rows, (r) => r.probability));
-          Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier });
+          // Decisions at the version's own threshold; the confusion counts let the trigger service
+          // compute the spec's business metrics of counts (the deployer holds no spec).
+          // The threshold its answers were decided at, logged with each (one per version; 0.5 for rows logged before).
+          const threshold = rows[0].threshold ?? 0.5;
+          const b = binaryMetrics(Float64Array.from(rows, (r) => r.feedback_label), Float64Array.from(rows, (r) => r.probability), { threshold });
+          Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier, threshold, ...b.confusion });
           if (b.rocAuc !== null) metrics.auc = b.rocAuc;
         }
         if (m?.divergence !== undefined && m.divergence !== null) metrics.divergence = m.divergence;
@@ -84,6 +89,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
           features: variant === 'champion' && featuresRef ? wireRef(featuresRef) : undefined,
           featureRows: BigInt(variant === 'champion' ? sample.length : 0),
         });
+        if (variant === 'champion') sampleCarried = true;
         emitted++;
       }
       await tx.query(
@@ -91,13 +97,21 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
         [pipeline, now],
       );
     });
+    // Rows served just before this close may still be in the prediction log's buffer, so no
+    // champion window carried their sample: offer it to the next window instead of losing it.
+    if (!sampleCarried && sample.length > 0) windows.add(pipeline, sample);
   }
   if (emitted > 0) rt.relay.kick();
   return emitted;
 }
 
 /** Closes monitoring windows every `windowMs`. */
-export function startMonitoring(rt: ServiceRuntime, log: PredictionLog, windows: FeatureWindows, opts: { windowMs: number; clock?: () => Date }): { stop(): Promise<void> } {
+export function startMonitoring(
+  rt: ServiceRuntime,
+  log: PredictionLog,
+  windows: FeatureWindows,
+  opts: { windowMs: number; clock?: () => Date },
+): { stop(): Promise<void> } {
   const clock = opts.clock ?? (() => new Date());
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {

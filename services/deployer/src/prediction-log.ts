@@ -15,6 +15,9 @@ export type LoggedPrediction = {
   shadowVersion?: string;
   shadowProbability?: number;
   championProbability?: number;
+  /** The threshold the answer was decided at (and the shadow's). Default 0.5. */
+  threshold?: number;
+  shadowThreshold?: number;
 };
 
 /** Rows a served version failed to score in one Predict call. */
@@ -63,10 +66,10 @@ export class PredictionLog {
         // Array literals built in one pass: pg's own array encoding escapes element by element
         // and turns every Date into a string, which cost the serving thread twice as much.
         await this.#pool.query(
-          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability)
-           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[])
-             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability)
+          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold)
+           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
+             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold)
            on conflict do nothing`,
           [
             pgArray(rows.map((r) => r.id)),
@@ -79,6 +82,8 @@ export class PredictionLog {
             pgArray(rows.map((r) => r.shadowVersion ?? null)),
             pgArray(rows.map((r) => r.shadowProbability ?? null)),
             pgArray(rows.map((r) => r.championProbability ?? null)),
+            pgArray(rows.map((r) => r.threshold ?? 0.5)),
+            pgArray(rows.map((r) => (r.shadowVersion === undefined ? null : (r.shadowThreshold ?? 0.5)))),
           ],
         );
       } catch (err) {

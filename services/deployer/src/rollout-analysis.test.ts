@@ -100,3 +100,17 @@ describe('guardrails', () => {
     expect(guardrailBreach(g, { ...ok, latencyMs: null, divergence: null })).toBeUndefined();
   });
 });
+
+describe('decision thresholds in the analysis', () => {
+  const spec = { metric: 'accuracy' as const, margin: 0.02, alpha: 0.05, minLabeled: 50 };
+  // Every true label is 1 and every score 0.4: right only for a model that decides at 0.3.
+  const y = Array.from({ length: 300 }, () => 1);
+  const p = y.map(() => 0.4);
+
+  it('judges accuracy on each side’s own decisions, unpaired and paired', () => {
+    const unpaired = analyseStep(spec, { y, p, threshold: 0.3 }, { y, p }, false);
+    expect(unpaired).toMatchObject({ candidate: 1, champion: 0, outcome: 'pass' });
+    const paired = analyseStep(spec, { y, p }, { y, p, threshold: 0.3 }, true);
+    expect(paired).toMatchObject({ candidate: 0, champion: 1, outcome: 'fail' });
+  });
+});

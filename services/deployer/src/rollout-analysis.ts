@@ -1,8 +1,8 @@
 import { mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest } from '@refit/ml';
 import type { Operational, RolloutConfig } from './rollout-store.js';
 
-/** The labeled predictions of one side of a comparison: true labels and probabilities. */
-export type Labeled = { y: number[]; p: number[] };
+/** The labeled predictions of one side of a comparison: true labels, probabilities and the threshold they were decided at (default 0.5). */
+export type Labeled = { y: number[]; p: number[]; threshold?: number };
 
 /** One step's analysis: the outcome, one sentence and the numbers. */
 export type StepAnalysis = {
@@ -45,7 +45,11 @@ export type AnalysisSpec = { metric: 'accuracy' | 'logLoss'; margin: number; alp
 type Bounds = Pick<StepAnalysis, 'candidate' | 'champion' | 'gain' | 'lower' | 'upper' | 'test' | 'pWorse'>;
 
 const EPS = 1e-15;
-const correct = (s: Labeled) => s.y.map((y, i) => ((s.p[i] >= 0.5 ? 1 : 0) === y ? 1 : 0));
+const decide = (s: Labeled) => s.p.map((p) => (p >= (s.threshold ?? 0.5) ? 1 : 0));
+const correct = (s: Labeled) => {
+  const d = decide(s);
+  return s.y.map((y, i) => (d[i] === y ? 1 : 0));
+};
 const losses = (s: Labeled) =>
   s.y.map((y, i) => {
     const q = Math.min(1 - EPS, Math.max(EPS, s.p[i]));
@@ -65,8 +69,10 @@ const estimate = (metric: AnalysisSpec['metric'], s: Labeled) => mean(metric ===
  * on the discordant rows gives the p-value of "worse" for accuracy.
  */
 function pairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled): Bounds {
-  const b = pairedBootstrap(candidate.y, champion.p, candidate.p, { metric: spec.metric, confidence: 1 - 2 * spec.alpha, resamples: 1000, seed: 0 });
   const higher = spec.metric === 'accuracy';
+  // Accuracy is judged on each model's own decisions (0/1 scores, so libs/ml's 0.5 cut keeps them).
+  const scores = (s: Labeled) => (higher ? decide(s) : s.p);
+  const b = pairedBootstrap(candidate.y, scores(champion), scores(candidate), { metric: spec.metric, confidence: 1 - 2 * spec.alpha, resamples: 1000, seed: 0 });
   const out: Bounds = {
     candidate: b.estimateB,
     champion: b.estimateA,
@@ -76,7 +82,7 @@ function pairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled)
     test: 'paired-bootstrap',
   };
   if (higher) {
-    const m = mcnemar(candidate.y, Uint8Array.from(champion.p, (p) => (p >= 0.5 ? 1 : 0)), Uint8Array.from(candidate.p, (p) => (p >= 0.5 ? 1 : 0)));
+    const m = mcnemar(candidate.y, Uint8Array.from(decide(champion)), Uint8Array.from(decide(candidate)));
     // McNemar is two-sided; halve it in the direction of the observed difference.
     out.pWorse = b.difference < 0 ? m.pValue / 2 : 1 - m.pValue / 2;
   }

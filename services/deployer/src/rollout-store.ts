@@ -40,6 +40,8 @@ export type RolloutRow = {
   champion_version: string;
   model_key: string;
   transform_key: string;
+  /** The candidate's stored decision threshold. */
+  decision_threshold: number;
   config: RolloutConfig;
   status: 'active' | 'promoted' | 'rolled-back' | 'aborted';
   step: number;
@@ -55,13 +57,13 @@ export type RolloutRow = {
 /** Starts a pipeline's rollout (replacing a finished or superseded one). */
 export async function startRollout(db: Q, r: Omit<RolloutRow, 'status' | 'step' | 'last_outcome' | 'last_reason' | 'last_analysis' | 'decided_at' | 'step_started_at'>): Promise<void> {
   await db.query(
-    `insert into rollouts (pipeline, run_id, strategy, candidate_version, champion_version, model_key, transform_key, config, status, step, weight, started_at, step_started_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', 0, $9, $10, $10)
+    `insert into rollouts (pipeline, run_id, strategy, candidate_version, champion_version, model_key, transform_key, config, status, step, weight, started_at, step_started_at, decision_threshold)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', 0, $9, $10, $10, $11)
      on conflict (pipeline) do update set run_id = excluded.run_id, strategy = excluded.strategy, candidate_version = excluded.candidate_version,
        champion_version = excluded.champion_version, model_key = excluded.model_key, transform_key = excluded.transform_key, config = excluded.config,
        status = 'active', step = 0, weight = excluded.weight, started_at = excluded.started_at, step_started_at = excluded.started_at,
-       last_outcome = '', last_reason = '', last_analysis = null, decided_at = null`,
-    [r.pipeline, r.run_id, r.strategy, r.candidate_version, r.champion_version, r.model_key, r.transform_key, JSON.stringify(r.config), r.weight, r.started_at],
+       decision_threshold = excluded.decision_threshold, last_outcome = '', last_reason = '', last_analysis = null, decided_at = null`,
+    [r.pipeline, r.run_id, r.strategy, r.candidate_version, r.champion_version, r.model_key, r.transform_key, JSON.stringify(r.config), r.weight, r.started_at, r.decision_threshold],
   );
 }
 
@@ -98,13 +100,14 @@ export async function endRollout(db: Q, pipeline: string, status: Exclude<Rollou
 }
 
 /** Labeled predictions of one variant and version made since `since`. */
-export async function labeledSince(db: Q, pipeline: string, variant: string, version: string, since: Date): Promise<{ y: number[]; p: number[] }> {
-  const r = await db.query<{ feedback_label: number; probability: number }>(
-    `select feedback_label, probability from predictions
+export async function labeledSince(db: Q, pipeline: string, variant: string, version: string, since: Date): Promise<{ y: number[]; p: number[]; threshold: number }> {
+  const r = await db.query<{ feedback_label: number; probability: number; threshold: number | null }>(
+    `select feedback_label, probability, threshold from predictions
      where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4 and feedback_label is not null`,
     [pipeline, variant, version, since],
   );
-  return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability) };
+  // One version always decides at its own threshold (rows logged before thresholds were: 0.5).
+  return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability), threshold: r.rows[0]?.threshold ?? 0.5 };
 }
 
 /**
@@ -121,13 +124,24 @@ export async function divergenceSince(db: Q, pipeline: string, variant: string, 
 }
 
 /** Shadow mode: labeled rows scored by both, the champion's and the shadow's probabilities side by side. */
-export async function shadowPairsSince(db: Q, pipeline: string, version: string, since: Date): Promise<{ y: number[]; champion: number[]; shadow: number[] }> {
-  const r = await db.query<{ feedback_label: number; probability: number; shadow_probability: number }>(
-    `select feedback_label, probability, shadow_probability from predictions
+export async function shadowPairsSince(
+  db: Q,
+  pipeline: string,
+  version: string,
+  since: Date,
+): Promise<{ y: number[]; champion: number[]; shadow: number[]; championThreshold: number; shadowThreshold: number }> {
+  const r = await db.query<{ feedback_label: number; probability: number; shadow_probability: number; threshold: number | null; shadow_threshold: number | null }>(
+    `select feedback_label, probability, shadow_probability, threshold, shadow_threshold from predictions
      where pipeline = $1 and shadow_version = $2 and created_at >= $3 and feedback_label is not null`,
     [pipeline, version, since],
   );
-  return { y: r.rows.map((x) => x.feedback_label), champion: r.rows.map((x) => x.probability), shadow: r.rows.map((x) => x.shadow_probability) };
+  return {
+    y: r.rows.map((x) => x.feedback_label),
+    champion: r.rows.map((x) => x.probability),
+    shadow: r.rows.map((x) => x.shadow_probability),
+    championThreshold: r.rows[0]?.threshold ?? 0.5,
+    shadowThreshold: r.rows[0]?.shadow_threshold ?? 0.5,
+  };
 }
 
 /** The candidate's operational numbers since `since` (the step's start), for the guardrails. */

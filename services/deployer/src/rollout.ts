@@ -18,7 +18,7 @@ import {
   type RolloutRow,
 } from './rollout-store.js';
 import type { Routing } from './routing.js';
-import { loadVersion, type ServingTable } from './serving.js';
+import { loadVersion, usableThreshold, type ServingTable } from './serving.js';
 
 /** The candidate's traffic share at a step, percent (0 in shadow mode: it never answers). */
 export function weightAt(c: RolloutConfig, step: number): number {
@@ -61,7 +61,7 @@ export function createRollouts(deps: RolloutDeps) {
 
   async function install(r: RolloutRow): Promise<void> {
     await initBackend({ prefer: deps.tfBackend });
-    const loaded = await loadVersion(rt.store, { pipeline: r.pipeline, version: r.candidate_version, runId: r.run_id, modelKey: r.model_key, transformKey: r.transform_key });
+    const loaded = await loadVersion(rt.store, { pipeline: r.pipeline, version: r.candidate_version, runId: r.run_id, modelKey: r.model_key, transformKey: r.transform_key, threshold: r.decision_threshold });
     table.setCandidate(loaded, routingOf(r.config, r.step));
   }
 
@@ -99,7 +99,7 @@ export function createRollouts(deps: RolloutDeps) {
     const c = r.config;
     if (c.strategy === 'shadow') {
       const s = await shadowPairsSince(rt.pool, r.pipeline, r.candidate_version, r.step_started_at);
-      return analyseStep(c, { y: s.y, p: s.shadow }, { y: s.y, p: s.champion }, true);
+      return analyseStep(c, { y: s.y, p: s.shadow, threshold: s.shadowThreshold }, { y: s.y, p: s.champion, threshold: s.championThreshold }, true);
     }
     const variant = c.strategy === 'ab' ? 'b' : 'canary';
     const cand = await labeledSince(rt.pool, r.pipeline, variant, r.candidate_version, r.step_started_at);
@@ -170,6 +170,7 @@ export function createRollouts(deps: RolloutDeps) {
         champion_version: champion.version,
         model_key: modelKey,
         transform_key: transformKey,
+        decision_threshold: usableThreshold(model?.lineage?.decisionThreshold),
         config,
         weight: weightAt(config, 0),
         started_at: clock(),

@@ -13,7 +13,13 @@ import { isVariantScoringError, type RoutedResult, type ServingTable } from './s
 export const MAX_ROWS_PER_CALL = 10_000;
 
 /** gRPC handlers of the deployer service. */
-export function createDeployerHandlers(table: ServingTable, log: PredictionLog, pool: PgPool, windows: FeatureWindows, rollouts: Rollouts): ServiceHandlers<typeof DeployerService> {
+export function createDeployerHandlers(
+  table: ServingTable,
+  log: PredictionLog,
+  pool: PgPool,
+  windows: FeatureWindows,
+  rollouts: Rollouts,
+): ServiceHandlers<typeof DeployerService> {
   return {
     async predict(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
@@ -51,6 +57,8 @@ export function createDeployerHandlers(table: ServingTable, log: PredictionLog, 
           at,
           shadowVersion: shadow?.version,
           shadowProbability: shadow?.probabilities[i],
+          threshold: x.threshold,
+          shadowThreshold: shadow?.threshold,
           championProbability: x.championProbability,
         })),
       );
@@ -66,7 +74,8 @@ export function createDeployerHandlers(table: ServingTable, log: PredictionLog, 
           candidateVariant: cand?.variant ?? '',
         };
       }
-      const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= 0.5 ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant }));
+      // Each version labels at the decision threshold stored with it (0.5 when none was).
+      const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= x.threshold ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant }));
       return { modelVersion: r.champion, predictions };
     },
     async sendFeedback(req) {

@@ -19,13 +19,13 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   const table = new ServingTable();
   await initBackend({ prefer: config.tfBackend });
   for (const d of await listDeployments(rt.pool)) {
-    table.swap(await loadVersion(rt.store, { pipeline: d.pipeline, version: d.version, runId: d.run_id, modelKey: d.model_key, transformKey: d.transform_key }));
+    table.swap(await loadVersion(rt.store, { pipeline: d.pipeline, version: d.version, runId: d.run_id, modelKey: d.model_key, transformKey: d.transform_key, threshold: d.decision_threshold }));
     rt.logger.info({ pipeline: d.pipeline, version: d.version }, 'restored deployment');
   }
   const log = new PredictionLog({ pool: rt.pool, logger: rt.logger });
   const windows = new FeatureWindows();
-  const monitoring = startMonitoring(rt, log, windows, { windowMs: config.monitorWindowMs });
   const registry = createClient(RegistryService, config.registryAddress);
+  const monitoring = startMonitoring(rt, log, windows, { windowMs: config.monitorWindowMs });
   const rollouts = createRollouts({ rt, table, registry, tfBackend: config.tfBackend });
   await rollouts.resume();
   const ticks = startRolloutTicks(rollouts, config.rolloutTickMs);

@@ -1,7 +1,7 @@
 import { resolveModelSpec, type FittedTransform, type TrainedModel } from '@refit/modeling';
 import { asRefitError, isFailedPrecondition } from '@refit/platform';
 import { describe, expect, it } from 'vitest';
-import { isVariantScoringError, ServingTable, type LoadedModel } from './serving.js';
+import { isVariantScoringError, ServingTable, usableThreshold, type LoadedModel } from './serving.js';
 
 const transform: FittedTransform = {
   version: 1,
@@ -32,12 +32,13 @@ class FakeModel implements TrainedModel {
   }
 }
 
-const loaded = (version: string, model: FakeModel, t: FittedTransform = transform): LoadedModel => ({
+const loaded = (version: string, model: FakeModel, t: FittedTransform = transform, threshold = 0.5): LoadedModel => ({
   pipeline: 'rain',
   version,
   runId: `run-${version}`,
   model,
   transform: t,
+  threshold,
   loadedAt: 1,
 });
 
@@ -204,5 +205,20 @@ describe('ServingTable', () => {
     expect(n).toBeLessThan(40);
     expect(r.scoringMsPerRow.canary).toBeGreaterThanOrEqual(30 / n);
     expect(r.scoringMsPerRow.champion).toBeLessThan(r.scoringMsPerRow.canary ?? 0);
+  });
+
+  it('each answered row carries the decision threshold of the version that answered it', () => {
+    const table = new ServingTable();
+    table.swap(loaded('v1', new FakeModel(1), transform, 0.3));
+    table.setCandidate(loaded('v2', new FakeModel(1), transform, 0.7), { strategy: 'canary', weight: 50 });
+    const ids = Array.from({ length: 200 }, (_, i) => `id-${i}`);
+    const r = table.predictRouted('rain', ids.map(() => ({ temp_max: 1, temp_min: 0, wind: 0 })), ids);
+    expect(new Set(r.rows.map((x) => `${x.version}@${x.threshold}`))).toEqual(new Set(['v1@0.3', 'v2@0.7']));
+    table.setCandidate(loaded('v3', new FakeModel(1), transform, 0.6), { strategy: 'shadow' });
+    expect(table.predictRouted('rain', [{ temp_max: 1, temp_min: 0, wind: 0 }], ['x']).shadow?.threshold).toBe(0.6);
+  });
+
+  it('a stored threshold is used only when it is strictly between 0 and 1', () => {
+    expect([0.31, 0, 1, -2, Number.NaN, undefined, null].map((t) => usableThreshold(t))).toEqual([0.31, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 });

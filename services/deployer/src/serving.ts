@@ -9,22 +9,32 @@ export type LoadedModel = {
   readonly runId: string;
   readonly model: TrainedModel;
   readonly transform: FittedTransform;
+  /** Probabilities at or above it are labeled 1 (the threshold stored with the version; 0.5 by default). */
+  readonly threshold: number;
   readonly loadedAt: number;
 };
+
+/** The threshold of a version that stored none (lineage.decision_threshold 0 or unset). */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** A stored threshold if it is a usable one (strictly between 0 and 1), else {@link DEFAULT_THRESHOLD}. */
+export function usableThreshold(stored: number | null | undefined): number {
+  return typeof stored === 'number' && stored > 0 && stored < 1 ? stored : DEFAULT_THRESHOLD;
+}
 
 type Slot = { loaded: LoadedModel; inFlight: number; retired: boolean };
 
 /** Loads a model version's artifacts from the object store. */
-export async function loadVersion(store: ArtifactStore, v: { pipeline: string; version: string; runId: string; modelKey: string; transformKey: string }): Promise<LoadedModel> {
+export async function loadVersion(store: ArtifactStore, v: { pipeline: string; version: string; runId: string; modelKey: string; transformKey: string; threshold?: number | null }): Promise<LoadedModel> {
   const [modelBuf, transformBuf] = await Promise.all([store.get(v.modelKey), store.get(v.transformKey)]);
-  return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), loadedAt: Date.now() };
+  return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), threshold: usableThreshold(v.threshold), loadedAt: Date.now() };
 }
 
 /**
  * One row's answer: the probability, the version that gave it and its variant; on a row the
  * candidate answered, also the champion's score of it (for divergence), unless that failed.
  */
-export type RoutedPrediction = { probability: number; version: string; variant: 'champion' | 'canary' | 'b'; championProbability?: number };
+export type RoutedPrediction = { probability: number; version: string; variant: 'champion' | 'canary' | 'b'; threshold: number; championProbability?: number };
 
 /** Rows a variant failed to score. */
 export type VariantFailure = { version: string; variant: 'champion' | 'canary' | 'b' | 'shadow'; rows: number };
@@ -36,7 +46,7 @@ export type VariantFailure = { version: string; variant: 'champion' | 'canary' |
 export type RoutedResult = {
   champion: string;
   rows: RoutedPrediction[];
-  shadow?: { version: string; probabilities: Float32Array };
+  shadow?: { version: string; probabilities: Float32Array; threshold: number };
   failures?: VariantFailure[];
   /**
    * Milliseconds per row each answering variant spent scoring the rows it answered, so a slow
@@ -144,20 +154,20 @@ export class ServingTable {
     const ms: RoutedResult['scoringMsPerRow'] = {};
     if (!c) {
       const p = scoreAs(slot, rows, 'champion', ms);
-      const version = slot.loaded.version;
-      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })), scoringMsPerRow: ms };
+      const { version, threshold } = slot.loaded;
+      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const, threshold })), scoringMsPerRow: ms };
     }
     if (c.routing.strategy === 'shadow') {
       const p = scoreAs(slot, rows, 'champion', ms);
-      const version = slot.loaded.version;
+      const { version, threshold } = slot.loaded;
       let shadow: RoutedResult['shadow'];
       let failures: VariantFailure[] | undefined;
       try {
-        shadow = { version: c.slot.loaded.version, probabilities: score(c.slot, rows) };
+        shadow = { version: c.slot.loaded.version, probabilities: score(c.slot, rows), threshold: c.slot.loaded.threshold };
       } catch {
         failures = [{ version: c.slot.loaded.version, variant: 'shadow', rows: rows.length }];
       }
-      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const })), shadow, failures, scoringMsPerRow: ms };
+      return { champion: version, rows: Array.from(p, (probability) => ({ probability, version, variant: 'champion' as const, threshold })), shadow, failures, scoringMsPerRow: ms };
     }
     const routing = c.routing;
     const toCandidate = rows.map((row, i) => candidateAnswers(routing, ids[i], row));
@@ -171,9 +181,9 @@ export class ServingTable {
     let a = 0;
     let b = 0;
     const out = toCandidate.map((cand): RoutedPrediction => {
-      if (!cand) return { probability: pc[a++], version: slot.loaded.version, variant: 'champion' };
+      if (!cand) return { probability: pc[a++], version: slot.loaded.version, variant: 'champion', threshold: slot.loaded.threshold };
       const k = b++;
-      return { probability: pk[k], version: c.slot.loaded.version, variant, championProbability: ph?.[k] };
+      return { probability: pk[k], version: c.slot.loaded.version, variant, threshold: c.slot.loaded.threshold, championProbability: ph?.[k] };
     });
     return { champion: slot.loaded.version, rows: out, scoringMsPerRow: ms };
   }

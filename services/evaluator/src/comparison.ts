@@ -15,7 +15,9 @@ export type ComparisonTest = { metric: ComparedMetric; test: 'better' | 'not-wor
  * The paired evidence of one comparison. Differences are candidate − champion, oriented so that
  * a positive value always means "the candidate is better" (log loss, brier, mae and rmse are negated).
  */
-export type PairedEvidence = ComparisonTest & {
+export type PairedEvidence = Omit<ComparisonTest, 'metric'> & {
+  /** The compared metric: a built-in one, or a business metric's name (`business.metrics`). */
+  metric: ComparedMetric | (string & {});
   n: number;
   candidate: number;
   champion: number;
@@ -41,7 +43,8 @@ export type EvidenceOptions = {
   seed?: number;
 };
 
-function zPValue(gain: number, margin: number, se: number): number {
+/** One-sided p-value of H0 "gain ≤ −margin" from a normal approximation with standard error `se`. */
+export function zPValue(gain: number, margin: number, se: number): number {
   const shifted = gain + margin;
   if (se > 0) return normalSf(shifted / se);
   // No variation at all: the models agree on every resample, the data decide exactly.

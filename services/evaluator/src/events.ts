@@ -67,7 +67,10 @@ export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonl
         slices: evaluation.slices,
         fairness: evaluation.fairness,
         holdout: evaluation.holdout ?? null,
-        spec: { gates: spec.gates, evaluation: spec.evaluation },
+        consistency: evaluation.consistency ?? null,
+        backtest: evaluation.backtest ?? null,
+        thresholds: evaluation.thresholds ?? null,
+        spec: { gates: spec.gates, evaluation: spec.evaluation, business: spec.business ?? null },
       };
       const reportRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/reports`, Buffer.from(JSON.stringify(report, null, 2)), '.json');
       await insertReport(tx, { runId: e.context.runId, pipeline: spec.name, evaluation, verdict, reasons, reportRef });

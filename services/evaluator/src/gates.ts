@@ -1,6 +1,7 @@
 import { holm, type FairnessReport, type Interval } from '@refit/ml';
 import { lowerIsBetter, type FairnessRule, type GateMetric, type PipelineSpec } from '@refit/spec';
 import type { PairedEvidence } from './comparison.js';
+import type { ConsistencyEvaluation } from './consistency.js';
 
 /** What a gate concluded: shown (pass), refuted (fail), or not enough evidence either way. */
 export type GateOutcome = 'pass' | 'fail' | 'inconclusive';
@@ -23,6 +24,10 @@ export type GateInput = {
   comparisons?: ComparisonResult[];
   /** Fairness of the candidate (and champion) per fairness rule. Default none. */
   fairness?: FairnessResult[];
+  /** Individual fairness (consistency) of both models, judged by `gates.consistency`. Default none. */
+  consistency?: ConsistencyEvaluation;
+  /** Which way each metric is better (business metrics: their spec goal). Default libs/spec's lowerIsBetter. */
+  lowerIsBetter?: (metric: string) => boolean;
 };
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
@@ -39,10 +44,10 @@ export function verdictOf(results: GateResult[]): GateOutcome {
 /** The family-wise level of the champion comparisons. Default 0.05. */
 export const alphaOf = (gates: PipelineSpec['gates']): number => gates.alpha ?? 0.05;
 
-function floorGates(gates: PipelineSpec['gates'], candidate: Record<string, number>): GateResult[] {
+function floorGates(gates: PipelineSpec['gates'], candidate: Record<string, number>, isLowerBetter: (metric: string) => boolean = lowerIsBetter): GateResult[] {
   return (Object.entries(gates.floors) as Array<[GateMetric, number]>).map(([metric, bound]) => {
     const value = candidate[metric];
-    const lower = lowerIsBetter(metric);
+    const lower = isLowerBetter(metric);
     if (value === undefined || !Number.isFinite(value)) {
       return result(`floor:${metric}`, 'fail', `${metric} could not be computed on the test split, so its floor ${fmt(bound)} cannot be checked`);
     }
@@ -96,16 +101,32 @@ function fairnessGate(f: FairnessResult, version: string | undefined): GateResul
   return result(gate, 'pass', `${measured} is within the limit ${fmt(rule.max)}${vs}${excluded}`);
 }
 
+type ConsistencyRule = NonNullable<PipelineSpec['gates']['consistency']>;
+
+function consistencyGate(rule: ConsistencyRule, c: ConsistencyEvaluation | undefined, version: string | undefined): GateResult {
+  if (!c) return result('consistency', 'inconclusive', 'consistency cannot be measured: no test feature matrix, or fewer than 2 test rows');
+  const without = c.exclude.length ? `without the features of ${c.exclude.join(', ')}` : 'with every feature';
+  const measured = `consistency ${fmt(c.candidate.score)} (labels of each of ${c.candidate.queries}${c.candidate.sampled ? ' sampled' : ''} test rows vs its ${c.k} nearest neighbours, ${without})`;
+  if (c.candidate.score < rule.min) return result('consistency', 'fail', `${measured} is below the limit ${fmt(rule.min)}`);
+  const champ = c.champion?.score;
+  if (version && champ !== undefined && c.candidate.score < champ - rule.tolerance) {
+    return result('consistency', 'fail', `${measured} meets the limit ${fmt(rule.min)} but is below champion ${version}'s ${fmt(champ)} beyond the tolerance ${fmt(rule.tolerance)}`);
+  }
+  const vs = version && champ !== undefined ? ` and is not below champion ${version}'s ${fmt(champ)} beyond the tolerance ${fmt(rule.tolerance)}` : '';
+  return result('consistency', 'pass', `${measured} meets the limit ${fmt(rule.min)}${vs}`);
+}
+
 /**
  * Applies the spec's gates. Floors hold on point estimates. Each champion comparison passes only
  * when its one-sided test rejects "the candidate is worse (beyond the margin)" at the spec's
  * alpha after Holm's correction over every comparison; it fails when its interval lies wholly
  * on the wrong side, and is inconclusive otherwise. Fairness limits hold on the candidate and
- * against the champion's disparity plus a tolerance.
+ * against the champion's disparity plus a tolerance; the consistency limit likewise (a floor, and
+ * the champion's consistency minus a tolerance).
  */
 export function applyGates(input: GateInput): GateResult[] {
   const { gates, champion } = input;
-  const results = floorGates(gates, input.candidate);
+  const results = floorGates(gates, input.candidate, input.lowerIsBetter);
   if (!champion) {
     results.push(result('champion', 'pass', 'no champion yet: the candidate is judged on its floors alone'));
   } else {
@@ -119,5 +140,6 @@ export function applyGates(input: GateInput): GateResult[] {
     });
   }
   for (const f of input.fairness ?? []) results.push(fairnessGate(f, champion?.version));
+  if (gates.consistency) results.push(consistencyGate(gates.consistency, input.consistency, champion?.version));
   return results;
 }

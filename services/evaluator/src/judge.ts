@@ -1,6 +1,8 @@
 import { binaryMetrics, fairness, sliceMetrics, type BinaryMetrics, type FairnessReport } from '@refit/ml';
-import type { ChampionRule, PipelineSpec } from '@refit/spec';
-import { pairedEvidence, type EvidenceOptions, type PairedEvidence } from './comparison.js';
+import { lowerIsBetterIn, type ChampionRule, type PipelineSpec } from '@refit/spec';
+import { businessJudgement, decisionsAt, effectiveThreshold } from './business.js';
+import { pairedEvidence, type ComparisonTest, type EvidenceOptions, type PairedEvidence } from './comparison.js';
+import { evaluateConsistency, type ConsistencyEvaluation, type TestFeatures } from './consistency.js';
 import { applyGates, verdictOf, type ComparisonResult, type FairnessResult, type GateOutcome, type GateResult } from './gates.js';
 import { regressionMetrics } from './regression.js';
 
@@ -30,8 +32,12 @@ export type Evaluation = {
   comparisons: ComparisonResult[];
   slices: SliceReport[];
   fairness: Array<{ sensitive: string; candidate: FairnessReport; champion?: FairnessReport }>;
+  /** Individual fairness (consistency score) of both models, when the spec asks for it. */
+  consistency?: ConsistencyEvaluation;
   holdout?: HoldoutReport;
   rowsTest: number;
+  /** The decision threshold each model was judged at (its stored one, else 0.5). */
+  thresholds?: { candidate: number; champion?: number };
 };
 
 /** The model head judged: a binary classifier (probabilities) or a regression (predicted values). */
@@ -42,25 +48,32 @@ export type Head = 'binary' | 'regression';
  * of a binary head, predicted values (and numeric targets) of a regression head.
  */
 export type JudgeInput = {
-  spec: Pick<PipelineSpec, 'gates' | 'evaluation'>;
+  spec: Pick<PipelineSpec, 'gates' | 'evaluation' | 'business'>;
   /** The model head. Default binary. */
   head?: Head;
   y: ArrayLike<number>;
   candidate: ArrayLike<number>;
-  champion?: { version: string; probs: ArrayLike<number> };
+  /** The candidate's decision threshold (lineage.decisionThreshold; 0 or unset: 0.5). */
+  candidateThreshold?: number;
+  champion?: { version: string; probs: ArrayLike<number>; threshold?: number };
   /** The raw test rows, aligned with `y` (needed for slices, fairness and the holdout). Default none. */
   rows?: readonly Row[];
+  /** The candidate's transformed test features (for the consistency score). Default none. */
+  features?: TestFeatures;
 };
 
-/** The champion rules of a spec as a list, each with its test spelled out. */
-export function championRules(gates: PipelineSpec['gates']): Array<Required<ChampionRule>> {
+/** The champion rules of a spec on built-in metrics as a list, each with its test spelled out (business metrics: business.ts). */
+export function championRules(gates: PipelineSpec['gates']): Array<Required<ChampionRule> & ComparisonTest> {
   const rules = Array.isArray(gates.champion) ? gates.champion : [gates.champion];
-  return rules.map((r) => ({ metric: r.metric, margin: r.margin, test: r.test ?? 'not-worse', slices: r.slices ?? false }));
+  return rules.flatMap((r) => (!isBuiltinCompared(r.metric) ? [] : [{ metric: r.metric, margin: r.margin, test: r.test ?? 'not-worse', slices: r.slices ?? false }]));
 }
 
+const BUILTIN_COMPARED: ReadonlySet<string> = new Set(['accuracy', 'auc', 'logLoss', 'brier', 'mae', 'rmse', 'r2']);
+const isBuiltinCompared = (m: string): m is ComparisonTest['metric'] => BUILTIN_COMPARED.has(m);
+
 /** The flattened metric suite of one model's outputs: the binary suite, or mae, rmse and r2. */
-export function metricsOf(head: Head | undefined, y: ArrayLike<number>, pred: ArrayLike<number>): Record<string, number> {
-  return head === 'regression' ? regressionMetrics(y, pred) : flatMetrics(binaryMetrics(y, pred));
+export function metricsOf(head: Head | undefined, y: ArrayLike<number>, pred: ArrayLike<number>, threshold?: number): Record<string, number> {
+  return head === 'regression' ? regressionMetrics(y, pred) : flatMetrics(binaryMetrics(y, pred, { threshold: effectiveThreshold(threshold) }));
 }
 
 const column = (rows: readonly Row[], name: string): string[] => rows.map((r) => (r[name] === null || r[name] === undefined ? '(missing)' : String(r[name])));
@@ -72,8 +85,8 @@ function slicesOf(input: JudgeInput, minSize: number): SliceReport[] {
   if (input.head === 'regression') return regressionSlicesOf(input, rows, minSize);
   return input.spec.evaluation.slices.flatMap((name) => {
     const values = column(rows, name);
-    const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize }) : [];
-    return sliceMetrics(y, input.candidate, values, { minSize }).map((s) => {
+    const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize, threshold: effectiveThreshold(input.champion.threshold) }) : [];
+    return sliceMetrics(y, input.candidate, values, { minSize, threshold: effectiveThreshold(input.candidateThreshold) }).map((s) => {
       const c = champ.find((x) => x.slice === s.slice);
       return { column: name, value: String(s.slice), n: s.n, belowMinSize: s.belowMinSize, candidate: flatMetrics(s.metrics), champion: c && flatMetrics(c.metrics) };
     });
@@ -106,11 +119,16 @@ function holdoutOf(input: JudgeInput, opts: EvidenceOptions): HoldoutReport | un
   const cand = pick(input.candidate, idx);
   const champ = input.champion ? pick(input.champion.probs, idx) : undefined;
   const [rule] = championRules(input.spec.gates);
+  // Accuracy compares each model's decisions at its own stored threshold, as on the whole test split.
+  const accuracy = rule?.metric === 'accuracy';
   return {
     ...base,
-    candidate: metricsOf(input.head, y, cand),
-    champion: champ && metricsOf(input.head, y, champ),
-    comparison: champ && pairedEvidence(y, champ, cand, rule, opts),
+    candidate: metricsOf(input.head, y, cand, input.candidateThreshold),
+    champion: champ && metricsOf(input.head, y, champ, input.champion?.threshold),
+    comparison:
+      champ &&
+      rule &&
+      pairedEvidence(y, accuracy ? decisionsAt(champ, input.champion?.threshold) : champ, accuracy ? decisionsAt(cand, input.candidateThreshold) : cand, rule, opts),
   };
 }
 
@@ -118,13 +136,17 @@ function comparisonsOf(input: JudgeInput, slices: SliceReport[], opts: EvidenceO
   const { champion, y, rows } = input;
   if (!champion) return [];
   return championRules(input.spec.gates).flatMap((rule) => {
-    const out: ComparisonResult[] = [{ evidence: pairedEvidence(y, champion.probs, input.candidate, rule, opts) }];
+    // Accuracy compares each model's decisions at its own stored threshold.
+    const accuracy = rule.metric === 'accuracy';
+    const champ = accuracy ? decisionsAt(champion.probs, champion.threshold) : champion.probs;
+    const cand = accuracy ? decisionsAt(input.candidate, input.candidateThreshold) : input.candidate;
+    const out: ComparisonResult[] = [{ evidence: pairedEvidence(y, champ, cand, rule, opts) }];
     if (!rule.slices || !rows) return out;
     for (const name of input.spec.evaluation.slices) {
       const values = column(rows, name);
       for (const s of slices.filter((x) => x.column === name && !x.belowMinSize)) {
         const idx = values.flatMap((v, i) => (v === s.value ? [i] : []));
-        out.push({ slice: { column: name, value: s.value }, evidence: pairedEvidence(pick(y, idx), pick(champion.probs, idx), pick(input.candidate, idx), rule, opts) });
+        out.push({ slice: { column: name, value: s.value }, evidence: pairedEvidence(pick(y, idx), pick(champ, idx), pick(cand, idx), rule, opts) });
       }
     }
     return out;
@@ -142,8 +164,9 @@ function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; resul
     const groups = { [name]: column(rows, name) };
     return {
       sensitive: name,
-      candidate: fairness(y, input.candidate, groups, opts)[0],
-      champion: input.champion ? fairness(y, input.champion.probs, groups, opts)[0] : undefined,
+      // Group rates of each model's decisions at its own stored threshold.
+      candidate: fairness(y, input.candidate, groups, { ...opts, threshold: effectiveThreshold(input.candidateThreshold) })[0],
+      champion: input.champion ? fairness(y, input.champion.probs, groups, { ...opts, threshold: effectiveThreshold(input.champion.threshold) })[0] : undefined,
     };
   });
   const bySensitive = new Map(reports.map((r) => [r.sensitive, r]));
@@ -164,11 +187,25 @@ function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; resul
 export function judge(input: JudgeInput): Evaluation {
   const ev = input.spec.evaluation;
   const opts: EvidenceOptions = { minSamples: ev.minSamples, resamples: ev.resamples, seed: 0, confidence: 0.95 };
-  const candidate = metricsOf(input.head, input.y, input.candidate);
-  const champion = input.champion && { version: input.champion.version, metrics: metricsOf(input.head, input.y, input.champion.probs) };
+  const business = businessJudgement(input, opts);
+  const candidate = { ...metricsOf(input.head, input.y, input.candidate, input.candidateThreshold), ...business.candidate };
+  const champion = input.champion && { version: input.champion.version, metrics: { ...metricsOf(input.head, input.y, input.champion.probs, input.champion.threshold), ...business.champion } };
   const slices = slicesOf(input, ev.minGroupSize);
-  const comparisons = comparisonsOf(input, slices, opts);
+  const comparisons = [...comparisonsOf(input, slices, opts), ...business.comparisons];
   const { reports, results } = fairnessOf(input);
-  const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results });
-  return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, holdout: holdoutOf(input, opts), rowsTest: input.y.length };
+  // Consistency compares predicted labels: a classifier's (the spec refuses it with a regression head).
+  const consistency =
+    input.features && input.head !== 'regression'
+      ? evaluateConsistency({
+          spec: input.spec,
+          features: input.features,
+          candidate: input.candidate,
+          champion: input.champion?.probs,
+          rows: input.rows,
+          thresholds: { candidate: effectiveThreshold(input.candidateThreshold), champion: effectiveThreshold(input.champion?.threshold) },
+        })
+      : undefined;
+  const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results, consistency, lowerIsBetter: (m) => lowerIsBetterIn(input.spec, m) });
+  const thresholds = input.head === 'regression' ? undefined : { candidate: effectiveThreshold(input.candidateThreshold), champion: input.champion && effectiveThreshold(input.champion.threshold) };
+  return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, consistency, holdout: holdoutOf(input, opts), rowsTest: input.y.length, thresholds };
 }

@@ -74,6 +74,7 @@ export async function recordBatch(
         pipeline: spec.name,
         batchId,
         rowsQuarantined: BigInt(usable ? b.quarantine.count : b.rowsTotal),
+        rowsTotal: BigInt(b.rowsTotal),
         problems: [...verdict.problems.map((p) => `batch ${verdict.status}: ${p}`), ...b.quarantine.first(PROBLEMS_IN_EVENT).map((q) => `line ${q.line}: ${q.message}`)].slice(0, PROBLEMS_IN_EVENT),
       });
     }

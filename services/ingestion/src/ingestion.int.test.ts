@@ -115,6 +115,7 @@ describe('ingestion service', () => {
           listRuns: () => Promise.reject(new InvalidInputError('not in this fake')),
           explainTriggers: () => Promise.reject(new InvalidInputError('not in this fake')),
           cancelRun: () => Promise.reject(new InvalidInputError('not in this fake')),
+          listAlerts: () => Promise.reject(new InvalidInputError('not in this fake')),
         }),
       ],
     });
@@ -206,7 +207,7 @@ describe('ingestion service', () => {
     expect(quarantined.every((q) => q.batchId === res.batchId)).toBe(true);
 
     const rejected = await eventually(EVENTS.dataRejected, (e) => e.batchId === res.batchId);
-    expect(rejected.rowsQuarantined).toBe(5n);
+    expect(rejected).toMatchObject({ rowsQuarantined: 5n, rowsTotal: 25n });
     expect(rejected.problems[0]).toBe(`line ${lineOf(bad.wrongType)}: column 'temp_max': expected a number between -60 and 60, got 'warm'`);
     expect(await eventually(EVENTS.dataIngested, (e) => e.batchId === res.batchId)).toMatchObject({ rowsTotal: 25n, rowsAccepted: 20n, rowsQuarantined: 5n });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '@refit/spec';
-import { applyWindow, assignSplits, permutation, splitSizes } from './snapshot.js';
+import { applyWindow, assignSplits, distinctLines, permutation, splitSizes } from './snapshot.js';
 
 const split = (train: number, validation: number, test: number, seed = 7) => ({ train, validation, test, seed });
 
@@ -88,5 +88,12 @@ data: ${data}
     // By time, every training row is older than every test row's entity's newest row.
     const [train, , test] = assignSplits(rows, specWith('{ split: { by: time } }'));
     expect(Math.max(...train.map((i) => rows[i].x))).toBeLessThan(Math.max(...test.map((i) => rows[i].x)));
+  });
+});
+
+describe('distinctLines', () => {
+  it('keeps each non-empty line once, in order of first appearance across texts', () => {
+    expect(distinctLines(['a\nb\n', 'b\nc\n\n', 'a\nd\n'])).toEqual(['a', 'b', 'c', 'd']);
+    expect(distinctLines([])).toEqual([]);
   });
 });

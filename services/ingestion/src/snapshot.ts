@@ -90,27 +90,37 @@ export function assignSplits(rows: Array<Record<string, unknown>>, spec: Pipelin
   return out;
 }
 
+/** The distinct non-empty lines of JSON-lines texts, in order of first appearance. */
+export function distinctLines(texts: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const text of texts) for (const line of text.split('\n')) if (line) seen.add(line);
+  return [...seen];
+}
+
+/**
+ * Stores the pipeline's history for a backtest: every accepted row of every usable batch,
+ * de-duplicated, whatever `data.window` says, in the serialization of the splits (so the evaluator
+ * can leave out the rows a model trained on by comparing lines).
+ */
+async function storeHistory(rt: ServiceRuntime, pipeline: string, lines: string[]) {
+  return rt.store.putContentAddressed(`pipelines/${pipeline}/history`, Buffer.from(`${lines.join('\n')}\n`), '.jsonl');
+}
+
 /**
  * Builds a run's snapshot: the accepted (and flagged) rows of the batches in the spec's window,
  * de-duplicated, cut to the row or time window, stored content-addressed, then split with the
  * spec's seed (or by time), never splitting an entity. Deterministic: the same batches and spec
- * give the same objects, so a redelivered request writes nothing new.
+ * give the same objects, so a redelivered request writes nothing new. With `evaluation.backtest`
+ * the lineage also carries `rawHistory`, every accepted row of the pipeline.
  */
 export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Promise<MessageInitShape<typeof LineageSchema>> {
   const usable = (await listBatches(rt.pool, spec.name, 'usable')).filter((b) => b.rows_key && Number(b.rows_accepted) > 0);
   const window = typeof spec.data.window === 'object' && 'lastBatches' in spec.data.window ? usable.slice(-spec.data.window.lastBatches) : usable;
-  const seen = new Set<string>();
-  let lines: string[] = [];
-  for (const b of window) {
-    const text = (await rt.store.get(b.rows_key as string)).toString('utf8');
-    for (const line of text.split('\n')) {
-      if (line && !seen.has(line)) {
-        seen.add(line);
-        lines.push(line);
-      }
-    }
-  }
-  lines = applyWindow(lines, spec);
+  // A backtest needs every batch; otherwise only the window's are read.
+  const texts = new Map<string, string>();
+  for (const b of spec.evaluation.backtest ? usable : window) texts.set(b.batch_id, (await rt.store.get(b.rows_key as string)).toString('utf8'));
+  const history = spec.evaluation.backtest ? await storeHistory(rt, spec.name, distinctLines(usable.map((b) => texts.get(b.batch_id) ?? ''))) : undefined;
+  const lines = applyWindow(distinctLines(window.map((b) => texts.get(b.batch_id) ?? '')), spec);
   if (lines.length < MIN_SNAPSHOT_ROWS) {
     throw new FailedPreconditionError(
       `pipeline '${spec.name}' has ${lines.length} usable rows in its data window; at least ${MIN_SNAPSHOT_ROWS} are needed — push data with 'refit data push ${spec.name} <file.csv>'`,
@@ -150,5 +160,6 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
     rowsValidation: BigInt(valIdx.length),
     rowsTest: BigInt(testIdx.length),
     batchIds: window.map((b) => b.batch_id),
+    ...(history && { rawHistory: wireRef(history) }),
   };
 }

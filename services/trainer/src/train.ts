@@ -17,6 +17,7 @@ import {
 import { InvalidInputError, wireRef, type ArtifactRef, type Logger, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type { TrainerConfig } from './config.js';
+import { decisionThreshold } from './decision-threshold.js';
 import { championForWarmStart, type WarmStart } from './warm-start.js';
 
 /** What a training job produced. */
@@ -122,6 +123,8 @@ export async function trainCandidate(rt: ServiceRuntime, config: Readonly<Traine
   });
   try {
     const validationMetrics = validation && validation.n > 0 ? metricsOn(result.model, validation) : {};
+    const chosen = decisionThreshold(spec, result.model, validation);
+    if (chosen.how !== 'default') ctx.logger.info({ threshold: chosen.threshold, how: chosen.how }, 'decision threshold');
     const modelRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/models`, await result.model.serialize(), '.refitm');
     const s = result.spec;
     return {
@@ -132,6 +135,7 @@ export async function trainCandidate(rt: ServiceRuntime, config: Readonly<Traine
         backend: result.backend || backend,
         epochs: result.epochs,
         codeVersion: config.codeVersion,
+        decisionThreshold: chosen.threshold,
       },
       modelRef,
       backend: result.backend || backend,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { LineageSchema, ModelVersionSchema, refitFiles, RegistryService, TrainerService, type ModelVersion } from '@refit/contracts';
-import { binaryMetrics } from '@refit/ml';
+import { binaryMetrics, minCostThreshold } from '@refit/ml';
 import { applyTransform, currentBackend, encodeMatrix, fitTransform, labelsOf, loadModel, serializeTransform, type RawRow } from '@refit/modeling';
 import {
   createClient,
@@ -275,5 +275,37 @@ describe('trainer service', () => {
     await trainedOf('r-after');
     expect((await events(EVENTS.modelTrained)).some((e) => e.context?.runId === 'r-late')).toBe(false);
     expect((await client.getProgress({ runId: 'r-late' }).catch((e: unknown) => e)) instanceof Error).toBe(true);
+  });
+
+  it('stores the threshold that minimizes the cost on the validation split; costlier false negatives lower it', async () => {
+    const withCosts = (fn: number): PipelineSpec => ({ ...specWith({}), business: { costs: { fp: 1, fn, tp: 0, tn: 0 }, threshold: { choose: 'minCost' }, metrics: {} } });
+    await publishReady('r-cost-sym', withCosts(1), lineage);
+    await publishReady('r-cost-fn', withCosts(5), lineage);
+    const [plain, sym, fnHeavy] = [await trainedOf('r-1'), await trainedOf('r-cost-sym'), await trainedOf('r-cost-fn')];
+    // Without business.threshold nothing is stored: readers use 0.5.
+    expect(plain.lineage?.decisionThreshold).toBe(0);
+    // Same seed, same model: only the costs differ.
+    expect(fnHeavy.lineage?.model?.sha256).toBe(sym.lineage?.model?.sha256);
+    const model = await loadModel(await rt.store.get(sym.lineage?.model?.key ?? ''));
+    try {
+      const tv = applyTransform(fitTransform(train, baseSpec.features), validation);
+      const scores = model.predict(tv.X, tv.n);
+      const yv = labelsOf(validation, baseSpec.label);
+      const expected = (fn: number) => minCostThreshold(yv, scores, { fp: 1, fn, tp: 0, tn: 0 }).threshold;
+      expect(sym.lineage?.decisionThreshold).toBeCloseTo(expected(1), 6);
+      expect(fnHeavy.lineage?.decisionThreshold).toBeCloseTo(expected(5), 6);
+      expect(fnHeavy.lineage?.decisionThreshold).toBeLessThan(sym.lineage?.decisionThreshold ?? 0);
+      // The stored threshold does what it claims: no other threshold costs less on the validation split.
+      const costAt = (t: number, fn: number) => {
+        let c = 0;
+        for (let i = 0; i < yv.length; i++) c += yv[i] === 1 ? (scores[i] >= t ? 0 : fn) : scores[i] >= t ? 1 : 0;
+        return c;
+      };
+      const stored = costAt(fnHeavy.lineage?.decisionThreshold ?? 0, 5);
+      for (let t = 0.01; t < 1; t += 0.01) expect(stored).toBeLessThanOrEqual(costAt(t, 5));
+      expect(stored).toBeLessThan(costAt(0.5, 5));
+    } finally {
+      model.dispose();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
+import { alertOnFiredPolicy } from './alerts.js';
 import { bumpConsecutive, decisionByEvidence, insertDecision, pipelineState, runFacts, setDecisionRun, updatePipelineState } from './decision-store.js';
 import { applyHygiene, type HygieneAction } from './hygiene.js';
 import type { Evaluation } from './policies.js';
@@ -66,6 +67,8 @@ export async function decide(rt: ServiceRuntime, tx: pg.PoolClient, d: DecideInp
   } else if (h.action === 'queue') {
     await updatePipelineState(tx, name, { queuedDecisionId: id });
   }
+  const debouncing = !d.manual && consecutive < d.spec.hygiene.debounce;
+  await alertOnFiredPolicy(rt, tx, { pipeline: name, spec: d.spec, policy: d.policy, decisionId: id, action: h.action, reason, runId, measured: e.measured, thresholds: e.thresholds, debouncing });
   // A run consumed the condition: debounce counts afresh.
   if (h.action === 'start') await bumpConsecutive(tx, name, d.policyIndex, false);
   return { decisionId: id, fired: true, action: h.action, reason, runId };

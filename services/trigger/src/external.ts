@@ -1,11 +1,12 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { fromBinary, fromJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { EVENTS, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
-import { specFromJson } from '@refit/spec';
+import { lowerIsBetterIn, specFromJson } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
 import { decide } from './decide.js';
 import { evaluateBusiness, evaluateDrift, evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
+import { withBusinessMetrics } from './live-business.js';
 import { baselineOf, getPipeline } from './store.js';
 
 /** Decodes an external event: protobuf, or JSON when the publisher says so or protobuf fails. */
@@ -96,10 +97,12 @@ export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, 
   if (!pipeline) return;
   const spec = specFromJson(pipeline.spec_json);
   const windowEnd = w.windowEnd ? timestampDate(w.windowEnd).toISOString() : '';
+  // Business metrics of the window's confusion counts, oriented by their goal.
+  const metrics = withBusinessMetrics(spec, w.metrics);
   for (const [i, p] of spec.triggers.entries()) {
     if (p.kind !== 'performance') continue;
     const baseline = await baselineOf(tx, w.pipeline, w.version, p.metric);
-    const evaluation = evaluatePerformance(p, { version: w.version, labeled: Number(w.labeled), metrics: w.metrics, windowEnd }, baseline);
+    const evaluation = evaluatePerformance(p, { version: w.version, labeled: Number(w.labeled), metrics, windowEnd }, baseline, (m) => lowerIsBetterIn(spec, m));
     await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'performance', evaluation, now });
   }
 }

@@ -108,6 +108,7 @@ export function evaluatePerformance(
   policy: Performance,
   window: { version: string; labeled: number; metrics: Record<string, number>; windowEnd: string },
   baseline: number | undefined,
+  isLowerBetter: (metric: string) => boolean = lowerIsBetter,
 ): Evaluation {
   const { metric } = policy;
   const thresholds = { metric, maxDrop: policy.maxDrop, minLabeled: policy.minLabeled };
@@ -120,7 +121,7 @@ export function evaluatePerformance(
   if (baseline === undefined || live === undefined) {
     return { fired: false, reason: `${window.version}: no ${metric} ${baseline === undefined ? 'baseline from its evaluation' : 'in the window'} to compare`, measured, thresholds, evidenceKey };
   }
-  const drop = lowerIsBetter(metric) ? live - baseline : baseline - live;
+  const drop = isLowerBetter(metric) ? live - baseline : baseline - live;
   const fired = drop > policy.maxDrop;
   return {
     fired,

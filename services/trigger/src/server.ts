@@ -2,6 +2,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { RunStatus, type RunSchema, type TriggerService } from '@refit/contracts';
 import { InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { listAlertsWithDeliveries } from './alert-list.js';
 import { cancelRun } from './cancel.js';
 import { decideManual } from './decide.js';
 import { explainTriggers } from './explain.js';
@@ -92,6 +93,10 @@ export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => n
     async getRun(req) {
       if (!req.runId) throw new InvalidInputError('run_id is required');
       return { run: await runWithStages(rt, req.runId) };
+    },
+    async listAlerts(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      return { alerts: await listAlertsWithDeliveries(rt.pool, req.pipeline, req.limit > 0 ? Math.min(req.limit, 500) : 50) };
     },
     async listRuns(req) {
       const limit = req.limit > 0 ? Math.min(req.limit, 1000) : 20;

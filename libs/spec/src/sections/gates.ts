@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { businessMetricName } from './business-names.js';
 import { columnName } from './common.js';
 
 /** Metrics a gate can use: a binary head's, then a regression head's (`mae`, `rmse`, `r2`). */
@@ -27,8 +28,8 @@ export const REGRESSION_METRICS: ReadonlySet<string> = new Set(['mae', 'rmse', '
  * to judge; every comparison of the spec is one family for the Holm correction.
  */
 export const championRule = z.strictObject({
-  /** The metric compared. Default auc. */
-  metric: comparedMetric.default('auc'),
+  /** The metric compared: a built-in one or a declared business metric. Default auc. */
+  metric: z.union([comparedMetric, businessMetricName]).default('auc'),
   /** Non-inferiority margin in metric units (ignored by `better`). Default 0. */
   margin: z.number().min(0).default(0),
   /** `not-worse` (non-inferiority, the default when left out) or `better` (superiority). */
@@ -56,16 +57,49 @@ export const fairnessRule = z.strictObject({
   tolerance: z.number().min(0).max(1).default(0.02),
 });
 
+/**
+ * An individual-fairness limit on the consistency score (`evaluation.consistency`, 1 = every test
+ * row gets the label of its nearest neighbours): the candidate's must be at least `min` and, when
+ * there is a champion, not below the champion's (in the same space, on the same rows) by more than
+ * `tolerance`.
+ */
+export const consistencyRule = z.strictObject({
+  /** The lowest consistency allowed. */
+  min: z.number().min(0).max(1),
+  /** How much lower than the champion's the candidate's consistency may be. Default 0.02. */
+  tolerance: z.number().min(0).max(1).default(0.02),
+});
+
+/**
+ * A gate on the backtest (`evaluation.backtest`), comparing candidate and champion window by window
+ * on past rows neither model trained on:
+ * - `most-windows` (default): the candidate's `metric` is not worse than the champion's by more
+ *   than `margin` (point estimates) in a strict majority of the windows large enough to judge;
+ * - `pooled`: one paired non-inferiority test over the rows of all judged windows, at `gates.alpha`.
+ */
+export const backtestRule = z.strictObject({
+  /** How the windows decide. Default most-windows. */
+  rule: z.enum(['most-windows', 'pooled']).default('most-windows'),
+  /** The metric compared. Default the first champion rule's when built in, else auc (rmse for a regression head). */
+  metric: comparedMetric.optional(),
+  /** Non-inferiority margin in metric units. Default 0. */
+  margin: z.number().min(0).default(0),
+});
+
 /** `gates:` — what a candidate must show to be promoted. */
 export const gatesSection = z.strictObject({
-  /** Absolute floors every candidate must meet (for log loss, brier, mae and rmse: ceilings). */
-  floors: z.partialRecord(metricName, z.number()).default({ accuracy: 0.5 }),
+  /** Absolute floors every candidate must meet (for log loss, brier, mae, rmse and business metrics to minimize: ceilings). */
+  floors: z.partialRecord(z.union([metricName, businessMetricName]), z.number()).default({ accuracy: 0.5 }),
   /** Comparison(s) with the champion on the same rows: one rule or a list. Default `{ metric: auc, margin: 0 }`. */
   champion: z.union([championRule, z.array(championRule).min(1)]).default({ metric: 'auc', margin: 0 }),
   /** Family-wise significance level of the champion comparisons (Holm-corrected). Default 0.05. */
   alpha: z.number().gt(0).lt(1).optional(),
   /** Fairness limits. Default none. */
   fairness: z.array(fairnessRule).optional(),
+  /** An individual-fairness (consistency score) limit; computed with `evaluation.consistency` or its defaults. Default none. */
+  consistency: consistencyRule.optional(),
+  /** A gate on the backtest over past windows (needs `evaluation.backtest`). Default none. */
+  backtest: backtestRule.optional(),
 });
 
 /** Defaults of `gates:` when it is left out. */

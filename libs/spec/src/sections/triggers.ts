@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { businessMetricName } from './business-names.js';
 
 const cron = z.string().superRefine((expr, ctx) => {
   try {
@@ -53,8 +54,8 @@ const external = z.strictObject({
 /** Live quality from feedback (the deployer's monitoring windows) against the model's evaluation. */
 const performance = z.strictObject({
   kind: z.literal('performance'),
-  /** Metric of the monitoring window to watch. Default accuracy. */
-  metric: z.enum(['accuracy', 'auc', 'logLoss', 'brier']).default('accuracy'),
+  /** Metric of the monitoring window to watch: a built-in one or a count-based business metric (`business.metrics`). Default accuracy. */
+  metric: z.union([z.enum(['accuracy', 'auc', 'logLoss', 'brier']), businessMetricName]).default('accuracy'),
   /** Fire when the live metric is worse than the model's evaluation by more than this. */
   maxDrop: z.number().positive(),
   /** Fewest labeled predictions in a window for it to count. Default 100. */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/trigger/v1/trigger.proto.
  */
 export const file_refit_trigger_v1_trigger: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIr0FCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFEhMKC2RlY2lzaW9uX2lkGBIgASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkibgoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuEg4KBmFjdGlvbhgCIAEoCRITCgtkZWNpc2lvbl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biKKAgoPVHJpZ2dlckRlY2lzaW9uEgoKAmlkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg4KBnBvbGljeRgDIAEoCRIUCgxwb2xpY3lfaW5kZXgYBCABKAUSFAoMc3BlY192ZXJzaW9uGAUgASgFEg0KBWZpcmVkGAYgASgIEg4KBmFjdGlvbhgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNbWVhc3VyZWRfanNvbhgJIAEoCRIXCg90aHJlc2hvbGRzX2pzb24YCiABKAkSDgoGcnVuX2lkGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKFkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFbGltaXQYAiABKAUiYAoXRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USDwoHc3VtbWFyeRgBIAMoCRI0CglkZWNpc2lvbnMYAiADKAsyIS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJEZWNpc2lvbiIyChBDYW5jZWxSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiNwoRQ2FuY2VsUnVuUmVzcG9uc2USIgoDcnVuGAEgASgLMhUucmVmaXQudHJpZ2dlci52MS5SdW4qcAoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBACEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAMy5wUKDlRyaWdnZXJTZXJ2aWNlEmAKDUFwcGx5UGlwZWxpbmUSJi5yZWZpdC50cmlnZ2VyLnYxLkFwcGx5UGlwZWxpbmVSZXF1ZXN0GicucmVmaXQudHJpZ2dlci52MS5BcHBseVBpcGVsaW5lUmVzcG9uc2USWgoLR2V0UGlwZWxpbmUSJC5yZWZpdC50cmlnZ2VyLnYxLkdldFBpcGVsaW5lUmVxdWVzdBolLnJlZml0LnRyaWdnZXIudjEuR2V0UGlwZWxpbmVSZXNwb25zZRJgCg1MaXN0UGlwZWxpbmVzEiYucmVmaXQudHJpZ2dlci52MS5MaXN0UGlwZWxpbmVzUmVxdWVzdBonLnJlZml0LnRyaWdnZXIudjEuTGlzdFBpcGVsaW5lc1Jlc3BvbnNlElcKClRyaWdnZXJSdW4SIy5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJSdW5SZXF1ZXN0GiQucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyUnVuUmVzcG9uc2USSwoGR2V0UnVuEh8ucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXF1ZXN0GiAucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXNwb25zZRJRCghMaXN0UnVucxIhLnJlZml0LnRyaWdnZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GiIucmVmaXQudHJpZ2dlci52MS5MaXN0UnVuc1Jlc3BvbnNlEmYKD0V4cGxhaW5UcmlnZ2VycxIoLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVxdWVzdBopLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USVAoJQ2FuY2VsUnVuEiIucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXF1ZXN0GiMucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIr0FCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFEhMKC2RlY2lzaW9uX2lkGBIgASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkibgoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuEg4KBmFjdGlvbhgCIAEoCRITCgtkZWNpc2lvbl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biKKAgoPVHJpZ2dlckRlY2lzaW9uEgoKAmlkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg4KBnBvbGljeRgDIAEoCRIUCgxwb2xpY3lfaW5kZXgYBCABKAUSFAoMc3BlY192ZXJzaW9uGAUgASgFEg0KBWZpcmVkGAYgASgIEg4KBmFjdGlvbhgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNbWVhc3VyZWRfanNvbhgJIAEoCRIXCg90aHJlc2hvbGRzX2pzb24YCiABKAkSDgoGcnVuX2lkGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjkKFkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFbGltaXQYAiABKAUiYAoXRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USDwoHc3VtbWFyeRgBIAMoCRI0CglkZWNpc2lvbnMYAiADKAsyIS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJEZWNpc2lvbiIyChBDYW5jZWxSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiNwoRQ2FuY2VsUnVuUmVzcG9uc2USIgoDcnVuGAEgASgLMhUucmVmaXQudHJpZ2dlci52MS5SdW4i+gEKDUFsZXJ0RGVsaXZlcnkSDwoHd2ViaG9vaxgBIAEoCRILCgN1cmwYAiABKAkSDgoGc3RhdHVzGAMgASgJEhAKCGF0dGVtcHRzGAQgASgFEhQKDG1heF9hdHRlbXB0cxgFIAEoBRIYChBsYXN0X2h0dHBfc3RhdHVzGAYgASgFEhIKCmxhc3RfZXJyb3IYByABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItUBCgVBbGVydBIQCghhbGVydF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIMCgRraW5kGAMgASgJEg4KBnJ1bl9pZBgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhQKDGRldGFpbHNfanNvbhgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgpkZWxpdmVyaWVzGAggAygLMh8ucmVmaXQudHJpZ2dlci52MS5BbGVydERlbGl2ZXJ5IjQKEUxpc3RBbGVydHNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFIj0KEkxpc3RBbGVydHNSZXNwb25zZRInCgZhbGVydHMYASADKAsyFy5yZWZpdC50cmlnZ2VyLnYxLkFsZXJ0KnAKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19TVUNDRUVERUQQAhIVChFSVU5fU1RBVFVTX0ZBSUxFRBADMsAGCg5UcmlnZ2VyU2VydmljZRJgCg1BcHBseVBpcGVsaW5lEiYucmVmaXQudHJpZ2dlci52MS5BcHBseVBpcGVsaW5lUmVxdWVzdBonLnJlZml0LnRyaWdnZXIudjEuQXBwbHlQaXBlbGluZVJlc3BvbnNlEloKC0dldFBpcGVsaW5lEiQucmVmaXQudHJpZ2dlci52MS5HZXRQaXBlbGluZVJlcXVlc3QaJS5yZWZpdC50cmlnZ2VyLnYxLkdldFBpcGVsaW5lUmVzcG9uc2USYAoNTGlzdFBpcGVsaW5lcxImLnJlZml0LnRyaWdnZXIudjEuTGlzdFBpcGVsaW5lc1JlcXVlc3QaJy5yZWZpdC50cmlnZ2VyLnYxLkxpc3RQaXBlbGluZXNSZXNwb25zZRJXCgpUcmlnZ2VyUnVuEiMucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyUnVuUmVxdWVzdBokLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlclJ1blJlc3BvbnNlEksKBkdldFJ1bhIfLnJlZml0LnRyaWdnZXIudjEuR2V0UnVuUmVxdWVzdBogLnJlZml0LnRyaWdnZXIudjEuR2V0UnVuUmVzcG9uc2USUQoITGlzdFJ1bnMSIS5yZWZpdC50cmlnZ2VyLnYxLkxpc3RSdW5zUmVxdWVzdBoiLnJlZml0LnRyaWdnZXIudjEuTGlzdFJ1bnNSZXNwb25zZRJmCg9FeHBsYWluVHJpZ2dlcnMSKC5yZWZpdC50cmlnZ2VyLnYxLkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QaKS5yZWZpdC50cmlnZ2VyLnYxLkV4cGxhaW5UcmlnZ2Vyc1Jlc3BvbnNlElQKCUNhbmNlbFJ1bhIiLnJlZml0LnRyaWdnZXIudjEuQ2FuY2VsUnVuUmVxdWVzdBojLnJlZml0LnRyaWdnZXIudjEuQ2FuY2VsUnVuUmVzcG9uc2USVwoKTGlzdEFsZXJ0cxIjLnJlZml0LnRyaWdnZXIudjEuTGlzdEFsZXJ0c1JlcXVlc3QaJC5yZWZpdC50cmlnZ2VyLnYxLkxpc3RBbGVydHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.trigger.v1.Pipeline
@@ -625,6 +625,174 @@ export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE_
   messageDesc(file_refit_trigger_v1_trigger, 19);
 
 /**
+ * One webhook delivery of an alert.
+ *
+ * @generated from message refit.trigger.v1.AlertDelivery
+ */
+export type AlertDelivery = Message<"refit.trigger.v1.AlertDelivery"> & {
+  /**
+   * The webhook's name in the spec.
+   *
+   * @generated from field: string webhook = 1;
+   */
+  webhook: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * pending | delivered | failed
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: int32 max_attempts = 5;
+   */
+  maxAttempts: number;
+
+  /**
+   * HTTP status of the last attempt (0 when it got no answer).
+   *
+   * @generated from field: int32 last_http_status = 6;
+   */
+  lastHttpStatus: number;
+
+  /**
+   * Why the last attempt failed (empty when it succeeded).
+   *
+   * @generated from field: string last_error = 7;
+   */
+  lastError: string;
+
+  /**
+   * When a pending delivery is tried next.
+   *
+   * @generated from field: google.protobuf.Timestamp next_attempt_at = 8;
+   */
+  nextAttemptAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp delivered_at = 9;
+   */
+  deliveredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message refit.trigger.v1.AlertDelivery.
+ * Use `create(AlertDeliverySchema)` to create a new message.
+ */
+export const AlertDeliverySchema: GenMessage<AlertDelivery> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 20);
+
+/**
+ * An alert as recorded by the trigger service (the payload of refit.events.v1.AlertRaised).
+ *
+ * @generated from message refit.trigger.v1.Alert
+ */
+export type Alert = Message<"refit.trigger.v1.Alert"> & {
+  /**
+   * @generated from field: string alert_id = 1;
+   */
+  alertId: string;
+
+  /**
+   * @generated from field: string pipeline = 2;
+   */
+  pipeline: string;
+
+  /**
+   * run-failed | batch-quarantined | drift-trigger | performance-trigger | promotion-blocked | rollback
+   *
+   * @generated from field: string kind = 3;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string run_id = 4;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string summary = 5;
+   */
+  summary: string;
+
+  /**
+   * JSON object.
+   *
+   * @generated from field: string details_json = 6;
+   */
+  detailsJson: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated refit.trigger.v1.AlertDelivery deliveries = 8;
+   */
+  deliveries: AlertDelivery[];
+};
+
+/**
+ * Describes the message refit.trigger.v1.Alert.
+ * Use `create(AlertSchema)` to create a new message.
+ */
+export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 21);
+
+/**
+ * @generated from message refit.trigger.v1.ListAlertsRequest
+ */
+export type ListAlertsRequest = Message<"refit.trigger.v1.ListAlertsRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Most alerts to return, newest first. Default 50.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message refit.trigger.v1.ListAlertsRequest.
+ * Use `create(ListAlertsRequestSchema)` to create a new message.
+ */
+export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 22);
+
+/**
+ * @generated from message refit.trigger.v1.ListAlertsResponse
+ */
+export type ListAlertsResponse = Message<"refit.trigger.v1.ListAlertsResponse"> & {
+  /**
+   * @generated from field: repeated refit.trigger.v1.Alert alerts = 1;
+   */
+  alerts: Alert[];
+};
+
+/**
+ * Describes the message refit.trigger.v1.ListAlertsResponse.
+ * Use `create(ListAlertsResponseSchema)` to create a new message.
+ */
+export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 23);
+
+/**
  * @generated from enum refit.trigger.v1.RunStatus
  */
 export enum RunStatus {
@@ -733,6 +901,16 @@ export const TriggerService: GenService<{
     methodKind: "unary";
     input: typeof CancelRunRequestSchema;
     output: typeof CancelRunResponseSchema;
+  },
+  /**
+   * The alerts of a pipeline, newest first, each with the state of its webhook deliveries.
+   *
+   * @generated from rpc refit.trigger.v1.TriggerService.ListAlerts
+   */
+  listAlerts: {
+    methodKind: "unary";
+    input: typeof ListAlertsRequestSchema;
+    output: typeof ListAlertsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_trigger_v1_trigger, 0);

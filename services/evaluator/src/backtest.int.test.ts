@@ -1,0 +1,97 @@
+import { create } from '@bufbuild/protobuf';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineageSchema, ModelVersionSchema, type Lineage } from '@refit/contracts';
+import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
+import { wireRef, type ServiceRuntime } from '@refit/platform';
+import { parseSpec, type PipelineSpec } from '@refit/spec';
+import { createTestEnv, serviceEnv, startTestRuntime, weatherRows, type TestEnv } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { evaluateCandidate } from './evaluate.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const base = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
+const spec: PipelineSpec = {
+  ...base,
+  evaluation: { ...base.evaluation, backtest: { windows: 16, days: 91, minRows: 30 } },
+  gates: { ...base.gates, backtest: { rule: 'most-windows', metric: 'auc', margin: 0 } },
+};
+const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+const history = weatherRows('Seattle');
+const during = (from: string, to: string) => history.filter((r) => String(r.date) >= from && String(r.date) < to);
+
+/** A 70/15/15 split like the ingestion service's (deterministic): train, validation, test. */
+function split(rows: RawRow[]): [RawRow[], RawRow[], RawRow[]] {
+  const out: [RawRow[], RawRow[], RawRow[]] = [[], [], []];
+  rows.forEach((r, i) => out[i % 20 < 14 ? 0 : i % 20 < 17 ? 1 : 2].push(r));
+  return out;
+}
+
+describe('evaluator backtest (real S3)', () => {
+  let env: TestEnv;
+  let rt: ServiceRuntime;
+  let config: ReturnType<typeof loadConfig>;
+  let historyRef: ReturnType<typeof wireRef>;
+
+  /** Trains on `rows`' train split and stores what the trainer would: splits, transform, model, test features. */
+  async function trained(rows: RawRow[]): Promise<Lineage> {
+    const [train, validation, test] = split(rows);
+    const transform = fitTransform(train, spec.features);
+    const tr = applyTransform(transform, train);
+    const { model } = await trainModel({ X: tr.X, y: labelsOf(train, spec.label), n: tr.n, d: tr.d, spec: spec.model });
+    const te = applyTransform(transform, test);
+    const put = (dir: string, body: Buffer, ext: string) => rt.store.putContentAddressed(`pipelines/weather-rain/${dir}`, body, ext);
+    const refs = await Promise.all([
+      put('snapshots', jsonl(train), '.jsonl'),
+      put('snapshots', jsonl(validation), '.jsonl'),
+      put('snapshots', jsonl(test), '.jsonl'),
+      put('transforms', serializeTransform(transform), '.json'),
+      put('features', encodeMatrix({ ...te, y: labelsOf(test, spec.label) }), '.bin'),
+      put('models', await model.serialize(), '.refitm'),
+    ]);
+    model.dispose();
+    const [rawTrain, rawValidation, rawTest, transformRef, featuresTest, modelRef] = refs.map(wireRef);
+    return create(LineageSchema, { rawTrain, rawValidation, rawTest, transform: transformRef, featuresTest, model: modelRef, rawHistory: historyRef });
+  }
+
+  beforeAll(async () => {
+    env = await createTestEnv({ name: 'evaluator-backtest' });
+    config = loadConfig(serviceEnv(env.env));
+    rt = await startTestRuntime(config, join(here, 'migrations'));
+    await initBackend({ prefer: config.tfBackend });
+    historyRef = wireRef(await rt.store.putContentAddressed('pipelines/weather-rain/history', jsonl(history), '.jsonl'));
+  });
+  afterAll(async () => {
+    await rt?.close();
+    await env?.cleanup();
+  });
+
+  it('reads the history from the lineage, leaves out both models’ training rows, and blocks the quarter-only candidate', async () => {
+    const champion = create(ModelVersionSchema, { pipeline: 'weather-rain', version: 'v1', lineage: await trained(during('2015-01-01', '2016-01-01')) });
+    const candidate = await trained(during('2015-10-01', '2016-01-01'));
+    const evaluation = await evaluateCandidate(rt, config, spec, candidate, champion);
+    const bt = evaluation.backtest;
+    expect(bt).toMatchObject({ column: 'date', days: 91, metric: 'auc', margin: 0 });
+    expect(bt?.windows).toHaveLength(16);
+    const judged = bt?.windows.filter((w) => w.judged) ?? [];
+    expect(judged).toHaveLength(12);
+    // Every row either model trained or early-stopped on is left out (the quarter's split differs from the year's).
+    const trainedOn = new Set([...split(during('2015-01-01', '2016-01-01')), ...split(during('2015-10-01', '2016-01-01'))].flatMap((s, k) => (k % 3 === 2 ? [] : s)));
+    expect(bt?.windows.reduce((s, w) => s + w.excluded, 0)).toBe(new Set([...trainedOn].map((r) => r.date)).size);
+    expect(judged.filter((w) => w.notWorse).length).toBeLessThan(6);
+    expect(evaluation.verdict).toBe('fail');
+    expect(evaluation.gates.at(-1)).toMatchObject({ gate: 'backtest:auc', outcome: 'fail' });
+    expect(evaluation.gates.at(-1)?.reason).toMatch(/^backtest: auc not worse than champion v1's beyond the margin 0\.0000 in \d of 12 judged windows of 91 days \(4 more too small to judge\): not a strict majority \(7 needed\)$/);
+  });
+
+  it('without a history in the lineage the backtest gate is inconclusive, saying why', async () => {
+    const candidate = await trained(during('2015-10-01', '2016-01-01'));
+    candidate.rawHistory = undefined;
+    const champion = create(ModelVersionSchema, { pipeline: 'weather-rain', version: 'v1', lineage: candidate });
+    const evaluation = await evaluateCandidate(rt, config, spec, candidate, champion);
+    expect(evaluation.backtest?.missing).toContain('no history of past data');
+    expect(evaluation.gates.at(-1)).toMatchObject({ gate: 'backtest:auc', outcome: 'inconclusive' });
+  });
+});

@@ -1,0 +1,112 @@
+import { withTransaction, type ServiceRuntime } from '@refit/platform';
+import { claimDue, finishAttempt, type AttemptResult, type ClaimedDelivery } from './alert-store.js';
+import { alertBody } from './alerts.js';
+import { ALERT_ID_HEADER, retryDelayMs, SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
+
+/** Options of {@link startWebhookDelivery}. */
+export type WebhookDeliveryOptions = {
+  /** How often due deliveries are looked for, ms. */
+  pollMs: number;
+  /** Signing secrets by environment variable name (the config's `webhookSecrets`). */
+  secrets: Readonly<Record<string, string>>;
+  /** Most HTTP calls in flight at once. Default 8. */
+  concurrency?: number;
+};
+
+/** The running delivery worker. */
+export type WebhookDelivery = { stop(): Promise<void> };
+
+// Beyond its own timeout, how long a claimed delivery stays leased to the worker that claimed it.
+const LEASE_MARGIN_MS = 5000;
+
+/** POSTs one alert to one webhook and says how the attempt ended. Never throws. */
+async function attempt(d: ClaimedDelivery, secret: string | undefined, signal: AbortSignal): Promise<AttemptResult> {
+  const n = d.attempts + 1;
+  const startedAt = new Date();
+  const done = (httpStatus: number | null, error: string | null): AttemptResult => {
+    const ok = error === null;
+    const outcome = ok ? 'delivered' : n >= d.max_attempts ? 'failed' : 'retry';
+    const retryInMs = outcome === 'retry' ? retryDelayMs(n, { backoffMs: d.backoff_ms, maxBackoffMs: d.max_backoff_ms }) : undefined;
+    return { attempt: n, startedAt, durationMs: Date.now() - startedAt.getTime(), httpStatus, error, outcome, retryInMs };
+  };
+  // Unsigned alerts would teach receivers to accept unsigned requests: fail, and say why.
+  if (!secret) return { ...done(null, `secret ${d.secret_env} is not set in the trigger service's environment; the alert is not sent unsigned`), outcome: 'failed', retryInMs: undefined };
+  const body = alertBody(d.alert);
+  try {
+    const res = await fetch(d.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'refit-alerts/1',
+        [SIGNATURE_HEADER]: signatureHeader(secret, Math.floor(Date.now() / 1000), body),
+        [ALERT_ID_HEADER]: d.alert.id,
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.any([signal, AbortSignal.timeout(d.timeout_ms)]),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return done(res.status, res.ok ? null : `HTTP ${res.status}`);
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const why = err.name === 'TimeoutError' ? `no answer within ${d.timeout_ms} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+    return done(null, why);
+  }
+}
+
+/**
+ * Delivers queued alerts to their webhooks in the background: claims due deliveries (skipping
+ * those another replica holds), POSTs each signed, and records every attempt; a failure is tried
+ * again after an exponential backoff with jitter until the delivery's `maxAttempts`, then marked
+ * failed. A slow or dead webhook occupies one of `concurrency` slots and never blocks consumers,
+ * runs or the other webhooks. `stop()` aborts calls in flight; their leases run out and they are
+ * tried again after a restart.
+ */
+export function startWebhookDelivery(rt: ServiceRuntime, opts: WebhookDeliveryOptions): WebhookDelivery {
+  const slots = opts.concurrency ?? 8;
+  const inFlight = new Set<Promise<void>>();
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+
+  const deliver = async (d: ClaimedDelivery): Promise<void> => {
+    const result = await attempt(d, opts.secrets[d.secret_env], abort.signal);
+    if (abort.signal.aborted) return;
+    await withTransaction(rt.pool, (tx) => finishAttempt(tx, d.id, result));
+    const log = { alertId: d.alert.id, webhook: d.webhook, attempt: result.attempt, httpStatus: result.httpStatus, ms: result.durationMs };
+    if (result.outcome === 'delivered') rt.logger.debug(log, 'alert delivered');
+    else if (result.outcome === 'retry') rt.logger.warn({ ...log, error: result.error, retryInMs: result.retryInMs }, 'alert delivery failed; will retry');
+    else rt.logger.error({ ...log, error: result.error }, 'alert delivery failed for good');
+  };
+
+  const tick = async (): Promise<void> => {
+    const free = slots - inFlight.size;
+    if (free <= 0) return;
+    for (const d of await claimDue(rt.pool, free, LEASE_MARGIN_MS)) {
+      const p = deliver(d)
+        .catch((e: unknown) => rt.logger.error({ err: e, alertId: d.alert.id, webhook: d.webhook }, 'could not record an alert delivery'))
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+  };
+
+  const loop = (): void => {
+    timer = setTimeout(() => {
+      ticking = tick()
+        .catch((e: unknown) => rt.logger.warn({ err: e }, 'webhook delivery poll failed'))
+        .finally(() => {
+          if (!abort.signal.aborted) loop();
+        });
+    }, opts.pollMs);
+  };
+  loop();
+
+  return {
+    async stop() {
+      abort.abort();
+      clearTimeout(timer);
+      await ticking;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
