@@ -1,0 +1,115 @@
+// The client side of bench/serve, run by it in a child process: a small program of its own (no
+// tfjs, no test harness), so its garbage collections stay short and its protobuf work never runs on
+// the deployer's thread. Arguments: <address> <inputs.json> <pipeline>...
+import { readFileSync } from 'node:fs';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { Client as GrpcClient, credentials } from '@grpc/grpc-js';
+import { DeployerService, PredictRequestSchema, PredictResponseSchema } from '@refit/contracts';
+import { watchGc, type GcPauses } from './gc-pauses.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** What the client measured for one pipeline. */
+export type Measured = { singleRow: { rate: number; p50: number; p99: number }; batchRowsPerSecond: number; batchColumnarRowsPerSecond: number };
+
+/** The client's answer: per pipeline, and its own GC pauses during the single-row phase. */
+export type ClientReport = { pipelines: Record<string, Measured>; clientGc: GcPauses };
+
+type Input = { temp_max: number; temp_min: number; wind: number };
+
+/**
+ * The client side (in the child process). The pipelines are measured interleaved — one-second
+ * slices of single rows, then chunks of 10 batches, taking turns — so that load from anything
+ * else on the machine falls on every pipeline alike.
+ */
+async function measure(address: string, input: Input[], pipelines: string[]): Promise<ClientReport> {
+  // A bare grpc-js channel and pre-encoded requests, as load generators such as ghz do: this
+  // process stays small (no Refit runtime), so its own pauses do not land in the measured tail.
+  const raw = new GrpcClient(address, credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
+  const path = `/${DeployerService.typeName}/Predict`;
+  const encode = (init: MessageInitShape<typeof PredictRequestSchema>) => Buffer.from(toBinary(PredictRequestSchema, create(PredictRequestSchema, init)));
+  const rawPredict = (body: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, body, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res))));
+  const predict = async (init: MessageInitShape<typeof PredictRequestSchema>) => fromBinary(PredictResponseSchema, await rawPredict(encode(init)));
+  const encoded = new Map(pipelines.map((p) => [p, input.map((row) => encode({ pipeline: p, rows: [row] }))]));
+  for (const pipeline of pipelines) {
+    for (let i = 0; i < 300; i++) await rawPredict(encoded.get(pipeline)?.[i % input.length] ?? Buffer.alloc(0)); // warm-up
+    // The answers are the real thing: decode one and check it.
+    const answer = await predict({ pipeline, rows: [input[0]] });
+    if (answer.predictions.length !== 1 || !(answer.predictions[0].probability >= 0 && answer.predictions[0].probability <= 1)) throw new Error(`unexpected answer from ${pipeline}`);
+  }
+  // Latencies go into preallocated arrays and answers are counted in callbacks: no promise or
+  // closure per request outlives it, so the client's own garbage collections stay short.
+  const latencies = new Map(pipelines.map((p) => [p, { ms: new Float64Array(SECONDS * RATE), n: 0 }]));
+  const elapsed = new Map(pipelines.map((p) => [p, 0]));
+  let failed: Error | undefined;
+  // The parent watches the deployer's pauses over the same stretch.
+  process.send?.('single-start');
+  const gc = watchGc();
+  for (let slice = 0; slice < SECONDS; slice++) {
+    for (const pipeline of pipelines) {
+      const lat = latencies.get(pipeline) ?? { ms: new Float64Array(0), n: 0 };
+      const bodies = encoded.get(pipeline) ?? [];
+      const start = performance.now();
+      let outstanding = 0;
+      let allAnswered: () => void = () => undefined;
+      const answered = (t0: number) => (err: Error | null) => {
+        if (err) failed ??= err;
+        lat.ms[lat.n++] = performance.now() - t0;
+        if (--outstanding === 0) allAnswered();
+      };
+      for (let i = 0; i < RATE; i++) {
+        const wait = start + (i * 1000) / RATE - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        outstanding++;
+        raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bodies[i % bodies.length], answered(performance.now()));
+      }
+      if (outstanding > 0) await new Promise<void>((r) => (allAnswered = r));
+      elapsed.set(pipeline, (elapsed.get(pipeline) ?? 0) + performance.now() - start);
+    }
+  }
+  const clientGc = gc.stop();
+  process.send?.('single-done');
+  if (failed) throw failed;
+  const batch = Array.from({ length: 1000 }, (_, i) => input[i % input.length]);
+  const columns = ['temp_max', 'temp_min', 'wind'] as const;
+  const values = batch.flatMap((r) => columns.map((c) => r[c]));
+  const structMs = new Map(pipelines.map((p) => [p, 0]));
+  const columnarMs = new Map(pipelines.map((p) => [p, 0]));
+  for (let chunk = 0; chunk < BATCHES / 10; chunk++) {
+    for (const pipeline of pipelines) {
+      const b0 = performance.now();
+      for (let i = 0; i < 10; i++) await predict({ pipeline, rows: batch });
+      const c0 = performance.now();
+      // The columnar fast path: column names + packed doubles in, packed answers out.
+      for (let i = 0; i < 10; i++) await predict({ pipeline, columns: [...columns], values });
+      structMs.set(pipeline, (structMs.get(pipeline) ?? 0) + c0 - b0);
+      columnarMs.set(pipeline, (columnarMs.get(pipeline) ?? 0) + performance.now() - c0);
+    }
+  }
+  raw.close();
+  const perSecond = (ms: number) => Math.round((BATCHES * 1000) / (ms / 1000));
+  const measured = Object.fromEntries(
+    pipelines.map((p) => {
+      const l = Array.from(latencies.get(p)?.ms.subarray(0, latencies.get(p)?.n) ?? []);
+      return [p, { singleRow: { rate: Math.round(l.length / ((elapsed.get(p) ?? 1) / 1000)), p50: pct(l, 50), p99: pct(l, 99) }, batchRowsPerSecond: perSecond(structMs.get(p) ?? 1), batchColumnarRowsPerSecond: perSecond(columnarMs.get(p) ?? 1) }];
+    }),
+  );
+  return { pipelines: measured, clientGc };
+}
+
+const [address, inputsPath, ...pipelines] = process.argv.slice(2);
+const input = JSON.parse(readFileSync(inputsPath, 'utf8')) as Input[];
+// The parent empties the prediction log first, so the runs start from the same table.
+await new Promise<void>((resolve) => {
+  process.once('message', () => resolve());
+  process.send?.('reset');
+});
+// The report goes back over IPC (stdout stays free for node's own flags such as --trace-gc).
+const report = await measure(address, input, pipelines);
+await new Promise<void>((resolve) => process.send?.({ report }, () => resolve()));
+process.disconnect?.();
+process.exit(0);
