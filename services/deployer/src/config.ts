@@ -11,6 +11,11 @@ export type DeployerConfig = BaseConfig & {
   monitorWindowMs: number;
   /** How often active rollouts are analysed, ms (REFIT_ROLLOUT_TICK_MS; default 10000). */
   rolloutTickMs: number;
+  /**
+   * Days the prediction log keeps a prediction in Postgres (REFIT_PREDICTION_RETENTION_DAYS; default
+   * 30; 0 keeps everything). Older ones are archived to the object store, then deleted.
+   */
+  predictionRetentionDays: number;
 };
 
 /** Reads and validates the deployer service's configuration from the environment. */
@@ -21,6 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Deplo
     registryAddress: serviceAddress('registry', env),
     monitorWindowMs: windowMs(env.REFIT_MONITOR_WINDOW_MS),
     rolloutTickMs: tickMs(env.REFIT_ROLLOUT_TICK_MS),
+    predictionRetentionDays: retentionDays(env.REFIT_PREDICTION_RETENTION_DAYS),
   });
 }
 
@@ -34,4 +40,10 @@ function tickMs(value: string | undefined): number {
   const ms = Number(value ?? 10_000);
   if (!Number.isInteger(ms) || ms < 10) throw new InvalidInputError(`REFIT_ROLLOUT_TICK_MS must be a whole number of milliseconds >= 10; got '${value}'`);
   return ms;
+}
+
+function retentionDays(value: string | undefined): number {
+  const days = Number(value ?? 30);
+  if (!Number.isFinite(days) || days < 0) throw new InvalidInputError(`REFIT_PREDICTION_RETENTION_DAYS must be a number of days >= 0 (0 keeps everything); got '${value}'`);
+  return days;
 }

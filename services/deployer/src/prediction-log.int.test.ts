@@ -1,10 +1,11 @@
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { ServiceRuntime } from '@refit/platform';
 import { createTestEnv, serviceEnv, startTestRuntime, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
-import { PredictionLog, pgArray } from './prediction-log.js';
+import { archiveOldPredictions, PredictionLog, pgArray } from './prediction-log.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -31,7 +32,8 @@ describe('prediction log', () => {
 
   it('writes every buffered prediction with its fields, to the millisecond', async () => {
     const log = new PredictionLog({ pool: rt.pool, logger: rt.logger, flushMs: 60_000 });
-    const at = new Date('2026-11-26T06:01:02.345Z');
+    // A recent instant with milliseconds (recent: the archiving test below leaves it alone).
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 + 345);
     const rows = Array.from({ length: 1500 }, (_, i) => ({
       id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
       pipeline: 'p"1',
@@ -56,5 +58,28 @@ describe('prediction log', () => {
       expect(s).toMatchObject({ prediction_id: r.id, version: r.version, variant: r.variant, probability: r.probability, latency_ms: r.latencyMs, shadow_version: r.shadowVersion ?? null, shadow_probability: r.shadowProbability ?? null, champion_probability: r.championProbability ?? null });
       expect(s.created_at.toISOString()).toBe(at.toISOString());
     });
+  });
+
+  it('archives predictions older than the retention to the object store before deleting them', async () => {
+    const log = new PredictionLog({ pool: rt.pool, logger: rt.logger, flushMs: 60_000 });
+    const old = new Date('2026-01-01T00:00:00.000Z');
+    const recent = new Date();
+    const row = (i: number, at: Date, pipeline: string) => ({ id: `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`, pipeline, version: 'v1', variant: 'champion', probability: i / 10, latencyMs: 1, at, threshold: 0.4 });
+    log.add([row(1, old, 'a'), row(2, old, 'a'), row(3, old, 'b'), row(4, recent, 'a')]);
+    await log.close();
+    await rt.pool.query("update predictions set feedback_label = 1, feedback_at = now() where prediction_id = '10000000-0000-4000-8000-000000000001'");
+    const pass = await archiveOldPredictions(rt.pool, rt.store, new Date(Date.now() - 86_400_000), 2);
+    expect(pass.archived).toBe(3);
+    const left = await rt.pool.query<{ prediction_id: string }>("select prediction_id from predictions where pipeline in ('a', 'b')");
+    expect(left.rows.map((r) => r.prediction_id)).toEqual(['10000000-0000-4000-8000-000000000004']);
+    // Every archived row is in the store, with its feedback, under its pipeline.
+    const archived = [];
+    for (const o of pass.objects) {
+      expect(o.key).toMatch(/^pipelines\/(a|b)\/prediction-archive\/.+\.jsonl\.gz$/);
+      archived.push(...gunzipSync(await rt.store.get(o.key)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { prediction_id: string; pipeline: string; feedback_label: number | null; threshold: number }));
+    }
+    expect(archived.map((r) => r.prediction_id).sort()).toEqual(['10000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000002', '10000000-0000-4000-8000-000000000003']);
+    expect(archived.find((r) => r.prediction_id.endsWith('1'))).toMatchObject({ pipeline: 'a', feedback_label: 1, threshold: 0.4 });
+    expect((await archiveOldPredictions(rt.pool, rt.store, new Date(Date.now() - 86_400_000))).archived).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-import type { Logger, PgPool } from '@refit/platform';
+import { gzipSync } from 'node:zlib';
+import { withTransaction, type ArtifactStore, type Logger, type PgPool } from '@refit/platform';
 
 /**
  * One served prediction; `championProbability` is the champion's score of a row a canary or A/B
@@ -146,4 +147,63 @@ export async function joinFeedback(pool: PgPool, pipeline: string, feedback: Arr
   );
   const found = new Set(r.rows.map((x) => x.prediction_id));
   return { joined: found.size, unknown: ids.filter((id) => !found.has(id)) };
+}
+
+/** What one {@link archiveOldPredictions} pass did. */
+export type ArchivePass = { archived: number; objects: Array<{ key: string; rows: number }> };
+
+/**
+ * Moves predictions made before `before` out of Postgres: each chunk of up to `chunk` rows (oldest
+ * first, with their feedback) is written to the object store as gzipped JSON lines under
+ * `pipelines/<pipeline>/prediction-archive/`, and only then deleted, in one transaction per chunk —
+ * so the table stays bounded and nothing is lost. Failures in the log (`prediction_errors`) older
+ * than `before` are deleted with them (their counts are in the monitoring windows already).
+ */
+export async function archiveOldPredictions(pool: PgPool, store: ArtifactStore, before: Date, chunk = 50_000): Promise<ArchivePass> {
+  const out: ArchivePass = { archived: 0, objects: [] };
+  for (;;) {
+    const moved = await withTransaction(pool, async (tx) => {
+      const old = await tx.query<Record<string, unknown> & { prediction_id: string; pipeline: string }>(
+        `select * from predictions where created_at < $1 order by created_at limit $2 for update skip locked`,
+        [before, chunk],
+      );
+      if (old.rows.length === 0) return 0;
+      const byPipeline = new Map<string, typeof old.rows>();
+      for (const r of old.rows) byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), r]);
+      for (const [pipeline, rows] of byPipeline) {
+        const body = gzipSync(Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+        const ref = await store.putContentAddressed(`pipelines/${pipeline}/prediction-archive`, body, '.jsonl.gz');
+        out.objects.push({ key: ref.key, rows: rows.length });
+      }
+      await tx.query('delete from predictions where prediction_id = any($1::uuid[])', [old.rows.map((r) => r.prediction_id)]);
+      return old.rows.length;
+    });
+    out.archived += moved;
+    if (moved < chunk) break;
+  }
+  await pool.query('delete from prediction_errors where created_at < $1', [before]);
+  return out;
+}
+
+/** Archives predictions older than `days` now and then every `everyMs` (default hourly); `days` 0 never does. */
+export function startPredictionRetention(pool: PgPool, store: ArtifactStore, logger: Logger, days: number, everyMs = 3_600_000): { stop(): Promise<void> } {
+  if (days <= 0) return { stop: async () => undefined };
+  let running: Promise<unknown> = Promise.resolve();
+  const pass = () => {
+    running = running
+      .then(async () => {
+        const r = await archiveOldPredictions(pool, store, new Date(Date.now() - days * 86_400_000));
+        if (r.archived > 0) logger.info({ archived: r.archived, objects: r.objects.map((o) => o.key) }, `archived predictions older than ${days} days to the object store`);
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'could not archive old predictions; will try again'));
+  };
+  pass();
+  const timer = setInterval(pass, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -5,7 +5,7 @@ import type { DeployerConfig } from './config.js';
 import { consumeDeployerEvents } from './events.js';
 import { FeatureWindows } from './feature-window.js';
 import { startMonitoring } from './monitoring.js';
-import { PredictionLog } from './prediction-log.js';
+import { PredictionLog, startPredictionRetention } from './prediction-log.js';
 import { createRollouts, startRolloutTicks } from './rollout.js';
 import { createDeployerHandlers } from './server.js';
 import { loadVersion, ServingTable } from './serving.js';
@@ -29,7 +29,9 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   const rollouts = createRollouts({ rt, table, registry, tfBackend: config.tfBackend });
   await rollouts.resume();
   const ticks = startRolloutTicks(rollouts, config.rolloutTickMs);
+  const retention = startPredictionRetention(rt.pool, rt.store, rt.logger, config.predictionRetentionDays);
   rt.onClose(async () => {
+    await retention.stop();
     await ticks.stop();
     await monitoring.stop();
     await log.close();
