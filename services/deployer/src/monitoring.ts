@@ -39,7 +39,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
       // Shadow mode: the candidate scored the same rows without answering; its window says how
       // far it is from the champion (divergence) and how it would have done on the feedback.
       const shadowMade = await tx.query<WindowRow>(
-        `select shadow_version as version, 'shadow' as variant, count(*) as predictions, null::float8 as latency, avg(abs(probability - shadow_probability)) as divergence
+        `select shadow_version as version, 'shadow' as variant, count(*) as predictions, avg(shadow_latency_ms) as latency, avg(abs(probability - shadow_probability)) as divergence
          from predictions where pipeline = $1 and shadow_version is not null and created_at > $2 and created_at <= $3 group by shadow_version`,
         [pipeline, start, now],
       );

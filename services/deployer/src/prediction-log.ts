@@ -19,6 +19,8 @@ export type LoggedPrediction = {
   /** The threshold the answer was decided at (and the shadow's). Default 0.5. */
   threshold?: number;
   shadowThreshold?: number;
+  /** The shadow's latency for this row: its share of the call outside the models plus its own scoring time per row. */
+  shadowLatencyMs?: number;
 };
 
 /** Rows a served version failed to score in one Predict call. */
@@ -67,10 +69,10 @@ export class PredictionLog {
         // Array literals built in one pass: pg's own array encoding escapes element by element
         // and turns every Date into a string, which cost the serving thread twice as much.
         await this.#pool.query(
-          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold)
-           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
-             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold)
+          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms)
+           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[])
+             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms)
            on conflict do nothing`,
           [
             pgArray(rows.map((r) => r.id)),
@@ -85,6 +87,7 @@ export class PredictionLog {
             pgArray(rows.map((r) => r.championProbability ?? null)),
             pgArray(rows.map((r) => r.threshold ?? 0.5)),
             pgArray(rows.map((r) => (r.shadowVersion === undefined ? null : (r.shadowThreshold ?? 0.5)))),
+            pgArray(rows.map((r) => r.shadowLatencyMs ?? null)),
           ],
         );
       } catch (err) {

@@ -148,13 +148,14 @@ export async function shadowPairsSince(
 export async function operationalSince(db: Q, r: Pick<RolloutRow, 'pipeline' | 'strategy' | 'candidate_version' | 'champion_version'>, since: Date): Promise<Operational> {
   const shadow = r.strategy === 'shadow';
   const variant = shadow ? 'shadow' : r.strategy === 'ab' ? 'b' : 'canary';
+  type Made = { n: string; latency: number | null; divergence: number | null; champion_latency?: number | null };
   const made = shadow
-    ? await db.query<{ n: string; latency: number | null; divergence: number | null }>(
-        `select count(*) as n, null::float8 as latency, avg(abs(probability - shadow_probability)) as divergence
+    ? await db.query<Made>(
+        `select count(*) as n, avg(shadow_latency_ms) as latency, avg(abs(probability - shadow_probability)) as divergence, avg(latency_ms) as champion_latency
          from predictions where pipeline = $1 and shadow_version = $2 and created_at >= $3`,
         [r.pipeline, r.candidate_version, since],
       )
-    : await db.query<{ n: string; latency: number | null; divergence: number | null }>(
+    : await db.query<Made>(
         `select count(*) as n, avg(latency_ms) as latency, avg(abs(probability - champion_probability)) as divergence
          from predictions where pipeline = $1 and variant = $2 and version = $3 and created_at >= $4`,
         [r.pipeline, variant, r.candidate_version, since],
@@ -174,7 +175,8 @@ export async function operationalSince(db: Q, r: Pick<RolloutRow, 'pipeline' | '
     predictions: Number(m?.n ?? 0),
     errors: Number(failed.rows[0]?.errors ?? 0),
     latencyMs: m?.latency ?? null,
-    championLatencyMs: champion?.rows[0]?.latency ?? null,
+    // Shadow: the champion answered the very rows the shadow scored.
+    championLatencyMs: (shadow ? m?.champion_latency : champion?.rows[0]?.latency) ?? null,
     divergence: m?.divergence ?? null,
   };
 }

@@ -254,6 +254,8 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     );
     expect(windows.reduce((n, w) => n + w.predictions, 0n)).toBe(BigInt(traffic.length));
     expect(windows.some((w) => w.predictions > 0n && w.metrics.divergence > 0.01)).toBe(true);
+    // The shadow's own scoring time is logged too: its windows carry a latency like any variant's.
+    expect(windows.filter((w) => w.predictions > 0n).every((w) => w.meanLatencyMs > 0)).toBe(true);
     expect(windows.filter((w) => w.labeled > 0n).every((w) => w.metrics.accuracy < 0.7)).toBe(true);
   });
 

@@ -59,6 +59,7 @@ export function createDeployerHandlers(
           shadowProbability: shadow?.probabilities[i],
           threshold: x.threshold,
           shadowThreshold: shadow?.threshold,
+          shadowLatencyMs: shadow && shared + shadow.msPerRow,
           championProbability: x.championProbability,
         })),
       );

@@ -46,7 +46,7 @@ export type VariantFailure = { version: string; variant: 'champion' | 'canary' |
 export type RoutedResult = {
   champion: string;
   rows: RoutedPrediction[];
-  shadow?: { version: string; probabilities: Float32Array; threshold: number };
+  shadow?: { version: string; probabilities: Float32Array; threshold: number; msPerRow: number };
   failures?: VariantFailure[];
   /**
    * Milliseconds per row each answering variant spent scoring the rows it answered, so a slow
@@ -163,7 +163,9 @@ export class ServingTable {
       let shadow: RoutedResult['shadow'];
       let failures: VariantFailure[] | undefined;
       try {
-        shadow = { version: c.slot.loaded.version, probabilities: score(c.slot, rows), threshold: c.slot.loaded.threshold };
+        const started = performance.now();
+        const probabilities = score(c.slot, rows);
+        shadow = { version: c.slot.loaded.version, probabilities, threshold: c.slot.loaded.threshold, msPerRow: (performance.now() - started) / Math.max(1, rows.length) };
       } catch {
         failures = [{ version: c.slot.loaded.version, variant: 'shadow', rows: rows.length }];
       }

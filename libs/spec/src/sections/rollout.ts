@@ -13,7 +13,7 @@ export const guardrailsSection = z
   .strictObject({
     /** Largest share of the candidate's rows that may fail to score (failed / (served + failed)). */
     maxErrorRate: z.number().min(0).max(1).optional(),
-    /** Largest candidate-to-champion ratio of mean per-row scoring latency on the same step (canary, A/B). */
+    /** Largest candidate-to-champion ratio of mean per-row latency in the same step (shadow: on the same rows). */
     maxLatencyRatio: z.number().gt(1).optional(),
     /** Largest mean |candidate − champion| probability on rows both scored. */
     maxDivergence: z.number().gt(0).max(1).optional(),

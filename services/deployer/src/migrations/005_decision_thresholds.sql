@@ -8,3 +8,6 @@ alter table rollouts add column decision_threshold double precision not null def
 -- analyses judge the decisions users actually got. Rows logged before this migration: 0.5.
 alter table predictions add column threshold double precision;
 alter table predictions add column shadow_threshold double precision;
+
+-- The shadow's own scoring time per row, so its latency is watched like a canary's.
+alter table predictions add column shadow_latency_ms double precision;
