@@ -82,10 +82,13 @@ export async function recordBatch(
   rt.relay.kick();
 }
 
-/** Records a batch refused before any row was judged (empty, unreadable header, missing columns). */
+/**
+ * Records a batch refused before any row was judged (empty, unreadable header, missing columns) and
+ * announces it on `data.rejected` (no row counts: none were read) so alerts hear of it.
+ */
 export async function recordRejected(rt: ServiceRuntime, b: Base & { reason: string }): Promise<void> {
-  await withTransaction(rt.pool, (tx) =>
-    insertBatch(tx, {
+  await withTransaction(rt.pool, async (tx) => {
+    await insertBatch(tx, {
       batchId: b.batchId,
       pipeline: b.spec.name,
       filename: b.filename,
@@ -99,6 +102,8 @@ export async function recordRejected(rt: ServiceRuntime, b: Base & { reason: str
       rowsTotal: 0,
       rowsAccepted: 0,
       rowsQuarantined: 0,
-    }),
-  );
+    });
+    await rt.publish(tx, EVENTS.dataRejected, { pipeline: b.spec.name, batchId: b.batchId, rowsQuarantined: 0n, rowsTotal: 0n, problems: [`batch rejected: ${b.reason}`] });
+  });
+  rt.relay.kick();
 }

@@ -225,6 +225,10 @@ describe('ingestion service', () => {
     expect(err.message).toMatch(/column 'wind' missing from the CSV header \(line 1\)/);
     const { batchId, missing } = (err as InvalidInputError).details as { batchId: string; missing: string[] };
     expect(missing).toEqual(['wind']);
+    // Announced like any rejected batch (alerts and dashboards hear of it), with the reason.
+    const rejected = await eventually(EVENTS.dataRejected, (e) => e.batchId === batchId);
+    expect(rejected).toMatchObject({ pipeline: 'weather-rain', rowsQuarantined: 0n, rowsTotal: 0n });
+    expect(rejected.problems[0]).toMatch(/^batch rejected: column 'wind' missing from the CSV header \(line 1\)/);
 
     const { rows } = await rt.pool.query<{ status: string; reject_reason: string; raw_key: string; filename: string }>(
       'select status, reject_reason, raw_key, filename from batches where batch_id = $1',

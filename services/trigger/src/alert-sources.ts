@@ -33,7 +33,8 @@ async function onDataRejected(rt: ServiceRuntime, tx: pg.PoolClient, ev: Receive
   const share = total > 0 ? quarantined / total : 1;
   const threshold = spec.alerts.quarantineShare;
   if (share <= threshold) return;
-  const rejected = total > 0 && quarantined >= total;
+  // No total: refused before any row was read (a missing column, an empty file).
+  const rejected = total === 0 || quarantined >= total;
   const what = rejected ? 'was rejected' : `quarantined ${quarantined} of ${total} rows (${(share * 100).toFixed(1)}% > ${(threshold * 100).toFixed(1)}%)`;
   await raiseAlert(rt, tx, {
     pipeline: e.pipeline,
