@@ -65,7 +65,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
         throw err;
       },
     );
-  const rolloutOf = (runId: string, test: (r: Rollout) => boolean = () => true, what = `the rollout of ${runId}`, timeoutMs = 5000) =>
+  const rolloutOf = (runId: string, test: (r: Rollout) => boolean = () => true, what = `the rollout of ${runId}`, timeoutMs = 15_000) =>
     waitFor(async () => {
       const r = await rollout();
       return r && r.runId === runId && test(r) ? r : undefined;
@@ -154,7 +154,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
       expect(served.filter((p) => p.variant === 'canary').every((p) => p.modelVersion === 'v2')).toBe(true);
       const step = r.step;
       // A step holds (inconclusive) until enough feedback makes its interval clear: serve more then.
-      const next = await rolloutOf('r-2', (x) => x.step !== step || x.status !== 'active', `step ${step} to be decided`).catch(() => undefined);
+      const next = await rolloutOf('r-2', (x) => x.step !== step || x.status !== 'active', `step ${step} to be decided`, 5000).catch(() => undefined);
       if (!next) continue;
       r = next;
       expect(r.lastOutcome).toBe('pass');

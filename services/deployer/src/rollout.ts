@@ -2,7 +2,8 @@ import type { RegistryService, RolloutRequested } from '@refit/contracts';
 import { initBackend, type BackendPreference } from '@refit/modeling';
 import { EVENTS, FailedPreconditionError, InvalidInputError, NotFoundError, withTransaction, type Client, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
-import { analyseStep, guardrailBreach, type StepAnalysis } from './rollout-analysis.js';
+import { AnalysisThread } from './analysis-thread.js';
+import { guardrailBreach, type StepAnalysis } from './rollout-analysis.js';
 import {
   activeRollouts,
   advanceStep,
@@ -51,6 +52,8 @@ export type RolloutDeps = {
 export function createRollouts(deps: RolloutDeps) {
   const { rt, table, registry } = deps;
   const clock = deps.clock ?? (() => new Date());
+  // Large analyses (a paired bootstrap over thousands of shadow rows) run off the serving thread.
+  const analysis = new AnalysisThread();
   let queue: Promise<unknown> = Promise.resolve();
   // Decisions run one at a time (the timer's analysis, manual promote/abort).
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -99,14 +102,14 @@ export function createRollouts(deps: RolloutDeps) {
     const c = r.config;
     if (c.strategy === 'shadow') {
       const s = await shadowPairsSince(rt.pool, r.pipeline, r.candidate_version, r.step_started_at);
-      return analyseStep(c, { y: s.y, p: s.shadow, threshold: s.shadowThreshold }, { y: s.y, p: s.champion, threshold: s.championThreshold }, true);
+      return analysis.analyse(c, { y: s.y, p: s.shadow, threshold: s.shadowThreshold }, { y: s.y, p: s.champion, threshold: s.championThreshold }, true);
     }
     const variant = c.strategy === 'ab' ? 'b' : 'canary';
     const cand = await labeledSince(rt.pool, r.pipeline, variant, r.candidate_version, r.step_started_at);
     // The champion's rows since the rollout began: at a 100 % step it answers nothing any more.
     const champ = await labeledSince(rt.pool, r.pipeline, 'champion', r.champion_version, r.started_at);
     const divergence = await divergenceSince(rt.pool, r.pipeline, variant, r.candidate_version, r.step_started_at);
-    const a = analyseStep(c, cand, champ, false);
+    const a = await analysis.analyse(c, cand, champ, false);
     return divergence === null ? a : { ...a, divergence };
   }
 
@@ -229,6 +232,10 @@ export function createRollouts(deps: RolloutDeps) {
       const r = await getRollout(rt.pool, pipeline);
       if (!r) throw new NotFoundError(`pipeline '${pipeline}' has no rollout`);
       return r;
+    },
+    /** Stops the analysis worker. */
+    close(): Promise<void> {
+      return serial(() => analysis.close());
     },
   };
 }

@@ -33,6 +33,7 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   rt.onClose(async () => {
     await retention.stop();
     await ticks.stop();
+    await rollouts.close();
     await monitoring.stop();
     await log.close();
     registry.close();
