@@ -1,33 +1,18 @@
 import { create } from '@bufbuild/protobuf';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineageSchema, ModelVersionSchema, type Lineage } from '@refit/contracts';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { wireRef, type ServiceRuntime } from '@refit/platform';
-import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, serviceEnv, startTestRuntime, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, serviceEnv, startTestRuntime, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backtestSpec, during, history, split } from './backtest.fixtures.js';
 import { loadConfig } from './config.js';
 import { evaluateCandidate } from './evaluate.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const base = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
-const spec: PipelineSpec = {
-  ...base,
-  evaluation: { ...base.evaluation, backtest: { windows: 16, days: 91, minRows: 30 } },
-  gates: { ...base.gates, backtest: { rule: 'most-windows', metric: 'auc', margin: 0 } },
-};
+const spec = backtestSpec;
 const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
-const history = weatherRows('Seattle');
-const during = (from: string, to: string) => history.filter((r) => String(r.date) >= from && String(r.date) < to);
-
-/** A 70/15/15 split like the ingestion service's (deterministic): train, validation, test. */
-function split(rows: RawRow[]): [RawRow[], RawRow[], RawRow[]] {
-  const out: [RawRow[], RawRow[], RawRow[]] = [[], [], []];
-  rows.forEach((r, i) => out[i % 20 < 14 ? 0 : i % 20 < 17 ? 1 : 2].push(r));
-  return out;
-}
 
 describe('evaluator backtest (real S3)', () => {
   let env: TestEnv;

@@ -1,33 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type RawRow } from '@refit/modeling';
-import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { weatherRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { backtestSpec, during, history, split } from './backtest.fixtures.js';
 import { backtestGate, backtestReport, cutHistory, withBacktest, type BacktestReport } from './backtest.js';
 import { judge } from './judge.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const base = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
-/** The weather-rain spec with a backtest over the last 16 windows of 91 days (four years of quarters). */
-const spec: PipelineSpec = {
-  ...base,
-  evaluation: { ...base.evaluation, backtest: { windows: 16, days: 91, minRows: 30 } },
-  gates: { ...base.gates, backtest: { rule: 'most-windows', metric: 'auc', margin: 0 } },
-};
-
-// The pipeline's history as ingestion stores it: every Seattle day 2012–2015, one JSON line each.
-const history = weatherRows('Seattle');
+const spec = backtestSpec;
+// The history as JSON lines, one per day.
 const lines = history.map((r) => JSON.stringify(r));
-const during = (from: string, to: string) => history.filter((r) => String(r.date) >= from && String(r.date) < to);
-
-/** A 70/15/15 split like the ingestion service's (deterministic): train, validation, test. */
-function split(rows: RawRow[]): [RawRow[], RawRow[], RawRow[]] {
-  const out: [RawRow[], RawRow[], RawRow[]] = [[], [], []];
-  rows.forEach((r, i) => out[i % 20 < 14 ? 0 : i % 20 < 17 ? 1 : 2].push(r));
-  return out;
-}
 
 describe('cutHistory', () => {
   it('cuts the last N windows of D days back from the newest row, each row in one window, leaving out rows a model trained on', () => {
