@@ -8,7 +8,7 @@ import { DeployerService, PredictRequestSchema, PredictResponseSchema } from '@r
 import { watchGc, type GcPauses } from './gc-pauses.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 

@@ -3,13 +3,17 @@
 // Single rows at a fixed rate (p50/p99), then batches of 1,000 rows, the two pipelines interleaved. The deployer runs in this
 // process against the real Postgres and NATS (its own namespace); the client runs in a child
 // process (bench/serve-client.ts) so its protobuf encoding and decoding do not run on the
-// deployer's thread.
+// deployer's thread; single rows are measured again from a gRPC C-core client
+// (bench/serve_client.py, Debian's python3-grpcio) when there is one, since a Node client's own
+// garbage-collection pauses land in the tail it measures.
 // Run: node --conditions=@refit/source --import tsx bench/serve.ts
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { PredictRequestSchema } from '@refit/contracts';
 import { fitTransform, applyTransform, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { parseSpec } from '@refit/spec';
 import { REPO_ROOT, writeWeatherSlice } from '@refit/stack';
@@ -46,6 +50,32 @@ function runClient(address: string, pipelines: string[], reset: () => Promise<vo
   return new Promise((resolve, reject) =>
     child.once('exit', (code) => (code === 0 && report ? resolve({ ...report, serverGc }) : reject(new Error(`bench client exited with ${code}${report ? '' : ' without a report'}`)))),
   );
+}
+
+const PYTHON = '/usr/bin/python3';
+type SingleRow = { rate: number; p50: number; p99: number };
+
+/**
+ * Single rows again from a C-core gRPC client (python3-grpcio, `apt install python3-grpcio`) when
+ * the machine has one: its pauses are not V8's, so it shows the deployer's own tail more closely.
+ */
+async function runCCoreClient(address: string, pipelines: string[]): Promise<{ pipelines: Record<string, SingleRow>; serverGc: GcPauses } | undefined> {
+  if (spawnSync(PYTHON, ['-c', 'import grpc']).status !== 0) return undefined;
+  const bodies = Object.fromEntries(pipelines.map((p) => [p, input.map((row) => Buffer.from(toBinary(PredictRequestSchema, create(PredictRequestSchema, { pipeline: p, rows: [row] }))).toString('base64'))]));
+  const path = join(tmpdir(), 'refit-bench-serve-bodies.json');
+  writeFileSync(path, JSON.stringify(bodies));
+  // Asynchronously: the deployer answering it runs on this very thread.
+  const child = spawn(PYTHON, [fileURLToPath(new URL('./serve_client.py', import.meta.url)), address, path, String(process.env.BENCH_RATE ?? 500), String(process.env.BENCH_SECONDS ?? 20)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  // Its warm-up (300 calls a pipeline) comes first; the pauses are watched from its start.
+  const gc = watchGc();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const serverGc = gc.stop();
+  if (code !== 0) throw new Error(`the C-core client exited with ${code}`);
+  return { pipelines: JSON.parse(out) as Record<string, SingleRow>, serverGc };
 }
 
 const SINGLE = spec.name;
@@ -87,6 +117,7 @@ try {
   };
   const report = await runClient(address, [SINGLE, CANARY], reset);
   await reset();
+  const ccore = await runCCoreClient(address, [SINGLE, CANARY]);
   const one = report.pipelines[SINGLE];
   const two = report.pipelines[CANARY];
   for (const [name, m] of [['one model', one], ['canary 50%', two]] as const) {
@@ -102,6 +133,16 @@ try {
   console.log(`prediction log: ${logged} rows written (targets: single-row p99 < 5 ms at 500/s, batch ≥ 100,000 rows/s)`);
   const pauses = (g: GcPauses) => `${g.count} pauses, p50 ${g.p50Ms} ms, max ${g.maxMs} ms, ${g.totalMs} ms in all`;
   console.log(`garbage collection during the single-row phase: deployer ${pauses(report.serverGc)}; client ${pauses(report.clientGc)}`);
+  if (ccore) {
+    for (const [name, p] of [['one model', SINGLE], ['canary 50%', CANARY]] as const) {
+      const m = ccore.pipelines[p];
+      console.log(`${name.padEnd(11)} single row at ${m.rate}/s from the C-core client (python3-grpcio): p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms`);
+    }
+    console.log(`  deployer garbage collection meanwhile: ${pauses(ccore.serverGc)}`);
+    const one = ccore.pipelines[SINGLE];
+    const two = ccore.pipelines[CANARY];
+    console.log(`  canary cost from the C-core client: p50 ×${(two.p50 / one.p50).toFixed(2)}, p99 ×${(two.p99 / one.p99).toFixed(2)} (target ≤ 1.3)`);
+  } else console.log('no C-core client (apt install python3-grpcio to measure single rows from one too)');
 
   const result = {
     bench: 'serve',
@@ -112,6 +153,7 @@ try {
     canary50: two,
     canaryCost: ratio,
     gcDuringSingleRows: { deployer: report.serverGc, client: report.clientGc },
+    singleRowCCoreClient: ccore ? { ...ccore.pipelines, deployerGc: ccore.serverGc, client: 'python3-grpcio (gRPC C-core), pre-encoded requests' } : null,
     deployerExecArgv: process.execArgv.filter((a) => a.startsWith('--max-semi-space-size')),
     canaryVariantsLogged: Object.fromEntries(variants.map((v) => [v.variant, Number(v.n)])),
     predictionsLogged: logged,
