@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { confusionMatrix } from './classification.js';
-import { bayesThreshold, costCurve, minCostThreshold, totalCost } from './cost.js';
+import { bayesThreshold, costCurve, decisionsAt, minCostThreshold, storedThreshold, totalCost } from './cost.js';
 import { MlRangeError } from './errors.js';
 
 // Six rows, worked by hand. Sorted by score: 0.1(y0) 0.3(y1) 0.4(y0) 0.6(y0) 0.7(y1) 0.9(y1).
@@ -51,5 +51,13 @@ describe('cost-sensitive thresholds', () => {
     expect([...curve.costs]).toEqual([1, 1, 2]);
     expect(() => costCurve([0, 2], [0.1, 0.2], { fp: 1, fn: 1, tp: 0, tn: 0 })).toThrow(MlRangeError);
     expect(() => costCurve([0, 1], [0.1, 0.2], { fp: Number.NaN, fn: 1, tp: 0, tn: 0 })).toThrow(/costs.fp/);
+  });
+
+  it('a stored threshold is used only when it is strictly between 0 and 1', () => {
+    expect([0.31, 0, 1, -2, Number.NaN, undefined, null].map((t) => storedThreshold(t))).toEqual([0.31, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it('decides 1 at or above the threshold', () => {
+    expect([...decisionsAt(s, 0.4)]).toEqual([0, 0, 1, 1, 1, 1]);
   });
 });

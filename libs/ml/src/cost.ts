@@ -36,6 +36,22 @@ function assertCosts(costs: CostMatrix, fn: string): void {
   }
 }
 
+/** The decision threshold of a model that stored none. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/**
+ * The threshold a model decides at: the one stored with it when usable (strictly between 0 and 1),
+ * else {@link DEFAULT_THRESHOLD} (0 or unset means "none was chosen").
+ */
+export function storedThreshold(stored: number | null | undefined): number {
+  return typeof stored === 'number' && stored > 0 && stored < 1 ? stored : DEFAULT_THRESHOLD;
+}
+
+/** The 0/1 decisions of scores at a threshold: 1 when score >= threshold. */
+export function decisionsAt(scores: ArrayLike<number>, threshold: number): Uint8Array {
+  return Uint8Array.from({ length: scores.length }, (_, i) => (scores[i] >= threshold ? 1 : 0));
+}
+
 /** Total cost of a confusion matrix: tp·costs.tp + fp·costs.fp + tn·costs.tn + fn·costs.fn. */
 export function totalCost(c: Confusion, costs: CostMatrix): number {
   return c.tp * costs.tp + c.fp * costs.fp + c.tn * costs.tn + c.fn * costs.fn;

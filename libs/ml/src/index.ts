@@ -43,5 +43,5 @@ export { fairness } from './fairness.js';
 export type { FairnessOptions, FairnessReport, GroupRates, Disparities, Interval } from './fairness.js';
 export { consistency, consistencyOf, nearestNeighbours } from './consistency.js';
 export type { ConsistencyOptions, ConsistencyReport, GroupConsistency, NeighbourOptions, Neighbours } from './consistency.js';
-export { bayesThreshold, costCurve, minCostThreshold, totalCost } from './cost.js';
+export { bayesThreshold, costCurve, decisionsAt, DEFAULT_THRESHOLD, minCostThreshold, storedThreshold, totalCost } from './cost.js';
 export type { CostCurve, CostMatrix, MinCost } from './cost.js';

@@ -1,5 +1,5 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { binaryMetrics } from '@refit/ml';
+import { binaryMetrics, storedThreshold } from '@refit/ml';
 import { EVENTS, wireRef, withTransaction, type ServiceRuntime } from '@refit/platform';
 import type { FeatureWindows } from './feature-window.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -66,7 +66,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
           // Decisions at the version's own threshold; the confusion counts let the trigger service
           // compute the spec's business metrics of counts (the deployer holds no spec).
           // The threshold its answers were decided at, logged with each (one per version; 0.5 for rows logged before).
-          const threshold = rows[0].threshold ?? 0.5;
+          const threshold = storedThreshold(rows[0].threshold);
           const b = binaryMetrics(Float64Array.from(rows, (r) => r.feedback_label), Float64Array.from(rows, (r) => r.probability), { threshold });
           Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier, threshold, ...b.confusion });
           if (b.rocAuc !== null) metrics.auc = b.rocAuc;

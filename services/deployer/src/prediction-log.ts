@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { storedThreshold } from '@refit/ml';
 import { withTransaction, type ArtifactStore, type Logger, type PgPool } from '@refit/platform';
 
 /**
@@ -85,8 +86,8 @@ export class PredictionLog {
             pgArray(rows.map((r) => r.shadowVersion ?? null)),
             pgArray(rows.map((r) => r.shadowProbability ?? null)),
             pgArray(rows.map((r) => r.championProbability ?? null)),
-            pgArray(rows.map((r) => r.threshold ?? 0.5)),
-            pgArray(rows.map((r) => (r.shadowVersion === undefined ? null : (r.shadowThreshold ?? 0.5)))),
+            pgArray(rows.map((r) => storedThreshold(r.threshold))),
+            pgArray(rows.map((r) => (r.shadowVersion === undefined ? null : storedThreshold(r.shadowThreshold)))),
             pgArray(rows.map((r) => r.shadowLatencyMs ?? null)),
           ],
         );

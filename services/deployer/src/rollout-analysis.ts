@@ -1,4 +1,4 @@
-import { mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest } from '@refit/ml';
+import { decisionsAt, mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest, storedThreshold } from '@refit/ml';
 import type { Operational, RolloutConfig } from './rollout-store.js';
 
 /** The labeled predictions of one side of a comparison: true labels, probabilities and the threshold they were decided at (default 0.5). */
@@ -45,7 +45,7 @@ export type AnalysisSpec = { metric: 'accuracy' | 'logLoss'; margin: number; alp
 type Bounds = Pick<StepAnalysis, 'candidate' | 'champion' | 'gain' | 'lower' | 'upper' | 'test' | 'pWorse'>;
 
 const EPS = 1e-15;
-const decide = (s: Labeled) => s.p.map((p) => (p >= (s.threshold ?? 0.5) ? 1 : 0));
+const decide = (s: Labeled) => decisionsAt(s.p, storedThreshold(s.threshold));
 const correct = (s: Labeled) => {
   const d = decide(s);
   return s.y.map((y, i) => (d[i] === y ? 1 : 0));
@@ -82,7 +82,7 @@ function pairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled)
     test: 'paired-bootstrap',
   };
   if (higher) {
-    const m = mcnemar(candidate.y, Uint8Array.from(decide(champion)), Uint8Array.from(decide(candidate)));
+    const m = mcnemar(candidate.y, decide(champion), decide(candidate));
     // McNemar is two-sided; halve it in the direction of the observed difference.
     out.pWorse = b.difference < 0 ? m.pValue / 2 : 1 - m.pValue / 2;
   }

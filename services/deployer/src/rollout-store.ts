@@ -1,3 +1,4 @@
+import { storedThreshold } from '@refit/ml';
 import type pg from 'pg';
 import type { StepAnalysis } from './rollout-analysis.js';
 
@@ -107,7 +108,7 @@ export async function labeledSince(db: Q, pipeline: string, variant: string, ver
     [pipeline, variant, version, since],
   );
   // One version always decides at its own threshold (rows logged before thresholds were: 0.5).
-  return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability), threshold: r.rows[0]?.threshold ?? 0.5 };
+  return { y: r.rows.map((x) => x.feedback_label), p: r.rows.map((x) => x.probability), threshold: storedThreshold(r.rows[0]?.threshold) };
 }
 
 /**
@@ -139,8 +140,8 @@ export async function shadowPairsSince(
     y: r.rows.map((x) => x.feedback_label),
     champion: r.rows.map((x) => x.probability),
     shadow: r.rows.map((x) => x.shadow_probability),
-    championThreshold: r.rows[0]?.threshold ?? 0.5,
-    shadowThreshold: r.rows[0]?.shadow_threshold ?? 0.5,
+    championThreshold: storedThreshold(r.rows[0]?.threshold),
+    shadowThreshold: storedThreshold(r.rows[0]?.shadow_threshold),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { RegistryService, RolloutRequested } from '@refit/contracts';
+import { storedThreshold } from '@refit/ml';
 import { initBackend, type BackendPreference } from '@refit/modeling';
 import { EVENTS, FailedPreconditionError, InvalidInputError, NotFoundError, withTransaction, type Client, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
@@ -19,7 +20,7 @@ import {
   type RolloutRow,
 } from './rollout-store.js';
 import type { Routing } from './routing.js';
-import { loadVersion, usableThreshold, type ServingTable } from './serving.js';
+import { loadVersion, type ServingTable } from './serving.js';
 
 /** The candidate's traffic share at a step, percent (0 in shadow mode: it never answers). */
 export function weightAt(c: RolloutConfig, step: number): number {
@@ -173,7 +174,7 @@ export function createRollouts(deps: RolloutDeps) {
         champion_version: champion.version,
         model_key: modelKey,
         transform_key: transformKey,
-        decision_threshold: usableThreshold(model?.lineage?.decisionThreshold),
+        decision_threshold: storedThreshold(model?.lineage?.decisionThreshold),
         config,
         weight: weightAt(config, 0),
         started_at: clock(),

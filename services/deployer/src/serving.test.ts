@@ -1,7 +1,7 @@
 import { resolveModelSpec, type FittedTransform, type TrainedModel } from '@refit/modeling';
 import { asRefitError, isFailedPrecondition } from '@refit/platform';
 import { describe, expect, it } from 'vitest';
-import { isVariantScoringError, ServingTable, usableThreshold, type LoadedModel } from './serving.js';
+import { isVariantScoringError, ServingTable, type LoadedModel } from './serving.js';
 
 const transform: FittedTransform = {
   version: 1,
@@ -216,9 +216,5 @@ describe('ServingTable', () => {
     expect(new Set(r.rows.map((x) => `${x.version}@${x.threshold}`))).toEqual(new Set(['v1@0.3', 'v2@0.7']));
     table.setCandidate(loaded('v3', new FakeModel(1), transform, 0.6), { strategy: 'shadow' });
     expect(table.predictRouted('rain', [{ temp_max: 1, temp_min: 0, wind: 0 }], ['x']).shadow?.threshold).toBe(0.6);
-  });
-
-  it('a stored threshold is used only when it is strictly between 0 and 1', () => {
-    expect([0.31, 0, 1, -2, Number.NaN, undefined, null].map((t) => usableThreshold(t))).toEqual([0.31, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 });

@@ -1,4 +1,5 @@
 import { applyTransform, parseTransform, loadModel, type FittedTransform, type RawRow, type TrainedModel } from '@refit/modeling';
+import { storedThreshold } from '@refit/ml';
 import { FailedPreconditionError, type ArtifactStore } from '@refit/platform';
 import { candidateAnswers, candidateVariant, type Routing } from './routing.js';
 
@@ -14,20 +15,13 @@ export type LoadedModel = {
   readonly loadedAt: number;
 };
 
-/** The threshold of a version that stored none (lineage.decision_threshold 0 or unset). */
-export const DEFAULT_THRESHOLD = 0.5;
-
-/** A stored threshold if it is a usable one (strictly between 0 and 1), else {@link DEFAULT_THRESHOLD}. */
-export function usableThreshold(stored: number | null | undefined): number {
-  return typeof stored === 'number' && stored > 0 && stored < 1 ? stored : DEFAULT_THRESHOLD;
-}
 
 type Slot = { loaded: LoadedModel; inFlight: number; retired: boolean };
 
 /** Loads a model version's artifacts from the object store. */
 export async function loadVersion(store: ArtifactStore, v: { pipeline: string; version: string; runId: string; modelKey: string; transformKey: string; threshold?: number | null }): Promise<LoadedModel> {
   const [modelBuf, transformBuf] = await Promise.all([store.get(v.modelKey), store.get(v.transformKey)]);
-  return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), threshold: usableThreshold(v.threshold), loadedAt: Date.now() };
+  return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), threshold: storedThreshold(v.threshold), loadedAt: Date.now() };
 }
 
 /**

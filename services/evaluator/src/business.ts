@@ -1,4 +1,4 @@
-import { MlInputError, pairedBootstrap, type MetricFn } from '@refit/ml';
+import { decisionsAt as decideAt, MlInputError, pairedBootstrap, storedThreshold, type MetricFn } from '@refit/ml';
 import { compileExpression, isBusinessMetric, type ChampionRule, type CompiledExpression, type Costs, type PipelineSpec } from '@refit/spec';
 import { zPValue, type EvidenceOptions, type PairedEvidence } from './comparison.js';
 
@@ -10,9 +10,6 @@ export type BusinessSpecPart = Pick<PipelineSpec, 'business'>;
 
 /** One model's scores and the decision threshold stored with it (0 or unset: 0.5). */
 export type ScoredModel = { probs: ArrayLike<number>; threshold?: number };
-
-/** The threshold a model decides at: its stored one, or 0.5 when none was stored. */
-export const effectiveThreshold = (t: number | undefined): number => (t !== undefined && t > 0 && t < 1 ? t : 0.5);
 
 const NO_COSTS: Costs = { fp: 0, fn: 0, tp: 0, tn: 0 };
 
@@ -35,14 +32,9 @@ function columnsOf(rows: readonly Row[] | undefined, names: readonly string[], n
   );
 }
 
-/** A model's 0/1 decisions at its threshold (0 or unset: 0.5), as scores that decide the same at 0.5. */
-export function decisionsAt(probs: ArrayLike<number>, threshold: number | undefined): Float64Array {
-  return Float64Array.from(decisions(probs, threshold));
-}
-
-function decisions(probs: ArrayLike<number>, threshold: number | undefined): Uint8Array {
-  const t = effectiveThreshold(threshold);
-  return Uint8Array.from({ length: probs.length }, (_, i) => (probs[i] >= t ? 1 : 0));
+/** A model's 0/1 decisions at its stored threshold (0 or unset: 0.5), as scores that decide the same at 0.5. */
+export function decisionsAt(probs: ArrayLike<number>, threshold: number | undefined): Uint8Array {
+  return decideAt(probs, storedThreshold(threshold));
 }
 
 /**
@@ -55,7 +47,7 @@ export function businessMetricsOf(spec: BusinessSpecPart, y: ArrayLike<number>, 
   if (metrics.length === 0) return {};
   const costs = spec.business?.costs ?? NO_COSTS;
   const columns = columnsOf(rows, [...new Set(metrics.flatMap(([, c]) => c.columns))], y.length);
-  const input = { y, pred: decisions(model.probs, model.threshold), columns };
+  const input = { y, pred: decisionsAt(model.probs, model.threshold), columns };
   const out: Record<string, number> = {};
   for (const [name, c] of metrics) {
     const v = c.evaluate(input, costs);
@@ -92,7 +84,7 @@ export function businessEvidence(
   // pairedBootstrap resamples labels and one number per row; that number carries the row's index
   // and the model's decision (2·index + decision), so the metric can look up the row's values.
   const encode = (s: ScoredModel) => {
-    const d = decisions(s.probs, s.threshold);
+    const d = decisionsAt(s.probs, s.threshold);
     return Float64Array.from(d, (v, i) => 2 * i + v);
   };
   const metric: MetricFn = (yy, code) => {
@@ -126,7 +118,7 @@ export function businessEvidence(
     gain,
     interval,
     pValue: zPValue(gain, margin, boot.standardError),
-    method: `paired bootstrap, each model at its own threshold (${effectiveThreshold(candidate.threshold).toFixed(3)} vs ${effectiveThreshold(champion.threshold).toFixed(3)}; se ${boot.standardError.toPrecision(3)})`,
+    method: `paired bootstrap, each model at its own threshold (${storedThreshold(candidate.threshold).toFixed(3)} vs ${storedThreshold(champion.threshold).toFixed(3)}; se ${boot.standardError.toPrecision(3)})`,
   };
 }
 

@@ -1,6 +1,6 @@
-import { binaryMetrics, fairness, sliceMetrics, type BinaryMetrics, type FairnessReport } from '@refit/ml';
+import { binaryMetrics, fairness, sliceMetrics, storedThreshold, type BinaryMetrics, type FairnessReport } from '@refit/ml';
 import { lowerIsBetterIn, type ChampionRule, type PipelineSpec } from '@refit/spec';
-import { businessJudgement, decisionsAt, effectiveThreshold } from './business.js';
+import { businessJudgement, decisionsAt } from './business.js';
 import { pairedEvidence, type ComparisonTest, type EvidenceOptions, type PairedEvidence } from './comparison.js';
 import { evaluateConsistency, type ConsistencyEvaluation, type TestFeatures } from './consistency.js';
 import { applyGates, verdictOf, type ComparisonResult, type FairnessResult, type GateOutcome, type GateResult } from './gates.js';
@@ -73,7 +73,7 @@ const isBuiltinCompared = (m: string): m is ComparisonTest['metric'] => BUILTIN_
 
 /** The flattened metric suite of one model's outputs: the binary suite, or mae, rmse and r2. */
 export function metricsOf(head: Head | undefined, y: ArrayLike<number>, pred: ArrayLike<number>, threshold?: number): Record<string, number> {
-  return head === 'regression' ? regressionMetrics(y, pred) : flatMetrics(binaryMetrics(y, pred, { threshold: effectiveThreshold(threshold) }));
+  return head === 'regression' ? regressionMetrics(y, pred) : flatMetrics(binaryMetrics(y, pred, { threshold: storedThreshold(threshold) }));
 }
 
 const column = (rows: readonly Row[], name: string): string[] => rows.map((r) => (r[name] === null || r[name] === undefined ? '(missing)' : String(r[name])));
@@ -85,8 +85,8 @@ function slicesOf(input: JudgeInput, minSize: number): SliceReport[] {
   if (input.head === 'regression') return regressionSlicesOf(input, rows, minSize);
   return input.spec.evaluation.slices.flatMap((name) => {
     const values = column(rows, name);
-    const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize, threshold: effectiveThreshold(input.champion.threshold) }) : [];
-    return sliceMetrics(y, input.candidate, values, { minSize, threshold: effectiveThreshold(input.candidateThreshold) }).map((s) => {
+    const champ = input.champion ? sliceMetrics(y, input.champion.probs, values, { minSize, threshold: storedThreshold(input.champion.threshold) }) : [];
+    return sliceMetrics(y, input.candidate, values, { minSize, threshold: storedThreshold(input.candidateThreshold) }).map((s) => {
       const c = champ.find((x) => x.slice === s.slice);
       return { column: name, value: String(s.slice), n: s.n, belowMinSize: s.belowMinSize, candidate: flatMetrics(s.metrics), champion: c && flatMetrics(c.metrics) };
     });
@@ -165,8 +165,8 @@ function fairnessOf(input: JudgeInput): { reports: Evaluation['fairness']; resul
     return {
       sensitive: name,
       // Group rates of each model's decisions at its own stored threshold.
-      candidate: fairness(y, input.candidate, groups, { ...opts, threshold: effectiveThreshold(input.candidateThreshold) })[0],
-      champion: input.champion ? fairness(y, input.champion.probs, groups, { ...opts, threshold: effectiveThreshold(input.champion.threshold) })[0] : undefined,
+      candidate: fairness(y, input.candidate, groups, { ...opts, threshold: storedThreshold(input.candidateThreshold) })[0],
+      champion: input.champion ? fairness(y, input.champion.probs, groups, { ...opts, threshold: storedThreshold(input.champion.threshold) })[0] : undefined,
     };
   });
   const bySensitive = new Map(reports.map((r) => [r.sensitive, r]));
@@ -202,10 +202,10 @@ export function judge(input: JudgeInput): Evaluation {
           candidate: input.candidate,
           champion: input.champion?.probs,
           rows: input.rows,
-          thresholds: { candidate: effectiveThreshold(input.candidateThreshold), champion: effectiveThreshold(input.champion?.threshold) },
+          thresholds: { candidate: storedThreshold(input.candidateThreshold), champion: storedThreshold(input.champion?.threshold) },
         })
       : undefined;
   const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results, consistency, lowerIsBetter: (m) => lowerIsBetterIn(input.spec, m) });
-  const thresholds = input.head === 'regression' ? undefined : { candidate: effectiveThreshold(input.candidateThreshold), champion: input.champion && effectiveThreshold(input.champion.threshold) };
+  const thresholds = input.head === 'regression' ? undefined : { candidate: storedThreshold(input.candidateThreshold), champion: input.champion && storedThreshold(input.champion.threshold) };
   return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, consistency, holdout: holdoutOf(input, opts), rowsTest: input.y.length, thresholds };
 }
