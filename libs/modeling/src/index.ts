@@ -6,6 +6,7 @@ export type { DatePart, FeatureSpec, ImputeSpec, LabelSpec, ModelSpec, RawRow } 
 export { ModelingInputError } from './errors.js';
 export type { ModelingInputDetails } from './errors.js';
 export { labelOf, labelsOf, targetOf } from './label.js';
+export { dateMs } from './values.js';
 export { OTHER_CATEGORY, applyTransform, fitTransform, parseTransform, serializeTransform } from './transform.js';
 export type { FittedTransform, OneHotFeature, PassthroughFeature, StandardizeFeature, TransformedRows } from './transform.js';
 export type { BucketizeFeature, DatePartsFeature, FittedFeature, HashFeature, Log1pFeature, MinMaxFeature } from './transform.js';

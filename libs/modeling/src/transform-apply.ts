@@ -2,7 +2,7 @@ import { ModelingInputError } from './errors.js';
 import type { RawRow } from './spec.js';
 import { clipped, numberOf } from './transform-fit.js';
 import type { FittedFeature } from './transform-types.js';
-import { isMissing, show, toCategory, toNumber } from './values.js';
+import { dateMs, isMissing, show, toCategory, toNumber } from './values.js';
 
 /** Writes one feature of row `i` (cell `v`) at `X[at…]`; returns nothing, throws on a bad value. */
 type Encoder = (v: RawRow[string], X: Float32Array, at: number, i: number) => void;
@@ -27,7 +27,7 @@ function categoryIndex(lookup: Map<string, number>, v: string | number | boolean
 
 /** Milliseconds since the epoch of a date cell (ISO text or epoch ms), or a ModelingInputError. */
 function timeOf(v: string | number | boolean, i: number, name: string): number {
-  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v) : NaN;
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? dateMs(/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? v.trim() : v) : NaN;
   if (!Number.isFinite(t)) throw new ModelingInputError(`row ${i}: column "${name}" is not a date: ${show(v)}`, { row: i, column: name, value: v });
   return t;
 }

@@ -1,4 +1,4 @@
-/** Cell-level parsing shared by labels and transforms (internal to this library). */
+/** Cell-level parsing shared by labels and transforms (`dateMs` is also exported for the services). */
 
 /** Cell value as it can appear in a {@link RawRow}. */
 export type Cell = string | number | boolean | null | undefined;
@@ -23,6 +23,15 @@ export function toNumber(v: string | number | boolean): number | undefined {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
   const n = Number(s);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Milliseconds since the epoch of a date cell's text (a bare `YYYY-MM-DD` is UTC midnight, anything
+ * else as `Date.parse` reads it), or NaN. Every reader of date cells — transforms, snapshot windows,
+ * backtest windows — goes through it, so a day is the same instant everywhere.
+ */
+export function dateMs(v: string): number {
+  return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
 }
 
 /** Category key of a present cell: strings as-is, numbers and booleans in their String() form. */

@@ -1,7 +1,8 @@
+import { dateMs } from '@refit/modeling';
 import type { BacktestRule, PipelineSpec } from '@refit/spec';
 import { pairedEvidence, type ComparedMetric, type EvidenceOptions, type PairedEvidence } from './comparison.js';
 import { decisionsAt } from './business.js';
-import { alphaOf, verdictOf, type GateOutcome, type GateResult } from './gates.js';
+import { alphaOf, fmt, pfmt, signed, verdictOf, type GateOutcome, type GateResult } from './gates.js';
 import { metricsOf, type Evaluation, type Head } from './judge.js';
 
 const DAY_MS = 86_400_000;
@@ -22,7 +23,7 @@ export type CutWindow = {
 export type CutHistory = { column: string; days: number; lines: string[]; windows: CutWindow[] };
 
 /** Milliseconds of a date cell (a bare `YYYY-MM-DD` is UTC midnight), or NaN. */
-const timeOf = (v: unknown): number => (typeof v === 'string' ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v) : Number.NaN);
+const timeOf = (v: unknown): number => (typeof v === 'string' ? dateMs(v) : Number.NaN);
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
@@ -140,10 +141,6 @@ export function backtestReport(spec: Pick<PipelineSpec, 'gates' | 'evaluation'>,
       : undefined;
   return { column: cut.column, days: cut.days, minRows, metric, margin, windows, compared: Boolean(scores.champion), pooled };
 }
-
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x)}`;
-const pfmt = (p: number) => (p === 0 ? '0' : p < 0.0001 ? p.toExponential(1) : p.toPrecision(2));
 
 function mostWindowsGate(r: BacktestReport, version: string, gate: string): GateResult {
   const judged = r.windows.filter((w) => w.judged);

@@ -30,9 +30,12 @@ export type GateInput = {
   lowerIsBetter?: (metric: string) => boolean;
 };
 
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x)}`;
-const pfmt = (p: number) => (p === 0 ? '0' : p < 0.0001 ? p.toExponential(1) : p.toPrecision(2));
+/** A metric value in gate sentences: four decimals. */
+export const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+/** A difference in gate sentences, signed. */
+export const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x)}`;
+/** A p-value in gate sentences. */
+export const pfmt = (p: number) => (p === 0 ? '0' : p < 0.0001 ? p.toExponential(1) : p.toPrecision(2));
 const result = (gate: string, outcome: GateOutcome, reason: string): GateResult => ({ gate, outcome, passed: outcome === 'pass', reason });
 
 /** The verdict of a set of gates: fail if any failed, else inconclusive if any was, else pass. */

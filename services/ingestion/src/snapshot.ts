@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { LineageSchema } from '@refit/contracts';
 import { createRng } from '@refit/ml';
+import { dateMs } from '@refit/modeling';
 import { FailedPreconditionError, wireRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { listBatches } from './store.js';
@@ -31,7 +32,7 @@ export function splitSizes(n: number, split: PipelineSpec['data']['split']): [nu
 }
 
 /** Milliseconds of a timestamp cell, or NaN. */
-const timeOf = (v: unknown): number => (typeof v === 'string' ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v) : NaN);
+const timeOf = (v: unknown): number => (typeof v === 'string' ? dateMs(v) : NaN);
 
 /**
  * The rows of the spec's window, in arrival order (or time order when there is a timestamp):
