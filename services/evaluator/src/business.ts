@@ -1,6 +1,6 @@
 import { decisionsAt as decideAt, MlInputError, pairedBootstrap, storedThreshold, type MetricFn } from '@refit/ml';
 import { compileExpression, isBusinessMetric, type ChampionRule, type CompiledExpression, type Costs, type PipelineSpec } from '@refit/spec';
-import { zPValue, type EvidenceOptions, type PairedEvidence } from './comparison.js';
+import { noEvidence, orientedGain, zPValue, type EvidenceOptions, type PairedEvidence } from './comparison.js';
 
 /** A raw row's values, as the judge receives them. */
 type Row = Record<string, string | number | boolean | null | undefined>;
@@ -74,7 +74,7 @@ export function businessEvidence(
   const n = y.length;
   const margin = rule.test === 'better' ? 0 : rule.margin;
   const base = { metric: rule.metric, test: rule.test, margin, n };
-  const none = (method: string): PairedEvidence => ({ ...base, candidate: Number.NaN, champion: Number.NaN, gain: Number.NaN, interval: null, pValue: null, method });
+  const none = (method: string): PairedEvidence => noEvidence(base, method);
   const m = spec.business?.metrics[rule.metric];
   if (!m) return none(`'${rule.metric}' is not a business metric of the spec`);
   if (n < (opts.minSamples ?? 30)) return none('not enough data');
@@ -107,17 +107,11 @@ export function businessEvidence(
     if (err instanceof MlInputError) return none(`${rule.metric} is undefined on these rows: ${err.message}`);
     throw err;
   }
-  const sign = m.goal === 'minimize' ? -1 : 1;
-  const confidence = opts.confidence ?? 0.95;
-  const gain = sign * boot.difference;
-  const interval = sign === 1 ? { lower: boot.lower, upper: boot.upper, confidence } : { lower: -boot.upper, upper: -boot.lower, confidence };
+  const oriented = orientedGain(boot, m.goal === 'minimize', opts.confidence ?? 0.95);
   return {
     ...base,
-    candidate: boot.estimateB,
-    champion: boot.estimateA,
-    gain,
-    interval,
-    pValue: zPValue(gain, margin, boot.standardError),
+    ...oriented,
+    pValue: zPValue(oriented.gain, margin, boot.standardError),
     method: `paired bootstrap, each model at its own threshold (${storedThreshold(candidate.threshold).toFixed(3)} vs ${storedThreshold(champion.threshold).toFixed(3)}; se ${boot.standardError.toPrecision(3)})`,
   };
 }

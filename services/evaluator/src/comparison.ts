@@ -1,4 +1,4 @@
-import { deLongTest, mcnemar, normalSf, pairedBootstrap, type BuiltinMetric } from '@refit/ml';
+import { decisionsAt, deLongTest, mcnemar, normalSf, pairedBootstrap, type BuiltinMetric } from '@refit/ml';
 import { lowerIsBetter } from '@refit/spec';
 import { isRegressionMetric, pairedRegressionBootstrap, type RegressionMetric } from './regression.js';
 
@@ -51,6 +51,24 @@ export function zPValue(gain: number, margin: number, se: number): number {
   return shifted > 0 ? 0 : 1;
 }
 
+/** What a paired bootstrap of champion (A) and candidate (B) measured. */
+type PairedDifference = { estimateA: number; estimateB: number; difference: number; lower: number; upper: number };
+
+/** A comparison that could not be made (too few rows, a metric undefined on them): no numbers, and why. */
+export function noEvidence(base: Pick<PairedEvidence, 'metric' | 'test' | 'margin' | 'n'>, method: string): PairedEvidence {
+  return { ...base, candidate: Number.NaN, champion: Number.NaN, gain: Number.NaN, interval: null, pValue: null, method };
+}
+
+/**
+ * Both estimates, the gain and its interval of a paired bootstrap, oriented so that a positive gain
+ * means "the candidate is better" (differences of a lower-is-better metric are negated).
+ */
+export function orientedGain(boot: PairedDifference, lowerBetter: boolean, confidence: number): Pick<PairedEvidence, 'candidate' | 'champion' | 'gain' | 'interval'> {
+  const sign = lowerBetter ? -1 : 1;
+  const interval = sign === 1 ? { lower: boot.lower, upper: boot.upper, confidence } : { lower: -boot.upper, upper: -boot.lower, confidence };
+  return { candidate: boot.estimateB, champion: boot.estimateA, gain: sign * boot.difference, interval };
+}
+
 /**
  * Tests one comparison on the same rows: DeLong's test for AUC, McNemar's (one-sided) for
  * accuracy superiority, otherwise a normal test with the paired-bootstrap standard error (for
@@ -59,33 +77,29 @@ export function zPValue(gain: number, margin: number, se: number): number {
  */
 export function pairedEvidence(y: ArrayLike<number>, champion: ArrayLike<number>, candidate: ArrayLike<number>, t: ComparisonTest, opts: EvidenceOptions = {}): PairedEvidence {
   const n = y.length;
-  const sign = lowerIsBetter(t.metric) ? -1 : 1;
   const margin = t.test === 'better' ? 0 : t.margin;
   const base = { ...t, margin, n };
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i];
   const bothClasses = positives >= 2 && n - positives >= 2;
   if (n < (opts.minSamples ?? 30) || (t.metric === 'auc' && !bothClasses)) {
-    return { ...base, candidate: Number.NaN, champion: Number.NaN, gain: Number.NaN, interval: null, pValue: null, method: 'not enough data' };
+    return noEvidence(base, 'not enough data');
   }
   const confidence = opts.confidence ?? 0.95;
   const resampling = { resamples: opts.resamples ?? 1000, seed: opts.seed ?? 0, confidence };
   const boot = isRegressionMetric(t.metric)
     ? pairedRegressionBootstrap(y, champion, candidate, { ...resampling, metric: t.metric })
     : pairedBootstrap(y, champion, candidate, { ...resampling, metric: ML_METRIC[t.metric] });
-  const gain = sign * boot.difference;
-  const interval = sign === 1 ? { lower: boot.lower, upper: boot.upper, confidence } : { lower: -boot.upper, upper: -boot.lower, confidence };
-  const common = { ...base, candidate: boot.estimateB, champion: boot.estimateA, gain, interval };
+  const common = { ...base, ...orientedGain(boot, lowerIsBetter(t.metric), confidence) };
   if (t.metric === 'auc') {
     const d = deLongTest(y, champion, candidate);
     return { ...common, pValue: zPValue(d.difference, margin, d.standardError), method: `DeLong (se ${d.standardError.toPrecision(3)})` };
   }
   if (t.metric === 'accuracy' && margin === 0) {
-    const bin = (p: ArrayLike<number>) => Uint8Array.from({ length: n }, (_, i) => (p[i] >= 0.5 ? 1 : 0));
-    const m = mcnemar(y, bin(champion), bin(candidate));
+    const m = mcnemar(y, decisionsAt(champion, 0.5), decisionsAt(candidate, 0.5));
     const half = m.pValue / 2;
     const pValue = m.onlyBCorrect > m.onlyACorrect ? half : 1 - half;
     return { ...common, pValue, method: `McNemar (${m.onlyBCorrect} rows only the candidate gets right, ${m.onlyACorrect} only the champion)` };
   }
-  return { ...common, pValue: zPValue(gain, margin, boot.standardError), method: `paired bootstrap (se ${boot.standardError.toPrecision(3)})` };
+  return { ...common, pValue: zPValue(common.gain, margin, boot.standardError), method: `paired bootstrap (se ${boot.standardError.toPrecision(3)})` };
 }
