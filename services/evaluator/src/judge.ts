@@ -193,6 +193,7 @@ export function judge(input: JudgeInput): Evaluation {
   const slices = slicesOf(input, ev.minGroupSize);
   const comparisons = [...comparisonsOf(input, slices, opts), ...business.comparisons];
   const { reports, results } = fairnessOf(input);
+  const decidedAt = { candidate: storedThreshold(input.candidateThreshold), champion: storedThreshold(input.champion?.threshold) };
   // Consistency compares predicted labels: a classifier's (the spec refuses it with a regression head).
   const consistency =
     input.features && input.head !== 'regression'
@@ -202,10 +203,10 @@ export function judge(input: JudgeInput): Evaluation {
           candidate: input.candidate,
           champion: input.champion?.probs,
           rows: input.rows,
-          thresholds: { candidate: storedThreshold(input.candidateThreshold), champion: storedThreshold(input.champion?.threshold) },
+          thresholds: decidedAt,
         })
       : undefined;
   const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results, consistency, lowerIsBetter: (m) => lowerIsBetterIn(input.spec, m) });
-  const thresholds = input.head === 'regression' ? undefined : { candidate: storedThreshold(input.candidateThreshold), champion: input.champion && storedThreshold(input.champion.threshold) };
+  const thresholds = input.head === 'regression' ? undefined : { candidate: decidedAt.candidate, champion: input.champion && decidedAt.champion };
   return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, consistency, holdout: holdoutOf(input, opts), rowsTest: input.y.length, thresholds };
 }
