@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { TrialRecord } from '@refit/modeling';
 import type { ArtifactRef } from '@refit/platform';
+import type { TrainingOutcome } from './train.js';
 
 type Q = pg.Pool | pg.PoolClient;
 
@@ -27,24 +27,8 @@ export type JobRow = {
   code_version: string;
 };
 
-/** What a finished job records. */
-export type NewJob = {
-  runId: string;
-  pipeline: string;
-  modelRef: ArtifactRef;
-  backend: string;
-  epochs: number;
-  computeMs: number;
-  finalLoss: number;
-  config: unknown;
-  seed: number;
-  searchStrategy: string;
-  bestTrial: number;
-  trials: TrialRecord[];
-  stopReason: string;
-  warmStartModel: ArtifactRef | undefined;
-  codeVersion: string;
-};
+/** What a finished job records: the training outcome (its lineage and validation metrics travel in events). */
+export type NewJob = { runId: string; pipeline: string } & Omit<TrainingOutcome, 'lineage' | 'validationMetrics'>;
 
 /** Records a finished job and its trials (once per run). */
 export async function insertJob(db: Q, j: NewJob): Promise<void> {
