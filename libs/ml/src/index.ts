@@ -1,5 +1,5 @@
 /**
- * @refit/ml — pure statistics for Refit: drift, model metrics, significance and fairness.
+ * @refit/ml — pure statistics for Refit: drift, model metrics, significance, sequential tests and fairness.
  * Every function validates its input and throws an {@link MlInputError} subclass with a message
  * naming the function, the argument and the index, rather than returning NaN.
  */
@@ -11,6 +11,8 @@ export { quantileSorted } from './quantile.js';
 export { accuracy, confusionMatrix, precision, recall, f1 } from './classification.js';
 export type { Confusion, ThresholdOptions } from './classification.js';
 export { rocAuc, averagePrecision } from './ranking.js';
+export { calibrationCurve, precisionRecallCurve, rocCurve } from './curves.js';
+export type { CalibrationCurve, CurveOptions, PrCurve, RocCurve } from './curves.js';
 export { logLoss, brierScore, expectedCalibrationError } from './probabilistic.js';
 export type { EceOptions } from './probabilistic.js';
 export { mae, rmse, r2 } from './regression.js';
@@ -27,6 +29,8 @@ export type { ChiSquareResult, ZTestResult } from './categorical-tests.js';
 export { jensenShannonDistance, jensenShannonNumeric, jensenShannonCategorical, wasserstein, wassersteinNormalized } from './distance.js';
 export { holm, benjaminiHochberg } from './multiple-testing.js';
 export { chooseDriftTest, columnDrift, datasetDrift } from './column-drift.js';
+export { driftHistogram } from './drift-histogram.js';
+export type { DriftHistogram } from './drift-histogram.js';
 export type { DriftTest, DriftColumn, ColumnDriftOptions, ColumnDriftResult, DatasetDriftOptions, DatasetDriftResult } from './column-drift.js';
 export { binomialCdf } from './special/binomial.js';
 export { mcnemar, mcnemarFromCounts } from './mcnemar.js';
@@ -45,3 +49,11 @@ export { consistency, consistencyOf, nearestNeighbours } from './consistency.js'
 export type { ConsistencyOptions, ConsistencyReport, GroupConsistency, NeighbourOptions, Neighbours } from './consistency.js';
 export { bayesThreshold, costCurve, decisionsAt, DEFAULT_THRESHOLD, minCostThreshold, storedThreshold, totalCost } from './cost.js';
 export type { CostCurve, CostMatrix, MinCost } from './cost.js';
+export { bernoulliStats, EMPTY_MEAN_STATS, meanStats, meanStatsFromSums, mergeMeanStats, sampleVariance } from './mean-stats.js';
+export type { MeanStats } from './mean-stats.js';
+export { logNormalCdf, msprt, normalMixtureBestRho, normalMixtureBound, normalMixtureLogE } from './normal-mixture.js';
+export type { MsprtInput, NormalMixtureOptions } from './normal-mixture.js';
+export { alwaysValidHalfWidth, createSequentialState, oneSampleSequential, sequentialLook, twoSampleSequential } from './sequential.js';
+export type { SequentialResult, SequentialState, SequentialTestOptions } from './sequential.js';
+export { binaryRowSums } from './row-sums.js';
+export type { BinaryRowSums, RowSums } from './row-sums.js';

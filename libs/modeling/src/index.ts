@@ -7,7 +7,7 @@ export { ModelingInputError } from './errors.js';
 export type { ModelingInputDetails } from './errors.js';
 export { labelOf, labelsOf, targetOf } from './label.js';
 export { dateMs } from './values.js';
-export { OTHER_CATEGORY, applyTransform, fitTransform, parseTransform, serializeTransform } from './transform.js';
+export { OTHER_CATEGORY, applyTransform, declaresImputation, fitTransform, parseTransform, serializeTransform } from './transform.js';
 export type { FittedTransform, OneHotFeature, PassthroughFeature, StandardizeFeature, TransformedRows } from './transform.js';
 export type { BucketizeFeature, DatePartsFeature, FittedFeature, HashFeature, Log1pFeature, MinMaxFeature } from './transform.js';
 export { currentBackend, initBackend } from './backend.js';

@@ -59,7 +59,8 @@ function numericEncoder(f: Extract<FittedFeature, { kind: 'standardize' | 'minma
     const { mean, std } = f;
     const missing = fill === undefined ? 0 : (fill - mean) / std;
     return (v, X, at, i) => {
-      const x = typeof v === 'number' && v === v ? v : numberOf(v, i, f.name);
+      // v - v is 0 for a finite number only: NaN reads as missing, ±Infinity is refused by numberOf.
+      const x = typeof v === 'number' && v - v === 0 ? v : numberOf(v, i, f.name);
       X[at] = x === undefined ? missing : (x - mean) / std;
     };
   }

@@ -26,7 +26,10 @@ export function numberOf(v: RawRow[string], i: number, name: string): number | u
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (isMissing(v)) return undefined;
   const n = toNumber(v);
-  if (n === undefined) throw new ModelingInputError(`row ${i}: column "${name}" is not a number: ${show(v)}`, { row: i, column: name, value: v });
+  if (n === undefined) {
+    const what = typeof v === 'number' ? `is not a finite number: ${v}` : typeof v === 'object' ? `is a ${Array.isArray(v) ? 'list' : 'struct'}, not a number: ${show(JSON.stringify(v))}` : `is not a number: ${show(v)}`;
+    throw new ModelingInputError(`row ${i}: column "${name}" ${what}`, { row: i, column: name, value: v });
+  }
   return n;
 }
 
@@ -138,6 +141,12 @@ function fitCategory(rows: readonly RawRow[], f: FeatureSpec): FittedFeature {
 
 /** Fits one feature on the training rows. */
 export function fitFeature(rows: readonly RawRow[], f: FeatureSpec): FittedFeature {
+  const fitted = fitKind(rows, f);
+  // Serving answers a row without this feature only when the spec said how to fill it.
+  return f.impute ? { ...fitted, imputed: true } : fitted;
+}
+
+function fitKind(rows: readonly RawRow[], f: FeatureSpec): FittedFeature {
   const kind = resolveKind(f);
   const indicator = f.missingIndicator ? { indicator: true as const } : {};
   if (kind === 'onehot') return fitCategory(rows, f);

@@ -21,7 +21,7 @@ describe('version-2 transforms', () => {
     const t = fitTransform(train, features);
     expect(t.version).toBe(2);
     // 100 is clipped to 10 before fitting: min 1, max 10, median of [1, 3, 10, 5] = 4.
-    expect(t.features[0]).toEqual({ name: 'x', kind: 'minmax', min: 1, max: 10, fill: 4, clip: { max: 10 }, indicator: true });
+    expect(t.features[0]).toEqual({ name: 'x', kind: 'minmax', min: 1, max: 10, fill: 4, clip: { max: 10 }, indicator: true, imputed: true });
     expect(t.outputNames).toEqual(['x', 'x:missing', 'amount']);
     const out = applyTransform(t, [{ x: 55, amount: 9 }, { x: null, amount: null }, { x: -3, amount: -5 }]);
     expect(row(out.X, 3, 0)).toEqual([1, 0, Math.fround(Math.log(10))]);
@@ -38,7 +38,7 @@ describe('version-2 transforms', () => {
 
   it('keeps the top-k categories, sends the rest to other, and imputes the mode', () => {
     const t = fitTransform(train, [{ name: 'city', type: 'category', topK: 1, impute: { strategy: 'mode' } }]);
-    expect(t.features[0]).toEqual({ name: 'city', kind: 'onehot', categories: ['a'], other: true, fill: 'a' });
+    expect(t.features[0]).toEqual({ name: 'city', kind: 'onehot', categories: ['a'], other: true, fill: 'a', imputed: true });
     expect(Array.from(applyTransform(t, [{ city: 'a' }, { city: 'c' }, { city: null }, { city: 'zz' }]).X)).toEqual([1, 0, 0, 1, 1, 0, 0, 1]);
   });
 

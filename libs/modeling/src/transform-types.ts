@@ -8,7 +8,7 @@ export const OTHER_CATEGORY = '__other__';
  * the training mean, as in version 1), `clip` bounds the raw value first, `indicator` appends a
  * `<name>:missing` column.
  */
-export type NumericExtras = { fill?: number; clip?: { min?: number; max?: number }; indicator?: true };
+export type NumericExtras = { fill?: number; clip?: { min?: number; max?: number }; indicator?: true; imputed?: true };
 
 /** Fitted parameters of one numeric feature scaled as (x - mean) / std. */
 export type StandardizeFeature = { name: string; kind: 'standardize'; mean: number; std: number } & NumericExtras;
@@ -19,13 +19,13 @@ export type Log1pFeature = { name: string; kind: 'log1p' } & NumericExtras;
 /** One slot per interval: `< b0`, `[b0, b1)`, …, `>= bn`. A missing value without a fill sets no slot. */
 export type BucketizeFeature = { name: string; kind: 'bucketize'; boundaries: number[] } & NumericExtras;
 /** Fitted one-hot encoding: one slot per sorted training category, then the `__other__` slot. */
-export type OneHotFeature = { name: string; kind: 'onehot'; categories: string[]; other: true; fill?: string; indicator?: true };
+export type OneHotFeature = { name: string; kind: 'onehot'; categories: string[]; other: true; fill?: string; indicator?: true; imputed?: true };
 /** A numeric feature passed through unchanged; missing values become `fill` (the training mean). */
-export type PassthroughFeature = { name: string; kind: 'none'; fill: number; clip?: { min?: number; max?: number }; indicator?: true };
+export type PassthroughFeature = { name: string; kind: 'none'; fill: number; clip?: { min?: number; max?: number }; indicator?: true; imputed?: true };
 /** Categories hashed (FNV-1a, UTF-16 code units) into `buckets` one-hot slots; missing sets none. */
-export type HashFeature = { name: string; kind: 'hash'; buckets: number; indicator?: true };
+export type HashFeature = { name: string; kind: 'hash'; buckets: number; indicator?: true; imputed?: true };
 /** Parts of a date, each scaled to [0, 1]: hour/23, dayOfWeek/6 (Sunday 0), (month-1)/11; missing → 0. */
-export type DatePartsFeature = { name: string; kind: 'dateparts'; parts: Array<'hour' | 'dayOfWeek' | 'month'>; indicator?: true };
+export type DatePartsFeature = { name: string; kind: 'dateparts'; parts: Array<'hour' | 'dayOfWeek' | 'month'>; indicator?: true; imputed?: true };
 
 /** One fitted feature. */
 export type FittedFeature =
@@ -74,6 +74,16 @@ export function outputNamesOf(features: readonly FittedFeature[]): string[] {
               : [f.name];
     return f.indicator ? [...main, `${f.name}:missing`] : main;
   });
+}
+
+/**
+ * Whether the spec declared how a missing value of this feature is filled (`impute`, or a
+ * `missingIndicator` that makes missingness a feature), so serving may answer a row without it.
+ * `imputed` is written since the serving check; an older artifact's declared fill still counts
+ * (every kind but `none`, whose fill was always written, writes one only when declared).
+ */
+export function declaresImputation(f: FittedFeature): boolean {
+  return f.imputed === true || f.indicator === true || (f.kind !== 'none' && 'fill' in f && f.fill !== undefined);
 }
 
 /** True when a transform uses nothing beyond version 1 (so older readers can load it). */

@@ -122,3 +122,24 @@ describe('serializeTransform / parseTransform', () => {
     expect(() => parseTransform(Buffer.from(JSON.stringify(wrongNames)))).toThrow(/outputNames do not match/);
   });
 });
+
+describe('cells a transform cannot read', () => {
+  const t = fitTransform([{ a: 1, c: 'x' }, { a: 3, c: 'y' }], [
+    { name: 'a', type: 'number' },
+    { name: 'c', type: 'category' },
+  ]);
+  it('refuses ±Infinity with the row and column (the fast standardize path once let it through as NaN)', () => {
+    expect(() => applyTransform(t, [{ a: 1, c: 'x' }, { a: Number.POSITIVE_INFINITY, c: 'x' }])).toThrow('row 1: column "a" is not a finite number: Infinity');
+  });
+  it('refuses a struct or list cell as a ModelingInputError, not a TypeError', () => {
+    const struct = { a: { v: 1 }, c: 'x' } as unknown as RawRow;
+    expect(() => applyTransform(t, [struct])).toThrow(ModelingInputError);
+    expect(() => applyTransform(t, [struct])).toThrow(/row 0: column "a" is a struct, not a number/);
+    expect(() => applyTransform(t, [{ a: 1, c: ['x'] } as unknown as RawRow])).toThrow(ModelingInputError);
+  });
+  it('marks the features whose spec declares an imputation, and the mark survives the artifact', () => {
+    const withImpute = fitTransform([{ a: 1 }, { a: 3 }], [{ name: 'a', type: 'number', transform: 'none', impute: { strategy: 'median' } }, { name: 'b', type: 'number', transform: 'none' }]);
+    expect(withImpute.features.map((f) => f.imputed)).toEqual([true, undefined]);
+    expect(parseTransform(serializeTransform(withImpute)).features.map((f) => f.imputed)).toEqual([true, undefined]);
+  });
+});

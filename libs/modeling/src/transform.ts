@@ -5,7 +5,7 @@ import { compile, run, type CompiledTransform } from './transform-apply.js';
 import { fitFeature } from './transform-fit.js';
 import { isVersion1, outputNamesOf, type FittedTransform, type TransformedRows } from './transform-types.js';
 
-export { OTHER_CATEGORY } from './transform-types.js';
+export { OTHER_CATEGORY, declaresImputation } from './transform-types.js';
 export type {
   BucketizeFeature,
   DatePartsFeature,
@@ -62,8 +62,9 @@ export function applyTransform(t: FittedTransform, rows: readonly RawRow[]): Tra
 }
 
 const clip = z.object({ min: z.number().optional(), max: z.number().optional() }).optional();
-const extras = { fill: z.number().optional(), clip, indicator: z.literal(true).optional() };
 const indicator = z.literal(true).optional();
+const imputed = z.literal(true).optional();
+const extras = { fill: z.number().optional(), clip, indicator, imputed };
 const transformSchema = z.object({
   version: z.union([z.literal(1), z.literal(2)]),
   features: z
@@ -73,10 +74,10 @@ const transformSchema = z.object({
         z.object({ name: z.string().min(1), kind: z.literal('minmax'), min: z.number(), max: z.number(), ...extras }),
         z.object({ name: z.string().min(1), kind: z.literal('log1p'), ...extras }),
         z.object({ name: z.string().min(1), kind: z.literal('bucketize'), boundaries: z.array(z.number()), ...extras }),
-        z.object({ name: z.string().min(1), kind: z.literal('onehot'), categories: z.array(z.string()), other: z.literal(true), fill: z.string().optional(), indicator }),
-        z.object({ name: z.string().min(1), kind: z.literal('none'), fill: z.number(), clip, indicator }),
-        z.object({ name: z.string().min(1), kind: z.literal('hash'), buckets: z.number().int().positive(), indicator }),
-        z.object({ name: z.string().min(1), kind: z.literal('dateparts'), parts: z.array(z.enum(['hour', 'dayOfWeek', 'month'])), indicator }),
+        z.object({ name: z.string().min(1), kind: z.literal('onehot'), categories: z.array(z.string()), other: z.literal(true), fill: z.string().optional(), indicator, imputed }),
+        z.object({ name: z.string().min(1), kind: z.literal('none'), fill: z.number(), clip, indicator, imputed }),
+        z.object({ name: z.string().min(1), kind: z.literal('hash'), buckets: z.number().int().positive(), indicator, imputed }),
+        z.object({ name: z.string().min(1), kind: z.literal('dateparts'), parts: z.array(z.enum(['hour', 'dayOfWeek', 'month'])), indicator, imputed }),
       ]),
     )
     .min(1),

@@ -1,4 +1,5 @@
 /** Cell-level parsing shared by labels and transforms (`dateMs` is also exported for the services). */
+import { ModelingInputError } from './errors.js';
 
 /** Cell value as it can appear in a {@link RawRow}. */
 export type Cell = string | number | boolean | null | undefined;
@@ -18,6 +19,8 @@ export function isMissing(v: Cell): v is null | undefined | '' {
 export function toNumber(v: string | number | boolean): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'boolean') return v ? 1 : 0;
+  // A struct or list cell (a JSON object or array where a value was expected) is no number.
+  if (typeof v !== 'string') return undefined;
   const s = v.trim();
   // Number('') is 0 and Number('0x1f') is 31; only accept plain decimal notation.
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
@@ -36,6 +39,7 @@ export function dateMs(v: string): number {
 
 /** Category key of a present cell: strings as-is, numbers and booleans in their String() form. */
 export function toCategory(v: string | number | boolean): string {
+  if (typeof v === 'object') throw new ModelingInputError(`a ${Array.isArray(v) ? 'list' : 'struct'} is no category: ${show(JSON.stringify(v))}`, { value: v });
   return typeof v === 'string' ? v : String(v);
 }
 

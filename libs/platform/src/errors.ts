@@ -5,7 +5,15 @@
  */
 
 /** The kinds of failure a caller can act on. */
-export type ErrorKind = 'invalid_input' | 'not_found' | 'conflict' | 'failed_precondition' | 'unavailable' | 'internal';
+export type ErrorKind =
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'failed_precondition'
+  | 'unauthenticated'
+  | 'permission_denied'
+  | 'unavailable'
+  | 'internal';
 
 /** Base class of every error Refit raises on purpose. */
 export class RefitError extends Error {
@@ -62,6 +70,20 @@ export class UnavailableError extends RefitError {
   }
 }
 
+/** The caller did not prove who it is (no or a bad credential): the message says what is needed. */
+export class UnauthenticatedError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('unauthenticated', message, options);
+  }
+}
+
+/** The caller is known but its roles do not allow this: the message names the role needed. */
+export class PermissionDeniedError extends RefitError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('permission_denied', message, options);
+  }
+}
+
 /** True for any error Refit raised on purpose. */
 export const isRefitError = (e: unknown): e is RefitError => e instanceof RefitError;
 /** True for an {@link InvalidInputError}. */
@@ -73,7 +95,11 @@ export const isConflict = (e: unknown): e is ConflictError => isRefitError(e) &&
 /** True for a {@link FailedPreconditionError}. */
 export const isFailedPrecondition = (e: unknown): e is FailedPreconditionError =>
   isRefitError(e) && e.kind === 'failed_precondition';
-const KINDS: ReadonlySet<string> = new Set<ErrorKind>(['invalid_input', 'not_found', 'conflict', 'failed_precondition', 'unavailable', 'internal']);
+/** True for an {@link UnauthenticatedError}. */
+export const isUnauthenticated = (e: unknown): e is UnauthenticatedError => isRefitError(e) && e.kind === 'unauthenticated';
+/** True for a {@link PermissionDeniedError}. */
+export const isPermissionDenied = (e: unknown): e is PermissionDeniedError => isRefitError(e) && e.kind === 'permission_denied';
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(['invalid_input', 'not_found', 'conflict', 'failed_precondition', 'unauthenticated', 'permission_denied', 'unavailable', 'internal']);
 
 /**
  * The error as a RefitError: itself, or — for an error of a pure library that carries a `kind`

@@ -28,40 +28,51 @@ import {
 } from '@refit/contracts';
 import type { Lineage } from '@refit/contracts';
 
-/** One kind of event: its subject (below the deployment's prefix) and its protobuf payload. */
-export type EventDef<S extends DescMessage = DescMessage> = { readonly name: string; readonly schema: S };
+/**
+ * Who may publish an event: the services named, `'any-service'` (run.failed: every stage fails
+ * its runs), or `'external'` (other systems; unsigned, and never trusted beyond what they ask).
+ */
+export type EventProducers = readonly string[] | 'any-service' | 'external';
 
-const def = <S extends DescMessage>(name: string, schema: S): EventDef<S> => ({ name, schema });
+/** One kind of event: its subject (below the deployment's prefix), its protobuf payload and who emits it. */
+export type EventDef<S extends DescMessage = DescMessage> = { readonly name: string; readonly schema: S; readonly from: EventProducers };
+
+const def = <S extends DescMessage>(name: string, schema: S, from: EventProducers): EventDef<S> => ({ name, schema, from });
 
 /**
  * Every event Refit publishes, `refit.<domain>.<event>` with the default prefix. The payload of
  * each is the named message of `refit.events.v1`; the subject list is documented in the README.
  */
 export const EVENTS = {
-  pipelineApplied: def('pipeline.applied', PipelineAppliedSchema),
-  runRequested: def('run.requested', RunRequestedSchema),
-  dataIngested: def('data.ingested', DataIngestedSchema),
-  dataRejected: def('data.rejected', DataRejectedSchema),
-  datasetPrepared: def('dataset.prepared', DatasetPreparedSchema),
-  featuresReady: def('features.ready', FeaturesReadySchema),
-  driftReport: def('drift.report', DriftReportSchema),
-  modelTrained: def('model.trained', ModelTrainedSchema),
-  modelEvaluated: def('model.evaluated', ModelEvaluatedSchema),
-  modelRegistered: def('model.registered', ModelRegisteredSchema),
-  aliasChanged: def('alias.changed', AliasChangedSchema),
-  modelServing: def('deployment.serving', ModelServingSchema),
-  runFailed: def('run.failed', RunFailedSchema),
-  runCompleted: def('run.completed', RunCompletedSchema),
-  runCancelled: def('run.cancelled', RunCancelledSchema),
-  trainingProgress: def('training.progress', TrainingProgressSchema),
-  externalRetrain: def('external.retrain', ExternalRetrainRequestedSchema),
-  monitoringWindow: def('monitoring.window', MonitoringWindowSchema),
-  externalData: def('external.data', ExternalDataAnnouncedSchema),
-  externalMetric: def('external.metric', ExternalMetricReportedSchema),
-  rolloutRequested: def('rollout.requested', RolloutRequestedSchema),
-  rolloutDecided: def('rollout.decided', RolloutDecidedSchema),
-  alertRaised: def('alert.raised', AlertRaisedSchema),
+  pipelineApplied: def('pipeline.applied', PipelineAppliedSchema, ['trigger']),
+  runRequested: def('run.requested', RunRequestedSchema, ['trigger']),
+  dataIngested: def('data.ingested', DataIngestedSchema, ['ingestion']),
+  dataRejected: def('data.rejected', DataRejectedSchema, ['ingestion']),
+  datasetPrepared: def('dataset.prepared', DatasetPreparedSchema, ['ingestion']),
+  featuresReady: def('features.ready', FeaturesReadySchema, ['feature']),
+  driftReport: def('drift.report', DriftReportSchema, ['feature']),
+  modelTrained: def('model.trained', ModelTrainedSchema, ['trainer']),
+  modelEvaluated: def('model.evaluated', ModelEvaluatedSchema, ['evaluator']),
+  modelRegistered: def('model.registered', ModelRegisteredSchema, ['registry']),
+  aliasChanged: def('alias.changed', AliasChangedSchema, ['registry']),
+  modelServing: def('deployment.serving', ModelServingSchema, ['deployer']),
+  runFailed: def('run.failed', RunFailedSchema, 'any-service'),
+  runCompleted: def('run.completed', RunCompletedSchema, ['trigger']),
+  runCancelled: def('run.cancelled', RunCancelledSchema, ['trigger']),
+  trainingProgress: def('training.progress', TrainingProgressSchema, ['trainer']),
+  externalRetrain: def('external.retrain', ExternalRetrainRequestedSchema, 'external'),
+  monitoringWindow: def('monitoring.window', MonitoringWindowSchema, ['deployer']),
+  externalData: def('external.data', ExternalDataAnnouncedSchema, 'external'),
+  externalMetric: def('external.metric', ExternalMetricReportedSchema, 'external'),
+  rolloutRequested: def('rollout.requested', RolloutRequestedSchema, ['registry']),
+  rolloutDecided: def('rollout.decided', RolloutDecidedSchema, ['deployer']),
+  alertRaised: def('alert.raised', AlertRaisedSchema, ['trigger']),
 } as const;
+
+/** The event published on `<prefix>.<name>`, if any. */
+export function eventByName(name: string): EventDef | undefined {
+  return Object.values(EVENTS).find((e) => e.name === name);
+}
 
 /** The full subject of an event under a deployment's subject prefix. */
 export function subjectOf(prefix: string, event: EventDef): string {

@@ -1,5 +1,9 @@
 /** Refit's plumbing: config, logs, errors, gRPC, NATS events, Postgres, object storage, shutdown. */
 export * from './errors.js';
+export * from './proto-checks.js';
+export * from './transient.js';
+export * from './readiness.js';
+export * from './outage-guard.js';
 export * from './config.js';
 export * from './logger.js';
 export * from './shutdown.js';
@@ -9,4 +13,9 @@ export * from './nats/index.js';
 export * from './grpc/index.js';
 export * from './events.js';
 export * from './runtime.js';
+export * from './migrate-mode.js';
+export * from './metrics/index.js';
 export * from './service-main.js';
+export * from './auth/index.js';
+export * from './security.js';
+export * from './tracing/index.js';

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import { activeTraceIds } from './tracing/propagation.js';
 
 /** Refit's logger: a pino logger. Use `logger.child({ runId })` to tag every line of a run. */
 export type Logger = PinoLogger;
@@ -19,7 +20,8 @@ export interface LoggerOptions {
 }
 
 /**
- * Creates the service's root logger (JSON lines, ISO timestamps, level as a label).
+ * Creates the service's root logger (JSON lines, ISO timestamps, level as a label; `trace_id` and
+ * `span_id` on lines written inside a span).
  *
  * @example
  * const log = createLogger({ service: 'trainer', level: config.logLevel });
@@ -34,6 +36,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       // Labels ("warn") read better than pino's numbers (40) and every aggregator understands them.
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      // A line written inside a span names it, so logs and traces join up (`trace_id`, `span_id`).
+      mixin: () => activeTraceIds() ?? {},
     },
     opts.destination ?? pino.destination({ dest: 1, sync: false }),
   );

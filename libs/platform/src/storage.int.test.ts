@@ -86,6 +86,13 @@ describe('ArtifactStore', () => {
     expect(await store.list('zzz/')).toEqual([]);
   });
 
+  it('removes objects it is asked to, and a key already gone is no error', async () => {
+    await store.put('rm/a', Buffer.from('a'));
+    await store.put('rm/b', Buffer.from('b'));
+    await store.remove(['rm/a', 'rm/never-written']);
+    expect(await store.list('rm/')).toEqual(['rm/b']);
+  });
+
   it('ensureBucket is idempotent and race-safe', async () => {
     const other = createArtifactStore({ ...env.s3, bucket: `${env.s3.bucket}-second` });
     await Promise.all([other.ensureBucket(), other.ensureBucket(), other.ensureBucket()]);

@@ -57,6 +57,11 @@ export interface ArtifactStore {
   exists(key: string): Promise<boolean>;
   /** Keys under `prefix` (recursive), sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Removes objects. Artifacts are write-once and never removed: this is for what a caller wrote a
+   * moment ago and nothing records (an abandoned upload). A key that is already gone is no error.
+   */
+  remove(keys: readonly string[]): Promise<void>;
   /** Reference of an existing object (sha256 from its metadata). @throws NotFoundError. */
   stat(key: string): Promise<ArtifactRef>;
 }
@@ -285,6 +290,17 @@ export function createArtifactStore(opts: S3Config): ArtifactStore {
         throw failure(err, prefix, 'list');
       }
       return keys.sort();
+    },
+
+    async remove(keys) {
+      for (const key of keys) {
+        try {
+          await client.removeObject(bucket, key);
+        } catch (err) {
+          const mapped = failure(err, key, 'remove');
+          if (!(mapped instanceof NotFoundError)) throw mapped;
+        }
+      }
     },
   };
   return store;

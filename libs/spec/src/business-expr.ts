@@ -9,10 +9,51 @@ export const COST_TERMS = ['costs.fp', 'costs.fn', 'costs.tp', 'costs.tn'] as co
 /** Per-row terms, usable only inside `sum()` or `mean()` (besides numeric schema columns). */
 export const ROW_TERMS = ['tp_row', 'fp_row', 'tn_row', 'fn_row', 'y', 'pred', 'cost_row'] as const;
 const AGGREGATES = new Set(['sum', 'mean']);
-const SCALAR_FUNCTIONS: Record<string, { arity: number; fn: (...a: number[]) => number }> = {
-  min: { arity: 2, fn: Math.min },
-  max: { arity: 2, fn: Math.max },
-  abs: { arity: 1, fn: Math.abs },
+// Maps, not object literals: a name like 'constructor' or 'toString' must not find Object.prototype's.
+const SCALAR_FUNCTIONS = new Map<string, { arity: number; fn: (...a: number[]) => number }>([
+  ['min', { arity: 2, fn: Math.min }],
+  ['max', { arity: 2, fn: Math.max }],
+  ['abs', { arity: 1, fn: Math.abs }],
+]);
+
+/** Longest expression, in characters. */
+export const MAX_EXPRESSION_LENGTH = 1024;
+/** Deepest expression tree (operators and calls nested in one another). */
+export const MAX_EXPRESSION_DEPTH = 100;
+const NOT_ALLOWED = 'is not allowed: only numbers, + - * /, parentheses, known terms and sum/mean/min/max/abs';
+
+/** What `node` looks like as written, shortened (`constructor.constructor(…)`), for a message. */
+function written(node: jsep.Expression, depth = 0): string {
+  if (depth > 4) return '…';
+  const sub = (n: unknown): string => written(n as jsep.Expression, depth + 1);
+  switch (node.type) {
+    case 'Identifier':
+      return String(node.name);
+    case 'Literal':
+      return String(node.raw);
+    case 'ThisExpression':
+      return 'this';
+    case 'MemberExpression':
+      return node.computed ? `${sub(node.object)}[…]` : `${sub(node.object)}.${sub(node.property)}`;
+    case 'CallExpression':
+      return `${sub(node.callee)}(…)`;
+    case 'ArrayExpression':
+      return '[…]';
+    case 'ConditionalExpression':
+      return `${sub(node.test)} ? … : …`;
+    case 'BinaryExpression':
+      return `${sub(node.left)} ${String(node.operator)} ${sub(node.right)}`;
+    case 'UnaryExpression':
+      return `${String(node.operator)}${sub(node.argument)}`;
+    default:
+      return '…';
+  }
+}
+
+/** The refusal of a construct outside the grammar, quoting it as written. */
+const notAllowed = (node: jsep.Expression): string => {
+  const text = written(node);
+  return `'${text.length > 80 ? `${text.slice(0, 79)}…` : text}' ${NOT_ALLOWED}`;
 };
 
 /** The cost matrix: what one outcome costs (a negative cost is a gain). */
@@ -70,22 +111,22 @@ function rowCost(c: Ctx, i: number): number {
   return y[i] === 1 ? (pred[i] === 1 ? k.tp : k.fn) : pred[i] === 1 ? k.fp : k.tn;
 }
 
-const ROW: Record<(typeof ROW_TERMS)[number], PerRow> = {
-  tp_row: (c, i) => (c.rows.y[i] === 1 && c.rows.pred[i] === 1 ? 1 : 0),
-  fp_row: (c, i) => (c.rows.y[i] !== 1 && c.rows.pred[i] === 1 ? 1 : 0),
-  tn_row: (c, i) => (c.rows.y[i] !== 1 && c.rows.pred[i] !== 1 ? 1 : 0),
-  fn_row: (c, i) => (c.rows.y[i] === 1 && c.rows.pred[i] !== 1 ? 1 : 0),
-  y: (c, i) => c.rows.y[i],
-  pred: (c, i) => c.rows.pred[i],
-  cost_row: rowCost,
-};
+const ROW = new Map<string, PerRow>([
+  ['tp_row', (c, i) => (c.rows.y[i] === 1 && c.rows.pred[i] === 1 ? 1 : 0)],
+  ['fp_row', (c, i) => (c.rows.y[i] !== 1 && c.rows.pred[i] === 1 ? 1 : 0)],
+  ['tn_row', (c, i) => (c.rows.y[i] !== 1 && c.rows.pred[i] !== 1 ? 1 : 0)],
+  ['fn_row', (c, i) => (c.rows.y[i] === 1 && c.rows.pred[i] !== 1 ? 1 : 0)],
+  ['y', (c, i) => c.rows.y[i]],
+  ['pred', (c, i) => c.rows.pred[i]],
+  ['cost_row', rowCost],
+]);
 
-const BINARY: Record<string, (a: number, b: number) => number> = {
-  '+': (a, b) => a + b,
-  '-': (a, b) => a - b,
-  '*': (a, b) => a * b,
-  '/': (a, b) => (b === 0 ? Number.NaN : a / b),
-};
+const BINARY = new Map<string, (a: number, b: number) => number>([
+  ['+', (a, b) => a + b],
+  ['-', (a, b) => a - b],
+  ['*', (a, b) => a * b],
+  ['/', (a, b) => (b === 0 ? Number.NaN : a / b)],
+]);
 
 class Compiler {
   readonly columns = new Set<string>();
@@ -105,8 +146,9 @@ class Compiler {
     return undefined;
   }
 
-  /** Compiles `node` where a per-row term is allowed (`row` true: inside sum()/mean()). */
-  compile(node: jsep.Expression, row: boolean): PerRow {
+  /** Compiles `node` where a per-row term is allowed (`row` true: inside sum()/mean()), `depth` levels down. */
+  compile(node: jsep.Expression, row: boolean, depth = 0): PerRow {
+    if (depth > MAX_EXPRESSION_DEPTH) this.fail(`nests deeper than ${MAX_EXPRESSION_DEPTH} levels; write it shorter`);
     switch (node.type) {
       case 'Literal': {
         const v = node.value;
@@ -118,32 +160,32 @@ class Compiler {
         return this.term(node, row);
       case 'UnaryExpression': {
         if (node.operator !== '-' && node.operator !== '+') this.fail(`unknown operator '${String(node.operator)}' (known: + - * / and parentheses)`);
-        const arg = this.compile(node.argument as jsep.Expression, row);
+        const arg = this.compile(node.argument as jsep.Expression, row, depth + 1);
         return node.operator === '-' ? (c, i) => -arg(c, i) : arg;
       }
       case 'BinaryExpression': {
-        const op = BINARY[node.operator as string];
-        if (!op) this.fail(`unknown operator '${String(node.operator)}' (known: + - * / and parentheses)`);
-        const left = this.compile(node.left as jsep.Expression, row);
-        const right = this.compile(node.right as jsep.Expression, row);
+        const op = BINARY.get(node.operator as string);
+        if (!op) return this.fail(`unknown operator '${String(node.operator)}' (known: + - * / and parentheses)`);
+        const left = this.compile(node.left as jsep.Expression, row, depth + 1);
+        const right = this.compile(node.right as jsep.Expression, row, depth + 1);
         return (c, i) => op(left(c, i), right(c, i));
       }
       case 'CallExpression':
-        return this.call(node, row);
+        return this.call(node, row, depth);
       default:
-        return this.fail(`unsupported syntax (${node.type}); use numbers, terms, + - * /, parentheses and sum, mean, min, max, abs`);
+        return this.fail(notAllowed(node));
     }
   }
 
   private term(node: jsep.Expression, row: boolean): PerRow {
     const name = this.termName(node);
-    if (name === undefined) return this.fail(`unsupported term; ${knownTerms(this.schema)}`);
+    if (name === undefined) return this.fail(notAllowed(node));
     if ((AGGREGATE_TERMS as readonly string[]).includes(name)) return (c) => c.counts[name as keyof Counts];
     if ((COST_TERMS as readonly string[]).includes(name)) {
       const key = name.slice('costs.'.length) as keyof Costs;
       return (c) => c.costs[key];
     }
-    const perRow = ROW[name as keyof typeof ROW] as PerRow | undefined;
+    const perRow = ROW.get(name);
     const type = this.schema?.get(name);
     const isColumn = !perRow && !name.includes('.') && (this.schema === undefined || type !== undefined);
     if (!perRow && !isColumn) return this.fail(`unknown term '${name}' (${knownTerms(this.schema)})`);
@@ -158,14 +200,16 @@ class Compiler {
     };
   }
 
-  private call(node: jsep.Expression, row: boolean): PerRow {
+  private call(node: jsep.Expression, row: boolean, depth: number): PerRow {
     const callee = node.callee as jsep.Expression;
-    const name = callee.type === 'Identifier' ? (callee.name as string) : '?';
+    // Only a plain name is called: `constructor.constructor(…)` and the like are refused as written.
+    if (callee.type !== 'Identifier') return this.fail(notAllowed(node));
+    const name = callee.name as string;
     const args = node.arguments as jsep.Expression[];
     if (AGGREGATES.has(name)) {
       if (row) this.fail(`${name}() cannot be nested inside sum() or mean()`);
       if (args.length !== 1) this.fail(`${name}() takes one argument, got ${args.length}`);
-      const f = this.compile(args[0], true);
+      const f = this.compile(args[0], true, depth + 1);
       const mean = name === 'mean';
       return (c) => {
         let s = 0;
@@ -174,10 +218,10 @@ class Compiler {
         return mean ? (n === 0 ? Number.NaN : s / n) : s;
       };
     }
-    const spec = SCALAR_FUNCTIONS[name];
+    const spec = SCALAR_FUNCTIONS.get(name);
     if (!spec) return this.fail(`unknown function '${name}' (known: sum, mean, min, max, abs)`);
     if (args.length !== spec.arity) this.fail(`${name}() takes ${spec.arity} argument${spec.arity > 1 ? 's' : ''}, got ${args.length}`);
-    const fs = args.map((a) => this.compile(a, row));
+    const fs = args.map((a) => this.compile(a, row, depth + 1));
     return (c, i) => spec.fn(...fs.map((f) => f(c, i)));
   }
 }
@@ -192,9 +236,11 @@ class Compiler {
  * - `min(a, b)`, `max(a, b)`, `abs(a)`.
  * @param columns - the schema's columns and their types; undefined accepts any other name as a
  *   column (the schema is not known yet: an inferred one).
- * @throws ExpressionError naming the bad term, function or syntax.
+ * @throws ExpressionError naming the bad term, function or syntax (quoted as written), or an
+ *   expression longer than {@link MAX_EXPRESSION_LENGTH} or deeper than {@link MAX_EXPRESSION_DEPTH}.
  */
 export function compileExpression(expr: string, columns?: ExpressionColumns): CompiledExpression {
+  if (expr.length > MAX_EXPRESSION_LENGTH) throw new ExpressionError(`is ${expr.length} characters long; at most ${MAX_EXPRESSION_LENGTH}`);
   let ast: jsep.Expression;
   try {
     ast = jsep(expr);

@@ -13,7 +13,7 @@ describe('gates and evaluation sections', () => {
   it('reads champion rules as one rule or a list, fairness limits with their tolerance, and evaluation defaults', () => {
     const rain = parseSpec(readFileSync(join(examples, 'weather-rain.yaml'), 'utf8'));
     expect(rain.gates.champion).toEqual([
-      { metric: 'auc', margin: 0.03 },
+      { metric: 'auc', margin: 0.05 },
       { metric: 'logLoss', margin: 0, test: 'better' },
     ]);
     expect(rain.evaluation).toEqual({ slices: [], sensitive: [], minGroupSize: 30, minSamples: 30, resamples: 1000 });

@@ -1,6 +1,8 @@
 /** The pipeline spec: its schema, parsing and validation with errors that name the bad field. */
 export * from './pipeline-spec.js';
 export * from './parse.js';
+export { DEFAULT_SPEC_LIMITS, type SpecLimits } from './limits.js';
+export { minCronIntervalSeconds } from './cron-interval.js';
 export * from './infer-schema.js';
 export * from './spec-problems.js';
 export { lowerIsBetter } from './sections/gates.js';

@@ -53,6 +53,12 @@ describe('parseSpec', () => {
     expect(specProblems('name: [unclosed')[0]).toMatch(/^\(yaml\) line \d+, column \d+/);
   });
 
+  it('refuses a YAML tag it does not know (the yaml package would only warn, on stderr)', () => {
+    expect(specProblems(valid.replace('name: seattle-rain', 'name: !!js/function seattle-rain'))).toEqual([
+      '(yaml) line 4, column 7: Unresolved tag: tag:yaml.org,2002:js/function',
+    ]);
+  });
+
   it('rejects a bad pipeline name', () => {
     expect(specProblems(valid.replace('name: seattle-rain', 'name: Seattle Rain'))[0]).toMatch(/^name: must be lower-case/);
   });
@@ -64,7 +70,21 @@ describe('data collection and feature sections', () => {
       valid.replace('    - { name: weather, type: category }', '    - { name: weather, type: category, onUnseen: flag }\n  timestamp: date\n  batch: { onProblem: flag }') +
         '  - { name: weather, type: category, transform: hash, buckets: 8 }\n  - { name: date, type: date, parts: [month] }\n  - { name: temp_min, type: number, transform: bucketize, boundaries: [0, 10], impute: { strategy: median }, missingIndicator: true }\ndata: { window: { time: { lastDays: 365 } }, split: { by: time } }\n',
     );
-    expect(spec.schema.batch).toEqual({ onProblem: 'flag', maxNullRateIncrease: 0.1, maxMedianShiftIqr: 3, onMedianShift: 'flag', pin: 'first', maxOutOfRangeShare: 0.05, duplicateBatch: 'flag', maxQuarantinedShare: 0.5 });
+    expect(spec.schema.batch).toEqual({
+      onProblem: 'flag',
+      maxNullRateIncrease: 0.1,
+      maxMedianShiftIqr: 3,
+      onMedianShift: 'flag',
+      pin: 'first',
+      maxOutOfRangeShare: 0.05,
+      duplicateBatch: 'flag',
+      maxQuarantinedShare: 0.5,
+      maxLabelShift: 0.5,
+      maxLabelShiftIqr: 2,
+      onLabelShift: 'flag',
+      labelInversionAuc: 0.4,
+      onLabelInversion: 'reject',
+    });
     expect(spec.data.split.by).toBe('time');
     expect(spec.features.map((f) => f.transform ?? f.type)).toEqual(['number', 'number', 'hash', 'date', 'bucketize']);
   });
@@ -89,7 +109,7 @@ describe('trigger policies', () => {
 hygiene: { cooldownMinutes: 30 }
 `);
     expect(spec.triggers[1]).toEqual({ kind: 'schedule', cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' });
-    expect(spec.hygiene).toEqual({ debounce: 1, cooldownMinutes: 30, maxRunsPerDay: 24, whenBusy: 'coalesce' });
+    expect(spec.hygiene).toEqual({ debounce: 1, cooldownMinutes: 30, maxRunsPerDay: 24, whenBusy: 'coalesce', duringRollout: 'queue' });
   });
 
   it('names a bad cron, an unknown time zone and an empty volume policy', () => {

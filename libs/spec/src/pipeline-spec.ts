@@ -8,13 +8,18 @@ import { GATES_DEFAULTS, gatesSection, REGRESSION_GATES_DEFAULTS, REGRESSION_MET
 import { regressionRules } from './sections/label.js';
 import { labelSection } from './sections/label.js';
 import { MODEL_DEFAULTS, modelSection } from './sections/model.js';
-import { ROLLOUT_DEFAULTS, rolloutSection } from './sections/rollout.js';
+import { ROLLOUT_DEFAULTS, rolloutRules, rolloutSection } from './sections/rollout.js';
 import { schemaSection } from './sections/schema.js';
 import { HYGIENE_DEFAULTS, hygieneSection, triggersSection } from './sections/triggers.js';
 
 export { COLUMN_TYPES } from './sections/schema.js';
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
+const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** True for a possible pipeline name: lower-case letters, digits and dashes, starting with a letter, at most 63. */
+export const isPipelineName = (value: string): boolean => PIPELINE_NAME.test(value);
+
+const name = z.string().regex(PIPELINE_NAME, 'must be lower-case letters, digits and dashes, starting with a letter');
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -49,6 +54,7 @@ const pipelineObject = z
     // Business-metric names are checked even for an inferred schema; their columns only once it is known.
     const businessColumns = spec.schema.infer ? undefined : new Map(spec.schema.columns.map((c) => [c.name, c.type]));
     for (const issue of businessRules(spec, businessColumns)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of rolloutRules(spec)) ctx.addIssue({ code: 'custom', ...issue });
     // An inferred schema is not known before the first batch: the ingestion service checks the
     // column references below against it then (it runs this same validation with the columns in).
     if (spec.schema.infer) {
@@ -57,11 +63,10 @@ const pipelineObject = z
       });
       return;
     }
-    const columns = new Map(spec.schema.columns.map((c) => [c.name, c]));
+    const columns = new Map<string, ColumnSpec>();
     spec.schema.columns.forEach((c, i) => {
-      if (spec.schema.columns.findIndex((o) => o.name === c.name) !== i) {
-        ctx.addIssue({ code: 'custom', path: ['schema', 'columns', i, 'name'], message: `duplicate column '${c.name}'` });
-      }
+      if (columns.has(c.name)) ctx.addIssue({ code: 'custom', path: ['schema', 'columns', i, 'name'], message: `duplicate column '${c.name}'` });
+      else columns.set(c.name, c);
     });
     if (!columns.has(spec.label.column)) {
       ctx.addIssue({ code: 'custom', path: ['label', 'column'], message: `'${spec.label.column}' is not a column of schema.columns` });

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { parseSpec } from './parse.js';
 import { specProblems } from './spec-problems.js';
 
-const rain = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8');
+const examples = join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples');
+const rain = readFileSync(join(examples, 'weather-rain.yaml'), 'utf8');
+const wage = readFileSync(join(examples, 'wage-cost.yaml'), 'utf8');
 
 
 describe('rollout section', () => {
@@ -33,5 +35,24 @@ describe('rollout section', () => {
     expect(parseSpec(rain).rollout.guardrails).toBeUndefined();
     expect(specProblems(`${rain}\nrollout: { strategy: canary, guardrails: { minPredictions: 10 } }\n`)).toEqual(['rollout.guardrails: needs maxErrorRate, maxLatencyRatio or maxDivergence']);
     expect(specProblems(`${rain}\nrollout: { strategy: canary, guardrails: { maxLatencyRatio: 0.5 } }\n`)[0]).toMatch(/^rollout\.guardrails\.maxLatencyRatio: /);
+  });
+
+  it('compares AUC or a business metric of confusion counts; refuses other metrics with the field path', () => {
+    expect(parseSpec(`${rain}\nrollout: { strategy: canary, metric: auc }\n`).rollout.metric).toBe('auc');
+    expect(parseSpec(`${wage}\nrollout: { strategy: shadow, metric: expectedCostPer1000 }\n`).rollout.metric).toBe('expectedCostPer1000');
+    expect(specProblems(`${wage}\nrollout: { strategy: canary, metric: revenue }\n`)).toEqual([
+      "rollout.metric: 'revenue' reads the column(s) education, which live feedback does not carry; a rollout can compare a business metric of confusion counts only",
+    ]);
+    expect(specProblems(`${rain}\nrollout: { strategy: canary, metric: expectedCostPer1000 }\n`)).toEqual([
+      "rollout.metric: unknown metric 'expectedCostPer1000': neither accuracy, logLoss, auc nor declared in business.metrics",
+    ]);
+    expect(specProblems(`${wage}\nrollout: { strategy: canary, metric: expectedCost }\n`)).toEqual([
+      "rollout.metric: unknown metric 'expectedCost': neither accuracy, logLoss, auc nor declared in business.metrics (declared: expectedCostPer1000, revenue)",
+    ]);
+    for (const metric of ['brier', 'f1', '"cost per 1000"']) {
+      expect(specProblems(`${rain}\nrollout: { strategy: canary, metric: ${metric} }\n`)).toEqual([
+        `rollout.metric: '${metric.replaceAll('"', '')}' is not a rollout metric: accuracy, logLoss, auc, or a business metric of confusion counts (business.metrics)`,
+      ]);
+    }
   });
 });

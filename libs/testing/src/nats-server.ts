@@ -3,7 +3,7 @@
  * it back — the shared server on :4222 must never be stopped by a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Binary (default `REFIT_NATS_SERVER_BIN` or `nats-server` on PATH). */
   binary?: string;
+  /** A configuration file's text (users and permissions, e.g. from `natsServerConfig`); the port and store flags still apply. */
+  config?: string;
 }
 
 /** A running private nats-server. */
@@ -47,7 +49,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const ownDir = opts.storeDir === undefined;
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'refit-nats-')));
   const binary = opts.binary ?? process.env.REFIT_NATS_SERVER_BIN ?? 'nats-server';
-  const child: ChildProcess = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+  if (opts.config !== undefined) {
+    const file = join(storeDir, 'nats-server.conf');
+    await writeFile(file, opts.config, { mode: 0o600 });
+    args.unshift('-c', file);
+  }
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);

@@ -30,11 +30,13 @@ export async function startServiceProcess(service: string, env: Record<string, s
     await exited;
   };
   const address = `127.0.0.1:${port}`;
+  const tlsDir = extra.REFIT_TLS_DIR ?? env.REFIT_TLS_DIR;
+  const caFile = tlsDir ? join(tlsDir, 'ca.crt') : undefined;
   try {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}: ${log}`);
-        return (await checkHealth(address, '', 1000)) === 'SERVING';
+        return (await checkHealth(address, '', 1000, caFile)) === 'SERVING';
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `the ${service} service to serve` },
     );

@@ -6,9 +6,9 @@ import { createLogger, startRuntime, type BaseConfig, type ServiceRuntime } from
  * integration test can call the service's `start…Service(rt, config)` and talk to it over gRPC.
  * Dispose it (`await using`) to stop it.
  */
-export async function startTestRuntime<C extends BaseConfig>(config: Readonly<C>, migrationsDir: string): Promise<ServiceRuntime> {
+export async function startTestRuntime<C extends BaseConfig>(config: Readonly<C>, migrationsDir: string, opts: Pick<Parameters<typeof startRuntime>[0], 'spanExporter'> = {}): Promise<ServiceRuntime> {
   const logger = createLogger({ service: config.service, level: process.env.REFIT_TEST_LOG_LEVEL ?? 'warn' });
-  return startRuntime({ config, logger, migrationsDir });
+  return startRuntime({ config, logger, migrationsDir, ...opts });
 }
 
 /** The env of a test env plus an ephemeral gRPC port for each service. */

@@ -3,6 +3,7 @@ import {
   Client as GrpcJsClient,
   Metadata,
   credentials as grpcCredentials,
+  status,
   type CallOptions as GrpcJsCallOptions,
   type ChannelCredentials,
   type ChannelOptions,
@@ -10,6 +11,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { UnavailableError } from '../errors.js';
+import { startClientSpan, type CallSpan } from '../tracing/grpc-spans.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { deserializer, methodPath, serializer } from './codec.js';
 import { REQUEST_ID_KEY, isServiceError, toRefitError } from './status.js';
 import type { CallContext } from './types.js';
@@ -34,6 +37,8 @@ export type ClientOptions = {
   channelOptions?: ChannelOptions;
   /** Timeout of calls that set neither `deadline` nor `timeoutMs`. Default 30,000 ms. */
   timeoutMs?: number;
+  /** Traces every call (a CLIENT span, its `traceparent` sent in the metadata). Default: no spans. */
+  tracing?: Tracing;
 };
 
 /** The client-side signature of one method. */
@@ -83,7 +88,7 @@ export function createClient<S extends DescService>(service: S, address: string,
   const methods: Record<string, unknown> = {};
   for (const method of service.methods) {
     if (method.localName in controls) throw new Error(`${service.typeName}.${method.name} clashes with the client's own "${method.localName}"`);
-    methods[method.localName] = clientMethod(channel, method, defaultTimeoutMs);
+    methods[method.localName] = clientMethod(channel, method, defaultTimeoutMs, opts.tracing);
   }
   return Object.assign(methods, controls) as Client<S> & ClientControls;
 }
@@ -116,8 +121,9 @@ function cancelOnAbort(call: { cancel(): void }, signal: AbortSignal | undefined
   return () => signal.removeEventListener('abort', onAbort);
 }
 
-function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutMs: number): unknown {
+function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutMs: number, tracing: Tracing | undefined): unknown {
   const path = methodPath(method);
+  const ended = (span: CallSpan | undefined, err: ServiceError | null): void => span?.end(err ? err.code : status.OK, err ?? undefined);
   const ser = serializer(method.input);
   const deser = deserializer(method.output);
   const fail = (err: ServiceError): Error => toRefitError(err, path);
@@ -125,8 +131,10 @@ function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutM
   const unary = (request: unknown, opts?: CallOptions): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const s = setup(opts, defaultTimeoutMs);
+      const span = startClientSpan(tracing, path, s.metadata);
       let release = (): void => {};
       const call = channel.makeUnaryRequest(path, ser, deser, request, s.metadata, s.options, (err, res) => {
+        ended(span, err);
         release();
         if (err) reject(fail(err));
         else resolve(res);
@@ -137,10 +145,12 @@ function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutM
   const clientStream = (requests: AsyncIterable<unknown> | Iterable<unknown>, opts?: CallOptions): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const s = setup(opts, defaultTimeoutMs);
+      const span = startClientSpan(tracing, path, s.metadata);
       // Aborted once the server answered: stop reading the source, nobody wants the rest.
       const answered = new AbortController();
       let release = (): void => {};
       const call = channel.makeClientStreamRequest(path, ser, deser, s.metadata, s.options, (err, res) => {
+        ended(span, err);
         answered.abort();
         release();
         if (err) reject(fail(err));
@@ -157,14 +167,16 @@ function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutM
   const serverStream = (request: unknown, opts?: CallOptions): AsyncIterable<unknown> => ({
     [Symbol.asyncIterator]: () => {
       const s = setup(opts, defaultTimeoutMs);
+      const span = startClientSpan(tracing, path, s.metadata);
       const call = channel.makeServerStreamRequest(path, ser, deser, request, s.metadata, s.options);
-      return readStream(call, cancelOnAbort(call, s.signal), fail);
+      return readStream(call, cancelOnAbort(call, s.signal), fail, span);
     },
   });
 
   const bidiStream = (requests: AsyncIterable<unknown> | Iterable<unknown>, opts?: CallOptions): AsyncIterable<unknown> => ({
     [Symbol.asyncIterator]: () => {
       const s = setup(opts, defaultTimeoutMs);
+      const span = startClientSpan(tracing, path, s.metadata);
       const call = channel.makeBidiStreamRequest(path, ser, deser, s.metadata, s.options);
       const release = cancelOnAbort(call, s.signal);
       const done = new AbortController();
@@ -172,7 +184,7 @@ function clientMethod(channel: GrpcJsClient, method: DescMethod, defaultTimeoutM
       return readStream(call, () => {
         done.abort();
         release();
-      }, fail);
+      }, fail, span);
     },
   });
 
@@ -212,15 +224,19 @@ async function* readStream(
   call: AsyncIterable<unknown> & { cancel(): void },
   release: () => void,
   fail: (err: ServiceError) => Error,
+  span?: CallSpan,
 ): AsyncGenerator<unknown, void, undefined> {
   let complete = false;
   try {
     for await (const msg of call) yield msg;
     complete = true;
+    span?.end(status.OK);
   } catch (err) {
     complete = true;
+    span?.end(isServiceError(err) ? err.code : status.UNKNOWN, err);
     throw isServiceError(err) ? fail(err) : err;
   } finally {
+    span?.end(status.CANCELLED);
     release();
     // The consumer broke out of its loop: tell the server to stop sending.
     if (!complete) call.cancel();

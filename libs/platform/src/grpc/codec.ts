@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { InvalidInputError } from '../errors.js';
+import { checkMessage, DEFAULT_MAX_TEXT_CHARS } from '../proto-checks.js';
 
 /**
  * Stands in for a request the server could not decode. grpc-js answers a throwing deserializer
@@ -14,6 +15,8 @@ export class DecodeFailure {
 
   /** The error the handler throws for it. */
   toError(): InvalidInputError {
+    // A request that decodes but breaks a limit or holds an undefined enum already says so.
+    if (this.cause instanceof InvalidInputError) return this.cause;
     const reason = this.cause instanceof Error ? this.cause.message : String(this.cause);
     return new InvalidInputError(`cannot decode ${this.typeName}: ${reason}`, { cause: this.cause });
   }
@@ -21,8 +24,14 @@ export class DecodeFailure {
 
 /** Options of {@link toServiceDefinition}. */
 export type ServiceDefinitionOptions = {
-  /** Return a {@link DecodeFailure} instead of throwing on an undecodable request. Default false. */
+  /**
+   * Return a {@link DecodeFailure} instead of throwing on an undecodable request: one that does not
+   * decode, holds an enum number its schema does not define, or a string longer than
+   * `maxTextChars`. Default false.
+   */
   markDecodeFailures?: boolean;
+  /** With `markDecodeFailures`: most characters of a request's string field (see proto-checks). Default 4096. */
+  maxTextChars?: number;
 };
 
 /**
@@ -39,7 +48,7 @@ export function toServiceDefinition(service: DescService, opts: ServiceDefinitio
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: serializer(method.input),
-      requestDeserialize: opts.markDecodeFailures ? lenientDeserializer(method.input) : deserializer(method.input),
+      requestDeserialize: opts.markDecodeFailures ? lenientDeserializer(method.input, opts.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS) : deserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
     };
@@ -70,10 +79,10 @@ export function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => fromBinary(schema, asUint8Array(bytes));
 }
 
-function lenientDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+function lenientDeserializer(schema: DescMessage, maxText: number): (bytes: Buffer) => unknown {
   return (bytes) => {
     try {
-      return fromBinary(schema, asUint8Array(bytes));
+      return checkMessage(schema, fromBinary(schema, asUint8Array(bytes)), { what: schema.name, maxText });
     } catch (e) {
       return new DecodeFailure(schema.typeName, e);
     }

@@ -11,7 +11,12 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Readable, Writable } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+import { OPEN_AUTHENTICATOR, type Authenticator } from '../auth/authenticator.js';
 import { UnavailableError } from '../errors.js';
+import type { CallObserver } from '../metrics/observers.js';
+import { startServerSpan } from '../tracing/grpc-spans.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { DecodeFailure, encodeMessage, methodPath } from './codec.js';
 import { REQUEST_ID_KEY, toStatus, type GrpcStatus } from './status.js';
 import type { CallContext, GrpcLogger } from './types.js';
@@ -69,7 +74,16 @@ export function implement<S extends DescService>(service: S, handlers: ServiceHa
 }
 
 /** What the wrapped handlers need from the server. */
-export type HandlerEnv = { service: string; logger: GrpcLogger };
+export type HandlerEnv = {
+  service: string;
+  logger: GrpcLogger;
+  /** Authenticates and authorises each call before its handler runs. Default: authentication off. */
+  auth?: Authenticator;
+  /** Each call runs in a SERVER span, child of the caller's `traceparent`. Default: no spans. */
+  tracing?: Tracing;
+  /** Told the method, status code and seconds of every finished call (metrics). Default: none. */
+  observe?: CallObserver;
+};
 
 /**
  * Wraps typed handlers into grpc-js handlers. Throws when a method has no handler or a handler
@@ -99,6 +113,7 @@ type SurfaceCall = {
   getDeadline(): Deadline;
   once(event: 'cancelled', listener: () => void): unknown;
   off(event: 'cancelled', listener: () => void): unknown;
+  getAuthContext?(): { sslPeerCertificate?: PeerCertificate };
 };
 
 function wrap(method: DescMethod, fn: AnyFn, env: HandlerEnv): UntypedHandleCall {
@@ -111,11 +126,12 @@ function wrap(method: DescMethod, fn: AnyFn, env: HandlerEnv): UntypedHandleCall
     (call: SurfaceCall, callback: (err: GrpcStatus | null, value?: Buffer) => void): void => {
       const c = openCall(call, path, env);
       const run = async (): Promise<Buffer> => {
-        const res = await fn(request(call as never, c.ctx.signal), c.ctx);
+        const ctx = await c.authorize();
+        const res = await fn(request(call as never, ctx.signal), ctx);
         // Encode here rather than in grpc-js so a bad response is logged with the request id.
         return encodeMessage(method.output, res);
       };
-      run().then(
+      c.within(run).then(
         (bytes) => {
           c.finish(status.OK);
           callback(null, bytes);
@@ -126,12 +142,13 @@ function wrap(method: DescMethod, fn: AnyFn, env: HandlerEnv): UntypedHandleCall
   const answerMany =
     (request: (call: never, signal: AbortSignal) => unknown) =>
     (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): void => {
-      const c = openCall(call, path, env);
+      const c = openCall(call as SurfaceCall, path, env);
       const run = async (): Promise<void> => {
-        const responses = fn(request(call as never, c.ctx.signal), c.ctx) as AsyncIterable<unknown> | Iterable<unknown>;
-        await writeAll(call, responses, method.output, c.ctx.signal);
+        const ctx = await c.authorize();
+        const responses = fn(request(call as never, ctx.signal), ctx) as AsyncIterable<unknown> | Iterable<unknown>;
+        await writeAll(call, responses, method.output, ctx.signal);
       };
-      run().then(
+      c.within(run).then(
         () => {
           c.finish(status.OK);
           if (!c.ctx.signal.aborted) call.end();
@@ -159,7 +176,15 @@ function requestOf(call: { request: unknown }): unknown {
   return call.request;
 }
 
-type OpenCall = { ctx: CallContext; finish(code: status): void; fail(err: unknown): GrpcStatus };
+type OpenCall = {
+  ctx: Omit<CallContext, 'identity'>;
+  /** Runs the call's work in its span (when tracing). */
+  within<T>(fn: () => T): T;
+  /** Establishes who calls and whether it may; the full context for the handler. */
+  authorize(): Promise<CallContext>;
+  finish(code: status): void;
+  fail(err: unknown): GrpcStatus;
+};
 
 function openCall(call: SurfaceCall, path: string, env: HandlerEnv): OpenCall {
   const started = performance.now();
@@ -168,7 +193,7 @@ function openCall(call: SurfaceCall, path: string, env: HandlerEnv): OpenCall {
   call.once('cancelled', onCancelled);
   if (call.cancelled) onCancelled();
   const deadline = call.getDeadline();
-  const ctx: CallContext = {
+  const ctx: Omit<CallContext, 'identity'> = {
     metadata: call.metadata,
     deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
     signal: controller.signal,
@@ -176,15 +201,26 @@ function openCall(call: SurfaceCall, path: string, env: HandlerEnv): OpenCall {
     method: path,
     requestId: requestIdOf(call),
   };
+  const span = startServerSpan(env.tracing, path, call.metadata);
   const finish = (code: status): void => {
+    span?.end(code);
     call.off('cancelled', onCancelled);
-    env.logger.debug({ method: path, requestId: ctx.requestId, code: status[code], ms: Math.round((performance.now() - started) * 100) / 100 }, 'gRPC call');
+    const ms = performance.now() - started;
+    env.observe?.(path, code, ms / 1000);
+    env.logger.debug({ method: path, requestId: ctx.requestId, code: status[code], ms: Math.round(ms * 100) / 100 }, 'gRPC call');
   };
+  const auth = env.auth ?? OPEN_AUTHENTICATOR;
   return {
     ctx,
+    within: (fn) => (span ? span.within(fn) : fn()),
+    async authorize() {
+      const identity = await auth.authorize({ method: path, metadata: call.metadata, peerCertificate: auth.enabled ? call.getAuthContext?.().sslPeerCertificate : undefined });
+      return { ...ctx, identity };
+    },
     finish,
     fail(err) {
       const st = toStatus(err, env.logger, env.service, ctx);
+      span?.end(st.code, err);
       finish(st.code);
       return st;
     },

@@ -1,5 +1,5 @@
-import { createFileRegistry, equals, fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
+import { create, createFileRegistry, equals, fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { credentials, loadPackageDefinition, type Client as GrpcJsClient, type ClientDuplexStream, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { DeployerService, TriggerService, file_refit_trigger_v1_trigger, refitFiles } from '@refit/contracts';
@@ -88,9 +88,26 @@ async function reflect(address: string, version: 'v1' | 'v1alpha', requests: obj
   }
 }
 
-/** Builds a registry from reflection's answer (requested file first), resolving imports by name. */
+/**
+ * Builds a registry from reflection's answer, resolving every import by name among the files
+ * received; a missing one throws. (Files are added dependencies first: protobuf-es's own
+ * resolver adds a diamond's shared import after a file that needs it.)
+ */
 function resolveStrictly(files: FileDescriptorProto[]) {
-  return createFileRegistry(files[0], (name) => files.find((f) => f.name === name));
+  const ordered: FileDescriptorProto[] = [];
+  const added = new Set<string>();
+  const visit = (f: FileDescriptorProto): void => {
+    if (added.has(f.name)) return;
+    added.add(f.name);
+    for (const dep of f.dependency) {
+      const d = files.find((x) => x.name === dep);
+      if (!d) throw new Error(`Cannot find ${dep}, imported by ${f.name}`);
+      visit(d);
+    }
+    ordered.push(f);
+  };
+  visit(files[0]);
+  return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
 }
 
 describe('reflection', () => {

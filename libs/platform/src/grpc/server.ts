@@ -2,7 +2,10 @@ import type { DescFile, DescService } from '@bufbuild/protobuf';
 import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { Authenticator } from '../auth/authenticator.js';
 import { UnavailableError } from '../errors.js';
+import type { CallObserver } from '../metrics/observers.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { toServiceDefinition } from './codec.js';
 import { toGrpcImplementation, type ServiceHandlers } from './handlers.js';
 import { createReflectionPackage } from './reflection.js';
@@ -23,12 +26,26 @@ export type GrpcServerOptions = {
   files: readonly DescFile[];
   /** grpc-js server options (message size limits, keepalive…). Default: grpc-js defaults. */
   serverOptions?: ServerOptions;
+  /** Transport security (see auth/tls.ts `serverCredentials`). Default: plaintext. */
+  credentials?: ServerCredentials;
+  /** Authenticates and authorises every call of the served services. Default: authentication off. */
+  auth?: Authenticator;
+  /** Also answer health checks, and nothing else, in plaintext on this port (0: don't). Default 0. */
+  healthPort?: number;
+  /** Most characters of a request's string field (REFIT_MAX_TEXT_CHARS; see proto-checks.ts). Default 4096. */
+  maxTextChars?: number;
+  /** Traces every call (a SERVER span, child of the caller's `traceparent`). Default: no spans. */
+  tracing?: Tracing;
+  /** Told the method, status code and seconds of every finished call (metrics). Default: none. */
+  observe?: CallObserver;
 };
 
 /** A listening gRPC server with health and reflection. */
 export type GrpcServer = {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The plaintext health-only port, when one was asked for. */
+  readonly healthPort?: number;
   /** `host:port` to hand to clients. */
   readonly address: string;
   /** Sets the health of the server and every served service; `false` while shutting down. */
@@ -49,11 +66,11 @@ export type GrpcServer = {
  */
 export async function createGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const host = opts.host ?? '127.0.0.1';
-  const env = { service: opts.service, logger: opts.logger };
+  const env = { service: opts.service, logger: opts.logger, auth: opts.auth, observe: opts.observe, tracing: opts.tracing };
   const server = new Server(opts.serverOptions);
   const names = opts.services.map((s) => s.service.typeName);
   for (const impl of opts.services) {
-    server.addService(toServiceDefinition(impl.service, { markDecodeFailures: true }), toGrpcImplementation(impl, env));
+    server.addService(toServiceDefinition(impl.service, { markDecodeFailures: true, maxTextChars: opts.maxTextChars }), toGrpcImplementation(impl, env));
   }
   const health = new HealthImplementation(Object.fromEntries(['', ...names].map((n) => [n, 'SERVING' satisfies ServingStatus])));
   health.addToServer(server);
@@ -62,12 +79,21 @@ export async function createGrpcServer(opts: GrpcServerOptions): Promise<GrpcSer
   new ReflectionService(createReflectionPackage(files), { services: [...names, 'grpc.health.v1.Health'] }).addToServer(server);
 
   const hostPort = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${hostPort}:${opts.port}`, ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(new UnavailableError(`${opts.service}: cannot listen on ${hostPort}:${opts.port}: ${err.message}`, { cause: err }));
-      else resolve(bound);
+  const bind = (s: Server, p: number, credentials: ServerCredentials): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      s.bindAsync(`${hostPort}:${p}`, credentials, (err, bound) => {
+        if (err) reject(new UnavailableError(`${opts.service}: cannot listen on ${hostPort}:${p}: ${err.message}`, { cause: err }));
+        else resolve(bound);
+      });
     });
-  });
+  const port = await bind(server, opts.port, opts.credentials ?? ServerCredentials.createInsecure());
+  let healthServer: Server | undefined;
+  let healthPort: number | undefined;
+  if (opts.healthPort) {
+    healthServer = new Server();
+    health.addToServer(healthServer);
+    healthPort = await bind(healthServer, opts.healthPort, ServerCredentials.createInsecure());
+  }
   const address = `${hostPort}:${port}`;
   opts.logger.debug({ address, services: names }, 'gRPC server bound');
 
@@ -82,14 +108,16 @@ export async function createGrpcServer(opts: GrpcServerOptions): Promise<GrpcSer
       const timer = setTimeout(() => {
         opts.logger.warn({ address, graceMs }, 'gRPC calls still running after the grace period: cancelling them');
         server.forceShutdown();
+        healthServer?.forceShutdown();
         resolve();
       }, graceMs);
       server.tryShutdown(() => {
         clearTimeout(timer);
+        healthServer?.forceShutdown();
         resolve();
       });
     });
     return stopped;
   };
-  return { port, address, setServing, stop, [Symbol.asyncDispose]: () => stop(5_000) };
+  return { port, healthPort, address, setServing, stop, [Symbol.asyncDispose]: () => stop(5_000) };
 }

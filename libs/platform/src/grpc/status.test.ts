@@ -84,7 +84,7 @@ describe('toRefitError', () => {
   });
 
   it('maps everything else to an internal RefitError', () => {
-    for (const code of [status.INTERNAL, status.UNKNOWN, status.UNIMPLEMENTED, status.PERMISSION_DENIED, status.DATA_LOSS]) {
+    for (const code of [status.INTERNAL, status.UNKNOWN, status.UNIMPLEMENTED, status.DATA_LOSS]) {
       const e = toRefitError(serviceError(code, 'nope'));
       expect(e.constructor).toBe(RefitError);
       expect(e.kind).toBe('internal');

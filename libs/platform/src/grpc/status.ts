@@ -4,7 +4,9 @@ import {
   FailedPreconditionError,
   InvalidInputError,
   NotFoundError,
+  PermissionDeniedError,
   RefitError,
+  UnauthenticatedError,
   UnavailableError,
   asRefitError,
   isRefitError,
@@ -37,6 +39,8 @@ const codeByKind: Record<ErrorKind, status> = {
   not_found: status.NOT_FOUND,
   conflict: status.ALREADY_EXISTS,
   failed_precondition: status.FAILED_PRECONDITION,
+  unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
   unavailable: status.UNAVAILABLE,
   internal: status.INTERNAL,
 };
@@ -66,6 +70,7 @@ export function toStatus(err: unknown, logger: GrpcLogger, service: string, call
     const details = encodeDetails(known.details);
     if (details) metadata.set(ERROR_DETAILS_KEY, details);
     if (known.kind === 'unavailable') logger.warn({ ...where, err }, 'gRPC call failed: a dependency is unavailable');
+    else if (known.kind === 'unauthenticated' || known.kind === 'permission_denied') logger.warn({ ...where, kind: known.kind, msg: known.message }, 'gRPC call refused');
     else logger.debug({ ...where, kind: known.kind, msg: known.message }, 'gRPC call rejected');
     return { code: codeByKind[known.kind], details: known.message, metadata };
   }
@@ -77,7 +82,8 @@ export function toStatus(err: unknown, logger: GrpcLogger, service: string, call
  * Turns a failed call's status into the matching `RefitError` subclass, keeping the server's
  * message and details: INVALID_ARGUMENT/OUT_OF_RANGE → InvalidInputError, NOT_FOUND →
  * NotFoundError, ALREADY_EXISTS/ABORTED → ConflictError, FAILED_PRECONDITION →
- * FailedPreconditionError, UNAVAILABLE/DEADLINE_EXCEEDED/CANCELLED/RESOURCE_EXHAUSTED →
+ * FailedPreconditionError, UNAUTHENTICATED → UnauthenticatedError, PERMISSION_DENIED →
+ * PermissionDeniedError, UNAVAILABLE/DEADLINE_EXCEEDED/CANCELLED/RESOURCE_EXHAUSTED →
  * UnavailableError (tell a deadline apart with `isDeadlineExceeded`), anything else → a
  * `RefitError` of kind `internal`. The original `ServiceError` is the `cause`.
  */
@@ -99,6 +105,12 @@ export function toRefitError(err: ServiceError, method?: string): GrpcCallError 
       break;
     case status.FAILED_PRECONDITION:
       e = new FailedPreconditionError(message, options);
+      break;
+    case status.UNAUTHENTICATED:
+      e = new UnauthenticatedError(message, options);
+      break;
+    case status.PERMISSION_DENIED:
+      e = new PermissionDeniedError(message, options);
       break;
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:

@@ -1,4 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
+import type { Identity } from '../auth/identity.js';
 
 /**
  * The logging surface the gRPC layer needs. A pino `Logger` satisfies it; it is declared here so
@@ -31,4 +32,10 @@ export type CallContext = {
    * one, otherwise a fresh UUID.
    */
   requestId: string;
+  /**
+   * Who called, as authenticated by the server (a service's certificate, a principal's token or
+   * certificate, or anonymous while authentication is off). Record this as the actor of
+   * anything the call changes, never a name the request carries.
+   */
+  identity: Identity;
 };

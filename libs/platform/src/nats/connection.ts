@@ -15,6 +15,10 @@ export interface ConnectNatsOptions {
   name: string;
   /** Timeout of the first connection attempt in ms (default 5000). */
   timeoutMs?: number;
+  /** User name, when the server authenticates its clients (REFIT_NATS_USER). */
+  user?: string;
+  /** Password of {@link ConnectNatsOptions.user} (REFIT_NATS_PASSWORD). */
+  pass?: string;
 }
 
 /**
@@ -32,6 +36,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<RefitNatsCo
       timeout: opts.timeoutMs ?? 5000,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
+      ...(opts.user ? { user: opts.user, pass: opts.pass ?? '' } : {}),
     });
   } catch (err) {
     throw new UnavailableError(`cannot reach NATS at ${opts.url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

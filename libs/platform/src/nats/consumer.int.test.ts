@@ -13,7 +13,7 @@ import { createLogger } from '../logger.js';
 import { migrate } from '../pg/migrate.js';
 import { createPool, withTransaction, type PgPool } from '../pg/pool.js';
 import { connectNats, type RefitNatsConnection } from './connection.js';
-import { DEAD_LETTER_HEADROOM, startConsumer, type ConsumerOptions } from './consumer.js';
+import { startConsumer, type ConsumerOptions } from './consumer.js';
 import {
   HEADER_CONSUMER,
   HEADER_ERROR,
@@ -113,7 +113,7 @@ describe('startConsumer', () => {
     expect(out[0].headers[HEADER_RUN_ID]).toBe('run-7');
     await waitFor(async () => (await consumerInfo('trainer-basic')).num_ack_pending === 0);
     const info = await consumerInfo('trainer-basic');
-    expect(info.config).toMatchObject({ ack_policy: AckPolicy.Explicit, max_deliver: 3 + DEAD_LETTER_HEADROOM, filter_subject: subject('basic.>') });
+    expect(info.config).toMatchObject({ ack_policy: AckPolicy.Explicit, max_deliver: -1, filter_subject: subject('basic.>') });
   });
 
   it('handles an event published twice with the same id exactly once', async () => {

@@ -16,6 +16,7 @@ import {
   HEADER_SOURCE,
   headerValue,
 } from './headers.js';
+import { clearAttempts } from './attempts.js';
 import { enqueueRawEvent } from './outbox.js';
 import type { ReceivedEvent } from './received-event.js';
 
@@ -51,6 +52,7 @@ export async function recordDeadLetter(opts: {
       [opts.consumer, ev.id],
     );
     if (rowCount === 0) return false;
+    await clearAttempts(tx, opts.consumer, ev.id);
     if (opts.hook) await opts.hook(ev, opts.error, tx);
     // A dead letter that fails in a catch-all consumer is not dead-lettered again: that could loop.
     if (isDeadLetterSubject(opts.subjectPrefix, ev.subject)) return true;

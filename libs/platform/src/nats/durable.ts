@@ -1,6 +1,6 @@
 /** Declaring the durable pull consumer a service's replicas share. */
 import { AckPolicy, DeliverPolicy, nanos } from 'nats';
-import type { ConsumerConfig, NatsConnection } from 'nats';
+import type { ConsumerConfig, JetStreamManager, NatsConnection } from 'nats';
 import { FailedPreconditionError, InvalidInputError } from '../errors.js';
 import { JS_ERR, jsErrCode, natsFailure } from './nats-errors.js';
 
@@ -16,10 +16,26 @@ export interface DurableSpec {
   ackWaitMs: number;
   /** Server-side delivery limit. */
   maxDeliver: number;
+  /**
+   * A durable this one takes part of the work over from (a consumer split in two). When this
+   * durable does not exist yet and that one does, it starts after that one's acknowledged
+   * position instead of at the start of the stream: an upgrade does not replay history.
+   */
+  takeOverFrom?: string;
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const FILTER = /^([A-Za-z0-9_-]+|\*)(\.([A-Za-z0-9_-]+|\*))*(\.>)?$|^>$/;
+
+/** The last stream sequence `durable` acknowledged in order, or undefined when it does not exist. */
+async function ackFloorOf(jsm: JetStreamManager, stream: string, durable: string): Promise<number | undefined> {
+  try {
+    return (await jsm.consumers.info(stream, durable)).ack_floor.stream_seq;
+  } catch (err) {
+    if (jsErrCode(err) === JS_ERR.consumerNotFound) return undefined;
+    throw err;
+  }
+}
 
 /**
  * Creates the durable pull consumer, or updates ack wait and delivery limit when it exists.
@@ -51,6 +67,11 @@ export async function ensureDurable(nc: NatsConnection, spec: DurableSpec): Prom
       if (jsErrCode(err) !== JS_ERR.consumerNotFound) throw err;
     }
     if (!current) {
+      const floor = spec.takeOverFrom ? await ackFloorOf(jsm, spec.stream, spec.takeOverFrom) : undefined;
+      if (floor !== undefined) {
+        want.deliver_policy = DeliverPolicy.StartSequence;
+        want.opt_start_seq = floor + 1;
+      }
       try {
         await jsm.consumers.add(spec.stream, want);
         return;

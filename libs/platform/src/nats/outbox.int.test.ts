@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
-import { TimestampSchema } from '@bufbuild/protobuf/wkt';
+import { BytesValueSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, readEvents, startNatsServer, waitFor, type TestEnv } from '@refit/testing';
 import { InvalidInputError } from '../errors.js';
@@ -123,6 +123,27 @@ describe('outbox + relay', () => {
       await enqueueEvent(tx, { subject: subject('stable'), schema: TimestampSchema, message: {}, eventId: id });
     });
     expect((await pool.query('SELECT count(*)::int AS n FROM outbox WHERE id = $1', [id])).rows[0].n).toBe(1);
+  });
+
+  it('refuses an event larger than NATS takes, naming its size and the limit, and writes no row', async () => {
+    const maxPayloadBytes = nc.info?.max_payload;
+    expect(maxPayloadBytes).toBe(1024 * 1024);
+    const big = (size: number) => ({ subject: subject('big'), schema: BytesValueSchema, message: { value: new Uint8Array(size) }, runId: 'r-1' });
+    const err = await withTransaction(pool, async (tx) => {
+      await tx.query(`INSERT INTO runs VALUES ('r-big', 'requested')`);
+      await enqueueEvent(tx, big(2 * 1024 * 1024), { maxPayloadBytes });
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toMatch(/^event big of run r-1 is 2 MiB; NATS takes at most 1 MiB: .*max_payload/);
+    expect((err as InvalidInputError).details).toMatchObject({ sizeBytes: expect.any(Number), maxPayloadBytes: 1024 * 1024 });
+    expect((await pool.query(`SELECT count(*)::int AS n FROM outbox WHERE subject = $1`, [subject('big')])).rows[0].n).toBe(0);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM runs WHERE id = 'r-big'`)).rows[0].n).toBe(0);
+    // Without a limit given, NATS's default (1 MiB) applies; what fits is written.
+    await withTransaction(pool, async (tx) => {
+      await expect(enqueueEvent(tx, big(1024 * 1024))).rejects.toThrow(InvalidInputError);
+    });
+    await withTransaction(pool, (tx) => enqueueEvent(tx, big(1000 * 1024), { maxPayloadBytes }));
+    expect((await pool.query(`SELECT count(*)::int AS n FROM outbox WHERE subject = $1`, [subject('big')])).rows[0].n).toBe(1);
   });
 
   it('keeps events while NATS is down and publishes them once it is back', async () => {

@@ -3,6 +3,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { JsMsg } from 'nats';
 import { InvalidInputError } from '../errors.js';
+import { checkMessage } from '../proto-checks.js';
 import { HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_NATS_MSG_ID, HEADER_RUN_ID, HEADER_SOURCE, HEADER_TRACE_ID } from './headers.js';
 
 /** An event delivered to a consumer's handler. */
@@ -28,7 +29,8 @@ export interface ReceivedEvent {
   /**
    * Decodes the payload.
    * @throws InvalidInputError (permanent: the event is dead-lettered) when the event's type is not
-   *   `schema.typeName` or the payload does not decode.
+   *   `schema.typeName`, the payload does not decode, or it holds an enum number its schema does
+   *   not define.
    */
   decode<T extends DescMessage>(schema: T): MessageShape<T>;
 }
@@ -56,11 +58,14 @@ export function toReceivedEvent(msg: JsMsg): ReceivedEvent {
       if (type !== '' && type !== schema.typeName) {
         throw new InvalidInputError(`event ${id} on ${msg.subject} is a ${type}, not a ${schema.typeName}`);
       }
+      let decoded: MessageShape<T>;
       try {
-        return fromBinary(schema, msg.data);
+        decoded = fromBinary(schema, msg.data);
       } catch (err) {
         throw new InvalidInputError(`event ${id} on ${msg.subject} does not decode as ${schema.typeName}`, { cause: err });
       }
+      // An enum number the schema does not define is refused here, by name, not as a TypeError later.
+      return checkMessage(schema, decoded, { what: `event ${id} on ${msg.subject}` });
     },
   };
 }

@@ -100,3 +100,59 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Migr
   }
   return { applied };
 }
+
+/** What a schema lacks of a service's migrations (see {@link checkMigrations}). */
+export interface MigrationStatus {
+  /** Versions not applied to the schema, in the order they would be (the platform's first). */
+  missing: string[];
+  /** Versions applied with another checksum than their file has now (edited after release). */
+  changed: string[];
+}
+
+/**
+ * Compares the migrations of `dir` (and the platform's) with what `schema` records, changing
+ * nothing: it needs only USAGE on the schema and SELECT on its `schema_migrations`. Versions the
+ * schema has beyond the files (a newer release migrated first) are not a problem: migrations are
+ * additive, so the older code still runs on them during a rollout.
+ *
+ * @throws InvalidInputError for a badly named file or a missing directory.
+ */
+export async function checkMigrations(pool: pg.Pool, opts: MigrateOptions): Promise<MigrationStatus> {
+  assertSchemaName(opts.schema);
+  const migrations = [...PLATFORM_MIGRATIONS, ...(await readMigrations(opts.dir))];
+  const table = `${pg.escapeIdentifier(opts.schema)}.schema_migrations`;
+  const { rows: found } = await pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
+  const applied = new Map<string, string>();
+  if (found[0]?.present) {
+    const { rows } = await pool.query<{ version: string; sha256: string }>(`SELECT version, sha256 FROM ${table}`);
+    for (const r of rows) applied.set(r.version, r.sha256);
+  }
+  const missing = migrations.filter((m) => !applied.has(m.version)).map((m) => m.version);
+  const changed = migrations.filter((m) => applied.has(m.version) && applied.get(m.version) !== sha256(m.sql)).map((m) => m.version);
+  return { missing, changed };
+}
+
+/** The message of a schema that is not migrated as its service needs: what is wrong and how to fix it. */
+export function describeUnmigrated(schema: string, status: MigrationStatus): string {
+  const problems = [
+    ...(status.missing.length > 0 ? [`not applied: ${status.missing.join(', ')}`] : []),
+    ...(status.changed.length > 0 ? [`changed since applied (the file differs from the checksum recorded): ${status.changed.join(', ')}`] : []),
+  ];
+  return (
+    `REFIT_MIGRATE=verify: schema ${schema} is not migrated for this release (${problems.join('; ')}). ` +
+    `Run this release's migrations first: the same image with REFIT_MIGRATE=only and the schema owner's REFIT_PG_URL ` +
+    `(the refit-migrate Job of deploy/k8s/overlays/prod), or start with REFIT_MIGRATE=apply where the service may migrate itself. ` +
+    `A changed migration is never re-applied: restore the released file and add a new one.`
+  );
+}
+
+/**
+ * Refuses a schema that lacks one of the service's migrations or has one with another checksum.
+ *
+ * @throws FailedPreconditionError naming the missing and changed versions and how to migrate.
+ */
+export async function verifyMigrations(pool: pg.Pool, opts: MigrateOptions): Promise<void> {
+  const status = await checkMigrations(pool, opts);
+  if (status.missing.length === 0 && status.changed.length === 0) return;
+  throw new FailedPreconditionError(describeUnmigrated(opts.schema, status), { details: { schema: opts.schema, ...status } });
+}

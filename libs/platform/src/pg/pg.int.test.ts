@@ -1,31 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '@refit/testing';
+import { createMigrationFolders, createTestEnv, type MigrationFolders, type TestEnv } from '@refit/testing';
 import { FailedPreconditionError, InvalidInputError, UnavailableError } from '../errors.js';
 import { migrate } from './migrate.js';
-import { createPool, dropSchema, ensureDatabase, withTransaction } from './pool.js';
+import { afterCommit, createPool, dropSchema, ensureDatabase, withTransaction } from './pool.js';
 
 let env: TestEnv;
-let dir: string;
+let folders: MigrationFolders;
 
 beforeAll(async () => {
   env = await createTestEnv({ name: 'pg' });
-  dir = await mkdtemp(join(tmpdir(), 'refit-migrations-'));
+  folders = await createMigrationFolders('migrations');
 });
 afterAll(async () => {
   await env.cleanup();
-  await rm(dir, { recursive: true, force: true });
+  await folders.remove();
 });
 
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const d = await mkdtemp(join(dir, 'm-'));
-  for (const [name, sql] of Object.entries(files)) await writeFile(join(d, name), sql);
-  return d;
-}
+const migrationsDir = (files: Record<string, string>): Promise<string> => folders.write(files);
 
 describe('migrate', () => {
   it('applies platform tables and files once, in order', async () => {
@@ -38,13 +33,13 @@ describe('migrate', () => {
       '002_b.sql': 'ALTER TABLE runs ADD COLUMN state text NOT NULL;',
       'README.md': 'ignored',
     });
-    expect(await migrate(pool, { schema, dir: d })).toEqual({ applied: ['000_platform', '001_a', '002_b', '010_c'] });
+    expect(await migrate(pool, { schema, dir: d })).toEqual({ applied: ['000_platform', '000_platform_resilience', '000_platform_outbox_dead', '001_a', '002_b', '010_c'] });
     expect(await migrate(pool, { schema, dir: d })).toEqual({ applied: [] });
     await writeFile(join(d, '011_d.sql'), 'ALTER TABLE runs ADD COLUMN note text;');
     expect(await migrate(pool, { schema, dir: d })).toEqual({ applied: ['011_d'] });
 
     const { rows } = await pool.query('SELECT version, sha256, applied_at FROM schema_migrations ORDER BY version');
-    expect(rows.map((r: { version: string }) => r.version)).toEqual(['000_platform', '001_a', '002_b', '010_c', '011_d']);
+    expect(rows.map((r: { version: string }) => r.version)).toEqual(['000_platform', '000_platform_outbox_dead', '000_platform_resilience', '001_a', '002_b', '010_c', '011_d']);
     expect((await pool.query('SELECT count(*)::int AS n FROM runs')).rows[0].n).toBe(1);
     // The platform tables are there, with the partial index on unpublished rows.
     await pool.query('SELECT seq, id, subject, type, payload, headers, created_at, published_at FROM outbox');
@@ -62,7 +57,7 @@ describe('migrate', () => {
     const pools = Array.from({ length: 4 }, () => createPool({ url: env.pgUrl, schema }));
     try {
       const results = await Promise.all(pools.map((p) => migrate(p, { schema, dir: d })));
-      expect(results.flatMap((r) => r.applied).sort()).toEqual(['000_platform', '001_a', '002_b']);
+      expect(results.flatMap((r) => r.applied).sort()).toEqual(['000_platform', '000_platform_outbox_dead', '000_platform_resilience', '001_a', '002_b']);
       expect((await pools[0].query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(2);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
@@ -81,7 +76,7 @@ describe('migrate', () => {
     expect((err as Error).message).toMatch(/001_a.*changed/);
     // Nothing after the changed migration was applied.
     const { rows } = await pool.query('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r: { version: string }) => r.version)).toEqual(['000_platform', '001_a', '002_b']);
+    expect(rows.map((r: { version: string }) => r.version)).toEqual(['000_platform', '000_platform_outbox_dead', '000_platform_resilience', '001_a', '002_b']);
   });
 
   it('rolls back a failing migration and rejects badly named files', async () => {
@@ -92,7 +87,7 @@ describe('migrate', () => {
     expect((await pool.query(`SELECT to_regclass('a') AS t`)).rows[0].t).toBeNull();
     await expect(migrate(pool, { schema, dir: await migrationsDir({ '1_a.sql': '' }) })).rejects.toThrow(InvalidInputError);
     await expect(migrate(pool, { schema, dir: await migrationsDir({ '001_a.sql': '', '001_b.sql': '' }) })).rejects.toThrow(/share number/);
-    await expect(migrate(pool, { schema, dir: join(dir, 'nope') })).rejects.toThrow(InvalidInputError);
+    await expect(migrate(pool, { schema, dir: join(await migrationsDir({}), 'nope') })).rejects.toThrow(InvalidInputError);
   });
 });
 
@@ -116,6 +111,42 @@ describe('pools and transactions', () => {
       }),
     ).rejects.toThrow('boom');
     expect((await pool.query('SELECT v FROM t')).rows).toEqual([{ v: 'kept' }]);
+  });
+
+  it('runs after-commit effects only once the transaction committed, and never for one that rolled back', async () => {
+    const schema = env.schema('after');
+    await using pool = createPool({ url: env.pgUrl, schema });
+    await migrate(pool, { schema, dir: await migrationsDir({ '001_t.sql': 'CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE child (p int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);' }) });
+    const ran: string[] = [];
+    await withTransaction(pool, async (tx) => {
+      afterCommit(tx, () => ran.push('first'));
+      afterCommit(tx, () => {
+        throw new Error('an effect that fails');
+      });
+      afterCommit(tx, () => ran.push('third'));
+      expect(ran).toEqual([]);
+    });
+    expect(ran).toEqual(['first', 'third']);
+    await expect(
+      withTransaction(pool, async (tx) => {
+        afterCommit(tx, () => ran.push('rolled back'));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    // A commit the server refuses (a deferred constraint, a serialization failure) is a rollback too.
+    await expect(
+      withTransaction(pool, async (tx) => {
+        afterCommit(tx, () => ran.push('refused at commit'));
+        await tx.query('INSERT INTO child VALUES (1)');
+      }),
+    ).rejects.toThrow(/foreign key/);
+    expect(ran).toEqual(['first', 'third']);
+    const client = await pool.connect();
+    try {
+      expect(() => afterCommit(client, () => undefined)).toThrow(/no transaction open by withTransaction/);
+    } finally {
+      client.release();
+    }
   });
 
   it('dropSchema removes a schema', async () => {

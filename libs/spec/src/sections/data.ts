@@ -32,7 +32,14 @@ export const dataSection = z.strictObject({
     ])
     .default('all'),
   split: split.default({ train: 0.7, validation: 0.15, test: 0.15, seed: 7 }),
+  /**
+   * Sources besides pushed and imported batches: `feedback` — labeled predictions (the row the
+   * deployer was asked to score, with the label sent back as feedback) become training rows, taken
+   * in as batches of their own when a run builds its snapshot; with `schema.entity`, a pushed row
+   * of the same entity wins. Default none.
+   */
+  include: z.array(z.literal('feedback')).default([]),
 });
 
 /** Defaults of `data:` when it is left out. */
-export const DATA_DEFAULTS = { window: 'all', split: { train: 0.7, validation: 0.15, test: 0.15, seed: 7 } } as const;
+export const DATA_DEFAULTS = { window: 'all' as const, split: { train: 0.7, validation: 0.15, test: 0.15, seed: 7 }, include: [] as 'feedback'[] };

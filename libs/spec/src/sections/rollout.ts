@@ -1,8 +1,22 @@
 import { z } from 'zod';
+import { compileExpression } from '../business-expr.js';
+import type { BusinessSpec } from './business.js';
+import { BUILTIN_METRIC_NAMES, businessMetricName } from './business-names.js';
 import { columnName } from './common.js';
 
-/** Live metrics a rollout analysis can compare (from feedback joined to predictions). */
-export const rolloutMetric = z.enum(['accuracy', 'logLoss']);
+/** The built-in metrics a rollout analysis can compare (from feedback joined to predictions). */
+export const ROLLOUT_BUILTIN_METRICS: ReadonlySet<string> = new Set(['accuracy', 'logLoss', 'auc']);
+
+const notRolloutMetric = (m: string) => `'${m}' is not a rollout metric: accuracy, logLoss, auc, or a business metric of confusion counts (business.metrics)`;
+
+/**
+ * A live metric a rollout analysis can compare: accuracy, logLoss, auc, or the name of a business
+ * metric (`business.metrics`) that reads no column (checked against the section by {@link rolloutRules}).
+ */
+export const rolloutMetric = z.string().superRefine((m, ctx) => {
+  if (ROLLOUT_BUILTIN_METRICS.has(m)) return;
+  if (BUILTIN_METRIC_NAMES.has(m) || !businessMetricName.safeParse(m).success) ctx.addIssue({ code: 'custom', message: notRolloutMetric(m) });
+});
 
 /**
  * Operational limits checked at every analysis of a step, before any feedback is needed (the
@@ -32,8 +46,12 @@ export const guardrailsSection = z
  * - `ab`: like one canary step of `split` percent, assigned by a hash of `entityColumn` so that an
  *   entity always meets the same model.
  * At each step the candidate is compared with the champion on `metric` (one-sided at `alpha`,
- * non-inferiority `margin`): pass → next step (after the last: promoted), fail → rolled back,
- * inconclusive → hold; after `holdMinutes` an inconclusive step follows `onInconclusive`.
+ * non-inferiority `margin`), on traffic of the step's own period only: the two arms served side
+ * by side, and at the last canary step (100 %, where the champion answers nothing) the champion's
+ * background scores of the same rows. pass → next step (after the last: promoted), fail → rolled
+ * back, inconclusive → hold. After `holdMinutes` an inconclusive step follows `onInconclusive`;
+ * a step still short of `minLabeled` labeled rows a side is never passed on the clock (rollback
+ * applies, promote keeps holding until the labels arrive).
  */
 export const rolloutSection = z
   .strictObject({
@@ -41,9 +59,15 @@ export const rolloutSection = z
     strategy: z.enum(['direct', 'shadow', 'canary', 'ab']).default('direct'),
     /** Canary weights in percent, increasing, the last one 100. Default [10, 50, 100]. */
     steps: z.array(z.number().int().min(1).max(100)).min(1).default([10, 50, 100]),
-    /** Labeled candidate predictions (and as many of the champion's) a step needs before it is judged. Default 200. */
+    /**
+     * Labeled rows a step needs on each side, from its own period, before it is judged (paired steps:
+     * rows both models scored); a hold never passes a step without them. Default 200.
+     */
     minLabeled: z.number().int().min(10).default(200),
-    /** The metric compared. Default accuracy. */
+    /**
+     * The metric compared: accuracy, logLoss, auc, or a business metric of confusion counts, each
+     * version at its own decision threshold. Default accuracy.
+     */
     metric: rolloutMetric.default('accuracy'),
     /** Non-inferiority margin in metric units. Default 0.02. */
     margin: z.number().min(0).default(0.02),
@@ -51,7 +75,11 @@ export const rolloutSection = z
     alpha: z.number().gt(0).lt(1).default(0.05),
     /** How long a step may stay inconclusive before `onInconclusive` applies, minutes. Default 60. */
     holdMinutes: z.number().gt(0).default(60),
-    /** What an inconclusive step does after `holdMinutes`: promote, rollback or hold. Default rollback. */
+    /**
+     * What an inconclusive step does after `holdMinutes`: promote (the step counts as passed: the
+     * next step, or after the last the promotion; never without `minLabeled` labeled rows a side),
+     * rollback or hold. Default rollback.
+     */
     onInconclusive: z.enum(['promote', 'rollback', 'hold']).default('rollback'),
     /** A/B: the raw column whose value assigns an entity to a variant (sticky). Required for ab. */
     entityColumn: columnName.optional(),
@@ -80,3 +108,29 @@ export const ROLLOUT_DEFAULTS: z.output<typeof rolloutSection> = {
   onInconclusive: 'rollback',
   split: 50,
 };
+
+/** What {@link rolloutRules} reads of a spec. */
+type RolloutRefs = { rollout: { metric: string }; business?: Pick<BusinessSpec, 'metrics'> };
+
+/**
+ * Cross-section rules of `rollout:`: a rollout metric that is not built in is a declared business
+ * metric, and one of confusion counts only (live feedback carries no column values).
+ */
+export function rolloutRules(spec: RolloutRefs): Array<{ path: Array<string | number>; message: string }> {
+  const m = spec.rollout.metric;
+  // Built-in names (and names that are no metric at all) are the section's own to report.
+  if (ROLLOUT_BUILTIN_METRICS.has(m) || BUILTIN_METRIC_NAMES.has(m) || !businessMetricName.safeParse(m).success) return [];
+  const path = ['rollout', 'metric'];
+  const declared = Object.keys(spec.business?.metrics ?? {});
+  const def = spec.business?.metrics[m];
+  if (!def) return [{ path, message: `unknown metric '${m}': neither accuracy, logLoss, auc nor declared in business.metrics${declared.length ? ` (declared: ${declared.join(', ')})` : ''}` }];
+  let columns: string[];
+  try {
+    columns = compileExpression(def.expr).columns;
+  } catch {
+    // An expression that does not compile is reported by the business section.
+    return [];
+  }
+  if (columns.length === 0) return [];
+  return [{ path, message: `'${m}' reads the column(s) ${columns.join(', ')}, which live feedback does not carry; a rollout can compare a business metric of confusion counts only` }];
+}

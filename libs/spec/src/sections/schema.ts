@@ -45,10 +45,49 @@ export const batchChecksSchema = z.strictObject({
   duplicateBatch: z.enum(['flag', 'reject']).default('flag'),
   /** Share of quarantined rows above which the batch itself is a problem. Default 0.5. */
   maxQuarantinedShare: z.number().min(0).max(1).default(0.5),
+  /**
+   * A binary label's positive rate may move this much (absolute) from the pinned profile's before
+   * the shift counts, and only when a two-proportion z-test also finds it (p < 0.001). Default 0.5:
+   * monthly batches of Seattle weather move their rain rate by up to 0.48 from a year's, by season.
+   */
+  maxLabelShift: z.number().gt(0).max(1).default(0.5),
+  /**
+   * A regression label's median may move this many pinned inter-quartile ranges before the shift
+   * counts (also tested: p < 0.001). Default 2: monthly medians of Seattle's weather columns move
+   * up to 1.6 ranges from a year's.
+   */
+  maxLabelShiftIqr: z.number().positive().default(2),
+  /** What a label shift does: `flag` the batch (default: a real change can move labels too) or `reject` it. */
+  onLabelShift: z.enum(['flag', 'reject']).default('flag'),
+  /**
+   * The champion's AUC on a batch's labels at or below which, when a one-sided rank-sum test also
+   * finds it below a coin's (p < 0.01), the labels are taken as inverted. Default 0.4.
+   */
+  labelInversionAuc: z.number().min(0).lt(0.5).default(0.4),
+  /**
+   * What labels the champion scores far below chance do: `reject` the batch (default: a model that
+   * was right about the past is almost never confidently wrong about the present, the labels are)
+   * or `flag` it.
+   */
+  onLabelInversion: z.enum(['flag', 'reject']).default('reject'),
 });
 
 /** Defaults of `schema.batch`. */
-export const BATCH_CHECK_DEFAULTS = { onProblem: 'reject', maxNullRateIncrease: 0.1, maxMedianShiftIqr: 3, onMedianShift: 'flag', pin: 'first', maxOutOfRangeShare: 0.05, duplicateBatch: 'flag', maxQuarantinedShare: 0.5 } as const;
+export const BATCH_CHECK_DEFAULTS = {
+  onProblem: 'reject',
+  maxNullRateIncrease: 0.1,
+  maxMedianShiftIqr: 3,
+  onMedianShift: 'flag',
+  pin: 'first',
+  maxOutOfRangeShare: 0.05,
+  duplicateBatch: 'flag',
+  maxQuarantinedShare: 0.5,
+  maxLabelShift: 0.5,
+  maxLabelShiftIqr: 2,
+  onLabelShift: 'flag',
+  labelInversionAuc: 0.4,
+  onLabelInversion: 'reject',
+} as const;
 
 /**
  * `schema:` — the columns every batch must have: declared in `columns`, or (`infer: true`)

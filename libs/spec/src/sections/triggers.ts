@@ -51,16 +51,49 @@ const external = z.strictObject({
   sources: z.array(z.string().min(1)).min(1, 'list at least one allowed source'),
 });
 
-/** Live quality from feedback (the deployer's monitoring windows) against the model's evaluation. */
-const performance = z.strictObject({
-  kind: z.literal('performance'),
-  /** Metric of the monitoring window to watch: a built-in one or a count-based business metric (`business.metrics`). Default accuracy. */
-  metric: z.union([z.enum(['accuracy', 'auc', 'logLoss', 'brier']), businessMetricName]).default('accuracy'),
-  /** Fire when the live metric is worse than the model's evaluation by more than this. */
-  maxDrop: z.number().positive(),
-  /** Fewest labeled predictions in a window for it to count. Default 100. */
-  minLabeled: z.number().int().positive().default(100),
+/** Metrics whose values lie in [0, 1]: a declared reference outside is a mistake. */
+const UNIT_METRICS: ReadonlySet<string> = new Set(['accuracy', 'auc', 'brier']);
+
+/**
+ * What a performance policy compares live quality with: `live` (default) — the model's own
+ * labelled windows after it starts serving, until `minLabeled` labelled predictions (a
+ * warm-up); `evaluation` — the served model's metric on its test split (in-distribution, so a
+ * later period rarely reaches it); `{ value: 0.8 }` — a declared value.
+ */
+const performanceReference = z.union([z.enum(['live', 'evaluation']), z.strictObject({ value: z.number().finite() })], {
+  error: 'expected live, evaluation or { value: <number> }',
 });
+
+/**
+ * Live quality from feedback (the deployer's monitoring windows) against a reference, by an
+ * always-valid sequential test (libs/ml `twoSampleSequential` / `oneSampleSequential`): every
+ * window after the reference adds its labelled rows to the test, which fires when live quality
+ * is worse than the reference by more than `maxDrop` at level `alpha` — however many windows
+ * it has looked at.
+ */
+const performance = z
+  .strictObject({
+    kind: z.literal('performance'),
+    /** Metric of the monitoring window to watch: a built-in one or a count-based business metric (`business.metrics`). Default accuracy. */
+    metric: z.union([z.enum(['accuracy', 'auc', 'logLoss', 'brier']), businessMetricName]).default('accuracy'),
+    /** Fire when live quality is worse than the reference by more than this (the test's margin), in the metric's units. */
+    maxDrop: z.number().positive(),
+    /**
+     * Labelled predictions of the warm-up that makes a `live` reference (with `evaluation` or a
+     * declared value: labelled predictions before the first test). Default 500.
+     */
+    minLabeled: z.number().int().positive().default(500),
+    /** What live quality is compared with: `live` (default), `evaluation`, or `{ value: … }`. */
+    reference: performanceReference.default('live'),
+    /** Level of the sequential test: the chance of a false alarm over all windows of a version. Default 0.05. */
+    alpha: z.number().gt(0).lt(0.5).default(0.05),
+  })
+  .superRefine((p, ctx) => {
+    if (typeof p.reference !== 'object') return;
+    const v = p.reference.value;
+    if (UNIT_METRICS.has(p.metric) && (v < 0 || v > 1)) ctx.addIssue({ code: 'custom', path: ['reference', 'value'], message: `${v} is not a possible ${p.metric}: it lies between 0 and 1` });
+    if (p.metric === 'logLoss' && v < 0) ctx.addIssue({ code: 'custom', path: ['reference', 'value'], message: `${v} is not a possible logLoss: it is at least 0` });
+  });
 
 /**
  * Data drift of live feature windows (the deployer's served rows) against the training data of
@@ -110,13 +143,23 @@ export const triggersSection = z.array(triggerSchema).default([{ kind: 'manual' 
 export const hygieneSection = z.strictObject({
   /** A condition must hold for this many consecutive evaluations before it fires. Default 1. */
   debounce: z.number().int().positive().default(1),
-  /** No automatic run within this many minutes after the previous run ended. Default 0. */
+  /**
+   * No automatic run within this many minutes after the previous run ended: a trigger during the
+   * cool-down is deferred to its end (one run then, whatever fired meanwhile), not dropped. Default 0.
+   */
   cooldownMinutes: z.number().min(0).default(0),
   /** At most this many runs per pipeline in any 24 hours (manual runs included). Default 24. */
   maxRunsPerDay: z.number().int().positive().default(24),
   /** A trigger while a run is in flight: coalesce into it (default) or queue one run for after it. */
   whenBusy: z.enum(['coalesce', 'queue']).default('coalesce'),
+  /**
+   * A trigger while the run in flight is in its rollout (its candidate passed its gates and is
+   * being rolled out): `queue` (default) one run to start as soon as the rollout ends, whatever
+   * `whenBusy` says — new data never joins a run whose training is over; or `supersede`: start a
+   * run now, whose candidate, if it passes, replaces the one in rollout.
+   */
+  duringRollout: z.enum(['queue', 'supersede']).default('queue'),
 });
 
 /** Defaults of `hygiene:` when it is left out. */
-export const HYGIENE_DEFAULTS = { debounce: 1, cooldownMinutes: 0, maxRunsPerDay: 24, whenBusy: 'coalesce' } as const;
+export const HYGIENE_DEFAULTS = { debounce: 1, cooldownMinutes: 0, maxRunsPerDay: 24, whenBusy: 'coalesce', duringRollout: 'queue' } as const;

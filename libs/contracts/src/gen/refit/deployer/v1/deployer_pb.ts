@@ -4,14 +4,65 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { MonitoringWindow } from "../../events/v1/monitoring_pb.js";
+import { file_refit_events_v1_monitoring } from "../../events/v1/monitoring_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file refit/deployer/v1/deployer.proto.
  */
 export const file_refit_deployer_v1_deployer: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEifgoKUHJlZGljdGlvbhIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBEg0KBWxhYmVsGAMgASgFEg0KBXZhbHVlGAQgASgBEhUKDW1vZGVsX3ZlcnNpb24YBSABKAkSDwoHdmFyaWFudBgGIAEoCSLZAQoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IjAKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAEiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrIjcKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJIqkCCgdSb2xsb3V0EhAKCHBpcGVsaW5lGAEgASgJEhAKCHN0cmF0ZWd5GAIgASgJEhkKEWNhbmRpZGF0ZV92ZXJzaW9uGAMgASgJEhgKEGNoYW1waW9uX3ZlcnNpb24YBCABKAkSDgoGcnVuX2lkGAUgASgJEg4KBnN0YXR1cxgGIAEoCRIMCgRzdGVwGAcgASgFEg4KBndlaWdodBgIIAEoBRINCgVzdGVwcxgJIAMoBRIVCg1zdGFydGVkX2F0X21zGAogASgDEhoKEnN0ZXBfc3RhcnRlZF9hdF9tcxgLIAEoAxIUCgxsYXN0X291dGNvbWUYDCABKAkSEwoLbGFzdF9yZWFzb24YDSABKAkSGgoSbGFzdF9hbmFseXNpc19qc29uGA4gASgJIiUKEUdldFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKEkdldFJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJIChVQcm9tb3RlUm9sbG91dFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWN0b3IYAiABKAkSDgoGcmVhc29uGAMgASgJIkUKFlByb21vdGVSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiRgoTQWJvcnRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQyywQKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlEl8KDFNlbmRGZWVkYmFjaxImLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1JlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5TZW5kRmVlZGJhY2tSZXNwb25zZRJZCgpHZXRSb2xsb3V0EiQucmVmaXQuZGVwbG95ZXIudjEuR2V0Um9sbG91dFJlcXVlc3QaJS5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVzcG9uc2USZQoOUHJvbW90ZVJvbGxvdXQSKC5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlcXVlc3QaKS5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlc3BvbnNlEl8KDEFib3J0Um9sbG91dBImLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5BYm9ydFJvbGxvdXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiRgoSTGlzdFdpbmRvd3NSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFEg8KB3ZlcnNpb24YAyABKAkiSQoTTGlzdFdpbmRvd3NSZXNwb25zZRIyCgd3aW5kb3dzGAEgAygLMiEucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3ciagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEijwEKClByZWRpY3Rpb24SFQoNcHJlZGljdGlvbl9pZBgBIAEoCRITCgtwcm9iYWJpbGl0eRgCIAEoARINCgVsYWJlbBgDIAEoBRINCgV2YWx1ZRgEIAEoARIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEg8KB3ZhcmlhbnQYBiABKAkSDwoHaW1wdXRlZBgHIAMoCSLLAgoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkSQAoHaW1wdXRlZBgIIAMoCzIvLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZS5JbXB1dGVkRW50cnkaLgoMSW1wdXRlZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IkUKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAESEwoLbGFiZWxfdmFsdWUYAyABKAkiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrInEKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJEhEKCWR1cGxpY2F0ZRgDIAEoAxIQCghjb25mbGljdBgEIAEoAxITCgtjb25mbGljdGluZxgFIAMoCSLaAgoHUm9sbG91dBIQCghwaXBlbGluZRgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIZChFjYW5kaWRhdGVfdmVyc2lvbhgDIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCRIOCgZzdGF0dXMYBiABKAkSDAoEc3RlcBgHIAEoBRIOCgZ3ZWlnaHQYCCABKAUSDQoFc3RlcHMYCSADKAUSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIaChJzdGVwX3N0YXJ0ZWRfYXRfbXMYCyABKAMSFAoMbGFzdF9vdXRjb21lGAwgASgJEhMKC2xhc3RfcmVhc29uGA0gASgJEhoKEmxhc3RfYW5hbHlzaXNfanNvbhgOIAEoCRIvCgdoaXN0b3J5GA8gAygLMh4ucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dFN0ZXAijwEKC1JvbGxvdXRTdGVwEgwKBHN0ZXAYASABKAUSDgoGd2VpZ2h0GAIgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSEwoLZW5kZWRfYXRfbXMYBCABKAMSDwoHb3V0Y29tZRgFIAEoCRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCSIlChFHZXRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJBChJHZXRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiTAoVUHJvbW90ZVJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiRQoWUHJvbW90ZVJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJKChNBYm9ydFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiZQoXTGlzdEZlZWRiYWNrUm93c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgFIsoBChhMaXN0RmVlZGJhY2tSb3dzUmVzcG9uc2USFQoNcHJlZGljdGlvbl9pZBgBIAEoCRIQCghyb3dfanNvbhgCIAEoCRINCgVsYWJlbBgDIAEoARITCgtsYWJlbF92YWx1ZRgEIAEoCRIwCgxwcmVkaWN0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZlZWRiYWNrX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKYBgoPRGVwbG95ZXJTZXJ2aWNlElAKB1ByZWRpY3QSIS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVxdWVzdBoiLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZRJiCg1HZXREZXBsb3ltZW50EicucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaKC5yZWZpdC5kZXBsb3llci52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USXwoMU2VuZEZlZWRiYWNrEiYucmVmaXQuZGVwbG95ZXIudjEuU2VuZEZlZWRiYWNrUmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1Jlc3BvbnNlElkKCkdldFJvbGxvdXQSJC5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVxdWVzdBolLnJlZml0LmRlcGxveWVyLnYxLkdldFJvbGxvdXRSZXNwb25zZRJlCg5Qcm9tb3RlUm9sbG91dBIoLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVxdWVzdBopLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVzcG9uc2USXwoMQWJvcnRSb2xsb3V0EiYucmVmaXQuZGVwbG95ZXIudjEuQWJvcnRSb2xsb3V0UmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlc3BvbnNlEm0KEExpc3RGZWVkYmFja1Jvd3MSKi5yZWZpdC5kZXBsb3llci52MS5MaXN0RmVlZGJhY2tSb3dzUmVxdWVzdBorLnJlZml0LmRlcGxveWVyLnYxLkxpc3RGZWVkYmFja1Jvd3NSZXNwb25zZTABElwKC0xpc3RXaW5kb3dzEiUucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXF1ZXN0GiYucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_events_v1_monitoring]);
+
+/**
+ * @generated from message refit.deployer.v1.ListWindowsRequest
+ */
+export type ListWindowsRequest = Message<"refit.deployer.v1.ListWindowsRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * 1-500; 0 means 50.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * Only this served version's windows (empty: every version).
+   *
+   * @generated from field: string version = 3;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.ListWindowsRequest.
+ * Use `create(ListWindowsRequestSchema)` to create a new message.
+ */
+export const ListWindowsRequestSchema: GenMessage<ListWindowsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 0);
+
+/**
+ * @generated from message refit.deployer.v1.ListWindowsResponse
+ */
+export type ListWindowsResponse = Message<"refit.deployer.v1.ListWindowsResponse"> & {
+  /**
+   * @generated from field: repeated refit.events.v1.MonitoringWindow windows = 1;
+   */
+  windows: MonitoringWindow[];
+};
+
+/**
+ * Describes the message refit.deployer.v1.ListWindowsResponse.
+ * Use `create(ListWindowsResponseSchema)` to create a new message.
+ */
+export const ListWindowsResponseSchema: GenMessage<ListWindowsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 1);
 
 /**
  * @generated from message refit.deployer.v1.PredictRequest
@@ -48,7 +99,7 @@ export type PredictRequest = Message<"refit.deployer.v1.PredictRequest"> & {
  * Use `create(PredictRequestSchema)` to create a new message.
  */
 export const PredictRequestSchema: GenMessage<PredictRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 0);
+  messageDesc(file_refit_deployer_v1_deployer, 2);
 
 /**
  * @generated from message refit.deployer.v1.Prediction
@@ -89,6 +140,15 @@ export type Prediction = Message<"refit.deployer.v1.Prediction"> & {
    * @generated from field: string variant = 6;
    */
   variant: string;
+
+  /**
+   * Features this row lacked (absent, null, NaN or blank) that the answering model filled as its
+   * spec declares (`impute`, a missing indicator). A missing feature with no such declaration is
+   * refused with INVALID_ARGUMENT naming it.
+   *
+   * @generated from field: repeated string imputed = 7;
+   */
+  imputed: string[];
 };
 
 /**
@@ -96,7 +156,7 @@ export type Prediction = Message<"refit.deployer.v1.Prediction"> & {
  * Use `create(PredictionSchema)` to create a new message.
  */
 export const PredictionSchema: GenMessage<Prediction> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 1);
+  messageDesc(file_refit_deployer_v1_deployer, 3);
 
 /**
  * @generated from message refit.deployer.v1.PredictResponse
@@ -141,6 +201,13 @@ export type PredictResponse = Message<"refit.deployer.v1.PredictResponse"> & {
    * @generated from field: string candidate_variant = 7;
    */
   candidateVariant: string;
+
+  /**
+   * Per feature, how many rows of the answer it was imputed in (both shapes; empty when none was).
+   *
+   * @generated from field: map<string, uint32> imputed = 8;
+   */
+  imputed: { [key: string]: number };
 };
 
 /**
@@ -148,7 +215,7 @@ export type PredictResponse = Message<"refit.deployer.v1.PredictResponse"> & {
  * Use `create(PredictResponseSchema)` to create a new message.
  */
 export const PredictResponseSchema: GenMessage<PredictResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 2);
+  messageDesc(file_refit_deployer_v1_deployer, 4);
 
 /**
  * @generated from message refit.deployer.v1.GetDeploymentRequest
@@ -165,7 +232,7 @@ export type GetDeploymentRequest = Message<"refit.deployer.v1.GetDeploymentReque
  * Use `create(GetDeploymentRequestSchema)` to create a new message.
  */
 export const GetDeploymentRequestSchema: GenMessage<GetDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 3);
+  messageDesc(file_refit_deployer_v1_deployer, 5);
 
 /**
  * @generated from message refit.deployer.v1.Deployment
@@ -197,7 +264,7 @@ export type Deployment = Message<"refit.deployer.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 4);
+  messageDesc(file_refit_deployer_v1_deployer, 6);
 
 /**
  * @generated from message refit.deployer.v1.GetDeploymentResponse
@@ -214,7 +281,7 @@ export type GetDeploymentResponse = Message<"refit.deployer.v1.GetDeploymentResp
  * Use `create(GetDeploymentResponseSchema)` to create a new message.
  */
 export const GetDeploymentResponseSchema: GenMessage<GetDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 5);
+  messageDesc(file_refit_deployer_v1_deployer, 7);
 
 /**
  * @generated from message refit.deployer.v1.Feedback
@@ -231,6 +298,15 @@ export type Feedback = Message<"refit.deployer.v1.Feedback"> & {
    * @generated from field: double label = 2;
    */
   label: number;
+
+  /**
+   * The label column's raw value, as it would stand in a pushed CSV (e.g. `2.3` for precipitation
+   * when the label is `precipitation > 0`): needed for the row to become training data when the
+   * pipeline trains on feedback and its label has a `positive` rule. Optional.
+   *
+   * @generated from field: string label_value = 3;
+   */
+  labelValue: string;
 };
 
 /**
@@ -238,7 +314,7 @@ export type Feedback = Message<"refit.deployer.v1.Feedback"> & {
  * Use `create(FeedbackSchema)` to create a new message.
  */
 export const FeedbackSchema: GenMessage<Feedback> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 6);
+  messageDesc(file_refit_deployer_v1_deployer, 8);
 
 /**
  * @generated from message refit.deployer.v1.SendFeedbackRequest
@@ -260,7 +336,7 @@ export type SendFeedbackRequest = Message<"refit.deployer.v1.SendFeedbackRequest
  * Use `create(SendFeedbackRequestSchema)` to create a new message.
  */
 export const SendFeedbackRequestSchema: GenMessage<SendFeedbackRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 7);
+  messageDesc(file_refit_deployer_v1_deployer, 9);
 
 /**
  * @generated from message refit.deployer.v1.SendFeedbackResponse
@@ -279,6 +355,26 @@ export type SendFeedbackResponse = Message<"refit.deployer.v1.SendFeedbackRespon
    * @generated from field: repeated string unknown = 2;
    */
   unknown: string[];
+
+  /**
+   * The first label sent for a prediction wins. Later feedback for a prediction already labeled
+   * is not joined: `duplicate` when it says the same (label and label value), `conflict` when it
+   * contradicts the joined label (kept in the deployer's feedback_conflicts table, counted on the
+   * prediction). Prediction ids of the conflicts are in `conflicting`.
+   *
+   * @generated from field: int64 duplicate = 3;
+   */
+  duplicate: bigint;
+
+  /**
+   * @generated from field: int64 conflict = 4;
+   */
+  conflict: bigint;
+
+  /**
+   * @generated from field: repeated string conflicting = 5;
+   */
+  conflicting: string[];
 };
 
 /**
@@ -286,7 +382,7 @@ export type SendFeedbackResponse = Message<"refit.deployer.v1.SendFeedbackRespon
  * Use `create(SendFeedbackResponseSchema)` to create a new message.
  */
 export const SendFeedbackResponseSchema: GenMessage<SendFeedbackResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 8);
+  messageDesc(file_refit_deployer_v1_deployer, 10);
 
 /**
  * A pipeline's progressive rollout.
@@ -373,6 +469,13 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
    * @generated from field: string last_analysis_json = 14;
    */
   lastAnalysisJson: string;
+
+  /**
+   * Every step so far, first to last: its weight, when it started and ended, and how it ended.
+   *
+   * @generated from field: repeated refit.deployer.v1.RolloutStep history = 15;
+   */
+  history: RolloutStep[];
 };
 
 /**
@@ -380,7 +483,63 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
  * Use `create(RolloutSchema)` to create a new message.
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 9);
+  messageDesc(file_refit_deployer_v1_deployer, 11);
+
+/**
+ * One step of a rollout as it went.
+ *
+ * @generated from message refit.deployer.v1.RolloutStep
+ */
+export type RolloutStep = Message<"refit.deployer.v1.RolloutStep"> & {
+  /**
+   * 0-based.
+   *
+   * @generated from field: int32 step = 1;
+   */
+  step: number;
+
+  /**
+   * @generated from field: int32 weight = 2;
+   */
+  weight: number;
+
+  /**
+   * @generated from field: int64 started_at_ms = 3;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * 0 while the step runs.
+   *
+   * @generated from field: int64 ended_at_ms = 4;
+   */
+  endedAtMs: bigint;
+
+  /**
+   * The step's last analysis (pass, fail, inconclusive) or, for the step the rollout ended at,
+   * promoted, rolled-back or aborted; with its sentence and the numbers (JSON).
+   *
+   * @generated from field: string outcome = 5;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string analysis_json = 7;
+   */
+  analysisJson: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.RolloutStep.
+ * Use `create(RolloutStepSchema)` to create a new message.
+ */
+export const RolloutStepSchema: GenMessage<RolloutStep> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 12);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutRequest
@@ -397,7 +556,7 @@ export type GetRolloutRequest = Message<"refit.deployer.v1.GetRolloutRequest"> &
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 10);
+  messageDesc(file_refit_deployer_v1_deployer, 13);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutResponse
@@ -414,7 +573,7 @@ export type GetRolloutResponse = Message<"refit.deployer.v1.GetRolloutResponse">
  * Use `create(GetRolloutResponseSchema)` to create a new message.
  */
 export const GetRolloutResponseSchema: GenMessage<GetRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 11);
+  messageDesc(file_refit_deployer_v1_deployer, 14);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutRequest
@@ -426,9 +585,10 @@ export type PromoteRolloutRequest = Message<"refit.deployer.v1.PromoteRolloutReq
   pipeline: string;
 
   /**
-   * Who decides (recorded in the ledger).
+   * Ignored: who decides is the caller's authenticated identity (recorded in the ledger).
    *
-   * @generated from field: string actor = 2;
+   * @generated from field: string actor = 2 [deprecated = true];
+   * @deprecated
    */
   actor: string;
 
@@ -443,7 +603,7 @@ export type PromoteRolloutRequest = Message<"refit.deployer.v1.PromoteRolloutReq
  * Use `create(PromoteRolloutRequestSchema)` to create a new message.
  */
 export const PromoteRolloutRequestSchema: GenMessage<PromoteRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 12);
+  messageDesc(file_refit_deployer_v1_deployer, 15);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutResponse
@@ -460,7 +620,7 @@ export type PromoteRolloutResponse = Message<"refit.deployer.v1.PromoteRolloutRe
  * Use `create(PromoteRolloutResponseSchema)` to create a new message.
  */
 export const PromoteRolloutResponseSchema: GenMessage<PromoteRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 13);
+  messageDesc(file_refit_deployer_v1_deployer, 16);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutRequest
@@ -472,7 +632,10 @@ export type AbortRolloutRequest = Message<"refit.deployer.v1.AbortRolloutRequest
   pipeline: string;
 
   /**
-   * @generated from field: string actor = 2;
+   * Ignored: who decides is the caller's authenticated identity (recorded in the ledger).
+   *
+   * @generated from field: string actor = 2 [deprecated = true];
+   * @deprecated
    */
   actor: string;
 
@@ -487,7 +650,7 @@ export type AbortRolloutRequest = Message<"refit.deployer.v1.AbortRolloutRequest
  * Use `create(AbortRolloutRequestSchema)` to create a new message.
  */
 export const AbortRolloutRequestSchema: GenMessage<AbortRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 14);
+  messageDesc(file_refit_deployer_v1_deployer, 17);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutResponse
@@ -504,7 +667,88 @@ export type AbortRolloutResponse = Message<"refit.deployer.v1.AbortRolloutRespon
  * Use `create(AbortRolloutResponseSchema)` to create a new message.
  */
 export const AbortRolloutResponseSchema: GenMessage<AbortRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 15);
+  messageDesc(file_refit_deployer_v1_deployer, 18);
+
+/**
+ * @generated from message refit.deployer.v1.ListFeedbackRowsRequest
+ */
+export type ListFeedbackRowsRequest = Message<"refit.deployer.v1.ListFeedbackRowsRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Only feedback that arrived after this time (unset: all).
+   *
+   * @generated from field: google.protobuf.Timestamp after = 2;
+   */
+  after?: Timestamp | undefined;
+
+  /**
+   * At most this many rows (0: 100,000).
+   *
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message refit.deployer.v1.ListFeedbackRowsRequest.
+ * Use `create(ListFeedbackRowsRequestSchema)` to create a new message.
+ */
+export const ListFeedbackRowsRequestSchema: GenMessage<ListFeedbackRowsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 19);
+
+/**
+ * One labeled prediction as a training row.
+ *
+ * @generated from message refit.deployer.v1.ListFeedbackRowsResponse
+ */
+export type ListFeedbackRowsResponse = Message<"refit.deployer.v1.ListFeedbackRowsResponse"> & {
+  /**
+   * @generated from field: string prediction_id = 1;
+   */
+  predictionId: string;
+
+  /**
+   * The raw row the prediction was made from, as JSON (what Predict received).
+   *
+   * @generated from field: string row_json = 2;
+   */
+  rowJson: string;
+
+  /**
+   * The true label sent as feedback (0/1).
+   *
+   * @generated from field: double label = 3;
+   */
+  label: number;
+
+  /**
+   * The label column's raw value when the feedback carried one.
+   *
+   * @generated from field: string label_value = 4;
+   */
+  labelValue: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp predicted_at = 5;
+   */
+  predictedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp feedback_at = 6;
+   */
+  feedbackAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.ListFeedbackRowsResponse.
+ * Use `create(ListFeedbackRowsResponseSchema)` to create a new message.
+ */
+export const ListFeedbackRowsResponseSchema: GenMessage<ListFeedbackRowsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 20);
 
 /**
  * Online predictions with the deployed model.
@@ -569,6 +813,27 @@ export const DeployerService: GenService<{
     methodKind: "unary";
     input: typeof AbortRolloutRequestSchema;
     output: typeof AbortRolloutResponseSchema;
+  },
+  /**
+   * Labeled predictions of a pipeline that trains on feedback (`data.include: [feedback]`): the row
+   * each was made from and its label, oldest feedback first (the ingestion service reads them).
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.ListFeedbackRows
+   */
+  listFeedbackRows: {
+    methodKind: "server_streaming";
+    input: typeof ListFeedbackRowsRequestSchema;
+    output: typeof ListFeedbackRowsResponseSchema;
+  },
+  /**
+   * The pipeline's recent monitoring windows (live quality per version and variant), newest first.
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.ListWindows
+   */
+  listWindows: {
+    methodKind: "unary";
+    input: typeof ListWindowsRequestSchema;
+    output: typeof ListWindowsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_deployer_v1_deployer, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/events.proto.
  */
 export const file_refit_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEiRwoPUGlwZWxpbmVBcHBsaWVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSEQoJc3BlY19qc29uGAMgASgJIm4KDFJ1blJlcXVlc3RlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSMAoMcmVxdWVzdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoMRGF0YUluZ2VzdGVkEhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEhIKCnJvd3NfdG90YWwYAyABKAMSFQoNcm93c19hY2NlcHRlZBgEIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAUgASgDEiwKBm9iamVjdBgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZiJyCgxEYXRhUmVqZWN0ZWQSEAoIcGlwZWxpbmUYASABKAkSEAoIYmF0Y2hfaWQYAiABKAkSGAoQcm93c19xdWFyYW50aW5lZBgDIAEoAxIQCghwcm9ibGVtcxgEIAMoCRISCgpyb3dzX3RvdGFsGAUgASgDIpgBCg9EYXRhc2V0UHJlcGFyZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmciwwEKDUZlYXR1cmVzUmVhZHkSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSKwoFZHJpZnQYBCABKAsyHC5yZWZpdC5ldmVudHMudjEuRHJpZnRSZXBvcnQiuAEKC0NvbHVtbkRyaWZ0Eg4KBmNvbHVtbhgBIAEoCRIMCgR0ZXN0GAIgASgJEhEKCXN0YXRpc3RpYxgDIAEoARIUCgdwX3ZhbHVlGAQgASgBSACIAQESEAoDcHNpGAUgASgBSAGIAQESDgoGc3RhdHVzGAYgASgJEhYKDnJlZmVyZW5jZV9zaXplGAcgASgDEhQKDGN1cnJlbnRfc2l6ZRgIIAEoA0IKCghfcF92YWx1ZUIGCgRfcHNpIpYCCgtEcmlmdFJlcG9ydBIQCghwaXBlbGluZRgBIAEoCRIOCgZydW5faWQYAiABKAkSGAoQcmVmZXJlbmNlX3J1bl9pZBgDIAEoCRIOCgZzdGF0dXMYBCABKAkSDQoFc2hhcmUYBSABKAESLQoHY29sdW1ucxgGIAMoCzIcLnJlZml0LmV2ZW50cy52MS5Db2x1bW5EcmlmdBIsCgZyZXBvcnQYByABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSDgoGc291cmNlGAggASgJEg8KB3ZlcnNpb24YCSABKAkSLgoKd2luZG93X2VuZBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAikgIKDE1vZGVsVHJhaW5lZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSKQoHbGluZWFnZRgCIAEoCzIYLnJlZml0LmNvbW1vbi52MS5MaW5lYWdlEiwKBnRpbWluZxgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5TdGFnZVRpbWluZxJGCg10cmFpbl9tZXRyaWNzGAQgAygLMi8ucmVmaXQuZXZlbnRzLnYxLk1vZGVsVHJhaW5lZC5UcmFpbk1ldHJpY3NFbnRyeRozChFUcmFpbk1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIoAECg5Nb2RlbEV2YWx1YXRlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSKQoHbGluZWFnZRgCIAEoCzIYLnJlZml0LmNvbW1vbi52MS5MaW5lYWdlEiwKBnRpbWluZxgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5TdGFnZVRpbWluZxIpCgd2ZXJkaWN0GAQgASgOMhgucmVmaXQuY29tbW9uLnYxLlZlcmRpY3QSDwoHcmVhc29ucxgFIAMoCRJQChFjYW5kaWRhdGVfbWV0cmljcxgGIAMoCzI1LnJlZml0LmV2ZW50cy52MS5Nb2RlbEV2YWx1YXRlZC5DYW5kaWRhdGVNZXRyaWNzRW50cnkSTgoQY2hhbXBpb25fbWV0cmljcxgHIAMoCzI0LnJlZml0LmV2ZW50cy52MS5Nb2RlbEV2YWx1YXRlZC5DaGFtcGlvbk1ldHJpY3NFbnRyeRIYChBjaGFtcGlvbl92ZXJzaW9uGAggASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1gEKD01vZGVsUmVnaXN0ZXJlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSDwoHdmVyc2lvbhgCIAEoCRIQCghwcm9tb3RlZBgDIAEoCBIZChFwcmV2aW91c19jaGFtcGlvbhgEIAEoCRIpCgd2ZXJkaWN0GAUgASgOMhgucmVmaXQuY29tbW9uLnYxLlZlcmRpY3QSLAoGdGltaW5nGAYgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nImoKDEFsaWFzQ2hhbmdlZBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhgKEHByZXZpb3VzX3ZlcnNpb24YBCABKAkSDgoGcnVuX2lkGAUgASgJIm8KDE1vZGVsU2VydmluZxIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIsCgZ0aW1pbmcYBCABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmciTAoJUnVuRmFpbGVkEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRINCgVzdGFnZRgDIAEoCRIOCgZyZWFzb24YBCABKAkiWAoMUnVuQ29tcGxldGVkEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIPCgdvdXRjb21lGAMgASgJEhUKDW1vZGVsX3ZlcnNpb24YBCABKAliBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEiRwoPUGlwZWxpbmVBcHBsaWVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSEQoJc3BlY19qc29uGAMgASgJIm4KDFJ1blJlcXVlc3RlZBIsCgdjb250ZXh0GAEgASgLMhsucmVmaXQuY29tbW9uLnYxLlJ1bkNvbnRleHQSMAoMcmVxdWVzdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKlAQoMRGF0YUluZ2VzdGVkEhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEhIKCnJvd3NfdG90YWwYAyABKAMSFQoNcm93c19hY2NlcHRlZBgEIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAUgASgDEiwKBm9iamVjdBgGIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZiJyCgxEYXRhUmVqZWN0ZWQSEAoIcGlwZWxpbmUYASABKAkSEAoIYmF0Y2hfaWQYAiABKAkSGAoQcm93c19xdWFyYW50aW5lZBgDIAEoAxIQCghwcm9ibGVtcxgEIAMoCRISCgpyb3dzX3RvdGFsGAUgASgDIpgBCg9EYXRhc2V0UHJlcGFyZWQSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmciwwEKDUZlYXR1cmVzUmVhZHkSLAoHY29udGV4dBgBIAEoCzIbLnJlZml0LmNvbW1vbi52MS5SdW5Db250ZXh0EikKB2xpbmVhZ2UYAiABKAsyGC5yZWZpdC5jb21tb24udjEuTGluZWFnZRIsCgZ0aW1pbmcYAyABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmcSKwoFZHJpZnQYBCABKAsyHC5yZWZpdC5ldmVudHMudjEuRHJpZnRSZXBvcnQi7QEKC0NvbHVtbkRyaWZ0Eg4KBmNvbHVtbhgBIAEoCRIMCgR0ZXN0GAIgASgJEhEKCXN0YXRpc3RpYxgDIAEoARIUCgdwX3ZhbHVlGAQgASgBSACIAQESEAoDcHNpGAUgASgBSAGIAQESDgoGc3RhdHVzGAYgASgJEhYKDnJlZmVyZW5jZV9zaXplGAcgASgDEhQKDGN1cnJlbnRfc2l6ZRgIIAEoAxIzCgloaXN0b2dyYW0YCSABKAsyIC5yZWZpdC5ldmVudHMudjEuQ29sdW1uSGlzdG9ncmFtQgoKCF9wX3ZhbHVlQgYKBF9wc2kiWAoPQ29sdW1uSGlzdG9ncmFtEg0KBWVkZ2VzGAEgAygBEhIKCmNhdGVnb3JpZXMYAiADKAkSEQoJcmVmZXJlbmNlGAMgAygBEg8KB2N1cnJlbnQYBCADKAEilgIKC0RyaWZ0UmVwb3J0EhAKCHBpcGVsaW5lGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIYChByZWZlcmVuY2VfcnVuX2lkGAMgASgJEg4KBnN0YXR1cxgEIAEoCRINCgVzaGFyZRgFIAEoARItCgdjb2x1bW5zGAYgAygLMhwucmVmaXQuZXZlbnRzLnYxLkNvbHVtbkRyaWZ0EiwKBnJlcG9ydBgHIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIOCgZzb3VyY2UYCCABKAkSDwoHdmVyc2lvbhgJIAEoCRIuCgp3aW5kb3dfZW5kGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKSAgoMTW9kZWxUcmFpbmVkEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nEkYKDXRyYWluX21ldHJpY3MYBCADKAsyLy5yZWZpdC5ldmVudHMudjEuTW9kZWxUcmFpbmVkLlRyYWluTWV0cmljc0VudHJ5GjMKEVRyYWluTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEigAQKDk1vZGVsRXZhbHVhdGVkEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USLAoGdGltaW5nGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLlN0YWdlVGltaW5nEikKB3ZlcmRpY3QYBCABKA4yGC5yZWZpdC5jb21tb24udjEuVmVyZGljdBIPCgdyZWFzb25zGAUgAygJElAKEWNhbmRpZGF0ZV9tZXRyaWNzGAYgAygLMjUucmVmaXQuZXZlbnRzLnYxLk1vZGVsRXZhbHVhdGVkLkNhbmRpZGF0ZU1ldHJpY3NFbnRyeRJOChBjaGFtcGlvbl9tZXRyaWNzGAcgAygLMjQucmVmaXQuZXZlbnRzLnYxLk1vZGVsRXZhbHVhdGVkLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YCCABKAkaNwoVQ2FuZGlkYXRlTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaNgoUQ2hhbXBpb25NZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASLWAQoPTW9kZWxSZWdpc3RlcmVkEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIPCgd2ZXJzaW9uGAIgASgJEhAKCHByb21vdGVkGAMgASgIEhkKEXByZXZpb3VzX2NoYW1waW9uGAQgASgJEikKB3ZlcmRpY3QYBSABKA4yGC5yZWZpdC5jb21tb24udjEuVmVyZGljdBIsCgZ0aW1pbmcYBiABKAsyHC5yZWZpdC5jb21tb24udjEuU3RhZ2VUaW1pbmciagoMQWxpYXNDaGFuZ2VkEhAKCHBpcGVsaW5lGAEgASgJEg0KBWFsaWFzGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGAoQcHJldmlvdXNfdmVyc2lvbhgEIAEoCRIOCgZydW5faWQYBSABKAkibwoMTW9kZWxTZXJ2aW5nEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEiwKBnRpbWluZxgEIAEoCzIcLnJlZml0LmNvbW1vbi52MS5TdGFnZVRpbWluZyJMCglSdW5GYWlsZWQSDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg0KBXN0YWdlGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJYCgxSdW5Db21wbGV0ZWQSDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg8KB291dGNvbWUYAyABKAkSFQoNbW9kZWxfdmVyc2lvbhgEIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * refit.pipeline.applied — a pipeline spec was created or changed.
@@ -274,6 +274,14 @@ export type ColumnDrift = Message<"refit.events.v1.ColumnDrift"> & {
    * @generated from field: int64 current_size = 8;
    */
   currentSize: bigint;
+
+  /**
+   * The two distributions compared, for drawing; unset when either sample is empty (and in
+   * reports stored before histograms were recorded).
+   *
+   * @generated from field: refit.events.v1.ColumnHistogram histogram = 9;
+   */
+  histogram?: ColumnHistogram | undefined;
 };
 
 /**
@@ -282,6 +290,55 @@ export type ColumnDrift = Message<"refit.events.v1.ColumnDrift"> & {
  */
 export const ColumnDriftSchema: GenMessage<ColumnDrift> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_events, 6);
+
+/**
+ * Share of the reference and of the current rows in each bin of a numeric column (the bins PSI
+ * uses) or in each category of a categorical one. `reference` and `current` have one entry per
+ * bin, each summing to 1.
+ *
+ * @generated from message refit.events.v1.ColumnHistogram
+ */
+export type ColumnHistogram = Message<"refit.events.v1.ColumnHistogram"> & {
+  /**
+   * Numeric columns: the interior cut points, ascending and distinct (deciles of the reference,
+   * tied ones merged). Bins are right-closed: bin 0 is (-inf, edges[0]], bin k is
+   * (edges[k-1], edges[k]], the last is (edges[last], +inf); there are edges.size + 1 bins.
+   * Empty for a categorical column.
+   *
+   * @generated from field: repeated double edges = 1;
+   */
+  edges: number[];
+
+  /**
+   * Categorical columns: one bin per category seen in either sample, reference categories first
+   * (in the order the reference lists them), then those new in the current sample. Empty for a
+   * numeric column.
+   *
+   * @generated from field: repeated string categories = 2;
+   */
+  categories: string[];
+
+  /**
+   * Share of the reference rows in each bin.
+   *
+   * @generated from field: repeated double reference = 3;
+   */
+  reference: number[];
+
+  /**
+   * Share of the current rows in each bin.
+   *
+   * @generated from field: repeated double current = 4;
+   */
+  current: number[];
+};
+
+/**
+ * Describes the message refit.events.v1.ColumnHistogram.
+ * Use `create(ColumnHistogramSchema)` to create a new message.
+ */
+export const ColumnHistogramSchema: GenMessage<ColumnHistogram> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_events, 7);
 
 /**
  * refit.drift.report — data drift between a reference and a current sample of a pipeline.
@@ -357,7 +414,7 @@ export type DriftReport = Message<"refit.events.v1.DriftReport"> & {
  * Use `create(DriftReportSchema)` to create a new message.
  */
 export const DriftReportSchema: GenMessage<DriftReport> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 7);
+  messageDesc(file_refit_events_v1_events, 8);
 
 /**
  * refit.model.trained — a candidate model is stored.
@@ -391,7 +448,7 @@ export type ModelTrained = Message<"refit.events.v1.ModelTrained"> & {
  * Use `create(ModelTrainedSchema)` to create a new message.
  */
 export const ModelTrainedSchema: GenMessage<ModelTrained> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 8);
+  messageDesc(file_refit_events_v1_events, 9);
 
 /**
  * refit.model.evaluated — the candidate was compared with the champion and the gates decided.
@@ -449,7 +506,7 @@ export type ModelEvaluated = Message<"refit.events.v1.ModelEvaluated"> & {
  * Use `create(ModelEvaluatedSchema)` to create a new message.
  */
 export const ModelEvaluatedSchema: GenMessage<ModelEvaluated> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 9);
+  messageDesc(file_refit_events_v1_events, 10);
 
 /**
  * refit.model.registered — the candidate is a model version (promoted or not).
@@ -493,7 +550,7 @@ export type ModelRegistered = Message<"refit.events.v1.ModelRegistered"> & {
  * Use `create(ModelRegisteredSchema)` to create a new message.
  */
 export const ModelRegisteredSchema: GenMessage<ModelRegistered> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 10);
+  messageDesc(file_refit_events_v1_events, 11);
 
 /**
  * refit.alias.changed — an alias (champion, previous…) now points at another version.
@@ -532,7 +589,7 @@ export type AliasChanged = Message<"refit.events.v1.AliasChanged"> & {
  * Use `create(AliasChangedSchema)` to create a new message.
  */
 export const AliasChangedSchema: GenMessage<AliasChanged> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 11);
+  messageDesc(file_refit_events_v1_events, 12);
 
 /**
  * refit.deployment.serving — the deployer serves a version.
@@ -566,7 +623,7 @@ export type ModelServing = Message<"refit.events.v1.ModelServing"> & {
  * Use `create(ModelServingSchema)` to create a new message.
  */
 export const ModelServingSchema: GenMessage<ModelServing> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 12);
+  messageDesc(file_refit_events_v1_events, 13);
 
 /**
  * refit.run.failed — a stage could not do its work; the run stops.
@@ -600,7 +657,7 @@ export type RunFailed = Message<"refit.events.v1.RunFailed"> & {
  * Use `create(RunFailedSchema)` to create a new message.
  */
 export const RunFailedSchema: GenMessage<RunFailed> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 13);
+  messageDesc(file_refit_events_v1_events, 14);
 
 /**
  * refit.run.completed — the run reached its end (promoted and serving, or rejected by a gate).
@@ -636,5 +693,5 @@ export type RunCompleted = Message<"refit.events.v1.RunCompleted"> & {
  * Use `create(RunCompletedSchema)` to create a new message.
  */
 export const RunCompletedSchema: GenMessage<RunCompleted> = /*@__PURE__*/
-  messageDesc(file_refit_events_v1_events, 14);
+  messageDesc(file_refit_events_v1_events, 15);
 

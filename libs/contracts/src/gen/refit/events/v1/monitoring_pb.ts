@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/monitoring.proto.
  */
 export const file_refit_events_v1_monitoring: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9ldmVudHMvdjEvbW9uaXRvcmluZy5wcm90bxIPcmVmaXQuZXZlbnRzLnYxIp4DChBNb25pdG9yaW5nV2luZG93EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDwoHdmFyaWFudBgDIAEoCRIwCgx3aW5kb3dfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ByZWRpY3Rpb25zGAYgASgDEg8KB2xhYmVsZWQYByABKAMSPwoHbWV0cmljcxgIIAMoCzIuLnJlZml0LmV2ZW50cy52MS5Nb25pdG9yaW5nV2luZG93Lk1ldHJpY3NFbnRyeRIXCg9tZWFuX2xhdGVuY3lfbXMYCSABKAESLgoIZmVhdHVyZXMYCiABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFAoMZmVhdHVyZV9yb3dzGAsgASgDGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("CiByZWZpdC9ldmVudHMvdjEvbW9uaXRvcmluZy5wcm90bxIPcmVmaXQuZXZlbnRzLnYxIqoEChBNb25pdG9yaW5nV2luZG93EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDwoHdmFyaWFudBgDIAEoCRIwCgx3aW5kb3dfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ByZWRpY3Rpb25zGAYgASgDEg8KB2xhYmVsZWQYByABKAMSPwoHbWV0cmljcxgIIAMoCzIuLnJlZml0LmV2ZW50cy52MS5Nb25pdG9yaW5nV2luZG93Lk1ldHJpY3NFbnRyeRIXCg9tZWFuX2xhdGVuY3lfbXMYCSABKAESLgoIZmVhdHVyZXMYCiABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFAoMZmVhdHVyZV9yb3dzGAsgASgDEkAKCHJvd19zdW1zGAwgAygLMi4ucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3cuUm93U3Vtc0VudHJ5Gi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGkgKDFJvd1N1bXNFbnRyeRILCgNrZXkYASABKAkSJwoFdmFsdWUYAiABKAsyGC5yZWZpdC5ldmVudHMudjEuUm93U3VtczoCOAEiKwoHUm93U3VtcxILCgNzdW0YASABKAESEwoLc3VtX3NxdWFyZXMYAiABKAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * <prefix>.monitoring.window — live quality of a served model over one time window, from the
@@ -91,6 +91,17 @@ export type MonitoringWindow = Message<"refit.events.v1.MonitoringWindow"> & {
    * @generated from field: int64 feature_rows = 11;
    */
   featureRows: bigint;
+
+  /**
+   * For each metric that is a mean of per-row values, the sums of those values over the labeled
+   * predictions (accuracy: 1 for a right decision at the version's threshold, else 0; logLoss:
+   * -log p of the true class, p clipped to [1e-15, 1 - 1e-15]; brier: (p - y)^2). sum / labeled
+   * is the window's metric; with sum_squares, windows pool into one sample whose variance is
+   * known (the trigger's sequential performance test). Empty when no prediction was labeled.
+   *
+   * @generated from field: map<string, refit.events.v1.RowSums> row_sums = 12;
+   */
+  rowSums: { [key: string]: RowSums };
 };
 
 /**
@@ -99,4 +110,28 @@ export type MonitoringWindow = Message<"refit.events.v1.MonitoringWindow"> & {
  */
 export const MonitoringWindowSchema: GenMessage<MonitoringWindow> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_monitoring, 0);
+
+/**
+ * The sum and the sum of squares of a metric's per-row values over some rows.
+ *
+ * @generated from message refit.events.v1.RowSums
+ */
+export type RowSums = Message<"refit.events.v1.RowSums"> & {
+  /**
+   * @generated from field: double sum = 1;
+   */
+  sum: number;
+
+  /**
+   * @generated from field: double sum_squares = 2;
+   */
+  sumSquares: number;
+};
+
+/**
+ * Describes the message refit.events.v1.RowSums.
+ * Use `create(RowSumsSchema)` to create a new message.
+ */
+export const RowSumsSchema: GenMessage<RowSums> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_monitoring, 1);
 

@@ -88,7 +88,8 @@ export type RolloutDecided = Message<"refit.events.v1.RolloutDecided"> & {
   outcome: string;
 
   /**
-   * The step (0-based) the decision was taken at.
+   * The step the decision was taken at, 1-based as runs and alerts number it (`step 1/3`).
+   * (Deployers before the rollout-evidence change sent it 0-based.)
    *
    * @generated from field: int32 step = 5;
    */

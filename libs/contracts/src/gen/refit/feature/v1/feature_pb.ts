@@ -6,13 +6,67 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ArtifactRef } from "../../common/v1/common_pb.js";
 import { file_refit_common_v1_common } from "../../common/v1/common_pb.js";
+import type { DriftReport } from "../../events/v1/events_pb.js";
+import { file_refit_events_v1_events } from "../../events/v1/events_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file refit/feature/v1/feature.proto.
  */
 export const file_refit_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiIQoPR2V0U3RhdHNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSKOAQoQR2V0U3RhdHNSZXNwb25zZRIOCgZydW5faWQYASABKAkSEAoIcGlwZWxpbmUYAiABKAkSFwoPc25hcHNob3Rfc2hhMjU2GAMgASgJEisKBXN0YXRzGAQgASgLMhwucmVmaXQuY29tbW9uLnYxLkFydGlmYWN0UmVmEhIKCnN0YXRzX2pzb24YBSABKAkiJQoTR2V0VHJhbnNmb3JtUmVxdWVzdBIOCgZydW5faWQYASABKAkimAEKFEdldFRyYW5zZm9ybVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIvCgl0cmFuc2Zvcm0YAyABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFgoOdHJhbnNmb3JtX2pzb24YBCABKAkSFQoNZmVhdHVyZV9uYW1lcxgFIAMoCTLCAQoORmVhdHVyZVNlcnZpY2USXQoMR2V0VHJhbnNmb3JtEiUucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXF1ZXN0GiYucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXNwb25zZRJRCghHZXRTdGF0cxIhLnJlZml0LmZlYXR1cmUudjEuR2V0U3RhdHNSZXF1ZXN0GiIucmVmaXQuZmVhdHVyZS52MS5HZXRTdGF0c1Jlc3BvbnNlYgZwcm90bzM", [file_refit_common_v1_common]);
+  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiQwoQTGlzdERyaWZ0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBRIOCgZzb3VyY2UYAyABKAkiQgoRTGlzdERyaWZ0UmVzcG9uc2USLQoHcmVwb3J0cxgBIAMoCzIcLnJlZml0LmV2ZW50cy52MS5EcmlmdFJlcG9ydCIhCg9HZXRTdGF0c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJIo4BChBHZXRTdGF0c1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIXCg9zbmFwc2hvdF9zaGEyNTYYAyABKAkSKwoFc3RhdHMYBCABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSEgoKc3RhdHNfanNvbhgFIAEoCSIlChNHZXRUcmFuc2Zvcm1SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSKYAQoUR2V0VHJhbnNmb3JtUmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEi8KCXRyYW5zZm9ybRgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIWCg50cmFuc2Zvcm1fanNvbhgEIAEoCRIVCg1mZWF0dXJlX25hbWVzGAUgAygJMpgCCg5GZWF0dXJlU2VydmljZRJdCgxHZXRUcmFuc2Zvcm0SJS5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlcXVlc3QaJi5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlc3BvbnNlElEKCEdldFN0YXRzEiEucmVmaXQuZmVhdHVyZS52MS5HZXRTdGF0c1JlcXVlc3QaIi5yZWZpdC5mZWF0dXJlLnYxLkdldFN0YXRzUmVzcG9uc2USVAoJTGlzdERyaWZ0EiIucmVmaXQuZmVhdHVyZS52MS5MaXN0RHJpZnRSZXF1ZXN0GiMucmVmaXQuZmVhdHVyZS52MS5MaXN0RHJpZnRSZXNwb25zZWIGcHJvdG8z", [file_refit_common_v1_common, file_refit_events_v1_events]);
+
+/**
+ * @generated from message refit.feature.v1.ListDriftRequest
+ */
+export type ListDriftRequest = Message<"refit.feature.v1.ListDriftRequest"> & {
+  /**
+   * Required: a pipeline name (lower-case letters, digits and dashes, starting with a letter).
+   *
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Most reports returned: 0 means 20; 1 to 200 otherwise.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * "training", "live", or empty for both.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message refit.feature.v1.ListDriftRequest.
+ * Use `create(ListDriftRequestSchema)` to create a new message.
+ */
+export const ListDriftRequestSchema: GenMessage<ListDriftRequest> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 0);
+
+/**
+ * @generated from message refit.feature.v1.ListDriftResponse
+ */
+export type ListDriftResponse = Message<"refit.feature.v1.ListDriftResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated refit.events.v1.DriftReport reports = 1;
+   */
+  reports: DriftReport[];
+};
+
+/**
+ * Describes the message refit.feature.v1.ListDriftResponse.
+ * Use `create(ListDriftResponseSchema)` to create a new message.
+ */
+export const ListDriftResponseSchema: GenMessage<ListDriftResponse> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 1);
 
 /**
  * @generated from message refit.feature.v1.GetStatsRequest
@@ -29,7 +83,7 @@ export type GetStatsRequest = Message<"refit.feature.v1.GetStatsRequest"> & {
  * Use `create(GetStatsRequestSchema)` to create a new message.
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 0);
+  messageDesc(file_refit_feature_v1_feature, 2);
 
 /**
  * @generated from message refit.feature.v1.GetStatsResponse
@@ -70,7 +124,7 @@ export type GetStatsResponse = Message<"refit.feature.v1.GetStatsResponse"> & {
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 1);
+  messageDesc(file_refit_feature_v1_feature, 3);
 
 /**
  * @generated from message refit.feature.v1.GetTransformRequest
@@ -87,7 +141,7 @@ export type GetTransformRequest = Message<"refit.feature.v1.GetTransformRequest"
  * Use `create(GetTransformRequestSchema)` to create a new message.
  */
 export const GetTransformRequestSchema: GenMessage<GetTransformRequest> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 2);
+  messageDesc(file_refit_feature_v1_feature, 4);
 
 /**
  * @generated from message refit.feature.v1.GetTransformResponse
@@ -126,7 +180,7 @@ export type GetTransformResponse = Message<"refit.feature.v1.GetTransformRespons
  * Use `create(GetTransformResponseSchema)` to create a new message.
  */
 export const GetTransformResponseSchema: GenMessage<GetTransformResponse> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 3);
+  messageDesc(file_refit_feature_v1_feature, 5);
 
 /**
  * Fitted feature transforms.
@@ -152,6 +206,19 @@ export const FeatureService: GenService<{
     methodKind: "unary";
     input: typeof GetStatsRequestSchema;
     output: typeof GetStatsResponseSchema;
+  },
+  /**
+   * Drift reports of a pipeline, newest first (by when they were measured): training reports (a
+   * run's training data against the previous run's) and live ones (a served window against the
+   * training data of the served version), each as `drift.report` carried it, histograms included.
+   * A pipeline with no report (or unknown here) gives an empty list.
+   *
+   * @generated from rpc refit.feature.v1.FeatureService.ListDrift
+   */
+  listDrift: {
+    methodKind: "unary";
+    input: typeof ListDriftRequestSchema;
+    output: typeof ListDriftResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_feature_v1_feature, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/ingestion/v1/ingestion.proto.
  */
 export const file_refit_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiJAoQR2V0U2NoZW1hUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKTAQoMU2NoZW1hQ29sdW1uEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghudWxsYWJsZRgDIAEoCBIQCgNtaW4YBCABKAFIAIgBARIQCgNtYXgYBSABKAFIAYgBARIOCgZ2YWx1ZXMYBiADKAkSEQoJb25fdW5zZWVuGAcgASgJQgYKBF9taW5CBgoEX21heCK3AQoRR2V0U2NoZW1hUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEjEKB2NvbHVtbnMYAyADKAsyIC5yZWZpdC5pbmdlc3Rpb24udjEuU2NoZW1hQ29sdW1uEhAKCGJhdGNoX2lkGAQgASgJEgwKBHJvd3MYBSABKAMSLQoJcGlubmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgpQdXNoSGVhZGVyEhAKCHBpcGVsaW5lGAEgASgJEg4KBmZvcm1hdBgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIaChJyZXN1Ym1pdHNfYmF0Y2hfaWQYBCABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSL4AQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCRIOCgZzdGF0dXMYByABKAkSFgoOYmF0Y2hfcHJvYmxlbXMYCCADKAkSEAoId2FybmluZ3MYCSADKAkSEQoJd2F0ZXJtYXJrGAogASgJIlUKDlBvc3RncmVzU291cmNlEgsKA3VybBgBIAEoCRINCgV0YWJsZRgCIAEoCRINCgVxdWVyeRgDIAEoCRIYChB3YXRlcm1hcmtfY29sdW1uGAQgASgJIokBChFJbXBvcnREYXRhUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCgZzM191cmkYAiABKAlIABI2Cghwb3N0Z3JlcxgDIAEoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5Qb3N0Z3Jlc1NvdXJjZUgAEg4KBmZvcm1hdBgEIAEoCUIICgZzb3VyY2UiSQoSSW1wb3J0RGF0YVJlc3BvbnNlEjMKBWJhdGNoGAEgASgLMiQucmVmaXQuaW5nZXN0aW9uLnYxLlB1c2hEYXRhUmVzcG9uc2Ui4AEKBUJhdGNoEhAKCGJhdGNoX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhUKDXJvd3NfYWNjZXB0ZWQYBCABKAMSGAoQcm93c19xdWFyYW50aW5lZBgFIAEoAxIOCgZzaGEyNTYYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc3RhdHVzGAggASgJEhAKCHByb2JsZW1zGAkgAygJEg4KBmZvcm1hdBgKIAEoCSImChJMaXN0QmF0Y2hlc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiQQoTTGlzdEJhdGNoZXNSZXNwb25zZRIqCgdiYXRjaGVzGAEgAygLMhkucmVmaXQuaW5nZXN0aW9uLnYxLkJhdGNoInUKDlF1YXJhbnRpbmVkUm93EhAKCGJhdGNoX2lkGAEgASgJEi8KB3Byb2JsZW0YAiABKAsyHi5yZWZpdC5pbmdlc3Rpb24udjEuUm93UHJvYmxlbRILCgNyYXcYAyABKAkSEwoLcmVzb2x2ZWRfYnkYBCABKAkiZAoVTGlzdFF1YXJhbnRpbmVSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEg0KBWxpbWl0GAMgASgFEhgKEGluY2x1ZGVfcmVzb2x2ZWQYBCABKAgiSgoWTGlzdFF1YXJhbnRpbmVSZXNwb25zZRIwCgRyb3dzGAEgAygLMiIucmVmaXQuaW5nZXN0aW9uLnYxLlF1YXJhbnRpbmVkUm93MusDChBJbmdlc3Rpb25TZXJ2aWNlElcKCFB1c2hEYXRhEiMucmVmaXQuaW5nZXN0aW9uLnYxLlB1c2hEYXRhUmVxdWVzdBokLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlKAESXgoLTGlzdEJhdGNoZXMSJi5yZWZpdC5pbmdlc3Rpb24udjEuTGlzdEJhdGNoZXNSZXF1ZXN0GicucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVzcG9uc2USZwoOTGlzdFF1YXJhbnRpbmUSKS5yZWZpdC5pbmdlc3Rpb24udjEuTGlzdFF1YXJhbnRpbmVSZXF1ZXN0GioucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVzcG9uc2USWwoKSW1wb3J0RGF0YRIlLnJlZml0LmluZ2VzdGlvbi52MS5JbXBvcnREYXRhUmVxdWVzdBomLnJlZml0LmluZ2VzdGlvbi52MS5JbXBvcnREYXRhUmVzcG9uc2USWAoJR2V0U2NoZW1hEiQucmVmaXQuaW5nZXN0aW9uLnYxLkdldFNjaGVtYVJlcXVlc3QaJS5yZWZpdC5pbmdlc3Rpb24udjEuR2V0U2NoZW1hUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiJAoQR2V0U2NoZW1hUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKTAQoMU2NoZW1hQ29sdW1uEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghudWxsYWJsZRgDIAEoCBIQCgNtaW4YBCABKAFIAIgBARIQCgNtYXgYBSABKAFIAYgBARIOCgZ2YWx1ZXMYBiADKAkSEQoJb25fdW5zZWVuGAcgASgJQgYKBF9taW5CBgoEX21heCK3AQoRR2V0U2NoZW1hUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEjEKB2NvbHVtbnMYAyADKAsyIC5yZWZpdC5pbmdlc3Rpb24udjEuU2NoZW1hQ29sdW1uEhAKCGJhdGNoX2lkGAQgASgJEgwKBHJvd3MYBSABKAMSLQoJcGlubmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgpQdXNoSGVhZGVyEhAKCHBpcGVsaW5lGAEgASgJEg4KBmZvcm1hdBgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIaChJyZXN1Ym1pdHNfYmF0Y2hfaWQYBCABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSL4AQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCRIOCgZzdGF0dXMYByABKAkSFgoOYmF0Y2hfcHJvYmxlbXMYCCADKAkSEAoId2FybmluZ3MYCSADKAkSEQoJd2F0ZXJtYXJrGAogASgJIoUBCg5Qb3N0Z3Jlc1NvdXJjZRIPCgN1cmwYASABKAlCAhgBEg0KBXRhYmxlGAIgASgJEhEKBXF1ZXJ5GAMgASgJQgIYARIYChB3YXRlcm1hcmtfY29sdW1uGAQgASgJEhIKCmNvbm5lY3Rpb24YBSABKAkSEgoKcXVlcnlfbmFtZRgGIAEoCSKJAQoRSW1wb3J0RGF0YVJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSEAoGczNfdXJpGAIgASgJSAASNgoIcG9zdGdyZXMYAyABKAsyIi5yZWZpdC5pbmdlc3Rpb24udjEuUG9zdGdyZXNTb3VyY2VIABIOCgZmb3JtYXQYBCABKAlCCAoGc291cmNlIkkKEkltcG9ydERhdGFSZXNwb25zZRIzCgViYXRjaBgBIAEoCzIkLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlIuABCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSDgoGc2hhMjU2GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN0YXR1cxgIIAEoCRIQCghwcm9ibGVtcxgJIAMoCRIOCgZmb3JtYXQYCiABKAkiJgoSTGlzdEJhdGNoZXNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKE0xpc3RCYXRjaGVzUmVzcG9uc2USKgoHYmF0Y2hlcxgBIAMoCzIZLnJlZml0LmluZ2VzdGlvbi52MS5CYXRjaCJ1Cg5RdWFyYW50aW5lZFJvdxIQCghiYXRjaF9pZBgBIAEoCRIvCgdwcm9ibGVtGAIgASgLMh4ucmVmaXQuaW5nZXN0aW9uLnYxLlJvd1Byb2JsZW0SCwoDcmF3GAMgASgJEhMKC3Jlc29sdmVkX2J5GAQgASgJImQKFUxpc3RRdWFyYW50aW5lUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIYChBpbmNsdWRlX3Jlc29sdmVkGAQgASgIIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdzLrAwoQSW5nZXN0aW9uU2VydmljZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlElsKCkltcG9ydERhdGESJS5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlcXVlc3QaJi5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlc3BvbnNlElgKCUdldFNjaGVtYRIkLnJlZml0LmluZ2VzdGlvbi52MS5HZXRTY2hlbWFSZXF1ZXN0GiUucmVmaXQuaW5nZXN0aW9uLnYxLkdldFNjaGVtYVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.ingestion.v1.GetSchemaRequest
@@ -316,38 +316,59 @@ export const PushDataResponseSchema: GenMessage<PushDataResponse> = /*@__PURE__*
   messageDesc(file_refit_ingestion_v1_ingestion, 6);
 
 /**
- * A Postgres source. Exactly one of table and query.
+ * A Postgres source: a connection an admin declared in the ingestion service's import sources
+ * (the file REFIT_IMPORT_SOURCES names), and one of the tables or named queries declared for it.
+ * Exactly one of table and query_name.
  *
  * @generated from message refit.ingestion.v1.PostgresSource
  */
 export type PostgresSource = Message<"refit.ingestion.v1.PostgresSource"> & {
   /**
-   * postgres://user@host:port/db — a connection dedicated to this source.
+   * Refused: the service connects only to declared connections (name one with `connection`).
+   * Kept so that older clients get a clear refusal instead of a silently ignored field.
    *
-   * @generated from field: string url = 1;
+   * @generated from field: string url = 1 [deprecated = true];
+   * @deprecated
    */
   url: string;
 
   /**
-   * A table name, optionally schema-qualified (schema.table).
+   * A table declared for the connection, as declared: `schema.table` or `table`. Read with its
+   * identifiers quoted, so case matters.
    *
    * @generated from field: string table = 2;
    */
   table: string;
 
   /**
-   * A SELECT whose rows are the data.
+   * Refused: SQL is never taken from a request (name an admin-written query with `query_name`).
    *
-   * @generated from field: string query = 3;
+   * @generated from field: string query = 3 [deprecated = true];
+   * @deprecated
    */
   query: string;
 
   /**
    * Only rows with this column above the last watermark are taken; empty: every row, every time.
+   * A plain column name (letters, digits, _) of the table's or the query's rows.
    *
    * @generated from field: string watermark_column = 4;
    */
   watermarkColumn: string;
+
+  /**
+   * Name of the declared connection (e.g. `warehouse`). Required.
+   *
+   * @generated from field: string connection = 5;
+   */
+  connection: string;
+
+  /**
+   * Name of a query an admin declared for the connection (its `queries:`).
+   *
+   * @generated from field: string query_name = 6;
+   */
+  queryName: string;
 };
 
 /**
@@ -371,7 +392,9 @@ export type ImportDataRequest = Message<"refit.ingestion.v1.ImportDataRequest"> 
    */
   source: {
     /**
-     * s3://bucket/key of a CSV or JSON-lines object.
+     * s3://bucket/key of a CSV or JSON-lines object. The key must lie under a prefix of a
+     * declared S3 source (the file REFIT_IMPORT_SOURCES names); the platform's own bucket never
+     * does. Keys with `..`, `.` or empty segments are refused.
      *
      * @generated from field: string s3_uri = 2;
      */
@@ -645,6 +668,8 @@ export const IngestionService: GenService<{
   /**
    * Ingests from a source the service reads itself: an S3 object or a Postgres table or query
    * (incremental by a watermark column). Validated and recorded exactly like a pushed file.
+   * Only sources an admin declared (REFIT_IMPORT_SOURCES) are read: anything else is
+   * INVALID_ARGUMENT with a message naming what is declared.
    *
    * @generated from rpc refit.ingestion.v1.IngestionService.ImportData
    */

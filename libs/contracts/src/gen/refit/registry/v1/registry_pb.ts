@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/registry/v1/registry.proto.
  */
 export const file_refit_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIqgBCg9TZXRBbGlhc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBEg0KBWFjdG9yGAUgASgJEg4KBnJlYXNvbhgGIAEoCRIOCgZydW5faWQYByABKAlCFAoSX2V4cGVjdGVkX3JldmlzaW9uIlQKEFNldEFsaWFzUmVzcG9uc2USLgoFbW9kZWwYASABKAsyHy5yZWZpdC5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SEAoIcmV2aXNpb24YAiABKAMitgEKC0xlZGdlckVudHJ5EhAKCHBpcGVsaW5lGAEgASgJEgsKA3NlcRgCIAEoAxIMCgRraW5kGAMgASgJEg4KBnJ1bl9pZBgEIAEoCRINCgVhY3RvchgFIAEoCRIPCgdzdW1tYXJ5GAYgASgJEhQKDGRldGFpbHNfanNvbhgHIAEoCRITCgtyZWNvcmRlZF9hdBgIIAEoCRIRCglwcmV2X2hhc2gYCSABKAkSDAoEaGFzaBgKIAEoCSI1ChFMaXN0TGVkZ2VyUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZydW5faWQYAiABKAkiRQoSTGlzdExlZGdlclJlc3BvbnNlEi8KB2VudHJpZXMYASADKAsyHi5yZWZpdC5yZWdpc3RyeS52MS5MZWRnZXJFbnRyeSInChNWZXJpZnlMZWRnZXJSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIm4KFFZlcmlmeUxlZGdlclJlc3BvbnNlEgoKAm9rGAEgASgIEg8KB2VudHJpZXMYAiABKAMSFQoNZmlyc3RfYmFkX3NlcRgDIAEoAxIPCgdwcm9ibGVtGAQgASgJEhEKCWhlYWRfaGFzaBgFIAEoCSJ9ChVSZWNvcmREZWNpc2lvblJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDAoEa2luZBgCIAEoCRIOCgZydW5faWQYAyABKAkSDQoFYWN0b3IYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIUCgxkZXRhaWxzX2pzb24YBiABKAkiRwoWUmVjb3JkRGVjaXNpb25SZXNwb25zZRItCgVlbnRyeRgBIAEoCzIeLnJlZml0LnJlZ2lzdHJ5LnYxLkxlZGdlckVudHJ5Mo4FCg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2USUwoIU2V0QWxpYXMSIi5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlElkKCkxpc3RMZWRnZXISJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TGVkZ2VyUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RMZWRnZXJSZXNwb25zZRJfCgxWZXJpZnlMZWRnZXISJi5yZWZpdC5yZWdpc3RyeS52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GicucmVmaXQucmVnaXN0cnkudjEuVmVyaWZ5TGVkZ2VyUmVzcG9uc2USZQoOUmVjb3JkRGVjaXNpb24SKC5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlcXVlc3QaKS5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("CiByZWZpdC9yZWdpc3RyeS92MS9yZWdpc3RyeS5wcm90bxIRcmVmaXQucmVnaXN0cnkudjEimwMKDE1vZGVsVmVyc2lvbhIQCghwaXBlbGluZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdsaW5lYWdlGAUgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USKQoHdmVyZGljdBgGIAEoDjIYLnJlZml0LmNvbW1vbi52MS5WZXJkaWN0Eg8KB3JlYXNvbnMYByADKAkSPQoHbWV0cmljcxgIIAMoCzIsLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSDwoHYWxpYXNlcxgJIAMoCRIUCgx0cmlnZ2VyX2tpbmQYCiABKAkSFgoOdHJpZ2dlcl9yZWFzb24YCyABKAkSEwoLcHJvbW90ZWRfYnkYDCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiNAoPR2V0TW9kZWxSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiQgoQR2V0TW9kZWxSZXNwb25zZRIuCgVtb2RlbBgBIAEoCzIfLnJlZml0LnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJFChJMaXN0TW9kZWxzUmVzcG9uc2USLwoGbW9kZWxzGAEgAygLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIjIKD0dldEFsaWFzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVhbGlhcxgCIAEoCSJCChBHZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIqwBCg9TZXRBbGlhc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFYWxpYXMYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgEIAEoA0gAiAEBEhEKBWFjdG9yGAUgASgJQgIYARIOCgZyZWFzb24YBiABKAkSDgoGcnVuX2lkGAcgASgJQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJUChBTZXRBbGlhc1Jlc3BvbnNlEi4KBW1vZGVsGAEgASgLMh8ucmVmaXQucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEhAKCHJldmlzaW9uGAIgASgDIrYBCgtMZWRnZXJFbnRyeRIQCghwaXBlbGluZRgBIAEoCRILCgNzZXEYAiABKAMSDAoEa2luZBgDIAEoCRIOCgZydW5faWQYBCABKAkSDQoFYWN0b3IYBSABKAkSDwoHc3VtbWFyeRgGIAEoCRIUCgxkZXRhaWxzX2pzb24YByABKAkSEwoLcmVjb3JkZWRfYXQYCCABKAkSEQoJcHJldl9oYXNoGAkgASgJEgwKBGhhc2gYCiABKAkiNQoRTGlzdExlZGdlclJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDgoGcnVuX2lkGAIgASgJIkUKEkxpc3RMZWRnZXJSZXNwb25zZRIvCgdlbnRyaWVzGAEgAygLMh4ucmVmaXQucmVnaXN0cnkudjEuTGVkZ2VyRW50cnkiJwoTVmVyaWZ5TGVkZ2VyUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKMAgoUVmVyaWZ5TGVkZ2VyUmVzcG9uc2USCgoCb2sYASABKAgSDwoHZW50cmllcxgCIAEoAxIVCg1maXJzdF9iYWRfc2VxGAMgASgDEg8KB3Byb2JsZW0YBCABKAkSEQoJaGVhZF9oYXNoGAUgASgJEhAKCGFuY2hvcmVkGAYgASgIEhoKEnVuYW5jaG9yZWRfZW50cmllcxgHIAEoAxIWCg5jaGVja3BvaW50X3NlcRgIIAEoAxIeChZjaGVja3BvaW50X3JlY29yZGVkX2F0GAkgASgJEhQKDG1pc3NpbmdfZnJvbRgKIAEoAxISCgptaXNzaW5nX3RvGAsgASgDEgwKBG5vdGUYDCABKAkigQEKFVJlY29yZERlY2lzaW9uUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIMCgRraW5kGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIRCgVhY3RvchgEIAEoCUICGAESDwoHc3VtbWFyeRgFIAEoCRIUCgxkZXRhaWxzX2pzb24YBiABKAkiRwoWUmVjb3JkRGVjaXNpb25SZXNwb25zZRItCgVlbnRyeRgBIAEoCzIeLnJlZml0LnJlZ2lzdHJ5LnYxLkxlZGdlckVudHJ5Mo4FCg9SZWdpc3RyeVNlcnZpY2USUwoIR2V0TW9kZWwSIi5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlElkKCkxpc3RNb2RlbHMSJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJTCghHZXRBbGlhcxIiLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVxdWVzdBojLnJlZml0LnJlZ2lzdHJ5LnYxLkdldEFsaWFzUmVzcG9uc2USUwoIU2V0QWxpYXMSIi5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaIy5yZWZpdC5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlElkKCkxpc3RMZWRnZXISJC5yZWZpdC5yZWdpc3RyeS52MS5MaXN0TGVkZ2VyUmVxdWVzdBolLnJlZml0LnJlZ2lzdHJ5LnYxLkxpc3RMZWRnZXJSZXNwb25zZRJfCgxWZXJpZnlMZWRnZXISJi5yZWZpdC5yZWdpc3RyeS52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GicucmVmaXQucmVnaXN0cnkudjEuVmVyaWZ5TGVkZ2VyUmVzcG9uc2USZQoOUmVjb3JkRGVjaXNpb24SKC5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlcXVlc3QaKS5yZWZpdC5yZWdpc3RyeS52MS5SZWNvcmREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * @generated from message refit.registry.v1.ModelVersion
@@ -235,9 +235,11 @@ export type SetAliasRequest = Message<"refit.registry.v1.SetAliasRequest"> & {
   expectedRevision?: bigint | undefined;
 
   /**
-   * Who asks (a person or a system); recorded in the ledger.
+   * Ignored: the actor recorded in the ledger is the caller's authenticated identity (kept for
+   * wire compatibility).
    *
-   * @generated from field: string actor = 5;
+   * @generated from field: string actor = 5 [deprecated = true];
+   * @deprecated
    */
   actor: string;
 
@@ -428,7 +430,8 @@ export const VerifyLedgerRequestSchema: GenMessage<VerifyLedgerRequest> = /*@__P
  */
 export type VerifyLedgerResponse = Message<"refit.registry.v1.VerifyLedgerResponse"> & {
   /**
-   * True when every entry's hash matches its contents and its predecessor.
+   * True when every entry's hash matches its contents and its predecessor and, when anchored,
+   * every MAC matches and the table still holds the newest checkpoint's entry unchanged.
    *
    * @generated from field: bool ok = 1;
    */
@@ -459,6 +462,56 @@ export type VerifyLedgerResponse = Message<"refit.registry.v1.VerifyLedgerRespon
    * @generated from field: string head_hash = 5;
    */
   headHash: string;
+
+  /**
+   * True when the registry holds a ledger key (REFIT_LEDGER_KEY), so every entry's MAC and the
+   * newest checkpoint were checked too; false: only the hash chain was (see note).
+   *
+   * @generated from field: bool anchored = 6;
+   */
+  anchored: boolean;
+
+  /**
+   * Leading entries without a MAC: recorded before anchoring was turned on, vouched for by the
+   * hash chain only.
+   *
+   * @generated from field: int64 unanchored_entries = 7;
+   */
+  unanchoredEntries: bigint;
+
+  /**
+   * The entry the newest checkpoint in the object store records (0: none).
+   *
+   * @generated from field: int64 checkpoint_seq = 8;
+   */
+  checkpointSeq: bigint;
+
+  /**
+   * RFC 3339 time of that entry, i.e. when the checkpoint was taken (empty: none).
+   *
+   * @generated from field: string checkpoint_recorded_at = 9;
+   */
+  checkpointRecordedAt: string;
+
+  /**
+   * Entries the checkpoint proves were recorded but the table no longer has: missing_from to
+   * missing_to (both 0 when none are missing).
+   *
+   * @generated from field: int64 missing_from = 10;
+   */
+  missingFrom: bigint;
+
+  /**
+   * @generated from field: int64 missing_to = 11;
+   */
+  missingTo: bigint;
+
+  /**
+   * What the result does not cover, readable (e.g. that anchoring is off); empty when nothing.
+   *
+   * @generated from field: string note = 12;
+   */
+  note: string;
 };
 
 /**
@@ -490,7 +543,10 @@ export type RecordDecisionRequest = Message<"refit.registry.v1.RecordDecisionReq
   runId: string;
 
   /**
-   * @generated from field: string actor = 4;
+   * Ignored: the actor recorded is the caller's authenticated identity.
+   *
+   * @generated from field: string actor = 4 [deprecated = true];
+   * @deprecated
    */
   actor: string;
 
@@ -585,7 +641,9 @@ export const RegistryService: GenService<{
     output: typeof ListLedgerResponseSchema;
   },
   /**
-   * Recomputes the ledger's hash chain and reports the first entry that does not match.
+   * Recomputes the ledger's hash chain and reports the first entry that does not match; with the
+   * registry's ledger key, also checks every entry's MAC and that the table still reaches the
+   * newest checkpoint in the object store (catching removed last entries and recomputed chains).
    *
    * @generated from rpc refit.registry.v1.RegistryService.VerifyLedger
    */
