@@ -35,4 +35,16 @@ describe('rollout analysis off the serving thread', () => {
     expect(accuracy).toEqual(analyseStep({ ...spec, metric: 'accuracy' }, candidate, champion, false));
     expect(paired.outcome).toBe('fail');
   });
+
+  it('AUC and a business metric of counts are analysed on the worker exactly as inline', async () => {
+    const r = rows(INLINE_ROWS + 1000);
+    const candidate = { y: r.y, p: r.candidate, threshold: 0.45 };
+    const champion = { y: r.y, p: r.champion };
+    const cost = { ...spec, metric: 'costPer1000', business: { expr: '1000 * cost / n', goal: 'minimize' as const, costs: { fp: 1, fn: 5, tp: 0, tn: 0 } } };
+    const [auc, business] = await Promise.all([thread.analyse({ ...spec, metric: 'auc' }, candidate, champion, false), thread.analyse(cost, candidate, champion, true)]);
+    expect(auc).toEqual(analyseStep({ ...spec, metric: 'auc' }, candidate, champion, false));
+    expect(auc.test).toBe('delong-unpaired');
+    expect(business).toEqual(analyseStep(cost, candidate, champion, true));
+    expect(business.test).toBe('paired-bootstrap');
+  });
 });

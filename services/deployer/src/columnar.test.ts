@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnarRows } from './server.js';
+import { columnarRows } from './predict-input.js';
 
 describe('the columnar Predict fast path', () => {
   it('turns column names and row-major values into rows, NaN into a missing value', () => {

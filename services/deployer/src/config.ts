@@ -16,6 +16,15 @@ export type DeployerConfig = BaseConfig & {
    * 30; 0 keeps everything). Older ones are archived to the object store, then deleted.
    */
   predictionRetentionDays: number;
+  /** Most rows one Predict or SendFeedback call may carry (REFIT_PREDICT_MAX_ROWS; default 10000). */
+  predictMaxRows: number;
+  /** Most columns a Predict row may have (REFIT_PREDICT_MAX_COLUMNS; default 1000). */
+  predictMaxColumns: number;
+  /**
+   * How often each replica re-reads what it must serve (champions, rollout candidates and weights)
+   * from the database, ms (REFIT_SERVING_SYNC_MS; default 250).
+   */
+  servingSyncMs: number;
 };
 
 /** Reads and validates the deployer service's configuration from the environment. */
@@ -27,6 +36,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Deplo
     monitorWindowMs: windowMs(env.REFIT_MONITOR_WINDOW_MS),
     rolloutTickMs: tickMs(env.REFIT_ROLLOUT_TICK_MS),
     predictionRetentionDays: retentionDays(env.REFIT_PREDICTION_RETENTION_DAYS),
+    predictMaxRows: positiveInt('REFIT_PREDICT_MAX_ROWS', env.REFIT_PREDICT_MAX_ROWS, 10_000),
+    predictMaxColumns: positiveInt('REFIT_PREDICT_MAX_COLUMNS', env.REFIT_PREDICT_MAX_COLUMNS, 1_000),
+    servingSyncMs: positiveInt('REFIT_SERVING_SYNC_MS', env.REFIT_SERVING_SYNC_MS, 250),
   });
 }
 
@@ -46,4 +58,10 @@ function retentionDays(value: string | undefined): number {
   const days = Number(value ?? 30);
   if (!Number.isFinite(days) || days < 0) throw new InvalidInputError(`REFIT_PREDICTION_RETENTION_DAYS must be a number of days >= 0 (0 keeps everything); got '${value}'`);
   return days;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  const n = Number(value ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`${name} must be a whole number >= 1; got '${value}'`);
+  return n;
 }

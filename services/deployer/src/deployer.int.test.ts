@@ -17,7 +17,7 @@ import {
   type ServiceRuntime,
 } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
+import { createTestEnv, publishEvent, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DeployerConfig } from './config.js';
 import { FeatureWindows } from './feature-window.js';
@@ -167,6 +167,14 @@ describe('deployer service (with the registry)', () => {
     expect(deployment).toMatchObject({ pipeline: PIPELINE, modelVersion: 'v1', runId: 'd-1' });
   });
 
+  it('serves only what the registry says is the champion now, whatever an alias.changed claims', async () => {
+    // Event verification is off in this file (no keys): the deployer's own check is the defence.
+    await publishEvent(rt.nc, { subjectPrefix: env.subjectPrefix, event: EVENTS.aliasChanged, source: 'registry', runId: 'd-forged', message: { pipeline: PIPELINE, alias: 'champion', version: 'v9', previousVersion: 'v1', runId: 'd-forged' } });
+    const failed = await waitFor(async () => (await events(EVENTS.runFailed)).find((e) => e.runId === 'd-forged'), { timeoutMs: 15_000, what: 'run.failed of d-forged' });
+    expect(failed).toMatchObject({ stage: 'deployer', reason: "v9 was not served: the registry's champion is v1" });
+    expect((await client.getDeployment({ pipeline: PIPELINE })).deployment?.modelVersion).toBe('v1');
+  });
+
   it('refuses bad requests with the right codes', async () => {
     const unknown = await client.predict({ pipeline: 'no-such-pipeline', rows: [{ temp_max: 1, temp_min: 0, wind: 1 }] }).catch((e: unknown) => e);
     expect(isFailedPrecondition(unknown)).toBe(true);
@@ -178,6 +186,35 @@ describe('deployer service (with the registry)', () => {
     expect((bad as Error).message).toMatch(/row 1: column "temp_max" is not a number: "hot"/);
   });
 
+  it('refuses malformed rows with INVALID_ARGUMENT naming the row, column or feature, and keeps serving', async () => {
+    const refused = async (req: Parameters<typeof client.predict>[0]): Promise<string> => {
+      const err = await client.predict(req).then(
+        (r) => new Error(`answered ${JSON.stringify(r.predictions.map((p) => p.probability))} ${JSON.stringify(r.probabilities)}`),
+        (e: unknown) => e,
+      );
+      expect(isInvalidInput(err), String(err)).toBe(true);
+      return (err as Error).message;
+    };
+    const row = { temp_max: 10, temp_min: 5, wind: 3 };
+    // A struct or list where a value belongs (was: INTERNAL "v.trim is not a function").
+    expect(await refused({ pipeline: PIPELINE, rows: [row, { ...row, temp_max: { c: 10 } }] })).toMatch(/row 1: column "temp_max" is a struct/);
+    expect(await refused({ pipeline: PIPELINE, rows: [{ ...row, wind: [3, 4] }] })).toMatch(/row 0: column "wind" is a list/);
+    // A feature missing (was: an answer, no warning): named, with what to do.
+    expect(await refused({ pipeline: PIPELINE, rows: [{ temp_max: 12 }] })).toMatch(/feature "temp_min" is missing in the row, feature "wind" is missing in the row: model v\d+ was trained with them and the spec declares no imputation/);
+    expect(await refused({ pipeline: PIPELINE, rows: [row, { ...row, wind: null }] })).toMatch(/feature "wind" is missing in row 1/);
+    // Columnar: ±Infinity (was: probabilities ["NaN"]), a NaN where nothing imputes, duplicate columns, both shapes (was: columns ignored).
+    expect(await refused({ pipeline: PIPELINE, columns: ['temp_max', 'temp_min', 'wind'], values: [10, 5, Number.POSITIVE_INFINITY] })).toMatch(/row 0: column "wind" is not a finite number: Infinity/);
+    expect(await refused({ pipeline: PIPELINE, columns: ['temp_max', 'temp_min', 'wind'], values: [10, Number.NaN, 3] })).toMatch(/feature "temp_min" is missing/);
+    expect(await refused({ pipeline: PIPELINE, columns: ['temp_max', 'temp_min', 'wind', 'wind'], values: [10, 5, 3, 4] })).toMatch(/column "wind" is given twice/);
+    expect(await refused({ pipeline: PIPELINE, rows: [row], columns: ['temp_max', 'temp_min', 'wind'], values: [10, 5, 3] })).toMatch(/both rows \(1\) and columns/);
+    // Still serving, and the answer to a good columnar request equals the rows answer.
+    const good = await client.predict({ pipeline: PIPELINE, columns: ['temp_max', 'temp_min', 'wind'], values: [10, 5, 3] });
+    const asRows = await client.predict({ pipeline: PIPELINE, rows: [row] });
+    expect(good.probabilities[0]).toBeCloseTo(asRows.predictions[0].probability, 6);
+    expect(asRows.predictions[0].imputed).toEqual([]);
+    expect(good.imputed).toEqual({});
+  });
+
   it('swaps to a new champion while requests are in flight without failing any of them', async () => {
     const rows = traffic.slice(0, 20);
     const seen = { v1: 0, v2: 0 };
@@ -185,11 +222,15 @@ describe('deployer service (with the registry)', () => {
     const mismatches: string[] = [];
     let swapped = false;
     let callsAfterSwap = 0;
+    // Calls sent once deployment.serving was out, by the version that answered them.
+    const sentAfterSwap = { v1: 0, v2: 0 };
     const one = async (): Promise<void> => {
+      const afterSwap = swapped;
       try {
         const res = await client.predict({ pipeline: PIPELINE, rows });
         const version = res.modelVersion as 'v1' | 'v2';
         seen[version]++;
+        if (afterSwap) sentAfterSwap[version]++;
         // Every answer comes entirely from one version (its transform and its model).
         const want = expected[version]?.slice(0, rows.length);
         if (!want || res.predictions.some((p, i) => p.probability !== want[i])) mismatches.push(version);
@@ -199,8 +240,9 @@ describe('deployer service (with the registry)', () => {
     };
     const worker = async (): Promise<void> => {
       while (!swapped || callsAfterSwap < 200) {
+        const afterSwap = swapped;
         await one();
-        if (swapped) callsAfterSwap++;
+        if (afterSwap) callsAfterSwap++;
       }
     };
     // A burst of 200 concurrent calls at the moment the change is published, plus steady load
@@ -216,9 +258,12 @@ describe('deployer service (with the registry)', () => {
     expect(serving.version).toBe('v2');
     expect(failures).toEqual([]);
     expect(mismatches).toEqual([]);
-    // Calls before the swap were answered by v1, every call after it by v2, none failed in between.
+    // Calls before the swap were answered by v1, every call sent after it by v2, none failed in
+    // between. (A call in flight when the event arrived may have been answered by v1 already; one
+    // sent after it never is.)
     expect(seen.v1).toBeGreaterThan(0);
-    expect(seen.v2).toBeGreaterThanOrEqual(200);
+    expect(sentAfterSwap).toEqual({ v1: 0, v2: callsAfterSwap });
+    expect(callsAfterSwap).toBeGreaterThanOrEqual(200);
     expect(seen.v1 + seen.v2).toBeGreaterThanOrEqual(400);
     expect(expected.v2).not.toEqual(expected.v1);
     const after = await client.predict({ pipeline: PIPELINE, rows: traffic });
@@ -273,5 +318,41 @@ describe('deployer service (with the registry)', () => {
     await startDeployer();
     const again = await client.predict({ pipeline: PIPELINE, rows: traffic });
     expect(again.predictions.map((p) => p.label)).toEqual(res.predictions.map((p) => p.label));
+  });
+
+  it('keeps the rows of a pipeline that trains on feedback and reads labeled predictions back as training rows', async () => {
+    // Off by default: the served rows are not kept.
+    await client.predict({ pipeline: PIPELINE, rows: traffic.slice(0, 5) });
+    await waitFor(async () => Number((await rt.pool.query('select count(*) as n from predictions where pipeline = $1', [PIPELINE])).rows[0].n) > 0, { what: 'predictions logged' });
+    expect(Number((await rt.pool.query('select count(*) as n from prediction_rows')).rows[0].n)).toBe(0);
+
+    // The trigger announces a spec version with data.include: [feedback].
+    const withFeedback = { ...spec, data: { ...spec.data, include: ['feedback'] } };
+    await publishEvent(rt.nc, { subjectPrefix: env.subjectPrefix, event: EVENTS.pipelineApplied, source: 'trigger', message: { pipeline: PIPELINE, version: 7, specJson: JSON.stringify(withFeedback) } });
+    await waitFor(async () => (await rt.pool.query('select 1 from feedback_pipelines where pipeline = $1', [PIPELINE])).rowCount === 1, { what: 'the feedback pipeline recorded' });
+    const res = await client.predict({ pipeline: PIPELINE, rows: traffic.slice(0, 10) });
+    const ids = res.predictions.map((p) => p.predictionId);
+    // Feedback with the raw label value for 6 of them, without it for 2, none for the rest.
+    await client.sendFeedback({ pipeline: PIPELINE, feedback: ids.slice(0, 6).map((predictionId, i) => ({ predictionId, label: i % 2, labelValue: i % 2 ? '1.5' : '0' })) });
+    await client.sendFeedback({ pipeline: PIPELINE, feedback: ids.slice(6, 8).map((predictionId) => ({ predictionId, label: 1 })) });
+    const read = [];
+    for await (const r of client.listFeedbackRows({ pipeline: PIPELINE })) read.push(r);
+    expect(read.map((r) => r.predictionId).sort()).toEqual(ids.slice(0, 8).sort());
+    const first = read.find((r) => r.predictionId === ids[1]);
+    expect(JSON.parse(first?.rowJson ?? '{}')).toEqual(traffic[1]);
+    expect(first).toMatchObject({ label: 1, labelValue: '1.5' });
+    // Incremental: nothing after the newest feedback time read.
+    const newest = read.at(-1)?.feedbackAt;
+    const after = [];
+    for await (const r of client.listFeedbackRows({ pipeline: PIPELINE, after: newest })) after.push(r);
+    expect(after).toEqual([]);
+
+    // The first label wins: the same label again is a duplicate, another label a conflict; both counted, neither joined.
+    const again = await client.sendFeedback({ pipeline: PIPELINE, feedback: [{ predictionId: ids[1], label: 1, labelValue: '1.5' }, { predictionId: ids[2], label: 1 }, { predictionId: ids[8], label: 0 }, { predictionId: ids[8], label: 1 }] });
+    expect(again).toMatchObject({ joined: 1n, duplicate: 1n, conflict: 2n, conflicting: [ids[2], ids[8]] });
+    const stored = await rt.pool.query('select prediction_id, feedback_label, feedback_duplicates, feedback_conflicts from predictions where prediction_id = any($1::uuid[]) order by prediction_id', [[ids[1], ids[2], ids[8]]]);
+    expect(Object.fromEntries(stored.rows.map((r) => [r.prediction_id, [r.feedback_label, r.feedback_duplicates, r.feedback_conflicts]]))).toEqual({ [ids[1]]: [1, 1, 0], [ids[2]]: [0, 0, 1], [ids[8]]: [0, 0, 1] });
+    const kept = await rt.pool.query('select prediction_id, label, joined_label from feedback_conflicts where pipeline = $1 order by id', [PIPELINE]);
+    expect(kept.rows).toEqual([{ prediction_id: ids[2], label: 1, joined_label: 0 }, { prediction_id: ids[8], label: 1, joined_label: 0 }]);
   });
 });

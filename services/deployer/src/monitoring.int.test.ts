@@ -66,6 +66,9 @@ describe('prediction log, feedback and monitoring windows', () => {
     expect(window).toMatchObject({ pipeline: spec.name, version: 'v1', variant: 'champion', labeled: 100n });
     expect(window.metrics.accuracy).toBeCloseTo(expected.accuracy, 10);
     expect(window.metrics.logLoss).toBeCloseTo(expected.logLoss, 6);
+    // Per-row sums for the trigger's sequential test: sum / labeled is the window's metric.
+    expect(window.rowSums.accuracy.sum / 100).toBeCloseTo(expected.accuracy, 10);
+    expect(window.rowSums.logLoss.sum / 100).toBeCloseTo(expected.logLoss, 6);
     // The latency belongs to the window the predictions were made in (feedback may land in a later one).
     const made = (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` }))
       .map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data))
@@ -105,5 +108,51 @@ describe('prediction log, feedback and monitoring windows', () => {
     expect(isInvalidInput(e1) && (e1 as Error).message).toBe("feedback[0].prediction_id 'nope' is not a prediction id");
     const e2 = await client.sendFeedback({ pipeline: spec.name, feedback: [{ predictionId: '00000000-0000-4000-8000-000000000000', label: 0.5 }] }).catch((e: unknown) => e);
     expect((e2 as Error).message).toBe('feedback[0].label must be 0 or 1, got 0.5');
+  });
+  it('reads the windows back, newest first, as they were published; refuses a bad request naming the field', async () => {
+    const published = (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` }))
+      .map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data))
+      .filter((w) => w.pipeline === spec.name);
+    const { windows } = await client.listWindows({ pipeline: spec.name, limit: 500 });
+    // Windows keep closing meanwhile: those read back start with the published ones, newest first.
+    const oldestFirst = [...windows].reverse().slice(0, published.length);
+    expect(oldestFirst.map((w) => [w.version, w.variant, w.predictions, w.labeled, w.metrics.accuracy ?? null])).toEqual(
+      published.map((w) => [w.version, w.variant, w.predictions, w.labeled, w.metrics.accuracy ?? null]),
+    );
+    expect(windows.some((w) => w.labeled === 100n)).toBe(true);
+    expect((await client.listWindows({ pipeline: spec.name, limit: 2 })).windows).toHaveLength(2);
+    expect((await client.listWindows({ pipeline: spec.name, version: 'v9' })).windows).toEqual([]);
+    const refused = async (req: { pipeline: string; limit?: number }) => ((await client.listWindows(req).catch((e: unknown) => e)) as Error).message;
+    expect(await refused({ pipeline: '' })).toMatch(/pipeline is required/);
+    expect(await refused({ pipeline: spec.name, limit: 501 })).toMatch(/limit is 501; expected 1 to 500/);
+  });
+
+  it('counts a prediction and its label whose writes commit after the window of their time closed, in the next window', async () => {
+    // Another pipeline served by the same model, so its windows hold only the rows written here.
+    const pipeline = 'late-writes';
+    await rt.pool.query('insert into deployments (pipeline, version, run_id, model_key, transform_key) select $1, version, run_id, model_key, transform_key from deployments where pipeline = $2', [pipeline, spec.name]);
+    const madeAt = new Date(Date.now() - 5_000);
+    // Windows close every 300 ms: wait until one has closed past the row's time, as happens when
+    // the prediction log flushes late or a feedback transaction commits late (or on another replica).
+    await waitFor(async () => ((await rt.pool.query<{ window_end: Date }>('select window_end from monitoring_state where pipeline = $1', [pipeline])).rows[0]?.window_end ?? new Date(0)) > madeAt, { what: 'a window closed after the row' });
+    await rt.pool.query(
+      `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, threshold, feedback_label, feedback_at)
+       values ('00000000-0000-4000-8000-00000000beef', $1, 'v1', 'champion', 0.8, 2, $2, 0.5, 1, $2)`,
+      [pipeline, madeAt],
+    );
+    const window = await waitFor(
+      async () => {
+        const events = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` });
+        return events.map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).find((w) => w.pipeline === pipeline);
+      },
+      { timeoutMs: 15_000, what: 'the window that counts the late row' },
+    );
+    expect(window).toMatchObject({ version: 'v1', variant: 'champion', predictions: 1n, labeled: 1n });
+    expect(window.metrics.accuracy).toBe(1);
+    // Counted once: the windows after it are empty.
+    const before = (await rt.pool.query<{ window_end: Date }>('select window_end from monitoring_state where pipeline = $1', [pipeline])).rows[0].window_end;
+    await waitFor(async () => (await rt.pool.query<{ window_end: Date }>('select window_end from monitoring_state where pipeline = $1', [pipeline])).rows[0].window_end > before, { what: 'one more window' });
+    const all = (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` })).map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).filter((w) => w.pipeline === pipeline);
+    expect(all).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
-import { normalSf, pairedBootstrap, proportionZTest } from '@refit/ml';
+import { alwaysValidHalfWidth, normalSf, pairedBootstrap, proportionZTest } from '@refit/ml';
 import { describe, expect, it } from 'vitest';
-import { analyseStep, guardrailBreach } from './rollout-analysis.js';
+import { analyseStep, guardrailBreach, mixingScale } from './rollout-analysis.js';
 import { bucketOf, candidateAnswers } from './routing.js';
 
 const spec = { metric: 'accuracy' as const, margin: 0.02, alpha: 0.05, minLabeled: 50 };
@@ -36,20 +36,23 @@ describe('rollout analysis uses libs/ml significance', () => {
     const pooled = 1080 / 1400;
     expect(t.statistic).toBeCloseTo(-0.03 / Math.sqrt(pooled * (1 - pooled) * (1 / 400 + 1 / 1000)), 10);
     expect(a.pWorse).toBeCloseTo(normalSf(-t.statistic), 12);
-    // The bounds use the test's own standard error: gain / z.
+    // The bounds use the test's own standard error (gain / z), with the always-valid boundary.
     const se = (0.75 - 0.78) / t.statistic;
-    expect(a.lower).toBeCloseTo(a.gain - 1.6448536 * se, 6);
+    expect(a.lower).toBeCloseTo(a.gain - alwaysValidHalfWidth(se, 0.05, mixingScale(spec)), 6);
+    expect(a.lower).toBeLessThan(a.gain - 1.6448536 * se);
     expect(a.reason).toContain('proportion-z, p(worse) ');
   });
 
   it('paired rows: the bootstrap interval at 1 − 2·alpha is the one-sided bound, and pairing catches what two samples miss', () => {
-    // Same 300 rows; the candidate flips 15 of the champion's right answers to wrong (−5 %).
-    const y = Array.from({ length: 300 }, () => 1);
-    const champion = { y, p: y.map((_, i) => (i < 240 ? 0.9 : 0.1)) };
-    const candidate = { y, p: y.map((_, i) => (i < 225 ? 0.9 : 0.1)) };
+    // Same 1,200 rows; the candidate flips 60 of the champion's right answers to wrong (−5 %).
+    const y = Array.from({ length: 1200 }, () => 1);
+    const champion = { y, p: y.map((_, i) => (i < 960 ? 0.9 : 0.1)) };
+    const candidate = { y, p: y.map((_, i) => (i < 900 ? 0.9 : 0.1)) };
     const a = analyseStep(spec, candidate, champion, true);
     const b = pairedBootstrap(y, champion.p, candidate.p, { metric: 'accuracy', confidence: 0.9, resamples: 1000, seed: 0 });
-    expect(a).toMatchObject({ test: 'paired-bootstrap', outcome: 'fail', lower: b.lower, upper: b.upper });
+    const se = (b.upper - b.lower) / (2 * 1.6448536269514722);
+    expect(a).toMatchObject({ test: 'paired-bootstrap', outcome: 'fail' });
+    expect(a.lower).toBeCloseTo(b.difference - alwaysValidHalfWidth(se, 0.05, mixingScale(spec)), 10);
     expect(a.pWorse).toBeLessThan(0.001);
     // The same numbers as independent samples are not enough to decide.
     expect(analyseStep(spec, candidate, champion, false).outcome).toBe('inconclusive');

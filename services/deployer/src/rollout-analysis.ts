@@ -1,17 +1,22 @@
-import { decisionsAt, mcnemar, normalCdf, normalQuantile, pairedBootstrap, proportionZTest, storedThreshold } from '@refit/ml';
+import { alwaysValidHalfWidth, normalMixtureBestRho, normalQuantile } from '@refit/ml';
+import { businessBounds, businessEstimate, type BusinessMetric } from './rollout-business.js';
+import { builtinBounds, builtinEstimate, type Evidence, type Labeled, type RolloutTest } from './rollout-bounds.js';
 import type { Operational, RolloutConfig } from './rollout-store.js';
 
-/** The labeled predictions of one side of a comparison: true labels, probabilities and the threshold they were decided at (default 0.5). */
-export type Labeled = { y: number[]; p: number[]; threshold?: number };
+export type { BusinessMetric } from './rollout-business.js';
+export type { Labeled } from './rollout-bounds.js';
 
 /** One step's analysis: the outcome, one sentence and the numbers. */
 export type StepAnalysis = {
   outcome: 'pass' | 'fail' | 'inconclusive';
   reason: string;
   metric: string;
+  /** True when both models were judged on the same rows (shadow, the last canary step). */
   paired: boolean;
+  /** Each side's metric (NaN, in JSON null, where it is undefined: no rows, AUC of one class). */
   candidate: number;
   champion: number;
+  /** Labeled rows of the step on each side (paired: the same rows, so equal). */
   nCandidate: number;
   nChampion: number;
   /** Candidate minus champion, oriented so that higher is better. */
@@ -19,19 +24,16 @@ export type StepAnalysis = {
   /** One-sided (1 − alpha) bounds of the gain; equal to `gain` while feedback is short. */
   lower: number;
   upper: number;
-  /**
-   * The libs/ml test behind the bounds: "paired-bootstrap" (shadow), "proportion-z" (canary/A-B
-   * accuracy) or "welch-z" (canary/A-B log loss, which libs/ml has no two-sample test for).
-   */
-  test: 'paired-bootstrap' | 'proportion-z' | 'welch-z' | 'none';
+  /** The test behind the bounds (see {@link RolloutTest}). */
+  test: RolloutTest;
   /**
    * One-sided p-value of "the candidate is worse than the champion" (McNemar for paired accuracy,
-   * the two-proportion z-test for unpaired accuracy); absent for log loss.
+   * the two-proportion z-test for unpaired accuracy, Φ(gain / se) for AUC); absent otherwise.
    */
   pWorse?: number;
   /**
-   * Mean |candidate − champion| probability on the same rows: the labeled pairs in shadow mode;
-   * for canary/A-B, every candidate row of the step (the champion scores them too), added by the
+   * Mean |candidate − champion| probability on the same rows: the labeled pairs when paired; for
+   * canary/A-B, every candidate row of the step (the champion scores them too), added by the
    * rollout controller.
    */
   divergence?: number;
@@ -39,85 +41,67 @@ export type StepAnalysis = {
   operational?: Operational;
 };
 
-/** The analysis settings of a rollout (the spec's `rollout:`). */
-export type AnalysisSpec = { metric: 'accuracy' | 'logLoss'; margin: number; alpha: number; minLabeled: number };
+/** The analysis settings of a rollout (the spec's `rollout:`; `business` when `metric` names a business metric). */
+export type AnalysisSpec = { metric: string; margin: number; alpha: number; minLabeled: number; business?: BusinessMetric };
 
-type Bounds = Pick<StepAnalysis, 'candidate' | 'champion' | 'gain' | 'lower' | 'upper' | 'test' | 'pWorse'>;
-
-const EPS = 1e-15;
-const decide = (s: Labeled) => decisionsAt(s.p, storedThreshold(s.threshold));
-const correct = (s: Labeled) => {
-  const d = decide(s);
-  return s.y.map((y, i) => (d[i] === y ? 1 : 0));
-};
-const losses = (s: Labeled) =>
-  s.y.map((y, i) => {
-    const q = Math.min(1 - EPS, Math.max(EPS, s.p[i]));
-    return y === 1 ? -Math.log(q) : -Math.log1p(-q);
-  });
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
-const variance = (a: number[]) => {
-  const m = mean(a);
-  return a.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, a.length - 1);
-};
-// Mean metric per side, shown as the metric itself (accuracy, or the log loss).
-const estimate = (metric: AnalysisSpec['metric'], s: Labeled) => mean(metric === 'accuracy' ? correct(s) : losses(s));
+
+/** How many labeled rows a step has, and needs, in words (paired rows are counted once: both models scored them). */
+export function labeledCounts(a: Pick<StepAnalysis, 'paired' | 'nCandidate' | 'nChampion'>, minLabeled: number): string {
+  return a.paired
+    ? `${a.nCandidate} labeled rows scored by both models in this step, ${minLabeled} needed`
+    : `${a.nCandidate} candidate and ${a.nChampion} champion labeled predictions in this step, ${minLabeled} needed on each side`;
+}
+
+function estimate(spec: AnalysisSpec, s: Labeled): number {
+  return spec.business ? businessEstimate(spec.business, s) : builtinEstimate(spec.metric, s);
+}
+
+/** Per-row variance of the built-in metrics' estimates, for planning (a worst case, not the data's). */
+const PLANNING_ROW_VARIANCE: Readonly<Record<string, number>> = { accuracy: 0.25, logLoss: 0.5, auc: 0.5 };
 
 /**
- * Paired rows (shadow): libs/ml's seeded paired bootstrap of candidate − champion; its two-sided
- * (1 − 2·alpha) percentile interval gives one-sided (1 − alpha) bounds. McNemar's exact/χ² test
- * on the discordant rows gives the p-value of "worse" for accuracy.
+ * The mixing scale τ of a step's always-valid bounds, fixed by the spec, never by the data (which
+ * would void the guarantee): the bounds are made tightest where a step is expected to be decided,
+ * at about 4 × `minLabeled` rows a side, given a worst-case per-row variance of the metric. A
+ * business metric, whose scale is its own, uses its margin (else 1).
  */
-function pairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled): Bounds {
-  const higher = spec.metric === 'accuracy';
-  // Accuracy is judged on each model's own decisions (0/1 scores, so libs/ml's 0.5 cut keeps them).
-  const scores = (s: Labeled) => (higher ? decide(s) : s.p);
-  const b = pairedBootstrap(candidate.y, scores(champion), scores(candidate), { metric: spec.metric, confidence: 1 - 2 * spec.alpha, resamples: 1000, seed: 0 });
-  const out: Bounds = {
-    candidate: b.estimateB,
-    champion: b.estimateA,
-    gain: higher ? b.difference : -b.difference,
-    lower: higher ? b.lower : -b.upper,
-    upper: higher ? b.upper : -b.lower,
-    test: 'paired-bootstrap',
-  };
-  if (higher) {
-    const m = mcnemar(candidate.y, decide(champion), decide(candidate));
-    // McNemar is two-sided; halve it in the direction of the observed difference.
-    out.pWorse = b.difference < 0 ? m.pValue / 2 : 1 - m.pValue / 2;
-  }
-  return out;
+export function mixingScale(spec: AnalysisSpec): number {
+  const rowVariance = spec.business ? undefined : PLANNING_ROW_VARIANCE[spec.metric];
+  if (rowVariance === undefined) return spec.margin > 0 ? spec.margin : 1;
+  const n = 4 * Math.max(spec.minLabeled, 1);
+  const information = 1 / (2 * (rowVariance / n));
+  return 1 / Math.sqrt(normalMixtureBestRho(information, spec.alpha));
 }
 
 /**
- * Independent samples (canary, A/B). Accuracy: libs/ml's two-proportion z-test on correct/wrong;
- * the bounds use the same pooled standard error, recovered from its statistic, so they and the
- * test's p-value agree. Log loss: Welch's standard error (libs/ml has no two-sample mean test).
+ * The step's evidence with always-valid bounds. A step is analysed at every tick on a sample that
+ * grows, so fixed-sample bounds looked at again and again would pass (or fail) a candidate by
+ * chance sooner or later; each test's standard error (recovered from its fixed bounds: half their
+ * width over z_α) is given the normal-mixture boundary instead (libs/ml `alwaysValidHalfWidth`),
+ * which holds at every look.
  */
-function unpairedBounds(spec: AnalysisSpec, candidate: Labeled, champion: Labeled): Bounds {
-  const z = normalQuantile(1 - spec.alpha);
-  if (spec.metric === 'accuracy') {
-    const cc = correct(candidate);
-    const hc = correct(champion);
-    const c = mean(cc);
-    const h = mean(hc);
-    const t = proportionZTest(hc, cc, 1);
-    // z = gain / se; with no difference the pooled se is computed directly (same formula).
-    const pooled = (mean(cc) * cc.length + mean(hc) * hc.length) / (cc.length + hc.length);
-    const se = t.statistic !== 0 ? (c - h) / t.statistic : Math.sqrt(pooled * (1 - pooled) * (1 / cc.length + 1 / hc.length));
-    return { candidate: c, champion: h, gain: c - h, lower: c - h - z * se, upper: c - h + z * se, test: 'proportion-z', pWorse: normalCdf(t.statistic) };
-  }
-  const lc = losses(candidate);
-  const lh = losses(champion);
-  const gain = mean(lh) - mean(lc);
-  const se = Math.sqrt(variance(lc) / lc.length + variance(lh) / lh.length);
-  return { candidate: mean(lc), champion: mean(lh), gain, lower: gain - z * se, upper: gain + z * se, test: 'welch-z' };
+function evidence(spec: AnalysisSpec, candidate: Labeled, champion: Labeled, paired: boolean): Evidence {
+  const b = spec.business ? businessBounds(spec.business, spec.alpha, candidate, champion, paired) : builtinBounds(spec.metric, spec.alpha, candidate, champion, paired);
+  if ('undefinedBecause' in b) return b;
+  const se = (b.upper - b.lower) / (2 * normalQuantile(1 - spec.alpha));
+  const half = alwaysValidHalfWidth(Math.max(0, se), spec.alpha, mixingScale(spec));
+  return { ...b, lower: b.gain - half, upper: b.gain + half };
+}
+
+// Higher is better for accuracy, AUC and a metric to maximize; lower for log loss and a cost.
+function orientedGain(spec: AnalysisSpec, c: number, h: number): number {
+  const lower = spec.business ? spec.business.goal === 'minimize' : spec.metric === 'logLoss';
+  return lower ? h - c : c - h;
 }
 
 /**
- * Compares the candidate with the champion on live labeled predictions: a one-sided test at
- * `alpha` of "the candidate is not worse than the champion by more than `margin`", with libs/ml's
- * paired bootstrap (and McNemar) on shadow rows and its two-proportion z-test on canary/A-B rows.
+ * Compares the candidate with the champion on the labeled predictions of one step: a one-sided
+ * test at `alpha` of "the candidate is not worse than the champion by more than `margin`", with
+ * always-valid bounds (the step is looked at every tick; see {@link evidence}). Paired
+ * (the same rows, both models' scores): libs/ml's paired bootstrap with McNemar (accuracy, log
+ * loss), DeLong (AUC) or a paired bootstrap of the business metric. Independent arms of the same
+ * period: the two-proportion z-test, Welch, DeLong variances per arm, or a bootstrap per arm.
  * pass: the lower bound of the gain is above −margin; fail: the upper bound is below −margin;
  * anything else (or fewer than `minLabeled` rows on either side) is inconclusive.
  */
@@ -126,28 +110,22 @@ export function analyseStep(spec: AnalysisSpec, candidate: Labeled, champion: La
   const nh = champion.y.length;
   const head = { metric: spec.metric, paired, nCandidate: nc, nChampion: nh };
   const divergence = paired && nc > 0 ? { divergence: mean(candidate.p.map((p, i) => Math.abs(p - champion.p[i]))) } : {};
+  const none = (reason: string): StepAnalysis => {
+    const c = estimate(spec, candidate);
+    const h = estimate(spec, champion);
+    const gain = orientedGain(spec, c, h);
+    return { ...head, ...divergence, candidate: c, champion: h, gain, lower: gain, upper: gain, test: 'none', outcome: 'inconclusive', reason };
+  };
   if (nc < spec.minLabeled || nh < spec.minLabeled) {
-    const c = nc > 0 ? estimate(spec.metric, candidate) : 0;
-    const h = nh > 0 ? estimate(spec.metric, champion) : 0;
-    const gain = spec.metric === 'accuracy' ? c - h : h - c;
-    return {
-      ...head,
-      ...divergence,
-      candidate: c,
-      champion: h,
-      gain,
-      lower: gain,
-      upper: gain,
-      test: 'none',
-      outcome: 'inconclusive',
-      reason: `too little feedback yet: ${nc} candidate and ${nh} champion labeled predictions, ${spec.minLabeled} needed on each side`,
-    };
+    return none(`too little feedback yet: ${labeledCounts(head, spec.minLabeled)}`);
   }
-  const b = paired ? pairedBounds(spec, candidate, champion) : unpairedBounds(spec, candidate, champion);
+  const b = evidence(spec, candidate, champion, paired);
+  if ('undefinedBecause' in b) return none(`inconclusive: ${spec.metric} cannot be compared on these ${nc} rows: ${b.undefinedBecause}`);
   const base = { ...head, ...divergence, ...b };
   const f = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(4);
   const p = b.pWorse === undefined ? '' : `, p(worse) ${b.pWorse.toPrecision(3)}`;
-  const numbers = `${spec.metric} ${b.candidate.toFixed(4)} (n=${nc}) vs champion ${b.champion.toFixed(4)} (n=${nh}), gain ${f(b.gain)}, ${Math.round((1 - spec.alpha) * 100)}% one-sided bounds [${f(b.lower)}, ${f(b.upper)}] (${b.test}${p}), margin ${spec.margin}`;
+  const same = paired ? ' on the same rows' : '';
+  const numbers = `${spec.metric} ${b.candidate.toFixed(4)} (n=${nc}) vs champion ${b.champion.toFixed(4)} (n=${nh})${same}, gain ${f(b.gain)}, always-valid ${Math.round((1 - spec.alpha) * 100)}% one-sided bounds [${f(b.lower)}, ${f(b.upper)}] (${b.test}${p}), margin ${spec.margin}`;
   if (b.lower > -spec.margin) return { ...base, outcome: 'pass', reason: `pass: ${numbers}: not worse than the champion beyond the margin` };
   if (b.upper < -spec.margin) return { ...base, outcome: 'fail', reason: `fail: ${numbers}: worse than the champion beyond the margin` };
   return { ...base, outcome: 'inconclusive', reason: `inconclusive: ${numbers}` };

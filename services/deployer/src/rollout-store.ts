@@ -1,6 +1,6 @@
 import { storedThreshold } from '@refit/ml';
 import type pg from 'pg';
-import type { StepAnalysis } from './rollout-analysis.js';
+import type { BusinessMetric, Labeled, StepAnalysis } from './rollout-analysis.js';
 
 type Q = pg.Pool | pg.PoolClient;
 
@@ -9,7 +9,13 @@ export type RolloutConfig = {
   strategy: 'shadow' | 'canary' | 'ab';
   steps: number[];
   minLabeled: number;
-  metric: 'accuracy' | 'logLoss';
+  /** accuracy, logLoss, auc, or the name of a business metric of confusion counts (see `business`). */
+  metric: string;
+  /**
+   * The business metric's definition when `metric` names one: resolved when the rollout starts (from
+   * the run's evaluation report) and kept here, so a restarted deployer judges the same way.
+   */
+  business?: BusinessMetric;
   margin: number;
   alpha: number;
   holdMinutes: number;
@@ -66,6 +72,7 @@ export async function startRollout(db: Q, r: Omit<RolloutRow, 'status' | 'step' 
        decision_threshold = excluded.decision_threshold, last_outcome = '', last_reason = '', last_analysis = null, decided_at = null`,
     [r.pipeline, r.run_id, r.strategy, r.candidate_version, r.champion_version, r.model_key, r.transform_key, JSON.stringify(r.config), r.weight, r.started_at, r.decision_threshold],
   );
+  await db.query('insert into rollout_steps (pipeline, run_id, step, weight, started_at) values ($1, $2, 0, $3, $4) on conflict do nothing', [r.pipeline, r.run_id, r.weight, r.started_at]);
 }
 
 /** A pipeline's rollout (the last one, whatever its status). */
@@ -78,26 +85,71 @@ export async function activeRollouts(db: Q): Promise<RolloutRow[]> {
   return (await db.query<RolloutRow>("select * from rollouts where status = 'active' order by pipeline")).rows;
 }
 
-/** Records an analysis that held the step. */
-export async function recordAnalysis(db: Q, pipeline: string, a: StepAnalysis): Promise<void> {
-  await db.query('update rollouts set last_outcome = $2, last_reason = $3, last_analysis = $4 where pipeline = $1', [pipeline, a.outcome, a.reason, JSON.stringify(a)]);
+/**
+ * A rollout as it was read: every change below applies only while the pipeline's rollout is still
+ * that run's, active, at that step. A decision made on an older read (the tick analysed while a
+ * consumer ended the rollout: the champion moved, a newer candidate superseded it) then changes
+ * nothing, instead of overwriting the end's reason, moving an ended rollout's step, or ending it twice.
+ */
+export type RolloutAsRead = Pick<RolloutRow, 'pipeline' | 'run_id' | 'step'>;
+
+const STILL = "pipeline = $1 and run_id = $2 and step = $3 and status = 'active'";
+
+/** Whether the rollout is still as read (see {@link RolloutAsRead}). */
+export async function stillActive(db: Q, r: RolloutAsRead): Promise<boolean> {
+  return ((await db.query(`select 1 from rollouts where ${STILL}`, [r.pipeline, r.run_id, r.step])).rowCount ?? 0) > 0;
 }
 
-/** Moves to the next step. */
-export async function advanceStep(db: Q, pipeline: string, step: number, weight: number, at: Date, a: StepAnalysis): Promise<void> {
-  await db.query(
-    'update rollouts set step = $2, weight = $3, step_started_at = $4, last_outcome = $5, last_reason = $6, last_analysis = $7 where pipeline = $1',
-    [pipeline, step, weight, at, a.outcome, a.reason, JSON.stringify(a)],
+// Each statement changes the rollout and its step's history together (one statement: atomic
+// without a transaction), and counts the rollouts it changed.
+const counted = async (db: Q, sql: string, params: unknown[]): Promise<boolean> => Number((await db.query<{ n: string }>(sql, params)).rows[0]?.n ?? 0) > 0;
+
+/** Records an analysis that held the step; false when the rollout is no longer as read. */
+export async function recordAnalysis(db: Q, r: RolloutAsRead, a: StepAnalysis): Promise<boolean> {
+  return counted(
+    db,
+    `with r as (update rollouts set last_outcome = $4, last_reason = $5, last_analysis = $6 where ${STILL} returning run_id, step),
+     s as (update rollout_steps s set outcome = $4, reason = $5, analysis = $6 from r where s.run_id = r.run_id and s.step = r.step)
+     select count(*) as n from r`,
+    [r.pipeline, r.run_id, r.step, a.outcome, a.reason, JSON.stringify(a)],
   );
 }
 
-/** Ends a rollout (promoted, rolled back or aborted); the candidate's weight drops to zero unless promoted. */
-export async function endRollout(db: Q, pipeline: string, status: Exclude<RolloutRow['status'], 'active'>, reason: string, a: StepAnalysis | null, at: Date): Promise<void> {
-  await db.query(
-    `update rollouts set status = $2, weight = case when $2 = 'promoted' then weight else 0 end, last_reason = $3, last_outcome = coalesce($4, last_outcome),
-       last_analysis = coalesce($5, last_analysis), decided_at = $6 where pipeline = $1`,
-    [pipeline, status, reason, a?.outcome ?? null, a ? JSON.stringify(a) : null, at],
+/** Moves to the next step, closing the step passed; false when the rollout is no longer as read. */
+export async function advanceStep(db: Q, r: RolloutAsRead, weight: number, at: Date, a: StepAnalysis): Promise<boolean> {
+  return counted(
+    db,
+    `with m as (update rollouts set step = step + 1, weight = $4, step_started_at = $5, last_outcome = $6, last_reason = $7, last_analysis = $8 where ${STILL}
+                returning pipeline, run_id, step, weight, step_started_at),
+     closed as (update rollout_steps s set ended_at = $5, outcome = $6, reason = $7, analysis = $8 from m where s.run_id = m.run_id and s.step = m.step - 1),
+     opened as (insert into rollout_steps (pipeline, run_id, step, weight, started_at) select pipeline, run_id, step, weight, step_started_at from m on conflict do nothing)
+     select count(*) as n from m`,
+    [r.pipeline, r.run_id, r.step, weight, at, a.outcome, a.reason, JSON.stringify(a)],
   );
+}
+
+/**
+ * Ends a rollout (promoted, rolled back or aborted), and its current step with it; the candidate's
+ * weight drops to zero unless promoted. False when it is no longer as read (ended already, or
+ * another run's).
+ */
+export async function endRollout(db: Q, r: RolloutAsRead, status: Exclude<RolloutRow['status'], 'active'>, reason: string, a: StepAnalysis | null, at: Date): Promise<boolean> {
+  return counted(
+    db,
+    `with e as (update rollouts set status = $4, weight = case when $4 = 'promoted' then weight else 0 end, last_reason = $5, last_outcome = coalesce($6, last_outcome),
+                  last_analysis = coalesce($7, last_analysis), decided_at = $8 where ${STILL} returning run_id, step),
+     s as (update rollout_steps s set ended_at = $8, outcome = $4, reason = $5, analysis = coalesce($7::jsonb, s.analysis) from e where s.run_id = e.run_id and s.step = e.step)
+     select count(*) as n from e`,
+    [r.pipeline, r.run_id, r.step, status, reason, a?.outcome ?? null, a ? JSON.stringify(a) : null, at],
+  );
+}
+
+/** One step of a rollout as it went (see migration 010). */
+export type RolloutStepRow = { step: number; weight: number; started_at: Date; ended_at: Date | null; outcome: string; reason: string; analysis: StepAnalysis | null };
+
+/** The steps of a run's rollout, first to last. */
+export async function rolloutSteps(db: Q, runId: string): Promise<RolloutStepRow[]> {
+  return (await db.query<RolloutStepRow>('select step, weight, started_at, ended_at, outcome, reason, analysis from rollout_steps where run_id = $1 order by step', [runId])).rows;
 }
 
 /** Labeled predictions of one variant and version made since `since`. */
@@ -124,24 +176,27 @@ export async function divergenceSince(db: Q, pipeline: string, variant: string, 
   return r.rows[0]?.divergence ?? null;
 }
 
-/** Shadow mode: labeled rows scored by both, the champion's and the shadow's probabilities side by side. */
-export async function shadowPairsSince(
-  db: Q,
-  pipeline: string,
-  version: string,
-  since: Date,
-): Promise<{ y: number[]; champion: number[]; shadow: number[]; championThreshold: number; shadowThreshold: number }> {
-  const r = await db.query<{ feedback_label: number; probability: number; shadow_probability: number; threshold: number | null; shadow_threshold: number | null }>(
-    `select feedback_label, probability, shadow_probability, threshold, shadow_threshold from predictions
-     where pipeline = $1 and shadow_version = $2 and created_at >= $3 and feedback_label is not null`,
-    [pipeline, version, since],
+/**
+ * Labeled rows both models scored since `since`, each side at its own threshold: in shadow mode the
+ * champion answered and the shadow scored; at the last canary step the candidate answered and the
+ * champion scored in the background (`champion_probability`; rows where that failed are left out).
+ */
+export async function pairsSince(db: Q, r: Pick<RolloutRow, 'pipeline' | 'strategy' | 'candidate_version'>, since: Date): Promise<{ candidate: Labeled; champion: Labeled }> {
+  type Pair = { y: number; c: number; h: number; ct: number | null; ht: number | null };
+  const shadow = r.strategy === 'shadow';
+  const q = await db.query<Pair>(
+    shadow
+      ? `select feedback_label as y, shadow_probability as c, probability as h, shadow_threshold as ct, threshold as ht from predictions
+         where pipeline = $1 and shadow_version = $2 and created_at >= $3 and feedback_label is not null`
+      : `select feedback_label as y, probability as c, champion_probability as h, threshold as ct, champion_threshold as ht from predictions
+         where pipeline = $1 and variant = 'canary' and version = $2 and created_at >= $3 and feedback_label is not null and champion_probability is not null`,
+    [r.pipeline, r.candidate_version, since],
   );
+  const y = q.rows.map((x) => x.y);
   return {
-    y: r.rows.map((x) => x.feedback_label),
-    champion: r.rows.map((x) => x.probability),
-    shadow: r.rows.map((x) => x.shadow_probability),
-    championThreshold: storedThreshold(r.rows[0]?.threshold),
-    shadowThreshold: storedThreshold(r.rows[0]?.shadow_threshold),
+    // One threshold per version; rows logged before thresholds were have none (0.5 if no row has one).
+    candidate: { y, p: q.rows.map((x) => x.c), threshold: storedThreshold(q.rows.find((x) => x.ct !== null)?.ct) },
+    champion: { y, p: q.rows.map((x) => x.h), threshold: storedThreshold(q.rows.find((x) => x.ht !== null)?.ht) },
   };
 }
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeployerService, RegistryService, Verdict, type LineageSchema, type Rollout } from '@refit/contracts';
 import { applyTransform, fitTransform, initBackend, labelsOf, loadModel, parseTransform, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
-import { createClient, EVENTS, isNotFound, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
+import { createClient, EVENTS, isNotFound, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, weatherRows, type ServiceProcess, type TestEnv } from '@refit/testing';
+import { createTestCredentials, createTestEnv, publishEvent, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, weatherRows, type ServiceProcess, type TestCredentials, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DeployerConfig } from './config.js';
 import { startDeployerService } from './service.js';
@@ -22,8 +22,11 @@ const labels = Array.from(labelsOf(traffic as RawRow[], spec.label));
 
 type Stored = { lineage: MessageInitShape<typeof LineageSchema>; modelKey: string; transformKey: string };
 
+// Authentication on, as in production: the registry and the deployer talk over mutual TLS, events
+// are signed, and people call with tokens (alice and bob are admins), so the recorded actors are real.
 describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with the registry)', () => {
   let env: TestEnv;
+  let creds: TestCredentials;
   let registryProc: ServiceProcess;
   let registry: ReturnType<typeof createClient<typeof RegistryService>>;
   let config: Readonly<DeployerConfig>;
@@ -53,8 +56,8 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
   async function evaluated(runId: string, m: Stored, rollout?: Record<string, unknown>): Promise<void> {
     const runSpec = rollout ? { ...spec, rollout: { ...spec.rollout, ...rollout } } : spec;
     const context = { runId, pipeline: PIPELINE, specVersion: 1, specJson: JSON.stringify(runSpec), triggerKind: 'manual', triggerReason: 'rollout test' };
-    await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.modelEvaluated, { context, lineage: m.lineage, verdict: Verdict.PASS, reasons: ['pass: test'], candidateMetrics: { accuracy: 0.7 } }, { runId }));
-    rt.relay.kick();
+    const message = { context, lineage: m.lineage, verdict: Verdict.PASS, reasons: ['pass: test'], candidateMetrics: { accuracy: 0.7 } };
+    await publishEvent(rt.nc, { subjectPrefix: env.subjectPrefix, event: EVENTS.modelEvaluated, message, source: 'evaluator', signer: creds.signer('evaluator'), runId });
   }
 
   const rollout = (): Promise<Rollout | undefined> =>
@@ -93,17 +96,36 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     return out;
   }
 
+  /**
+   * Serves rounds of traffic (with feedback) until `done`, waiting after each round — never on the
+   * clock — until the rollout has moved on or its step's analysis has counted every label sent in
+   * that step (then it holds on its own evidence, and more traffic is what it needs).
+   */
+  async function serveUntil(runId: string, done: (r: Rollout) => boolean, times = 1, rounds = 12): Promise<Rollout> {
+    let r = await rolloutOf(runId);
+    let step = r.step;
+    let inStep = 0;
+    const counted = (x: Rollout) => ((JSON.parse(x.lastAnalysisJson || '{}') as { nCandidate?: number }).nCandidate ?? 0) >= inStep;
+    for (let round = 0; round < rounds && !done(r) && r.status === 'active'; round++) {
+      inStep += (await serve(times)).filter((p) => p.variant !== 'champion').length;
+      r = await rolloutOf(runId, (x) => done(x) || x.step !== step || x.status !== 'active' || counted(x), `the rollout of ${runId} to analyse its feedback`);
+      if (r.step !== step) [step, inStep] = [r.step, 0];
+    }
+    return r;
+  }
+
   async function startDeployer(): Promise<void> {
     rt = await startTestRuntime(config, join(here, 'migrations'));
     await startDeployerService(rt, config);
-    client = createClient(DeployerService, rt.server?.address ?? '');
+    client = createClient(DeployerService, rt.server?.address ?? '', { credentials: await creds.as('alice', ['admin']) });
   }
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'deployer-rollout' });
-    registryProc = await startServiceProcess('registry', env.env);
-    registry = createClient(RegistryService, registryProc.address);
-    config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registryProc.address, REFIT_ROLLOUT_TICK_MS: '100', REFIT_MONITOR_WINDOW_MS: '300' }));
+    creds = await createTestCredentials();
+    registryProc = await startServiceProcess('registry', { ...env.env, ...creds.serviceEnv('registry') });
+    registry = createClient(RegistryService, registryProc.address, { credentials: await creds.as('alice', ['admin']) });
+    config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registryProc.address, REFIT_ROLLOUT_TICK_MS: '100', REFIT_MONITOR_WINDOW_MS: '300', ...creds.serviceEnv('deployer') }));
     await startDeployer();
     await initBackend({ prefer: config.tfBackend });
     models.seattle = await storeModel(weatherRows('Seattle', '2012-01-01', '2016-01-01') as RawRow[], 42);
@@ -119,6 +141,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     await rt?.close();
     await registryProc?.stop();
     await env?.cleanup();
+    creds?.cleanup();
   });
 
   it('without a rollout section the champion moves at once, as before', async () => {
@@ -144,24 +167,44 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     // The registry moved `candidate`, not `champion`.
     expect((await registry.getAlias({ pipeline: PIPELINE, alias: 'candidate' })).model?.version).toBe('v2');
     expect((await registry.getAlias({ pipeline: PIPELINE, alias: 'champion' })).model?.version).toBe('v1');
+    // Labeled canary rows served in the current step: a step is waited on until its analysis has seen them all.
+    let inStep = 0;
     for (let round = 0; round < 12 && r.status === 'active'; round++) {
       if (weights.at(-1) !== r.weight) weights.push(r.weight);
       const served = await serve();
+      inStep += served.filter((p) => p.variant === 'canary').length;
       const share = served.filter((p) => p.variant === 'canary').length / served.length;
       // Within 5 binomial standard deviations of the step's weight.
       const w = r.weight / 100;
       expect(Math.abs(share - w)).toBeLessThanOrEqual(5 * Math.sqrt((w * (1 - w)) / served.length) + 1e-9);
       expect(served.filter((p) => p.variant === 'canary').every((p) => p.modelVersion === 'v2')).toBe(true);
       const step = r.step;
-      // A step holds (inconclusive) until enough feedback makes its interval clear: serve more then.
-      const next = await rolloutOf('r-2', (x) => x.step !== step || x.status !== 'active', `step ${step} to be decided`, 5000).catch(() => undefined);
-      if (!next) continue;
+      // A step holds (inconclusive) until enough feedback makes its always-valid interval clear:
+      // once its analysis has counted every label sent and still holds, serve more.
+      const seenAll = (x: Rollout) => ((JSON.parse(x.lastAnalysisJson || '{}') as { nCandidate?: number }).nCandidate ?? 0) >= inStep;
+      const next = await rolloutOf('r-2', (x) => x.step !== step || x.status !== 'active' || seenAll(x), `step ${step} to analyse its feedback`);
+      if (next.step === step && next.status === 'active') continue;
+      inStep = 0;
       r = next;
-      expect(r.lastOutcome).toBe('pass');
+      // A step moves on only when it passed (the next tick may already be analysing the new step).
+      expect(r.status).not.toBe('rolled-back');
     }
     expect(weights).toEqual([10, 50, 100]);
     expect(r.status).toBe('promoted');
     expect(r.lastReason).toMatch(/pass: accuracy 0\.\d+ \(n=\d+\) vs champion 0\.\d+/);
+    // The rollout over time: each step's weight, start and end, and the analysis it ended on.
+    const history = (await client.getRollout({ pipeline: PIPELINE })).rollout?.history ?? [];
+    expect(history.map((h) => [h.step, h.weight, h.outcome])).toEqual([
+      [0, 10, 'pass'],
+      [1, 50, 'pass'],
+      [2, 100, 'promoted'],
+    ]);
+    history.forEach((h, i) => {
+      expect(h.endedAtMs).toBeGreaterThanOrEqual(h.startedAtMs);
+      if (i > 0) expect(h.startedAtMs).toBe(history[i - 1].endedAtMs);
+      expect(h.reason).toMatch(/pass: accuracy/);
+      expect(JSON.parse(h.analysisJson)).toMatchObject({ outcome: 'pass', metric: 'accuracy' });
+    });
     const serving = await waitFor(async () => (await events(EVENTS.modelServing)).find((e) => e.runId === 'r-2'), { timeoutMs: 15_000, what: 'v2 serving' });
     expect(serving.version).toBe('v2');
     expect((await client.getDeployment({ pipeline: PIPELINE })).deployment?.modelVersion).toBe('v2');
@@ -173,20 +216,15 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
 
   it('a canary of the Seattle-only model on New York traffic is rolled back automatically, with the numbers', async () => {
     await evaluated('r-3', models.seattle, { strategy: 'canary', steps: [10, 50, 100], minLabeled: 50 });
-    let r = await rolloutOf('r-3');
     // More traffic while the analysis holds (too little feedback, or an interval still too wide).
-    for (let i = 0; i < 5 && r.status === 'active'; i++) {
-      await serve(2);
-      await waitFor(async () => ((await rollout())?.status !== 'active' ? true : undefined), { timeoutMs: 3000, what: 'the canary to be decided' }).catch(() => undefined);
-      r = (await rollout()) ?? r;
-    }
+    const r = await serveUntil('r-3', (x) => x.status !== 'active', 2);
     expect(r).toMatchObject({ status: 'rolled-back', step: 0, weight: 0, lastOutcome: 'fail' });
     const failed = await waitFor(async () => (await events(EVENTS.runFailed)).find((e) => e.runId === 'r-3'), { timeoutMs: 10_000, what: 'run.failed of r-3' });
     expect(failed.stage).toBe('deployer');
-    expect(failed.reason).toMatch(/canary of v3 rolled-back at step 1 \(weight 10%\), v2 stays champion: .*fail: accuracy 0\.\d+ \(n=\d+\) vs champion 0\.\d+/);
+    expect(failed.reason).toMatch(/^canary of v3 rolled back at step 1\/3 \(weight 10%\), v2 stays champion: step 1\/3: fail: accuracy 0\.\d+ \(n=\d+\) vs champion 0\.\d+/);
     const ledger = (await registry.listLedger({ pipeline: PIPELINE, runId: 'r-3' })).entries;
     const rb = ledger.find((e) => e.kind === 'rollback');
-    expect(rb?.actor).toBe('deployer');
+    expect(rb?.actor).toBe('service:deployer');
     expect(JSON.parse(rb?.detailsJson ?? '{}')).toMatchObject({ version: 'v3', champion: 'v2', analysis: { outcome: 'fail', metric: 'accuracy' } });
     // The step's analysis carries the canary's divergence from the champion on its own rows.
     expect((JSON.parse(rb?.detailsJson ?? '{}') as { analysis: { divergence: number } }).analysis.divergence).toBeGreaterThan(0.01);
@@ -210,14 +248,9 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
   it('a deployer killed mid-canary resumes at the same step and weight; abort rolls back by hand', async () => {
     await evaluated('r-4', models.newYork, { strategy: 'canary', steps: [10, 50, 100], minLabeled: 50, margin: 0.2 });
     await rolloutOf('r-4');
-    // A 10 % step sees ~73 canary rows a round: one round leaves it inconclusive a few times in a
-    // hundred, so serve again until it moves on (as traffic would).
-    let r: Rollout | undefined;
-    for (let round = 0; round < 5 && !r; round++) {
-      await serve();
-      r = await rolloutOf('r-4', (x) => x.step === 1, 'the canary at step 2', 3000).catch(() => undefined);
-    }
-    if (!r) throw new Error(`the canary never reached step 2: ${JSON.stringify(await rollout())}`);
+    // A 10 % step sees ~73 canary rows a round: serve until it moves on (as traffic would).
+    const r = await serveUntil('r-4', (x) => x.step === 1);
+    if (r.step !== 1) throw new Error(`the canary never reached step 2: ${JSON.stringify(r)}`);
     client.close();
     await rt.close();
     await startDeployer();
@@ -230,10 +263,13 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     const fast = await client.predict({ pipeline: PIPELINE, columns: ['temp_max', 'temp_min', 'wind'], values: traffic.slice(0, 400).flatMap((x) => [x.temp_max, x.temp_min, x.wind]) });
     expect(fast).toMatchObject({ modelVersion: 'v2', candidateVersion: 'v4', candidateVariant: 'canary' });
     expect(fast.fromCandidate.filter(Boolean).length / 400).toBeGreaterThan(0.4);
-    const aborted = await client.abortRollout({ pipeline: PIPELINE, actor: 'alice', reason: 'latency spike' });
+    const aborted = await client.abortRollout({ pipeline: PIPELINE, actor: 'mallory', reason: 'latency spike' });
     expect(aborted.rollout).toMatchObject({ status: 'aborted', weight: 0 });
     const failed = await waitFor(async () => (await events(EVENTS.runFailed)).find((e) => e.runId === 'r-4'), { timeoutMs: 10_000, what: 'run.failed of r-4' });
+    // The actor is who authenticated (alice's token), never the request's `actor` field.
     expect(failed.reason).toContain('aborted by alice: latency spike');
+    const abortEntry = (await registry.listLedger({ pipeline: PIPELINE, runId: 'r-4' })).entries.find((e) => e.kind === 'rollback');
+    expect(abortEntry?.actor).toBe('alice via service:deployer');
     const again = await client.abortRollout({ pipeline: PIPELINE, actor: 'alice', reason: 'twice' }).catch((e: unknown) => e);
     expect((again as Error).message).toContain('already aborted');
   });
@@ -273,19 +309,26 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     const variants = new Set(first.map((p) => p.variant));
     expect(variants).toEqual(new Set(['champion', 'b']));
     first.forEach((p, i) => expect(second[i]).toMatchObject({ date: p.date, variant: p.variant, modelVersion: p.modelVersion }));
-    const promoted = await client.promoteRollout({ pipeline: PIPELINE, actor: 'bob', reason: 'enough seen' });
+    const bob = createClient(DeployerService, rt.server?.address ?? '', { credentials: await creds.as('bob', ['admin']) });
+    const promoted = await bob.promoteRollout({ pipeline: PIPELINE, reason: 'enough seen' });
+    bob.close();
     expect(promoted.rollout?.status).toBe('promoted');
     const serving = await waitFor(async () => (await events(EVENTS.modelServing)).find((e) => e.runId === 'r-6'), { timeoutMs: 15_000, what: 'v6 serving' });
     expect(serving.version).toBe('v6');
+    // A person's promotion through the deployer is a manual override in bob's name, not an evidence-based one.
+    const moved = (await registry.listLedger({ pipeline: PIPELINE, runId: 'r-6' })).entries.find((e) => e.summary.startsWith('champion → v6'));
+    expect(moved).toMatchObject({ kind: 'manual-override', actor: 'bob via service:deployer' });
   });
 
   it('a guardrail rolls a canary back on divergence alone, before any feedback arrives', async () => {
     await evaluated('r-7', models.seattle, { strategy: 'canary', steps: [50, 100], minLabeled: 50, guardrails: { maxDivergence: 0.01, minPredictions: 100 } });
     await rolloutOf('r-7');
     let served: Awaited<ReturnType<typeof serve>> = [];
+    // No feedback: each round waits until the step's analysis counted the candidate's rows (or decided).
+    const counted = (x: Rollout) => ((JSON.parse(x.lastAnalysisJson || '{}') as { operational?: { predictions: number } }).operational?.predictions ?? 0) >= served.filter((p) => p.variant === 'canary').length;
     for (let i = 0; i < 5 && (await rollout())?.status === 'active'; i++) {
       served = served.concat(await serve(1, false));
-      await waitFor(async () => ((await rollout())?.status !== 'active' ? true : undefined), { timeoutMs: 2000, what: 'the guardrail' }).catch(() => undefined);
+      await rolloutOf('r-7', (x) => x.status !== 'active' || counted(x), 'the guardrail to see the canary rows');
     }
     expect(served.some((p) => p.variant === 'canary' && p.modelVersion === 'v7')).toBe(true);
     const r = await rollout();

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { DeployerService, RolloutSchema } from '@refit/contracts';
-import type { RawRow } from '@refit/modeling';
+import type { DeployerService, RolloutSchema, RolloutStepSchema } from '@refit/contracts';
 import { InvalidInputError, NotFoundError, type PgPool, type ServiceHandlers } from '@refit/platform';
+import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { FeatureWindows } from './feature-window.js';
+import type { DeployerMetrics } from './metrics.js';
+import { listFeedbackRows, type FeedbackPipelines } from './feedback-rows.js';
+import { requestRows, type PredictLimits } from './predict-input.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
 import type { Rollouts } from './rollout.js';
-import type { RolloutRow } from './rollout-store.js';
-import { isVariantScoringError, type RoutedResult, type ServingTable } from './serving.js';
-
-/** Most rows one Predict call may carry. */
-export const MAX_ROWS_PER_CALL = 10_000;
+import { rolloutSteps, type RolloutRow } from './rollout-store.js';
+import { listWindows, windowQuery } from './window-history.js';
+import { isVariantScoringError, type RoutedPrediction, type RoutedResult, type ServingTable } from './serving.js';
 
 /** gRPC handlers of the deployer service. */
 export function createDeployerHandlers(
@@ -19,15 +20,16 @@ export function createDeployerHandlers(
   pool: PgPool,
   windows: FeatureWindows,
   rollouts: Rollouts,
+  feedback: FeedbackPipelines,
+  limits: PredictLimits,
+  metrics?: DeployerMetrics,
 ): ServiceHandlers<typeof DeployerService> {
   return {
     async predict(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
       const started = performance.now();
-      const columnar = req.rows.length === 0 && req.columns.length > 0;
-      const rows = columnar ? columnarRows(req.columns, req.values) : (req.rows as RawRow[]);
+      const { rows, columnar } = requestRows(req, limits);
       if (rows.length === 0) throw new InvalidInputError('rows is empty: send at least one row of raw features');
-      if (rows.length > MAX_ROWS_PER_CALL) throw new InvalidInputError(`${rows.length} rows in one call; at most ${MAX_ROWS_PER_CALL}`);
       const ids = rows.map(() => randomUUID());
       let r: RoutedResult;
       try {
@@ -45,7 +47,10 @@ export function createDeployerHandlers(
       const own = r.rows.reduce((t, x) => t + (r.scoringMsPerRow[x.variant] ?? 0), 0);
       const shared = Math.max(0, performance.now() - started - own) / rows.length;
       windows.add(req.pipeline, rows);
+      if (metrics) countPredict(metrics, req.pipeline, r.rows, (performance.now() - started) / 1000);
       const shadow = r.shadow;
+      // A pipeline that trains on feedback keeps each row, so a labeled prediction can become a training row.
+      const keepRows = feedback.has(req.pipeline);
       log.add(
         r.rows.map((x, i) => ({
           id: ids[i],
@@ -61,6 +66,8 @@ export function createDeployerHandlers(
           shadowThreshold: shadow?.threshold,
           shadowLatencyMs: shadow && shared + shadow.msPerRow,
           championProbability: x.championProbability,
+          championThreshold: x.championThreshold,
+          row: keepRows ? rows[i] : undefined,
         })),
       );
       if (columnar) {
@@ -73,24 +80,45 @@ export function createDeployerHandlers(
           fromCandidate: cand ? r.rows.map((x) => x.variant !== 'champion') : [],
           candidateVersion: cand?.version ?? '',
           candidateVariant: cand?.variant ?? '',
+          imputed: imputedCounts(r.rows),
         };
       }
       // Each version labels at the decision threshold stored with it (0.5 when none was).
-      const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= x.threshold ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant }));
-      return { modelVersion: r.champion, predictions };
+      const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= x.threshold ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant, imputed: x.imputed }));
+      return { modelVersion: r.champion, predictions, imputed: imputedCounts(r.rows) };
     },
     async sendFeedback(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
       if (req.feedback.length === 0) throw new InvalidInputError('feedback is empty');
+      if (req.feedback.length > limits.maxRows) throw new InvalidInputError(`${req.feedback.length} labels in one call; at most ${limits.maxRows} (REFIT_PREDICT_MAX_ROWS): split the request`);
       const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
       req.feedback.forEach((f, i) => {
         if (!uuid.test(f.predictionId)) throw new InvalidInputError(`feedback[${i}].prediction_id '${f.predictionId}' is not a prediction id`);
         if (f.label !== 0 && f.label !== 1) throw new InvalidInputError(`feedback[${i}].label must be 0 or 1, got ${f.label}`);
+        if (f.labelValue.length > 256) throw new InvalidInputError(`feedback[${i}].label_value is ${f.labelValue.length} characters long; at most 256`);
       });
       // A prediction made a moment ago may still be in the log's buffer.
       await log.flush();
       const r = await joinFeedback(pool, req.pipeline, req.feedback, new Date());
-      return { joined: BigInt(r.joined), unknown: r.unknown };
+      return { joined: BigInt(r.joined), unknown: r.unknown, duplicate: BigInt(r.duplicate), conflict: BigInt(r.conflict), conflicting: r.conflicting };
+    },
+    async *listFeedbackRows(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      if (req.limit < 0) throw new InvalidInputError(`limit must be 0 or more, got ${req.limit}`);
+      await log.flush();
+      for await (const r of listFeedbackRows(pool, req.pipeline, req.after ? timestampDate(req.after) : undefined, req.limit || Number.MAX_SAFE_INTEGER)) {
+        yield {
+          predictionId: r.predictionId,
+          rowJson: JSON.stringify(r.row),
+          label: r.label,
+          labelValue: r.labelValue ?? '',
+          predictedAt: timestampFromDate(r.predictedAt),
+          feedbackAt: timestampFromDate(r.feedbackAt),
+        };
+      }
+    },
+    async listWindows(req) {
+      return { windows: await listWindows(pool, windowQuery(req)) };
     },
     async getDeployment(req) {
       const d = table.current(req.pipeline);
@@ -98,31 +126,40 @@ export function createDeployerHandlers(
       return { deployment: { pipeline: d.pipeline, modelVersion: d.version, runId: d.runId, loadedAtMs: BigInt(d.loadedAt) } };
     },
     async getRollout(req) {
-      return { rollout: toWireRollout(await rollouts.get(required(req.pipeline))) };
+      return { rollout: await wireRollout(pool, await rollouts.get(required(req.pipeline))) };
     },
-    async promoteRollout(req) {
-      return { rollout: toWireRollout(await rollouts.promote(required(req.pipeline), req.actor || 'unknown', req.reason || 'no reason given')) };
+    // The actor is the authenticated caller; the request's `actor` field is ignored.
+    async promoteRollout(req, ctx) {
+      return { rollout: await wireRollout(pool, await rollouts.promote(required(req.pipeline), ctx.identity, req.reason || 'no reason given')) };
     },
-    async abortRollout(req) {
-      return { rollout: toWireRollout(await rollouts.abort(required(req.pipeline), req.actor || 'unknown', req.reason || 'no reason given')) };
+    async abortRollout(req, ctx) {
+      return { rollout: await wireRollout(pool, await rollouts.abort(required(req.pipeline), ctx.identity, req.reason || 'no reason given')) };
     },
   };
 }
 
-/** Rows of the columnar fast path (`columns` + row-major `values`, NaN for a missing value). */
-export function columnarRows(columns: string[], values: ArrayLike<number>): RawRow[] {
-  const d = columns.length;
-  if (values.length % d !== 0) throw new InvalidInputError(`${values.length} values do not fill rows of ${d} columns (${columns.join(', ')})`);
-  const rows: RawRow[] = new Array<RawRow>(values.length / d);
-  for (let i = 0; i < rows.length; i++) {
-    const row: RawRow = {};
-    for (let j = 0; j < d; j++) {
-      const v = values[i * d + j];
-      row[columns[j]] = Number.isNaN(v) ? null : v;
-    }
-    rows[i] = row;
+/** Counts one Predict call for each version and variant that answered rows of it. */
+function countPredict(metrics: DeployerMetrics, pipeline: string, rows: readonly RoutedPrediction[], seconds: number): void {
+  const answered = new Map<string, { version: string; variant: string; rows: number }>();
+  for (const x of rows) {
+    const key = `${x.version}\u0000${x.variant}`;
+    const a = answered.get(key) ?? { version: x.version, variant: x.variant, rows: 0 };
+    a.rows++;
+    answered.set(key, a);
   }
-  return rows;
+  for (const a of answered.values()) {
+    const labels = { pipeline, version: a.version, variant: a.variant };
+    metrics.requests.inc(labels);
+    metrics.rows.inc(labels, a.rows);
+    metrics.latency.observe(labels, seconds);
+  }
+}
+
+/** Per feature, how many rows of the answer it was filled in (missing, imputed as the spec declares). */
+function imputedCounts(rows: readonly RoutedPrediction[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of rows) for (const f of r.imputed ?? []) counts[f] = (counts[f] ?? 0) + 1;
+  return counts;
 }
 
 function required(pipeline: string): string {
@@ -130,8 +167,23 @@ function required(pipeline: string): string {
   return pipeline;
 }
 
-function toWireRollout(r: RolloutRow): MessageInitShape<typeof RolloutSchema> {
+/** A rollout on the wire, with the history of its steps. */
+async function wireRollout(pool: PgPool, r: RolloutRow): Promise<MessageInitShape<typeof RolloutSchema>> {
+  const history = (await rolloutSteps(pool, r.run_id)).map((x) => ({
+    step: x.step,
+    weight: x.weight,
+    startedAtMs: BigInt(x.started_at.getTime()),
+    endedAtMs: BigInt(x.ended_at?.getTime() ?? 0),
+    outcome: x.outcome,
+    reason: x.reason,
+    analysisJson: x.analysis ? JSON.stringify(x.analysis) : '',
+  }));
+  return toWireRollout(r, history);
+}
+
+function toWireRollout(r: RolloutRow, history: MessageInitShape<typeof RolloutStepSchema>[]): MessageInitShape<typeof RolloutSchema> {
   return {
+    history,
     pipeline: r.pipeline,
     strategy: r.strategy,
     candidateVersion: r.candidate_version,

@@ -184,7 +184,10 @@ describe('ServingTable', () => {
       throw new Error('champion down');
     };
     const canary = table.predictRouted('rain', [{ x: 1 }], ['d']);
-    expect(canary.rows[0]).toMatchObject({ variant: 'canary', version: 'v2', championProbability: undefined });
+    expect(canary.rows[0]).toMatchObject({ variant: 'canary', version: 'v2' });
+    // No second opinion: the row is not paired, so the champion's threshold is not claimed either.
+    expect(canary.rows[0].championProbability).toBeUndefined();
+    expect(canary.rows[0].championThreshold).toBeUndefined();
   });
 
   it('times each answering variant on its own rows, so a slow candidate shows in its own latency', () => {
@@ -212,9 +215,29 @@ describe('ServingTable', () => {
     table.swap(loaded('v1', new FakeModel(1), transform, 0.3));
     table.setCandidate(loaded('v2', new FakeModel(1), transform, 0.7), { strategy: 'canary', weight: 50 });
     const ids = Array.from({ length: 200 }, (_, i) => `id-${i}`);
-    const r = table.predictRouted('rain', ids.map(() => ({ temp_max: 1, temp_min: 0, wind: 0 })), ids);
+    const r = table.predictRouted('rain', ids.map(() => ({ x: 1 })), ids);
     expect(new Set(r.rows.map((x) => `${x.version}@${x.threshold}`))).toEqual(new Set(['v1@0.3', 'v2@0.7']));
+    // A candidate's row also carries the champion's threshold next to its background score (paired evidence).
+    expect(new Set(r.rows.filter((x) => x.variant === 'canary').map((x) => x.championThreshold))).toEqual(new Set([0.3]));
     table.setCandidate(loaded('v3', new FakeModel(1), transform, 0.6), { strategy: 'shadow' });
-    expect(table.predictRouted('rain', [{ temp_max: 1, temp_min: 0, wind: 0 }], ['x']).shadow?.threshold).toBe(0.6);
+    expect(table.predictRouted('rain', [{ x: 1 }], ['x']).shadow?.threshold).toBe(0.6);
+  });
+
+  it('answers a row without a feature its spec imputes, saying so per row; refuses one it does not impute', () => {
+    const imputing: FittedTransform = { version: 2, features: [{ name: 'x', kind: 'standardize', mean: 10, std: 2, fill: 10, imputed: true }], outputNames: ['x'], fittedOnRows: 3 };
+    const table = new ServingTable();
+    table.swap(loaded('v1', new FakeModel(1), imputing));
+    const r = table.predictRouted('rain', [{ x: 12 }, {}, { x: null }], ['a', 'b', 'c']);
+    expect(r.rows.map((x) => x.imputed)).toEqual([undefined, ['x'], ['x']]);
+    // The fill is the declared one: the standardized input is 0, so p = 0.5.
+    expect(r.rows[1].probability).toBeCloseTo(0.5, 6);
+    table.swap(loaded('v2', new FakeModel(1)));
+    let err: unknown;
+    try {
+      table.predictRouted('rain', [{}], ['d']);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVariantScoringError(err) && asRefitError(err.cause)?.message).toMatch(/feature "x" is missing in the row: model v2 was trained with it/);
   });
 });

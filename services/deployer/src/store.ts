@@ -16,6 +16,11 @@ export async function saveDeployment(db: Q, d: { pipeline: string; version: stri
   await db.query('insert into deployment_history (pipeline, version, run_id, reason) values ($1, $2, $3, $4)', [d.pipeline, d.version, d.runId, d.reason]);
 }
 
+/** What a pipeline serves now, if anything (`lock`: row-locked until the transaction ends). */
+export async function currentDeployment(db: Q, pipeline: string, opts: { lock?: boolean } = {}): Promise<DeploymentRow | undefined> {
+  return (await db.query<DeploymentRow>(`select * from deployments where pipeline = $1${opts.lock ? ' for update' : ''}`, [pipeline])).rows[0];
+}
+
 /** Every current deployment. */
 export async function listDeployments(db: Q): Promise<DeploymentRow[]> {
   return (await db.query<DeploymentRow>('select * from deployments order by pipeline')).rows;

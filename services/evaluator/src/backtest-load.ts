@@ -3,11 +3,11 @@ import { applyTransform, labelOf, parseTransform, targetOf, type RawRow } from '
 import type { ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { backtestMetric, backtestReport, cutHistory, type BacktestReport } from './backtest.js';
+import { linesOf, rowsTrainedOn } from './trained-rows.js';
 
 /** Scores a transformed matrix with the stored model at `modelKey`. */
 export type Predict = (modelKey: string, X: Float32Array, n: number) => Promise<Float32Array>;
 
-const linesOf = (buf: Buffer): string[] => buf.toString('utf8').split('\n').filter(Boolean);
 
 async function scoreWith(rt: ServiceRuntime, predict: Predict, modelKey: string, transformKey: string, rows: RawRow[]): Promise<Float32Array> {
   if (rows.length === 0) return new Float32Array(0);
@@ -34,11 +34,7 @@ export async function loadBacktest(rt: ServiceRuntime, spec: PipelineSpec, linea
   const base = { column, days: bt.days, minRows: bt.minRows, metric: backtestMetric(spec.gates, spec.model.head), margin: spec.gates.backtest?.margin ?? 0, windows: [], compared: false };
   if (!lineage.rawHistory?.key) return { ...base, missing: "the run's lineage has no history of past data (raw_history): nothing to backtest on" };
   if (!lineage.model?.key || !lineage.transform?.key) return { ...base, missing: 'the candidate has no model or transform in its lineage' };
-  const trainedKeys = new Set(
-    [lineage.rawTrain, lineage.rawValidation, champion?.lineage?.rawTrain, champion?.lineage?.rawValidation].flatMap((r) => (r?.key ? [r.key] : [])),
-  );
-  const trainedOn = new Set<string>();
-  for (const key of trainedKeys) for (const line of linesOf(await rt.store.get(key))) trainedOn.add(line);
+  const trainedOn = await rowsTrainedOn(rt.store, [lineage.rawTrain, lineage.rawValidation, champion?.lineage?.rawTrain, champion?.lineage?.rawValidation]);
   const cut = cutHistory(linesOf(await rt.store.get(lineage.rawHistory.key)), trainedOn, { column, windows: bt.windows, days: bt.days });
   const rows = cut.lines.map((l) => JSON.parse(l) as RawRow);
   const candidate = await scoreWith(rt, predict, lineage.model.key, lineage.transform.key, rows);

@@ -67,6 +67,10 @@ describe('evaluator backtest (real S3)', () => {
     expect(bt?.windows.reduce((s, w) => s + w.excluded, 0)).toBe(new Set([...trainedOn].map((r) => r.date)).size);
     expect(judged.filter((w) => w.notWorse).length).toBeLessThan(6);
     expect(evaluation.verdict).toBe('fail');
+    // Every test row of the quarter was one the full-year champion trained or early-stopped on: no
+    // comparison on them, the candidate is judged on its floors and the backtest.
+    expect(evaluation.leftOut).toMatchObject({ rows: evaluation.leftOut?.of });
+    expect(evaluation.gates.find((g) => g.gate === 'champion')).toMatchObject({ outcome: 'inconclusive', reason: expect.stringMatching(/^no test row is left to compare with champion v1 on: champion v1 trained or early-stopped on \d+ of the \d+ test rows$/) });
     expect(evaluation.gates.at(-1)).toMatchObject({ gate: 'backtest:auc', outcome: 'fail' });
     expect(evaluation.gates.at(-1)?.reason).toMatch(/^backtest: auc not worse than champion v1's beyond the margin 0\.0000 in \d of 12 judged windows of 91 days \(4 more too small to judge\): not a strict majority \(7 needed\)$/);
   });

@@ -6,8 +6,10 @@ import { businessColumns } from './business.js';
 import type { EvaluatorConfig } from './config.js';
 import { withBacktest, type BacktestedEvaluation } from './backtest.js';
 import { loadBacktest } from './backtest-load.js';
-import { judge } from './judge.js';
+import { judge, type Evaluation } from './judge.js';
 import { wantsConsistency } from './consistency.js';
+import { comparableRows, linesOf, rowsTrainedOn, type LeftOut } from './trained-rows.js';
+import { sameAsChampion, subsetMatrix, withoutComparison } from './no-comparison.js';
 
 async function predictWith(rt: ServiceRuntime, modelKey: string, X: Float32Array, n: number): Promise<Float32Array> {
   const model = await loadModel(await rt.store.get(modelKey));
@@ -25,6 +27,46 @@ function needsRows(spec: PipelineSpec, champion: ModelVersion | undefined): bool
 }
 
 /**
+ * Scores the candidate and (when there is one) the champion on this run's test rows — only those
+ * the champion neither trained nor early-stopped on — and {@link judge}s them.
+ */
+async function judgeOnTestRows(rt: ServiceRuntime, spec: PipelineSpec, lineage: Lineage, champion: ModelVersion | undefined): Promise<Evaluation> {
+  if (!lineage.model?.key || !lineage.featuresTest?.key) throw new InvalidInputError('model.trained carries no model or test features');
+  let test = decodeMatrix(await rt.store.get(lineage.featuresTest.key));
+  let candidate = await predictWith(rt, lineage.model.key, test.X, test.n);
+  let rows: RawRow[] | undefined;
+  let leftOut: LeftOut | undefined;
+  if (needsRows(spec, champion) && lineage.rawTest?.key) {
+    const raw = await rt.store.get(lineage.rawTest.key);
+    rows = rowsFromJsonl(raw);
+    if (rows.length !== test.n) throw new InvalidInputError(`raw test rows (${rows.length}) and test features (${test.n}) do not match`);
+    // A champion judged on rows it trained on looks better than it is: every comparison, and so
+    // the whole evaluation, uses only the test rows neither model trained or early-stopped on.
+    const trainedOn = champion?.lineage ? await rowsTrainedOn(rt.store, [champion.lineage.rawTrain, champion.lineage.rawValidation]) : undefined;
+    const comparable = trainedOn && champion ? comparableRows(linesOf(raw), trainedOn, champion.version) : undefined;
+    if (comparable?.keep.length === 0 && champion) {
+      // Nothing is left to compare on: the candidate is judged on its floors, the comparison can only be inconclusive.
+      return withoutComparison(judge({ spec, head: spec.model.head, y: test.y, candidate, candidateThreshold: lineage.decisionThreshold, rows }), champion.version, comparable.leftOut);
+    }
+    if (comparable) {
+      ({ leftOut } = comparable);
+      test = subsetMatrix(test, comparable.keep);
+      candidate = Float32Array.from(comparable.keep, (i) => candidate[i]);
+      rows = comparable.keep.map((i) => (rows as RawRow[])[i]);
+    }
+  }
+  let championProbs: { version: string; probs: Float32Array; threshold: number } | undefined;
+  if (champion?.lineage?.model?.key && champion.lineage.transform?.key && rows) {
+    const t = applyTransform(parseTransform(await rt.store.get(champion.lineage.transform.key)), rows);
+    championProbs = { version: champion.version, probs: await predictWith(rt, champion.lineage.model.key, t.X, t.n), threshold: champion.lineage.decisionThreshold };
+  }
+  // The candidate's own transform names the feature behind each test column (the consistency score drops the sensitive ones).
+  const fitted = wantsConsistency(spec) && lineage.transform?.key ? parseTransform(await rt.store.get(lineage.transform.key)).features : spec.features;
+  const features = { ...test, sources: fitted.map((f) => f.name) };
+  return { ...judge({ spec, head: spec.model.head, y: test.y, candidate, candidateThreshold: lineage.decisionThreshold, champion: championProbs, rows, features }), leftOut };
+}
+
+/**
  * Scores the candidate and (when there is one) the champion on this run's test split: the
  * candidate through its own transform, the champion through the transform it was trained with,
  * so each model sees exactly what it would see in serving; then {@link judge}s them. With
@@ -39,22 +81,7 @@ export async function evaluateCandidate(
 ): Promise<BacktestedEvaluation> {
   if (!lineage.model?.key || !lineage.featuresTest?.key) throw new InvalidInputError('model.trained carries no model or test features');
   await initBackend({ prefer: config.tfBackend });
-  const test = decodeMatrix(await rt.store.get(lineage.featuresTest.key));
-  const candidate = await predictWith(rt, lineage.model.key, test.X, test.n);
-  let rows: RawRow[] | undefined;
-  if (needsRows(spec, champion) && lineage.rawTest?.key) {
-    rows = rowsFromJsonl(await rt.store.get(lineage.rawTest.key));
-    if (rows.length !== test.n) throw new InvalidInputError(`raw test rows (${rows.length}) and test features (${test.n}) do not match`);
-  }
-  let championProbs: { version: string; probs: Float32Array; threshold: number } | undefined;
-  if (champion?.lineage?.model?.key && champion.lineage.transform?.key && rows) {
-    const t = applyTransform(parseTransform(await rt.store.get(champion.lineage.transform.key)), rows);
-    championProbs = { version: champion.version, probs: await predictWith(rt, champion.lineage.model.key, t.X, t.n), threshold: champion.lineage.decisionThreshold };
-  }
-  // The candidate's own transform names the feature behind each test column (the consistency score drops the sensitive ones).
-  const fitted = wantsConsistency(spec) && lineage.transform?.key ? parseTransform(await rt.store.get(lineage.transform.key)).features : spec.features;
-  const features = { ...test, sources: fitted.map((f) => f.name) };
-  const evaluation = judge({ spec, head: spec.model.head, y: test.y, candidate, candidateThreshold: lineage.decisionThreshold, champion: championProbs, rows, features });
+  const evaluation = sameAsChampion(await judgeOnTestRows(rt, spec, lineage, champion), { sha256: lineage.model?.sha256, snapshotSha256: lineage.snapshotSha256 }, champion && { version: champion.version, sha256: champion.lineage?.model?.sha256, snapshotSha256: champion.lineage?.snapshotSha256 });
   if (!spec.evaluation.backtest) return evaluation;
   const backtest = await loadBacktest(rt, spec, lineage, champion, (key, X, n) => predictWith(rt, key, X, n));
   return withBacktest(evaluation, backtest, spec.gates);

@@ -22,7 +22,19 @@ import { startEvaluatorService } from './service.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const migrations = join(here, 'migrations');
-const spec = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
+// The example pipeline with the champion rules these tests are about (an AUC margin of 0.03).
+const example = parseSpec(readFileSync(join(here, '../../../examples/weather-rain.yaml'), 'utf8'));
+const spec: PipelineSpec = { ...example, gates: { ...example.gates, champion: [{ metric: 'auc', margin: 0.03 }, { metric: 'logLoss', margin: 0, test: 'better' }] } };
+
+/** The curves of one model in a report. */
+type ModelCurves = { roc: { fpr: number[]; tpr: number[] }; pr: { recall: number[]; precision: number[] }; calibration: { predicted: number[]; observed: number[]; count: number[] } };
+
+/** Trapezoid area under (x, y). */
+function trapezoid(x: number[], y: number[]): number {
+  let a = 0;
+  for (let i = 1; i < x.length; i++) a += ((x[i] - x[i - 1]) * (y[i] + y[i - 1])) / 2;
+  return a;
+}
 
 const jsonl = (rows: RawRow[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 
@@ -187,6 +199,7 @@ describe('evaluator service (with the registry)', () => {
       rowsTest: number;
       gates: Array<{ gate: string; outcome: string }>;
       comparisons: Array<{ evidence: { metric: string; n: number; pValue: number; interval: { lower: number; upper: number } } }>;
+      curves: { rows: number; candidate: ModelCurves; champion?: ModelCurves };
     };
     expect(json).toMatchObject({ verdict: 'fail', champion: { version: 'v1' }, rowsTest: test.length });
     expect(json.gates.map((g) => g.gate)).toEqual(['floor:accuracy', 'floor:auc', 'champion:auc', 'champion:logLoss']);
@@ -197,24 +210,43 @@ describe('evaluator service (with the registry)', () => {
       ['logLoss', test.length],
     ]);
     expect(json.comparisons[1].evidence.interval.upper).toBeLessThan(0);
+
+    // The curves behind the decision: both models, on the rows the comparison used.
+    expect(json.curves.rows).toBe(json.comparisons[0].evidence.n);
+    expect(json.curves.rows).toBe(json.rowsTest);
+    for (const [curves, metrics] of [
+      [json.curves.candidate, evaluated.candidateMetrics],
+      [json.curves.champion, evaluated.championMetrics],
+    ] as const) {
+      if (!curves) throw new Error('the report carries no champion curves');
+      const { fpr, tpr } = curves.roc;
+      expect(fpr.length).toBe(tpr.length);
+      expect(fpr.length).toBeGreaterThan(10);
+      expect(fpr.length).toBeLessThanOrEqual(200);
+      // Downsampling drops only collinear points while the curve fits in 200, so the area is exact then.
+      expect(Math.abs(trapezoid(fpr, tpr) - metrics.auc)).toBeLessThan(1e-9);
+      expect(curves.pr.recall.length).toBe(curves.pr.precision.length);
+      expect(curves.pr.recall.at(-1)).toBe(1);
+      expect(curves.calibration.count.reduce((a, b) => a + b, 0)).toBe(json.curves.rows);
+    }
+    expect(json.curves.champion?.roc).not.toEqual(json.curves.candidate.roc);
   });
 
-  it('an identical model is not shown better (inconclusive, kept out); under a non-inferiority-only spec it passes and is promoted', async () => {
+  it('an identical model is never promoted: not shown better, and under a non-inferiority-only spec it is the champion itself', async () => {
     const same = await evaluate('e-4', models.year);
     // Same model, same rows: the champion path (raw rows → its transform) equals the candidate's features.
     expect(same.evaluated.championMetrics).toEqual(same.evaluated.candidateMetrics);
     expect(same.evaluated.verdict).toBe(Verdict.INCONCLUSIVE);
-    expect(same.evaluated.reasons.at(-1)).toMatch(/^INCONCLUSIVE: logLoss .*\(gain \+0\.0000, 95% CI \[\+0\.0000, \+0\.0000\]\): not shown better than the champion/);
+    expect(same.evaluated.reasons.at(-1)).toMatch(/^INCONCLUSIVE: the candidate is champion v1 itself \(the same model bytes, sha256 [0-9a-f]{12}…\): nothing new to promote$/);
     expect(same.registered).toMatchObject({ version: 'v4', promoted: false, verdict: Verdict.INCONCLUSIVE });
 
+    // A not-worse rule alone would pass two identical models (gain 0, CI [0, 0]): the same bytes are not promoted.
     const nonInferiority = { ...spec, gates: { ...spec.gates, champion: { metric: 'auc' as const, margin: 0.01 } } };
     const { evaluated, registered } = await evaluate('e-5', models.year, nonInferiority);
-    expect(evaluated.verdict).toBe(Verdict.PASS);
-    expect(evaluated.reasons.at(-1)).toBe(
-      `pass: auc ${f4(models.year.auc)} vs champion v1's ${f4(models.year.auc)} on the same ${test.length} test rows (gain +0.0000, 95% CI [+0.0000, +0.0000]): not worse than the champion beyond the margin 0.0100 (DeLong (se 0.00), p=0 ≤ alpha 0.05)`,
-    );
-    expect(registered).toMatchObject({ version: 'v5', promoted: true, previousChampion: 'v1' });
-    expect((await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'previous' })).model?.version).toBe('v1');
+    expect(evaluated.verdict).toBe(Verdict.INCONCLUSIVE);
+    expect(evaluated.reasons.at(-1)).toContain('the candidate is champion v1 itself');
+    expect(registered).toMatchObject({ version: 'v5', promoted: false });
+    expect((await registryClient.getAlias({ pipeline: 'weather-rain', alias: 'champion' })).model?.version).toBe('v1');
   });
 
   it('never evaluates a cancelled run, even when the trainer emitted model.trained before the cancellation', async () => {

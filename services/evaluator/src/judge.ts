@@ -2,6 +2,7 @@ import { binaryMetrics, fairness, sliceMetrics, storedThreshold, type BinaryMetr
 import { lowerIsBetterIn, type ChampionRule, type PipelineSpec } from '@refit/spec';
 import { businessJudgement, decisionsAt } from './business.js';
 import { pairedEvidence, type ComparisonTest, type EvidenceOptions, type PairedEvidence } from './comparison.js';
+import { curvesOf, type EvaluationCurves } from './curves.js';
 import { evaluateConsistency, type ConsistencyEvaluation, type TestFeatures } from './consistency.js';
 import { applyGates, verdictOf, type ComparisonResult, type FairnessResult, type GateOutcome, type GateResult } from './gates.js';
 import { regressionMetrics } from './regression.js';
@@ -36,8 +37,15 @@ export type Evaluation = {
   consistency?: ConsistencyEvaluation;
   holdout?: HoldoutReport;
   rowsTest: number;
+  /**
+   * Test rows left out of the whole evaluation because the champion trained or early-stopped on
+   * them (the numbers and the sentence); absent when none were.
+   */
+  leftOut?: { rows: number; of: number; reason: string };
   /** The decision threshold each model was judged at (its stored one, else 0.5). */
   thresholds?: { candidate: number; champion?: number };
+  /** ROC, PR and calibration curves of both models on the judged rows; absent for a regression head. */
+  curves?: EvaluationCurves;
 };
 
 /** The model head judged: a binary classifier (probabilities) or a regression (predicted values). */
@@ -208,5 +216,8 @@ export function judge(input: JudgeInput): Evaluation {
       : undefined;
   const gates = applyGates({ gates: input.spec.gates, candidate, champion, comparisons, fairness: results, consistency, lowerIsBetter: (m) => lowerIsBetterIn(input.spec, m) });
   const thresholds = input.head === 'regression' ? undefined : { candidate: decidedAt.candidate, champion: input.champion && decidedAt.champion };
-  return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, consistency, holdout: holdoutOf(input, opts), rowsTest: input.y.length, thresholds };
+  // On the same rows as every metric and comparison above: those left after the leakage exclusion.
+  // A regression head has no probabilities to rank: no curves.
+  const curves = input.head === 'regression' ? undefined : curvesOf(input.y, input.candidate, input.champion?.probs);
+  return { verdict: verdictOf(gates), gates, candidate, champion, comparisons, slices, fairness: reports, consistency, holdout: holdoutOf(input, opts), rowsTest: input.y.length, thresholds, curves };
 }

@@ -34,6 +34,8 @@ describe('judging a regression head', () => {
     expect(e.candidate).toEqual({ mae: mae(y, byEducation), rmse: rmse(y, byEducation), r2: r2(y, byEducation) });
     expect(e.champion?.metrics).toEqual({ mae: mae(y, meanWage), rmse: rmse(y, meanWage), r2: r2(y, meanWage) });
     expect(e.candidate.r2).toBeGreaterThan(0.1);
+    // Nothing to rank or calibrate: the report carries no curves.
+    expect(e.curves).toBeUndefined();
     expect(e.gates.map((g) => [g.gate, g.outcome])).toEqual([
       ['floor:rmse', 'pass'],
       ['floor:mae', 'pass'],

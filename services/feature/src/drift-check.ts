@@ -1,10 +1,10 @@
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { DriftReportSchema, type DriftReport } from '@refit/contracts';
-import { datasetDrift, psi, type DriftColumn } from '@refit/ml';
+import type { DriftReport } from '@refit/contracts';
+import { datasetDrift, type DriftColumn } from '@refit/ml';
 import { rowsFromJsonl, type RawRow } from '@refit/modeling';
-import { wireRef, type ServiceRuntime } from '@refit/platform';
+import type { ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
+import { driftReportMessage, storedColumns } from './drift-report.js';
 import { referenceOf, type SnapshotStats } from './stats.js';
 import { previousStats, previousTransform } from './store.js';
 
@@ -15,13 +15,13 @@ export const numeric = (rows: RawRow[], name: string): number[] =>
 export const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
 
 /** The drift reference: the stored statistics of the previous run, or (runs before statistics existed) its raw training rows. */
-async function referenceFor(rt: ServiceRuntime, tx: pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
-  const stats = await previousStats(tx, spec.name, runId);
+async function referenceFor(rt: ServiceRuntime, db: pg.Pool | pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
+  const stats = await previousStats(db, spec.name, runId);
   if (stats) {
     const body = JSON.parse((await rt.store.get(stats.stats_key)).toString('utf8')) as SnapshotStats;
     return { runId: stats.run_id, values: (name) => referenceOf(body, name) ?? [] };
   }
-  const previous = await previousTransform(tx, spec.name, runId);
+  const previous = await previousTransform(db, spec.name, runId);
   if (!previous?.raw_train_key) return undefined;
   const rows = rowsFromJsonl(await rt.store.get(previous.raw_train_key));
   return { runId: previous.run_id, values: (name, isNumeric) => (isNumeric ? numeric(rows, name) : categorical(rows, name)) };
@@ -29,17 +29,19 @@ async function referenceFor(rt: ServiceRuntime, tx: pg.PoolClient, spec: Pipelin
 
 /**
  * Compares this run's training rows with the reference — the previous run's stored statistics —
- * feature by feature (Evidently's test choice, plus PSI for numbers), stores the report and
- * returns it; undefined for a first run.
+ * feature by feature (Evidently's test choice, plus PSI for numbers), stores the report
+ * (content-addressed: checking again writes the same object) and returns it; undefined for a
+ * first run. Reads the reference through `db`, outside the transaction that records the result:
+ * loading it from the object store is long work.
  */
 export async function checkDrift(
   rt: ServiceRuntime,
-  tx: pg.PoolClient,
+  db: pg.Pool | pg.PoolClient,
   spec: PipelineSpec,
   runId: string,
   current: RawRow[],
 ): Promise<DriftReport | undefined> {
-  const reference = await referenceFor(rt, tx, spec, runId);
+  const reference = await referenceFor(rt, db, spec, runId);
   if (!reference) return undefined;
   const previous = { run_id: reference.runId };
   const columns: DriftColumn[] = spec.features.map((f) =>
@@ -48,29 +50,8 @@ export async function checkDrift(
       : { name: f.name, type: 'categorical', reference: reference.values(f.name, false) as string[], current: categorical(current, f.name) },
   );
   const result = datasetDrift(columns);
-  const report: MessageInitShape<typeof DriftReportSchema> = {
-    source: 'training',
-    pipeline: spec.name,
-    runId,
-    referenceRunId: previous.run_id,
-    status: result.status,
-    share: result.share ?? 0,
-    columns: result.columns.map((c, i) => {
-      const col = columns[i];
-      const hasPsi = col.type === 'numeric' && col.reference.length > 0 && col.current.length > 0;
-      return {
-        column: c.column,
-        test: c.test,
-        statistic: c.statistic ?? Number.NaN,
-        pValue: c.pValue ?? undefined,
-        psi: hasPsi ? psi(col.reference as number[], col.current as number[]).value : undefined,
-        status: c.status,
-        referenceSize: BigInt(c.referenceSize),
-        currentSize: BigInt(c.currentSize),
-      };
-    }),
-  };
-  const body = Buffer.from(JSON.stringify({ ...result, pipeline: spec.name, runId, referenceRunId: previous.run_id }, null, 2));
+  const stored = storedColumns(result, columns, 'numeric');
+  const body = Buffer.from(JSON.stringify({ ...result, columns: stored, pipeline: spec.name, runId, referenceRunId: previous.run_id }, null, 2));
   const ref = await rt.store.putContentAddressed(`pipelines/${spec.name}/drift`, body, '.json');
-  return create(DriftReportSchema, { ...report, report: wireRef(ref) });
+  return driftReportMessage({ source: 'training', pipeline: spec.name, runId, referenceRunId: previous.run_id, status: result.status, share: result.share }, stored, ref);
 }

@@ -92,6 +92,21 @@ describe('live drift: served feature windows against the champion’s training d
     expect(by.wind.psi).toBeGreaterThan(1);
     expect(by.temp_min.psi).toBeGreaterThan(0.5);
     console.log('live drift PSI', JSON.stringify({ newYork2013: psiOf(ny) }));
+    // What the console draws: Seattle 2012's temp_min deciles against New York 2013's shares in them.
+    const h = by.temp_min.histogram;
+    if (!h) throw new Error('temp_min carries no histogram');
+    expect(h.categories).toEqual([]);
+    expect(h.edges.length).toBeGreaterThan(5);
+    for (let i = 1; i < h.edges.length; i++) expect(h.edges[i]).toBeGreaterThan(h.edges[i - 1]);
+    expect(h.reference).toHaveLength(h.edges.length + 1);
+    expect(h.current).toHaveLength(h.edges.length + 1);
+    const sum = (a: number[]) => a.reduce((x, v) => x + v, 0);
+    expect(sum(h.reference)).toBeCloseTo(1, 9);
+    expect(sum(h.current)).toBeCloseTo(1, 9);
+    // Deciles of the reference hold about a tenth of it each; New York's colder winters fill the lowest bin.
+    for (const share of h.reference) expect(share).toBeLessThan(0.2);
+    expect(h.current[0]).toBeGreaterThan(h.reference[0] + 0.1);
+    expect(Math.max(...h.current.map((c, i) => Math.abs(c - h.reference[i])))).toBeGreaterThan(0.1);
 
     const small = await reportOf(await window(weatherRows('Seattle', '2013-07-01', '2013-07-21')));
     expect(small).toMatchObject({ status: 'not-enough-data' });

@@ -1,14 +1,28 @@
-import { create } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { DriftReportSchema, type DriftReport, type MonitoringWindow } from '@refit/contracts';
+import type { DriftReport, MonitoringWindow } from '@refit/contracts';
 import { datasetDrift, type DatasetDriftResult, type DriftColumn } from '@refit/ml';
 import { rowsFromJsonl, type RawRow } from '@refit/modeling';
-import { wireRef, type ServiceRuntime } from '@refit/platform';
+import type { ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import type { LiveDriftOptions } from './config.js';
 import { categorical, numeric } from './drift-check.js';
+import { driftReportMessage, storedColumns } from './drift-report.js';
 import { referenceOf, type SnapshotStats } from './stats.js';
 import { getStats, insertWindowDrift, runOfVersion } from './store.js';
+
+/** The columns of a window of served rows to compare: every statistics column the window carries (the served features). */
+export function liveDriftColumns(stats: SnapshotStats, rows: RawRow[]): DriftColumn[] {
+  return stats.columns
+    .filter((c) => rows.some((r) => r[c.name] !== null && r[c.name] !== undefined))
+    .map((c) =>
+      c.kind === 'numeric'
+        ? { name: c.name, type: 'numeric', reference: referenceOf(stats, c.name) as number[], current: numeric(rows, c.name) }
+        : { name: c.name, type: 'categorical', reference: referenceOf(stats, c.name) as string[], current: categorical(rows, c.name) },
+    );
+}
+
+/** Live drift of {@link liveDriftColumns}: PSI on the reference's decile bins. */
+const psiDrift = (columns: DriftColumn[], opts: LiveDriftOptions): DatasetDriftResult => datasetDrift(columns, { test: 'psi', threshold: opts.psiThreshold, minSamples: opts.minSamples });
 
 /**
  * Drift of a window of served rows against a run's training statistics: every statistics column
@@ -17,14 +31,7 @@ import { getStats, insertWindowDrift, runOfVersion } from './store.js';
  * a column with fewer than `minSamples` values is not-enough-data.
  */
 export function measureLiveDrift(stats: SnapshotStats, rows: RawRow[], opts: LiveDriftOptions): DatasetDriftResult {
-  const columns: DriftColumn[] = stats.columns
-    .filter((c) => rows.some((r) => r[c.name] !== null && r[c.name] !== undefined))
-    .map((c) =>
-      c.kind === 'numeric'
-        ? { name: c.name, type: 'numeric', reference: referenceOf(stats, c.name) as number[], current: numeric(rows, c.name) }
-        : { name: c.name, type: 'categorical', reference: referenceOf(stats, c.name) as string[], current: categorical(rows, c.name) },
-    );
-  return datasetDrift(columns, { test: 'psi', threshold: opts.psiThreshold, minSamples: opts.minSamples });
+  return psiDrift(liveDriftColumns(stats, rows), opts);
 }
 
 /** Why a window was not measured: logged, the window is skipped. */
@@ -43,29 +50,13 @@ export async function checkLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, w: M
   if (!statsRow) return { skipped: `run ${referenceRunId} (version ${w.version}) has no training statistics` };
   const stats = JSON.parse((await rt.store.get(statsRow.stats_key)).toString('utf8')) as SnapshotStats;
   const rows = rowsFromJsonl(await rt.store.get(w.features.key));
-  const result = measureLiveDrift(stats, rows, opts);
+  const columns = liveDriftColumns(stats, rows);
+  const result = psiDrift(columns, opts);
+  const stored = storedColumns(result, columns, 'statistic');
   const windowEnd = timestampDate(w.windowEnd);
-  const body = { ...result, source: 'live', pipeline: w.pipeline, version: w.version, windowEnd: windowEnd.toISOString(), referenceRunId, rows: rows.length, options: opts };
+  const body = { ...result, columns: stored, source: 'live', pipeline: w.pipeline, version: w.version, windowEnd: windowEnd.toISOString(), referenceRunId, rows: rows.length, options: opts };
   const ref = await rt.store.putContentAddressed(`pipelines/${w.pipeline}/drift`, Buffer.from(JSON.stringify(body, null, 2)), '.json');
   const fresh = await insertWindowDrift(tx, { pipeline: w.pipeline, version: w.version, windowEnd, referenceRunId, status: result.status, share: result.share, rows: rows.length, reportKey: ref.key });
   if (!fresh) return { skipped: `window ending ${windowEnd.toISOString()} of ${w.version} was measured already` };
-  return create(DriftReportSchema, {
-    source: 'live',
-    pipeline: w.pipeline,
-    version: w.version,
-    windowEnd: w.windowEnd,
-    referenceRunId,
-    status: result.status,
-    share: result.share ?? 0,
-    columns: result.columns.map((c) => ({
-      column: c.column,
-      test: c.test,
-      statistic: c.statistic ?? Number.NaN,
-      psi: c.statistic ?? undefined,
-      status: c.status,
-      referenceSize: BigInt(c.referenceSize),
-      currentSize: BigInt(c.currentSize),
-    })),
-    report: wireRef(ref),
-  });
+  return driftReportMessage({ source: 'live', pipeline: w.pipeline, runId: '', referenceRunId, status: result.status, share: result.share, version: w.version, windowEnd }, stored, ref);
 }

@@ -1,5 +1,6 @@
 import type { FeatureService } from '@refit/contracts';
 import { InvalidInputError, NotFoundError, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { driftQuery, listDriftReports } from './drift-history.js';
 import { getStats, getTransform } from './store.js';
 
 /** gRPC handlers of the feature service. */
@@ -30,6 +31,9 @@ export function createFeatureHandlers(rt: ServiceRuntime): ServiceHandlers<typeo
         stats: { bucket: s.stats_bucket, key: s.stats_key, sha256: s.stats_sha256, sizeBytes: BigInt(body.length) },
         statsJson: body.toString('utf8'),
       };
+    },
+    async listDrift(req) {
+      return { reports: await listDriftReports({ pool: rt.pool, store: rt.store }, driftQuery(req)) };
     },
   };
 }

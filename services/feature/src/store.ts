@@ -90,3 +90,43 @@ export async function insertWindowDrift(
   );
   return r.rowCount === 1;
 }
+
+/** Where a drift report came from: a run's training data, or a live window of served rows. */
+export type DriftSource = 'training' | 'live';
+
+/** One drift report, training or live, as the feature service keeps it (the body is at report_key). */
+export type DriftRow = {
+  source: DriftSource;
+  pipeline: string;
+  /** training: the run checked; live: ''. */
+  run_id: string;
+  /** live: the served version; training: ''. */
+  version: string;
+  /** live: the end of the window; training: null. */
+  window_end: Date | null;
+  reference_run_id: string;
+  status: string;
+  share: number | null;
+  report_key: string;
+  created_at: Date;
+};
+
+/**
+ * The newest `limit` drift reports of a pipeline from both tables (or one `source`), newest first
+ * by when they were recorded; ties (rows of one transaction) by window end, then run id.
+ */
+export async function listDrift(db: Q, q: { pipeline: string; source?: DriftSource; limit: number }): Promise<DriftRow[]> {
+  const r = await db.query<DriftRow>(
+    `select * from (
+       (select 'training' as source, pipeline, run_id, '' as version, null::timestamptz as window_end, reference_run_id, status, share, report_key, created_at
+          from drift_reports where pipeline = $1 and coalesce($2, 'training') = 'training' order by created_at desc limit $3)
+       union all
+       (select 'live' as source, pipeline, '' as run_id, version, window_end, reference_run_id, status, share, report_key, created_at
+          from window_drift where pipeline = $1 and coalesce($2, 'live') = 'live' order by created_at desc limit $3)
+     ) d
+     order by created_at desc, window_end desc nulls last, run_id desc
+     limit $3`,
+    [q.pipeline, q.source ?? null, q.limit],
+  );
+  return r.rows;
+}

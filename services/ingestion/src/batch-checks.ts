@@ -1,5 +1,7 @@
 import type { PipelineSpec } from '@refit/spec';
+import type { LabelFindings } from './label-checks.js';
 import type { BatchProfile } from './profile.js';
+import { quoted } from './upload-reasons.js';
 
 /** Fewest rows a pinned profile needs before a median shift is judged (a small first batch says little about spread). */
 export const MIN_PINNED_ROWS_FOR_SHIFT = 200;
@@ -18,6 +20,8 @@ export type BatchFacts = {
   sameAs?: { batchId: string; createdAt: Date };
   /** Columns of the file the schema does not know. */
   extraColumns: string[];
+  /** What the label checks found (label-checks.ts). */
+  labels?: LabelFindings;
 };
 
 const pct = (x: number): string => `${(100 * x).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
@@ -27,7 +31,8 @@ const num = (x: number | undefined): string => (x === undefined ? '?' : String(N
  * Judges a whole batch against the spec and the profile pinned from the first accepted batch:
  * a duplicated batch, a flood of quarantined rows, a column out of its declared range (a unit
  * change), a null rate far above the pinned one, a median far from the pinned one; categories
- * never seen before and duplicate rows only flag it. Each message names the column, what was
+ * never seen before and duplicate rows only flag it; a label shift and labels the champion scores
+ * far below chance reject or flag it as the spec says. Each message names the column, what was
  * found, what was expected and what to do.
  */
 export function judgeBatch(spec: PipelineSpec, profile: BatchProfile, pinned: { batchId: string; profile: BatchProfile } | undefined, facts: BatchFacts): BatchVerdict {
@@ -42,6 +47,8 @@ export function judgeBatch(spec: PipelineSpec, profile: BatchProfile, pinned: { 
       `${pct(facts.rowsQuarantined / facts.rowsTotal)} of the rows (${facts.rowsQuarantined} of ${facts.rowsTotal}) were quarantined, above the limit ${pct(rules.maxQuarantinedShare)}: list them with 'refit data quarantine ${spec.name}' and fix the export`,
     );
   }
+  if (facts.labels?.inversion) (rules.onLabelInversion === 'reject' ? problems : warnings).push(facts.labels.inversion);
+  if (facts.labels?.shift) (rules.onLabelShift === 'reject' ? problems : warnings).push(facts.labels.shift);
   for (const c of spec.schema.columns) {
     const p = profile.columns[c.name];
     if (!p || p.count === 0) continue;
@@ -84,9 +91,10 @@ export function judgeBatch(spec: PipelineSpec, profile: BatchProfile, pinned: { 
     const ex = facts.duplicateExample;
     warnings.push(`${facts.duplicates} duplicate row${facts.duplicates > 1 ? 's' : ''}${ex ? ` (line ${ex.line} repeats line ${ex.of})` : ''}: kept in the batch, counted once in snapshots`);
   }
-  if (facts.extraColumns.length > 0) warnings.push(`column${facts.extraColumns.length > 1 ? 's' : ''} ${facts.extraColumns.map((c) => `'${c}'`).join(', ')} not in the schema: ignored`);
+  if (facts.extraColumns.length > 0) warnings.push(`column${facts.extraColumns.length > 1 ? 's' : ''} ${quoted(facts.extraColumns)} not in the schema: ignored`);
   const status = problems.length > 0 ? (rules.onProblem === 'reject' ? 'rejected' : 'flagged') : warnings.length > 0 ? 'flagged' : 'accepted';
-  // A note about the check itself, not about the data: it does not flag the batch.
+  // Notes about the checks themselves, not about the data: they do not flag the batch.
   if (facts.checkCapped) warnings.push('the duplicate and unique-id checks covered the first rows only (their memory is fixed); snapshots still remove every duplicate');
+  warnings.push(...(facts.labels?.notes ?? []));
   return { status, problems, warnings };
 }

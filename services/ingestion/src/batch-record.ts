@@ -1,14 +1,31 @@
-import { EVENTS, wireRef, withTransaction, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import { ConflictError, EVENTS, wireRef, withTransaction, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
 import type { ColumnSpec, PipelineSpec } from '@refit/spec';
 import type { BatchVerdict } from './batch-checks.js';
 import type { BatchProfile } from './profile.js';
 import type { QuarantineSpool } from './quarantine-spool.js';
-import { insertBatch, insertQuarantine, pinProfile, pinSchema, resolveQuarantine, setWatermark } from './store.js';
+import { insertBatch, insertQuarantine, pinProfile, pinSchema, resolveQuarantine, setWatermark, type Watermark } from './store.js';
 
 /** How many problems a data.rejected event lists. */
 const PROBLEMS_IN_EVENT = 20;
 
-type Base = { spec: PipelineSpec; batchId: string; filename: string; format: string; rawRef: ArtifactRef };
+type Base = { spec: PipelineSpec; batchId: string; filename: string; format: string; rawRef: ArtifactRef; source: string };
+
+/**
+ * An incremental source's watermark moved while a batch's rows were read past it: another reader
+ * (a concurrent import, another attempt at a run's feedback) took those rows in first, so this
+ * batch was not recorded — recording it too would hold every row twice.
+ */
+export class WatermarkMovedError extends ConflictError {
+  constructor(
+    readonly pipeline: string,
+    readonly source: string,
+    readonly after: string | undefined,
+  ) {
+    super(`the rows of source '${source}' of pipeline '${pipeline}' past ${after ?? '(the start)'} were taken in by another reader meanwhile; nothing was recorded`, {
+      details: { pipeline, source, after: after ?? '' },
+    });
+  }
+}
 
 /**
  * Records a judged batch, its quarantined rows and its events in one transaction: data.ingested
@@ -16,7 +33,8 @@ type Base = { spec: PipelineSpec; batchId: string; filename: string; format: str
  * the batch was rejected (its rows stay stored; nothing is dropped silently). The first usable
  * batch's profile is pinned (with `pin: latest`, every usable batch's); a re-submission resolves
  * the quarantined rows it fixes; an incremental source's watermark moves with the batch that
- * took its rows.
+ * took its rows, only from where those rows were read past.
+ * @throws WatermarkMovedError when another batch moved the watermark first (nothing is recorded).
  */
 export async function recordBatch(
   rt: ServiceRuntime,
@@ -29,7 +47,7 @@ export async function recordBatch(
     verdict: BatchVerdict;
     pin: boolean;
     resubmits?: string;
-    watermark?: { source: string; value: string };
+    watermark?: Watermark;
     /** The schema this (first) batch inferred: pinned with it when the batch is usable. */
     schema?: { columns: ColumnSpec[]; rows: number };
   },
@@ -37,11 +55,14 @@ export async function recordBatch(
   const { spec, batchId, verdict } = b;
   const usable = verdict.status !== 'rejected';
   await withTransaction(rt.pool, async (tx) => {
+    const w = b.watermark;
+    if (w && !(await setWatermark(tx, { pipeline: spec.name, source: w.source, value: w.value, after: w.after, batchId }))) throw new WatermarkMovedError(spec.name, w.source, w.after);
     await insertBatch(tx, {
       batchId,
       pipeline: spec.name,
       filename: b.filename,
       format: b.format,
+      source: b.source,
       status: verdict.status,
       rejectReason: usable ? undefined : verdict.problems.join('; '),
       problems: verdict.problems,
@@ -58,7 +79,6 @@ export async function recordBatch(
     if (usable && b.rowsAccepted > 0 && (b.pin || spec.schema.batch.pin === 'latest')) await pinProfile(tx, spec.name, batchId, b.profile, spec.schema.batch.pin);
     if (usable && b.rowsAccepted > 0 && b.schema) await pinSchema(tx, spec.name, batchId, b.schema.columns, b.schema.rows);
     if (b.resubmits) await resolveQuarantine(tx, spec.name, b.resubmits, batchId);
-    if (b.watermark) await setWatermark(tx, { pipeline: spec.name, source: b.watermark.source, value: b.watermark.value, batchId });
     if (usable) {
       await rt.publish(tx, EVENTS.dataIngested, {
         pipeline: spec.name,
@@ -93,6 +113,7 @@ export async function recordRejected(rt: ServiceRuntime, b: Base & { reason: str
       pipeline: b.spec.name,
       filename: b.filename,
       format: b.format,
+      source: b.source,
       status: 'rejected',
       rejectReason: b.reason,
       problems: [b.reason],

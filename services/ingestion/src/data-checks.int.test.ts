@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { IngestionService, type PushDataRequestSchema } from '@refit/contracts';
-import { createClient, EVENTS, isInvalidInput, withTransaction } from '@refit/platform';
+import { createArtifactStore, createClient, EVENTS, isInvalidInput, withTransaction } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
 import { createTestEnv, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
 import pg from 'pg';
@@ -46,6 +47,7 @@ describe('data checks on Seattle weather with injected faults', () => {
   let env: TestEnv;
   let rt: Awaited<ReturnType<typeof startTestRuntime>>;
   let client: ReturnType<typeof createClient<typeof IngestionService>>;
+  let dir: string;
 
   async function push(body: string, opts: { format?: string; resubmitsBatchId?: string } = {}) {
     async function* requests(): AsyncGenerator<MessageInitShape<typeof PushDataRequestSchema>> {
@@ -57,7 +59,20 @@ describe('data checks on Seattle weather with injected faults', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'ingestion-checks' });
-    const config = loadConfig(serviceEnv(env.env, {}));
+    // ImportData reads only declared sources: an exports bucket and a warehouse table and query.
+    dir = mkdtempSync(join(tmpdir(), 'refit-data-checks-'));
+    const schema = env.schema('source');
+    writeFileSync(
+      join(dir, 'sources.yaml'),
+      `s3: [{ name: exports, bucket: exports-${env.id}, prefixes: [incoming/] }]
+postgres:
+  - name: warehouse
+    urlEnv: REFIT_IMPORT_PG_WAREHOUSE
+    tables: [${schema}.weather]
+    queries: { since2016: "select * from ${schema}.weather where loaded_at > '2016-01-01'" }
+`,
+    );
+    const config = loadConfig(serviceEnv(env.env, { REFIT_IMPORT_SOURCES: join(dir, 'sources.yaml'), REFIT_IMPORT_PG_WAREHOUSE: env.pgUrl }));
     rt = await startTestRuntime(config, migrations);
     await startIngestionService(rt, config);
     client = createClient(IngestionService, rt.server?.address ?? '');
@@ -72,6 +87,7 @@ describe('data checks on Seattle weather with injected faults', () => {
     client?.close();
     await rt?.close();
     await env?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a renamed column rejects the batch, naming the missing column and the unknown one', async () => {
@@ -136,8 +152,10 @@ describe('data checks on Seattle weather with injected faults', () => {
     expect(res).toMatchObject({ rowsAccepted: 20n, rowsQuarantined: 2n });
     expect(res.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^line 21 is not valid JSON/), expect.stringMatching(/^line 22 is not valid JSON/)]);
 
-    await rt.store.put('incoming/seattle-2014.jsonl', `${objs.map((o) => o.replace('2013-', '2014-')).join('\n')}\n`);
-    const { batch } = await client.importData({ pipeline: 'seattle-checks', source: { case: 's3Uri', value: `s3://${rt.store.bucket}/incoming/seattle-2014.jsonl` } });
+    const exports = createArtifactStore({ ...env.s3, bucket: `exports-${env.id}` });
+    await exports.ensureBucket();
+    await exports.put('incoming/seattle-2014.jsonl', `${objs.map((o) => o.replace('2013-', '2014-')).join('\n')}\n`);
+    const { batch } = await client.importData({ pipeline: 'seattle-checks', source: { case: 's3Uri', value: `s3://${exports.bucket}/incoming/seattle-2014.jsonl` } });
     expect(batch).toMatchObject({ status: 'accepted', rowsAccepted: 20n });
   });
 
@@ -152,7 +170,7 @@ describe('data checks on Seattle weather with injected faults', () => {
       };
       const Y2015 = ROWS.filter((r) => r.startsWith('2015-'));
       await insert(Y2015.slice(0, 30), '2016-01-01T00:00:00Z');
-      const source = { url: env.pgUrl, table: `${schema}.weather`, query: '', watermarkColumn: 'loaded_at' };
+      const source = { connection: 'warehouse', table: `${schema}.weather`, watermarkColumn: 'loaded_at' };
       const first = await client.importData({ pipeline: 'seattle-checks', source: { case: 'postgres', value: source } });
       expect(first.batch).toMatchObject({ rowsAccepted: 30n, rowsQuarantined: 0n, watermark: '2016-01-01T00:00:00.000Z' });
 
@@ -165,11 +183,11 @@ describe('data checks on Seattle weather with injected faults', () => {
       const stored = (await rt.store.get(`pipelines/seattle-checks/batches/${next.batch?.batchId}/rows.jsonl`)).toString().trim().split('\n');
       expect((JSON.parse(stored[0]) as { date: string }).date.slice(0, 10)).toBe(Y2015[30].slice(0, 10));
 
-      // A query instead of a table, without a watermark: every row it selects, every time.
-      const query = { url: env.pgUrl, table: '', query: `select * from ${schema}.weather where loaded_at > '2016-01-01'`, watermarkColumn: '' };
+      // A declared query instead of a table, without a watermark: every row it selects, every time.
+      const query = { connection: 'warehouse', queryName: 'since2016' };
       expect((await client.importData({ pipeline: 'seattle-checks', source: { case: 'postgres', value: query } })).batch).toMatchObject({ rowsAccepted: 15n, watermark: '' });
       const both = await client.importData({ pipeline: 'seattle-checks', source: { case: 'postgres', value: { ...query, table: 'x' } } }).catch((e: unknown) => e as Error);
-      expect(isInvalidInput(both) && both.message).toBe('give exactly one of postgres.table and postgres.query');
+      expect(isInvalidInput(both) && both.message).toBe('give exactly one of postgres.table and postgres.query_name');
     } finally {
       await db.end();
     }

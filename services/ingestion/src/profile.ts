@@ -1,4 +1,5 @@
 import type { ColumnSpec } from '@refit/spec';
+import type { BinaryLabel } from './label-rule.js';
 import type { Value } from './validate.js';
 
 /** Values kept per numeric column for quantiles (a reservoir sample: memory stays fixed). */
@@ -25,8 +26,14 @@ export type ColumnProfile = {
   categories?: Record<string, number>;
 };
 
-/** A batch's profile: the reference later batches are checked against once pinned. */
-export type BatchProfile = { rows: number; columns: Record<string, ColumnProfile> };
+/** A binary label's counts under the spec's rule (`rule`, canonical JSON): rows with a label, and positives. */
+export type LabelCounts = { column: string; rule: string; n: number; positives: number };
+
+/**
+ * A batch's profile: the reference later batches are checked against once pinned. `label` is there
+ * for a binary label (profiles pinned before label checks have none).
+ */
+export type BatchProfile = { rows: number; columns: Record<string, ColumnProfile>; label?: LabelCounts };
 
 type Acc = ColumnProfile & { sample?: number[]; seen: number; cats?: Map<string, number> };
 
@@ -34,12 +41,16 @@ type Acc = ColumnProfile & { sample?: number[]; seen: number; cats?: Map<string,
 export class Profiler {
   readonly #acc: Acc[];
   readonly #columns: readonly ColumnSpec[];
+  readonly #label: { index: number; rule: BinaryLabel; counts: LabelCounts } | undefined;
   #rows = 0;
   // A deterministic LCG: the same file gives the same profile.
   #rng = 12345;
 
-  constructor(columns: readonly ColumnSpec[]) {
+  /** `label`: the binary label whose positives are counted (its column must be one of `columns`). */
+  constructor(columns: readonly ColumnSpec[], label?: BinaryLabel) {
     this.#columns = columns;
+    const index = label ? columns.findIndex((c) => c.name === label.column) : -1;
+    this.#label = label && index >= 0 ? { index, rule: label, counts: { column: label.column, rule: label.rule, n: 0, positives: 0 } } : undefined;
     this.#acc = columns.map((c) => ({
       count: 0,
       nulls: 0,
@@ -63,6 +74,13 @@ export class Profiler {
     if (raw === undefined || raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === '')) {
       a.nulls++;
       return;
+    }
+    if (this.#label?.index === j && value !== undefined) {
+      const y = this.#label.rule.of(value);
+      if (y !== undefined) {
+        this.#label.counts.n++;
+        this.#label.counts.positives += y;
+      }
     }
     if (typeof value === 'number' && a.sample) {
       const c = this.#columns[j];
@@ -99,6 +117,6 @@ export class Profiler {
       if (cats) p.categories = Object.fromEntries([...cats.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
       columns[c.name] = p;
     });
-    return { rows: this.#rows, columns };
+    return { rows: this.#rows, columns, ...(this.#label ? { label: { ...this.#label.counts } } : {}) };
   }
 }

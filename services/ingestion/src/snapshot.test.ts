@@ -1,28 +1,57 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '@refit/spec';
-import { applyWindow, assignSplits, distinctLines, permutation, splitSizes } from './snapshot.js';
+import { applyWindow, assignSplits, distinctLines, splitPoint, splitSizes } from './snapshot.js';
 
 const split = (train: number, validation: number, test: number, seed = 7) => ({ train, validation, test, seed });
 
-describe('permutation', () => {
-  it('is a permutation of 0..n-1', () => {
-    for (const n of [0, 1, 2, 17, 1000]) {
-      const p = Array.from(permutation(n, 7));
-      expect(p).toHaveLength(n);
-      expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+describe('the stable random split', () => {
+  const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ day: i, x: (i * 37) % 101 }));
+  const spec = parseSpec(`
+apiVersion: refit/v1
+kind: Pipeline
+name: s
+schema: { columns: [{ name: day, type: integer }, { name: x, type: number }] }
+label: { column: x, positive: { gt: 50 } }
+features: [{ name: day, type: number, transform: none }]
+`);
+  const sideOf = (ls: readonly string[]) => {
+    const [train, validation, test] = assignSplits(ls, spec);
+    const out = new Map<string, string>();
+    for (const [name, idx] of [['train', train], ['validation', validation], ['test', test]] as const) for (const i of idx) out.set(ls[i], name);
+    return out;
+  };
+
+  it('keeps every row in its split as the data grows: no later test row was an earlier training row', () => {
+    // Weekly growth: each snapshot holds every row so far, as `data.window: all` does.
+    const weeks = [200, 400, 800, 1400, 2000].map((n) => sideOf(lines.slice(0, n)));
+    for (let w = 1; w < weeks.length; w++) {
+      for (const [line, side] of weeks[w - 1]) expect(weeks[w].get(line)).toBe(side);
     }
+    const last = weeks.at(-1) as Map<string, string>;
+    const counts = { train: 0, validation: 0, test: 0 } as Record<string, number>;
+    for (const side of last.values()) counts[side]++;
+    // Close to the shares (0.7/0.15/0.15): binomial, not exact.
+    expect(counts.train / 2000).toBeCloseTo(0.7, 1);
+    expect(counts.test / 2000).toBeCloseTo(0.15, 1);
   });
 
-  it('is the same for the same seed, different for another', () => {
-    expect(Array.from(permutation(500, 42))).toEqual(Array.from(permutation(500, 42)));
-    expect(Array.from(permutation(500, 42))).not.toEqual(Array.from(permutation(500, 43)));
-    // Not the identity: the rows really are shuffled.
-    expect(Array.from(permutation(500, 42)).filter((v, i) => v === i).length).toBeLessThan(20);
+  it('depends on the seed and on nothing else (not the order rows arrive in)', () => {
+    const reversed = sideOf([...lines].reverse());
+    for (const [line, side] of sideOf(lines)) expect(reversed.get(line)).toBe(side);
+    expect(splitPoint('a row', 7)).toBe(splitPoint('a row', 7));
+    expect(splitPoint('a row', 7)).not.toBe(splitPoint('a row', 8));
+    // Across releases: a snapshot split must be reproducible later.
+    expect(splitPoint('{"day":0,"x":0}', 7)).toBeCloseTo(0.6736102926325671, 12);
   });
 
-  it('stays the same across releases (a snapshot split must be reproducible later)', () => {
-    expect(Array.from(permutation(10, 7))).toEqual([6, 5, 8, 1, 2, 3, 4, 7, 9, 0]);
-    expect(Array.from(permutation(10, 8))).toEqual([6, 9, 0, 8, 7, 3, 4, 2, 5, 1]);
+  it('never leaves train or test empty, even on tiny data', () => {
+    for (let n = 2; n < 30; n++) {
+      const [train, validation, test] = assignSplits(lines.slice(0, n), spec);
+      expect(train.length).toBeGreaterThan(0);
+      expect(test.length).toBeGreaterThan(0);
+      if (n >= 3) expect(validation.length).toBeGreaterThan(0);
+      expect(train.length + validation.length + test.length).toBe(n);
+    }
   });
 });
 
@@ -78,7 +107,7 @@ data: ${data}
 
   it('never puts one entity on two sides, randomly or by time', () => {
     for (const by of ['random', 'time']) {
-      const [train, validation, test] = assignSplits(rows, specWith(`{ split: { by: ${by} } }`));
+      const [train, validation, test] = assignSplits(lines, specWith(`{ split: { by: ${by} } }`));
       expect(train.length + validation.length + test.length).toBe(200);
       const sides = [train, validation, test].map((idx) => new Set(idx.map((i) => rows[i].user)));
       expect([...sides[0]].filter((u) => sides[1].has(u) || sides[2].has(u))).toEqual([]);
@@ -86,7 +115,7 @@ data: ${data}
       expect(test.length).toBeGreaterThan(0);
     }
     // By time, every training row is older than every test row's entity's newest row.
-    const [train, , test] = assignSplits(rows, specWith('{ split: { by: time } }'));
+    const [train, , test] = assignSplits(lines, specWith('{ split: { by: time } }'));
     expect(Math.max(...train.map((i) => rows[i].x))).toBeLessThan(Math.max(...test.map((i) => rows[i].x)));
   });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { LineageSchema } from '@refit/contracts';
-import { createRng } from '@refit/ml';
 import { dateMs } from '@refit/modeling';
 import { FailedPreconditionError, wireRef, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
@@ -9,20 +8,6 @@ import { listBatches } from './store.js';
 
 /** Fewest rows a snapshot needs to be split into train, validation and test. */
 export const MIN_SNAPSHOT_ROWS = 20;
-
-/** Seeded Fisher–Yates permutation of 0..n-1: the same seed always gives the same split. */
-export function permutation(n: number, seed: number): Uint32Array {
-  const rng = createRng(seed);
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = idx[i];
-    idx[i] = idx[j];
-    idx[j] = t;
-  }
-  return idx;
-}
 
 /** Sizes of the train/validation/test splits of n rows; each non-empty split gets at least one row. */
 export function splitSizes(n: number, split: PipelineSpec['data']['split']): [number, number, number] {
@@ -57,17 +42,30 @@ export function applyWindow(lines: string[], spec: PipelineSpec): string[] {
 }
 
 /**
- * Assigns rows to train, validation and test. Rows of one entity (schema.entity) stay together;
- * `by: time` puts the oldest rows (entities by their newest row) in train and the newest in test,
- * otherwise entities are shuffled with the seed. Without an entity column and by random this is
- * exactly a seeded permutation of the rows.
+ * A row's (or an entity's) place in [0, 1): the first 48 bits of sha256(seed, key). It depends on
+ * nothing but the row and the seed, so a row keeps its split however the data grows: a later run's
+ * test rows were never an earlier run's training rows (under the same seed and shares).
  */
-export function assignSplits(rows: Array<Record<string, unknown>>, spec: PipelineSpec): [number[], number[], number[]] {
+export function splitPoint(key: string, seed: number): number {
+  const h = createHash('sha256').update(`${seed}\u0000${key}`).digest();
+  return h.readUIntBE(0, 6) / 2 ** 48;
+}
+
+/**
+ * Assigns rows to train, validation and test. `by: random` (the default) is stable: each row — each
+ * entity's rows together, with `schema.entity` — goes where its {@link splitPoint} falls among the
+ * shares, so the split of a row never changes as batches arrive (the fractions are then close to,
+ * not exactly, the shares). `by: time` puts the oldest rows (entities by their newest row) in
+ * train and the newest in test. Either way each split with a share gets at least one group when
+ * there are enough, and train and test are never empty when two groups exist.
+ */
+export function assignSplits(lines: readonly string[], spec: PipelineSpec): [number[], number[], number[]] {
   const { split } = spec.data;
   const entity = spec.schema.entity;
   const ts = spec.schema.timestamp;
-  const groups: number[][] = [];
-  if (entity) {
+  const rows = entity || (split.by === 'time' && ts) ? lines.map((l) => JSON.parse(l) as Record<string, unknown>) : undefined;
+  const groups: Array<{ key: string; idx: number[] }> = [];
+  if (entity && rows) {
     const byId = new Map<string, number[]>();
     rows.forEach((r, i) => {
       const id = String(r[entity]);
@@ -75,19 +73,33 @@ export function assignSplits(rows: Array<Record<string, unknown>>, spec: Pipelin
       if (g) g.push(i);
       else byId.set(id, [i]);
     });
-    groups.push(...byId.values());
-  } else rows.forEach((_, i) => groups.push([i]));
-  let order: number[];
-  if (split.by === 'time' && ts) {
-    const newest = groups.map((g) => Math.max(...g.map((i) => timeOf(rows[i][ts]))));
-    order = groups.map((_, k) => k).sort((a, b) => newest[a] - newest[b] || a - b);
-  } else order = Array.from(permutation(groups.length, split.seed));
-  const [nTrain, nVal] = splitSizes(rows.length, split);
+    for (const [key, idx] of byId) groups.push({ key, idx });
+  } else lines.forEach((l, i) => groups.push({ key: l, idx: [i] }));
+
   const out: [number[], number[], number[]] = [[], [], []];
-  for (const k of order) {
-    const target = out[0].length < nTrain ? 0 : out[1].length < nVal ? 1 : 2;
-    out[target].push(...groups[k]);
+  if (split.by === 'time' && ts && rows) {
+    const newest = groups.map((g) => Math.max(...g.idx.map((i) => timeOf(rows[i][ts]))));
+    const order = groups.map((_, k) => k).sort((a, b) => newest[a] - newest[b] || a - b);
+    const [nTrain, nVal] = splitSizes(lines.length, split);
+    for (const k of order) out[out[0].length < nTrain ? 0 : out[1].length < nVal ? 1 : 2].push(...groups[k].idx);
+    return out;
   }
+  const at = groups.map((g) => splitPoint(g.key, split.seed));
+  const side = at.map((u): 0 | 1 | 2 => (u < split.train ? 0 : u < split.train + split.validation ? 1 : 2));
+  // Tiny data may leave a split empty: the group nearest to its interval moves in, from a split
+  // that keeps at least one group (test first, then train, then validation).
+  const centre = [split.train / 2, split.train + split.validation / 2, 1];
+  for (const target of split.validation > 0 ? ([2, 0, 1] as const) : ([2, 0] as const)) {
+    if (side.includes(target)) continue;
+    const counts = [0, 0, 0];
+    for (const x of side) counts[x]++;
+    const donors = side.flatMap((x, k) => (counts[x] > 1 ? [k] : []));
+    if (donors.length === 0) break;
+    const k = donors.reduce((best, d) => (Math.abs(at[d] - centre[target]) < Math.abs(at[best] - centre[target]) ? d : best));
+    side[k] = target;
+  }
+  groups.forEach((g, k) => out[side[k]].push(...g.idx));
+  for (const o of out) o.sort((a, b) => a - b);
   return out;
 }
 
@@ -96,6 +108,30 @@ export function distinctLines(texts: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const text of texts) for (const line of text.split('\n')) if (line) seen.add(line);
   return [...seen];
+}
+
+/**
+ * The batches' texts, with the rows of feedback batches (labeled predictions) dropped whose entity
+ * (`schema.entity`) also has a pushed or imported row: the data a team sends wins over what came
+ * back as feedback. Without an entity column, identical rows are merged later and nothing else can
+ * be matched.
+ */
+export function preferPushedRows(batches: ReadonlyArray<{ batch_id: string; source: string }>, texts: ReadonlyMap<string, string>, entity: string | undefined): string[] {
+  const textOf = (b: { batch_id: string }) => texts.get(b.batch_id) ?? '';
+  if (!entity || !batches.some((b) => b.source === 'feedback')) return batches.map(textOf);
+  const pushed = new Set<string>();
+  for (const b of batches) {
+    if (b.source === 'feedback') continue;
+    for (const line of textOf(b).split('\n')) if (line) pushed.add(String((JSON.parse(line) as Record<string, unknown>)[entity]));
+  }
+  return batches.map((b) =>
+    b.source !== 'feedback'
+      ? textOf(b)
+      : textOf(b)
+          .split('\n')
+          .filter((line) => line && !pushed.has(String((JSON.parse(line) as Record<string, unknown>)[entity])))
+          .join('\n'),
+  );
 }
 
 /**
@@ -120,8 +156,8 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
   // A backtest needs every batch; otherwise only the window's are read.
   const texts = new Map<string, string>();
   for (const b of spec.evaluation.backtest ? usable : window) texts.set(b.batch_id, (await rt.store.get(b.rows_key as string)).toString('utf8'));
-  const history = spec.evaluation.backtest ? await storeHistory(rt, spec.name, distinctLines(usable.map((b) => texts.get(b.batch_id) ?? ''))) : undefined;
-  const lines = applyWindow(distinctLines(window.map((b) => texts.get(b.batch_id) ?? '')), spec);
+  const history = spec.evaluation.backtest ? await storeHistory(rt, spec.name, distinctLines(preferPushedRows(usable, texts, spec.schema.entity))) : undefined;
+  const lines = applyWindow(distinctLines(preferPushedRows(window, texts, spec.schema.entity)), spec);
   if (lines.length < MIN_SNAPSHOT_ROWS) {
     throw new FailedPreconditionError(
       `pipeline '${spec.name}' has ${lines.length} usable rows in its data window; at least ${MIN_SNAPSHOT_ROWS} are needed — push data with 'refit data push ${spec.name} <file.csv>'`,
@@ -132,19 +168,13 @@ export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Pro
   const snapshot = await rt.store.putContentAddressed(`pipelines/${spec.name}/snapshots`, body, '.jsonl');
 
   const { seed } = spec.data.split;
-  const simple = !spec.schema.entity && spec.data.split.by !== 'time';
-  const [trainIdx, valIdx, testIdx] = simple
-    ? (() => {
-        const order = Array.from(permutation(lines.length, seed));
-        const [nTrain, nVal] = splitSizes(lines.length, spec.data.split);
-        return [order.slice(0, nTrain), order.slice(nTrain, nTrain + nVal), order.slice(nTrain + nVal)] as const;
-      })()
-    : assignSplits(lines.map((l) => JSON.parse(l) as Record<string, unknown>), spec);
+  const [trainIdx, valIdx, testIdx] = assignSplits(lines, spec);
   if (testIdx.length === 0 || trainIdx.length === 0) {
     throw new FailedPreconditionError(`pipeline '${spec.name}': ${lines.length} rows in ${spec.schema.entity ? `entities of '${spec.schema.entity}'` : 'the window'} cannot fill both train and test; push more data`);
   }
   const pick = (idx: readonly number[]) => Buffer.from(`${idx.map((i) => lines[i]).join('\n')}\n`);
-  const how = simple ? '' : `-${spec.data.split.by ?? 'random'}${spec.schema.entity ? `-by-${spec.schema.entity}` : ''}`;
+  // `stable`: the hash split (each row keeps its split as data grows); earlier snapshots were permutations.
+  const how = `-${spec.data.split.by === 'time' ? 'time' : 'stable'}${spec.schema.entity ? `-by-${spec.schema.entity}` : ''}`;
   const base = `pipelines/${spec.name}/snapshots/${sha256}/split-${seed}-${spec.data.split.train}-${spec.data.split.validation}${how}`;
   const [train, validation, test] = await Promise.all([
     rt.store.put(`${base}/train.jsonl`, pick(trainIdx)),

@@ -1,93 +1,79 @@
 import pg from 'pg';
-import { createArtifactStore, FailedPreconditionError, InvalidInputError, UnavailableError, type S3Config, type ServiceRuntime } from '@refit/platform';
+import { FailedPreconditionError, UnavailableError, watchClient } from '@refit/platform';
+import type { PgImport } from './import-access.js';
 
 /** Rows read per Postgres page: memory stays bounded however large the table. */
 export const PG_PAGE_ROWS = 5000;
 /** How long connecting to a source database may take. */
 const PG_CONNECT_MS = 10_000;
-
-/** Splits `s3://bucket/key`. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw new InvalidInputError(`'${uri}' is not an S3 address: expected s3://bucket/key`);
-  return { bucket: m[1], key: m[2] };
-}
-
-/** Streams an S3 object, from the service's bucket or any other the service's credentials can read. */
-export async function s3Chunks(rt: ServiceRuntime, s3: S3Config, uri: string): Promise<AsyncIterable<Uint8Array>> {
-  const { bucket, key } = parseS3Uri(uri);
-  const store = bucket === rt.store.bucket ? rt.store : createArtifactStore({ ...s3, bucket });
-  return (await store.getStream(key)) as AsyncIterable<Uint8Array>;
-}
-
-/** A Postgres source as the request gives it. */
-export type PgSource = { url: string; table: string; query: string; watermarkColumn: string };
-
-const ident = (name: string): string =>
-  name
-    .split('.')
-    .map((p) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(p)) throw new InvalidInputError(`'${name}' is not a plain table or column name (letters, digits, _ and one optional schema.)`);
-      return `"${p}"`;
-    })
-    .join('.');
-
-/** The key a source's watermark is stored under (never the password). */
-export function sourceKey(s: PgSource): string {
-  let where = s.url;
-  try {
-    const u = new URL(s.url);
-    u.password = '';
-    where = u.toString();
-  } catch {
-    // not a URL: keep it as given
-  }
-  return `postgres:${where}:${s.table || s.query}:${s.watermarkColumn}`;
-}
+/** SQLSTATEs told apart: query_canceled (what statement_timeout raises), read_only_sql_transaction. */
+const QUERY_CANCELED = '57014';
+const READ_ONLY = '25006';
 
 /** A watermark value as text that Postgres reads back as the column's type. */
 const wmText = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
+/** The failure of a source query as the caller reads it: which limit or rule stopped it. */
+function queryFailure(imp: PgImport, e: unknown): FailedPreconditionError {
+  const { name, statementTimeoutMs } = imp.connection;
+  const code = (e as { code?: unknown }).code;
+  const msg = (e as Error).message;
+  if (code === QUERY_CANCELED) {
+    return new FailedPreconditionError(
+      `the ${imp.what} of source '${name}' ran past its statement timeout of ${statementTimeoutMs} ms (statementTimeoutMs in REFIT_IMPORT_SOURCES): import fewer rows at a time (a watermark column), or ask an admin to raise the limit`,
+      { cause: e, details: { source: name, statementTimeoutMs } },
+    );
+  }
+  if (code === READ_ONLY) return new FailedPreconditionError(`source '${name}' is read-only: ${imp.what} tried to write (${msg}); imports only read`, { cause: e, details: { source: name } });
+  return new FailedPreconditionError(`the ${imp.what} of source '${name}' failed: ${msg}`, { cause: e, details: { source: name } });
+}
+
 /**
- * Reads a Postgres table or query as JSON lines, page by page in watermark order, taking only rows
- * past `after` (every row when there is no watermark column). Rows sharing the last watermark
- * value of a page are all read before moving on, so none is skipped at a page boundary.
+ * Reads a declared Postgres table or query as JSON lines, page by page in watermark order, taking
+ * only rows past `after` (every row when there is no watermark column). Rows sharing the last
+ * watermark value of a page are all read before moving on, so none is skipped at a page boundary.
  * `done()` then tells the highest watermark read.
+ *
+ * Everything runs in one read-only transaction (repeatable read, so pages agree with each other)
+ * under the connection's `statement_timeout`, and every statement goes through the extended
+ * protocol, which runs exactly one statement.
  */
-export function pgChunks(s: PgSource, after: string | undefined): { chunks: AsyncIterable<Uint8Array>; done: () => string | undefined } {
-  if (!s.url) throw new InvalidInputError('postgres.url is required (postgres://user@host:port/db)');
-  if (!!s.table === !!s.query) throw new InvalidInputError('give exactly one of postgres.table and postgres.query');
-  const from = s.table ? ident(s.table) : `(${s.query.trim().replace(/;\s*$/, '')})`;
-  const wm = s.watermarkColumn ? ident(s.watermarkColumn) : undefined;
+export function pgChunks(imp: PgImport, after: string | undefined): { chunks: AsyncIterable<Uint8Array>; done: () => string | undefined } {
+  const wm = imp.watermark;
   let last = after;
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    const client = new pg.Client({ connectionString: s.url, connectionTimeoutMillis: PG_CONNECT_MS });
+    const client = new pg.Client({ connectionString: imp.connection.url, connectionTimeoutMillis: PG_CONNECT_MS, application_name: 'refit-ingestion-import' });
+    // A source restarting mid-read must fail this import, not crash the service with an unhandled 'error'.
+    watchClient(client);
     try {
       await client.connect();
     } catch (e) {
-      throw new UnavailableError(`cannot connect to the source database ${sourceKey(s).split(':').slice(1, -2).join(':')}: ${(e as Error).message}`, { cause: e });
+      // The URL may hold a password: name the variable it came from instead.
+      throw new UnavailableError(`cannot connect to source '${imp.connection.name}' (${imp.connection.urlEnv}): ${(e as Error).message}`, { cause: e });
     }
     const run = async (sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> => {
       try {
-        return (await client.query<Record<string, unknown>>(sql, params)).rows;
+        // queryMode 'extended' (pg's option, missing from @types/pg): a prepared statement even without params.
+        return (await client.query<Record<string, unknown>>({ text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig)).rows;
       } catch (e) {
-        throw new FailedPreconditionError(`the source query failed: ${(e as Error).message}`, { cause: e });
+        throw queryFailure(imp, e);
       }
     };
     const lines = (rows: Array<Record<string, unknown>>): Uint8Array => Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     try {
+      await run('begin isolation level repeatable read read only', []);
+      await run("select set_config('statement_timeout', $1, true)", [String(imp.connection.statementTimeoutMs)]);
       if (!wm) {
-        yield lines(await run(`select * from ${from} as src`, []));
+        yield lines(await run(`select * from ${imp.from} as src`, []));
         return;
       }
       for (;;) {
         const page = await run(
-          `select * from ${from} as src where ${last === undefined ? 'true' : `src.${wm} > $2`} and src.${wm} is not null order by src.${wm} limit $1`,
+          `select * from ${imp.from} as src where ${last === undefined ? 'true' : `src.${wm.sql} > $2`} and src.${wm.sql} is not null order by src.${wm.sql} limit $1`,
           last === undefined ? [PG_PAGE_ROWS] : [PG_PAGE_ROWS, last],
         );
         if (page.length === 0) return;
-        const key = s.watermarkColumn.split('.').pop() as string;
-        const top = page[page.length - 1][key];
+        const top = page[page.length - 1][wm.column];
         const topText = wmText(top);
         if (page.length < PG_PAGE_ROWS) {
           yield lines(page);
@@ -95,8 +81,8 @@ export function pgChunks(s: PgSource, after: string | undefined): { chunks: Asyn
           return;
         }
         // The page may have cut the rows sharing its last value: take all of them in one go.
-        yield lines(page.filter((r) => wmText(r[key]) !== topText));
-        yield lines(await run(`select * from ${from} as src where src.${wm} = $1`, [top]));
+        yield lines(page.filter((r) => wmText(r[wm.column]) !== topText));
+        yield lines(await run(`select * from ${imp.from} as src where src.${wm.sql} = $1`, [top]));
         last = topText;
       }
     } finally {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ColumnSpec } from '@refit/spec';
+import { pgJson, printable } from './pg-text.js';
 import type { BatchProfile } from './profile.js';
 
 type Q = pg.Pool | pg.PoolClient;
@@ -25,9 +26,11 @@ export type BatchRow = {
   rows_accepted: string;
   rows_quarantined: string;
   created_at: Date;
+  /** push, import or feedback. */
+  source: string;
 };
 
-/** Records a batch. */
+/** Records a batch. Its texts may come from a file (names, messages): a NUL in them is stored as ␀. */
 export async function insertBatch(
   db: Q,
   b: {
@@ -46,39 +49,51 @@ export async function insertBatch(
     rowsTotal: number;
     rowsAccepted: number;
     rowsQuarantined: number;
+    /** push (default), import or feedback. */
+    source?: string;
   },
 ): Promise<void> {
   await db.query(
-    `insert into batches (batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, profile)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    `insert into batches (batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, profile, source)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [
       b.batchId,
       b.pipeline,
-      b.filename,
+      printable(b.filename),
       b.format,
       b.status,
-      b.rejectReason ?? null,
+      b.rejectReason === undefined ? null : printable(b.rejectReason),
       b.sha256,
       b.rawKey,
       b.rowsKey,
       b.rowsTotal,
       b.rowsAccepted,
       b.rowsQuarantined,
-      JSON.stringify(b.problems ?? []),
-      JSON.stringify(b.warnings ?? []),
-      b.profile ? JSON.stringify(b.profile) : null,
+      pgJson(b.problems ?? []),
+      pgJson(b.warnings ?? []),
+      b.profile ? pgJson(b.profile) : null,
+      b.source ?? 'push',
     ],
   );
 }
 
-/** Stores quarantined rows, a few hundred per statement. */
+/** Stores quarantined rows, a few hundred per statement; a NUL in their texts is stored as ␀. */
 export async function insertQuarantine(db: Q, pipeline: string, batchId: string, entries: QuarantineEntry[]): Promise<void> {
   for (let i = 0; i < entries.length; i += 500) {
     const part = entries.slice(i, i + 500);
     await db.query(
       `insert into quarantine (pipeline, batch_id, line, column_name, expected, value, message, raw)
        select $1, $2, * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
-      [pipeline, batchId, part.map((q) => q.line), part.map((q) => q.column), part.map((q) => q.expected), part.map((q) => q.value), part.map((q) => q.message), part.map((q) => q.raw)],
+      [
+        pipeline,
+        batchId,
+        part.map((q) => q.line),
+        part.map((q) => printable(q.column)),
+        part.map((q) => printable(q.expected)),
+        part.map((q) => printable(q.value)),
+        part.map((q) => printable(q.message)),
+        part.map((q) => printable(q.raw)),
+      ],
     );
   }
 }
@@ -86,11 +101,16 @@ export async function insertQuarantine(db: Q, pipeline: string, batchId: string,
 /** Batches of a pipeline in arrival order; `usable`: only those training may use (accepted or flagged). */
 export async function listBatches(db: Q, pipeline: string, which?: 'usable'): Promise<BatchRow[]> {
   const r = await db.query<BatchRow>(
-    `select seq, batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, created_at
+    `select seq, batch_id, pipeline, filename, format, status, reject_reason, sha256, raw_key, rows_key, rows_total, rows_accepted, rows_quarantined, problems, warnings, created_at, source
      from batches where pipeline = $1 ${which ? `and status in ('accepted', 'flagged')` : ''} order by seq`,
     [pipeline],
   );
   return r.rows;
+}
+
+/** The pipeline a batch belongs to, or undefined when there is no such batch. */
+export async function pipelineOfBatch(db: Q, batchId: string): Promise<string | undefined> {
+  return (await db.query<{ pipeline: string }>('select pipeline from batches where batch_id = $1', [batchId])).rows[0]?.pipeline;
 }
 
 /** An earlier usable batch of the pipeline with the same content, if any. */
@@ -113,7 +133,7 @@ export async function pinProfile(db: Q, pipeline: string, batchId: string, profi
   await db.query(
     `insert into pinned_profiles (pipeline, batch_id, profile) values ($1, $2, $3)
      on conflict (pipeline) do ${mode === 'latest' ? 'update set batch_id = excluded.batch_id, profile = excluded.profile, created_at = now()' : 'nothing'}`,
-    [pipeline, batchId, JSON.stringify(profile)],
+    [pipeline, batchId, pgJson(profile)],
   );
 }
 
@@ -123,18 +143,27 @@ export async function resolveQuarantine(db: Q, pipeline: string, batchId: string
   return r.rowCount ?? 0;
 }
 
+/** Where a batch read an incremental source to: `value`, past `after` (undefined: from the start). */
+export type Watermark = { source: string; value: string; after: string | undefined };
+
 /** The last watermark taken from a source. */
 export async function getWatermark(db: Q, pipeline: string, source: string): Promise<string | undefined> {
   return (await db.query<{ value: string }>('select value from watermarks where pipeline = $1 and source = $2', [pipeline, source])).rows[0]?.value;
 }
 
-/** Moves a source's watermark forward (with the batch that took the rows). */
-export async function setWatermark(db: Q, w: { pipeline: string; source: string; value: string; batchId: string }): Promise<void> {
-  await db.query(
+/**
+ * Moves a source's watermark from `after` (undefined: none yet) to `value`, with the batch that
+ * took the rows. False, and nothing changed, when it is no longer at `after`: another reader of
+ * the same rows moved it first (a concurrent move waits for that one's transaction to end).
+ */
+export async function setWatermark(db: Q, w: { pipeline: string; source: string; value: string; batchId: string; after: string | undefined }): Promise<boolean> {
+  const r = await db.query(
     `insert into watermarks (pipeline, source, value, batch_id) values ($1, $2, $3, $4)
-     on conflict (pipeline, source) do update set value = excluded.value, batch_id = excluded.batch_id, updated_at = now()`,
-    [w.pipeline, w.source, w.value, w.batchId],
+     on conflict (pipeline, source) do update set value = excluded.value, batch_id = excluded.batch_id, updated_at = now()
+     where watermarks.value is not distinct from $5`,
+    [w.pipeline, w.source, w.value, w.batchId, w.after ?? null],
   );
+  return r.rowCount === 1;
 }
 
 /** Quarantined rows of a pipeline (optionally one batch), in file order. */
@@ -184,5 +213,5 @@ export async function getPinnedSchema(db: Q, pipeline: string): Promise<PinnedSc
 
 /** Pins an inferred schema unless one is pinned already (the first accepted batch wins). */
 export async function pinSchema(db: Q, pipeline: string, batchId: string, columns: ColumnSpec[], rows: number): Promise<void> {
-  await db.query('insert into pinned_schemas (pipeline, batch_id, columns, rows) values ($1, $2, $3, $4) on conflict (pipeline) do nothing', [pipeline, batchId, JSON.stringify(columns), rows]);
+  await db.query('insert into pinned_schemas (pipeline, batch_id, columns, rows) values ($1, $2, $3, $4) on conflict (pipeline) do nothing', [pipeline, batchId, pgJson(columns), rows]);
 }

@@ -1,17 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { RowProblem } from '@refit/contracts';
-import { FailedPreconditionError, InvalidInputError, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
-import type { PipelineSpec } from '@refit/spec';
+import { FailedPreconditionError, InvalidInputError, type ServiceRuntime } from '@refit/platform';
+import type { ColumnSpec, PipelineSpec } from '@refit/spec';
 import { judgeBatch } from './batch-checks.js';
+import { BatchObjects } from './batch-objects.js';
 import { recordBatch, recordRejected } from './batch-record.js';
-import { CsvReader, type CsvError, type CsvRecord } from './csv-reader.js';
+import type { ChampionCheck } from './champion-check.js';
+import { CsvReader, type CsvRecord } from './csv-reader.js';
 import { INFER_SAMPLE_ROWS, misfit, pinnedColumns, sampleColumns, withColumns } from './inferred-schema.js';
 import { JsonlReader } from './jsonl-reader.js';
-import { RowChecker } from './row-check.js';
+import { judgeLabels } from './label-checks.js';
+import { binaryLabel } from './label-rule.js';
+import { printable } from './pg-text.js';
 import { QuarantineSpool } from './quarantine-spool.js';
-import { batchWithSha, getPinnedProfile, getPinnedSchema, type QuarantineEntry } from './store.js';
-import { mapHeader } from './validate.js';
+import { RowChecker } from './row-check.js';
+import { batchWithSha, getPinnedProfile, getPinnedSchema, pipelineOfBatch, type Watermark } from './store.js';
+import { brokenEntry, duplicatesReason, missingReason } from './upload-reasons.js';
+import { duplicateNames, mapHeader, type DuplicateName } from './validate.js';
 
 /** How many problems a push answer lists (all of them are in the quarantine table). */
 export const PROBLEMS_IN_ANSWER = 20;
@@ -33,9 +39,6 @@ export type PushResult = {
 /** Bytes of an upload validated per step (a subarray: no copy). */
 const VALIDATE_SLICE_BYTES = 64 * 1024;
 
-/** Bytes buffered ahead of each upload's spool (raw file, typed rows). */
-const SPOOL_BUFFER_BYTES = 1024 * 1024;
-
 /** What is being ingested besides its bytes. */
 export type IngestInput = {
   /** `csv` or `jsonl`. */
@@ -43,9 +46,18 @@ export type IngestInput = {
   filename: string;
   /** A batch whose quarantined rows this one fixes. */
   resubmitsBatchId?: string;
-  /** For an incremental source: where it was read up to (asked once the rows are read), committed with the batch. */
-  watermark?: () => { source: string; value: string } | undefined;
+  /**
+   * For an incremental source: where it was read up to, past which watermark (asked once the rows
+   * are read), committed with the batch — unless another batch moved it meanwhile (then nothing
+   * is recorded: see WatermarkMovedError).
+   */
+  watermark?: () => Watermark | undefined;
+  /** Where the rows come from: `push` (default), `import`, or `feedback` (labeled predictions). */
+  source?: BatchSource;
 };
+
+/** Where a batch's rows came from. */
+export type BatchSource = 'push' | 'import' | 'feedback';
 
 /** Writes with backpressure; a stream destroyed meanwhile (its consumer failed) takes nothing more. */
 async function write(stream: Writable, chunk: Uint8Array | string): Promise<void> {
@@ -64,16 +76,25 @@ async function write(stream: Writable, chunk: Uint8Array | string): Promise<void
   });
 }
 
-const brokenEntry = (e: CsvError, what: string): QuarantineEntry => ({
-  line: e.line,
-  column: '',
-  expected: `well-formed ${what}`,
-  value: '',
-  message: `malformed ${what} at line ${e.line}: ${e.message}; the rest of the file was not read (it is kept with the raw upload)`,
-  raw: e.raw,
-});
+const BATCH_ID = /^b-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const quoted = (names: string[]): string => names.map((m) => `'${m}'`).join(', ');
+/** True for what a batch id looks like (`b-` and a UUID): anything else names no batch. */
+export const isBatchId = (id: string): boolean => BATCH_ID.test(id);
+
+/**
+ * Refuses a `resubmits_batch_id` that is not a batch of this pipeline: resolving another
+ * pipeline's quarantine (or nothing) would be a silently wrong answer.
+ */
+async function checkResubmits(rt: ServiceRuntime, pipeline: string, batchId: string): Promise<void> {
+  // Not even asked for when it cannot be one (a NUL would fail the query itself).
+  const owner = isBatchId(batchId) ? await pipelineOfBatch(rt.pool, batchId) : undefined;
+  if (owner === pipeline) return;
+  const what = owner === undefined ? `is not a batch of pipeline '${pipeline}'` : `is a batch of pipeline '${owner}', not of '${pipeline}'`;
+  throw new InvalidInputError(
+    `resubmits_batch_id: '${printable(batchId)}' ${what}; give the id of the batch whose quarantined rows this file fixes (refit data batches ${pipeline})`,
+    { details: { field: 'resubmits_batch_id', batchId, pipeline } },
+  );
+}
 
 /**
  * Streams an upload (CSV or JSON lines) into the object store while validating it row by row: the
@@ -82,7 +103,10 @@ const quoted = (names: string[]): string => names.map((m) => `'${m}'`).join(', '
  * pinned profile (batch-checks.ts). Memory stays bounded whatever the file's size. Nothing is
  * recorded once `signal` (the call's) has aborted. With `schema.infer`, the columns are the pinned
  * ones; the first batch (CSV) infers their types from its first rows, is checked against them, and
- * pins the schema (inferred-schema.ts) when it is accepted.
+ * pins the schema (inferred-schema.ts) when it is accepted. Once a batch is pinned, the labels are
+ * judged too (label-checks.ts): their distribution, and `checkChampion`'s scores of a sample of the
+ * accepted rows. Every object written is named by the batch row it records, rejected or not; a
+ * push that records none (the client went away, a failure) removes its objects.
  */
 export async function ingest(
   rt: ServiceRuntime,
@@ -90,9 +114,11 @@ export async function ingest(
   input: IngestInput,
   chunks: AsyncIterable<Uint8Array>,
   signal?: AbortSignal,
+  checkChampion?: ChampionCheck,
 ): Promise<PushResult> {
-  const batchId = `b-${randomUUID()}`;
+  const batchId = `b-${randomUUID()}`; // the form isBatchId checks
   const prefix = `pipelines/${spec.name}/batches/${batchId}`;
+  if (input.resubmitsBatchId !== undefined) await checkResubmits(rt, spec.name, input.resubmitsBatchId);
   const pinnedSchema = spec.schema.infer ? await getPinnedSchema(rt.pool, spec.name) : undefined;
   const inferring = spec.schema.infer && !pinnedSchema;
   if (inferring && input.format !== 'csv') {
@@ -101,35 +127,61 @@ export async function ingest(
       { details: { pipeline: spec.name } },
     );
   }
-  let columns = pinnedSchema?.columns ?? spec.schema.columns;
-  let names = columns.map((c) => c.name);
-  // Room for a few chunks: with the default 16 KiB every chunk waited for the previous one's
-  // spool write, so validating and writing took turns instead of overlapping.
-  const raw = new PassThrough({ highWaterMark: SPOOL_BUFFER_BYTES });
-  // Fresh keys (a new batch id): uploaded while the file streams in, not after it (storage.ts).
-  const rawPut = rt.store.putStreamToFreshKey(`${prefix}/raw.${input.format}`, raw);
-  const rows = new PassThrough({ highWaterMark: SPOOL_BUFFER_BYTES });
-  const rowsPut = rt.store.putStreamToFreshKey(`${prefix}/rows.jsonl`, rows);
-  // Awaited below; until then a failed upload must not be an unhandled rejection.
-  rawPut.catch(() => undefined);
-  rowsPut.catch(() => undefined);
-
   const pinned = await getPinnedProfile(rt.pool, spec.name);
+  const objects = new BatchObjects(rt.store, rt.logger, prefix, input.format);
+  const quarantine = new QuarantineSpool();
+  const batch = { rt, spec, input, batchId, pinned, pinnedColumns: pinnedSchema?.columns, inferring, objects, quarantine, signal, checkChampion };
+  let recorded = false;
+  try {
+    return await readAndRecord(batch, chunks, () => {
+      recorded = true;
+    });
+  } catch (e) {
+    // The push ends without the batch row that names its objects: they go too.
+    if (!recorded) await objects.discard(async () => (await pipelineOfBatch(rt.pool, batchId)) !== undefined);
+    throw e;
+  } finally {
+    await quarantine.dispose();
+  }
+}
+
+/** One push being read: what {@link readAndRecord} works with. */
+type Batch = {
+  rt: ServiceRuntime;
+  spec: PipelineSpec;
+  input: IngestInput;
+  batchId: string;
+  pinned: Awaited<ReturnType<typeof getPinnedProfile>>;
+  pinnedColumns: ColumnSpec[] | undefined;
+  inferring: boolean;
+  objects: BatchObjects;
+  quarantine: QuarantineSpool;
+  signal: AbortSignal | undefined;
+  checkChampion: ChampionCheck | undefined;
+};
+
+/** Reads the upload into its objects, judges it and records the batch; `recorded` is called once a batch row names the objects. */
+async function readAndRecord(b: Batch, chunks: AsyncIterable<Uint8Array>, recorded: () => void): Promise<PushResult> {
+  const { rt, spec, input, batchId, pinned, inferring, objects, quarantine, signal, checkChampion } = b;
+  let columns = b.pinnedColumns ?? spec.schema.columns;
+  let names = columns.map((c) => c.name);
+  const { rows } = objects;
   const pinnedCategories = new Map(
     Object.entries(pinned?.profile.columns ?? {}).flatMap(([name, p]) => (p.categories ? [[name, new Set(Object.keys(p.categories))] as const] : [])),
   );
-  let checker = inferring ? undefined : new RowChecker(columns, pinnedCategories);
+  const label = binaryLabel(spec);
+  let checker = inferring ? undefined : new RowChecker(columns, pinnedCategories, label);
   // The first rows of a first batch, held until the column types are inferred from them.
   const sample: CsvRecord[] = [];
   let misfitReason: string | undefined;
   const csv = input.format === 'csv' ? new CsvReader() : undefined;
   const jsonl = input.format === 'jsonl' ? new JsonlReader(names) : undefined;
 
-  const quarantine = new QuarantineSpool();
   let fileHeader: string[] | undefined = jsonl ? names : undefined;
   let indexes: number[] = jsonl ? names.map((_, j) => j) : [];
   let missing: string[] = [];
   let extra: string[] = [];
+  let duplicates: DuplicateName[] = [];
   let rowsAccepted = 0;
 
   /** Infers the columns from the sample, checks the spec's references against them, and starts checking rows. */
@@ -138,7 +190,7 @@ export async function ingest(
     names = columns.map((c) => c.name);
     ({ indexes, missing, extra } = mapHeader(header, columns));
     misfitReason = misfit(spec, columns);
-    return new RowChecker(columns);
+    return new RowChecker(columns, undefined, label);
   };
   const checkCsv = (rc: RowChecker, { fields, raw: text, line }: CsvRecord, fieldCount: number): string => {
     const r = rc.check(fields, indexes, fieldCount, text, line);
@@ -155,6 +207,8 @@ export async function ingest(
       for (const rec of csv.feed(chunk)) {
         if (!fileHeader) {
           fileHeader = rec.fields;
+          duplicates = duplicateNames(rec.fields);
+          if (duplicates.length > 0) return;
           if (inferring) continue;
           ({ indexes, missing, extra } = mapHeader(rec.fields, columns));
           if (missing.length > 0) return;
@@ -179,7 +233,7 @@ export async function ingest(
     } else if (jsonl && checker) {
       for (const rec of jsonl.feed(chunk)) {
         if ('problem' in rec) {
-          quarantine.push({ line: rec.line, column: '', expected: 'a JSON object', value: '', message: rec.problem, raw: rec.raw.slice(0, 2000) });
+          quarantine.push({ line: rec.line, column: rec.column, expected: rec.expected, value: '', message: rec.problem, raw: rec.raw.slice(0, 2000) });
           continue;
         }
         const r = checker.check(rec.fields, indexes, names.length, rec.raw, rec.line);
@@ -193,71 +247,57 @@ export async function ingest(
     if (out) await write(rows, out);
     await quarantine.flush();
   };
-  const stopped = (): boolean => (csv?.error ?? jsonl?.error) !== undefined || missing.length > 0 || misfitReason !== undefined;
+  const stopped = (): boolean => (csv?.error ?? jsonl?.error) !== undefined || missing.length > 0 || duplicates.length > 0 || misfitReason !== undefined;
 
-  let rawRef: ArtifactRef;
-  let rowsRef: ArtifactRef;
   const started = performance.now();
-  let readMs = 0;
-  try {
-    for await (const chunk of chunks) {
-      await write(raw, chunk);
-      // Large messages (the CLI sends 1 MiB) are validated a slice at a time: the records and JSON
-      // of a whole MiB at once outgrow V8's young generation and pushed the peak RSS up by ~100 MB.
-      for (let at = 0; at < chunk.length && !stopped(); at += VALIDATE_SLICE_BYTES) await take(chunk.subarray(at, at + VALIDATE_SLICE_BYTES));
-    }
-    raw.end();
-    if (!stopped()) await take(undefined);
-    rows.end();
-    readMs = performance.now() - started;
-    [rawRef, rowsRef] = await Promise.all([rawPut, rowsPut]);
-    rt.logger.info({ batchId, rowsAccepted, readMs: Math.round(readMs), uploadWaitMs: Math.round(performance.now() - started - readMs) }, 'batch read and stored');
-    // A cancelled call can look like a complete upload (grpc-js ends the request stream before it
-    // reports the cancellation): never record a batch the client gave up on.
-    signal?.throwIfAborted();
-  } catch (e) {
-    // The upload broke off (client gone, a bad message…): drop the partial objects and temp files.
-    raw.destroy();
-    rows.destroy();
-    await quarantine.dispose();
-    throw e;
+  for await (const chunk of chunks) {
+    await write(objects.raw, chunk);
+    // Large messages (the CLI sends 1 MiB) are validated a slice at a time: the records and JSON
+    // of a whole MiB at once outgrow V8's young generation and pushed the peak RSS up by ~100 MB.
+    for (let at = 0; at < chunk.length && !stopped(); at += VALIDATE_SLICE_BYTES) await take(chunk.subarray(at, at + VALIDATE_SLICE_BYTES));
   }
+  objects.endRaw();
+  if (!stopped()) await take(undefined);
+  const readMs = performance.now() - started;
+  const { rawRef, rowsRef } = await objects.finish();
+  rt.logger.info({ batchId, rowsAccepted, readMs: Math.round(readMs), uploadWaitMs: Math.round(performance.now() - started - readMs) }, 'batch read and stored');
+  // A cancelled call can look like a complete upload (grpc-js ends the request stream before it
+  // reports the cancellation): never record a batch the client gave up on.
+  signal?.throwIfAborted();
 
-  // The early rejections below record no rows; the spool's file (if any) goes with them.
-  if (!fileHeader || missing.length > 0 || misfitReason || !checker) await quarantine.dispose();
   const readError = csv?.error ?? jsonl?.error;
   const broken = readError ? brokenEntry(readError, csv ? 'CSV' : 'JSON lines') : undefined;
-  const base = { spec, batchId, filename: input.filename, format: input.format, rawRef };
+  const base = { spec, batchId, filename: input.filename, format: input.format, rawRef, source: input.source ?? 'push' };
+  /** Records the batch as rejected before any row was judged (its file is kept), then refuses the push. */
+  const reject = async (reason: string, message: string, details: Record<string, unknown> = {}): Promise<never> => {
+    await recordRejected(rt, { ...base, reason });
+    recorded();
+    throw new InvalidInputError(message, { details: { batchId, ...details } });
+  };
+  const kept = `The file is kept as ${rawRef.key}.`;
   if (!fileHeader) {
     const reason = broken ? `the CSV header (line 1) could not be read: ${broken.message}` : 'the file is empty: expected a header line and rows';
-    await recordRejected(rt, { ...base, reason });
-    throw new InvalidInputError(
-      broken ? `batch rejected: ${reason}` : `the uploaded file for pipeline '${spec.name}' is empty: expected a CSV header line and rows`,
-      { details: { batchId } },
-    );
+    return reject(reason, broken ? `batch rejected: ${reason}` : `the uploaded file for pipeline '${spec.name}' is empty: expected a CSV header line and rows`);
+  }
+  if (duplicates.length > 0) {
+    const reason = duplicatesReason(duplicates);
+    return reject(reason, `batch rejected: ${reason}. ${kept}`, { duplicates: duplicates.map((d) => d.name) });
   }
   if (jsonl) {
-    const total = rowsAccepted + quarantine.count;
-    if (total === 0) {
-      await recordRejected(rt, { ...base, reason: 'the file is empty: expected JSON objects, one per line' });
-      throw new InvalidInputError(`the uploaded file for pipeline '${spec.name}' is empty: expected JSON objects, one per line`, { details: { batchId } });
+    if (rowsAccepted + quarantine.count === 0) {
+      return reject('the file is empty: expected JSON objects, one per line', `the uploaded file for pipeline '${spec.name}' is empty: expected JSON objects, one per line`);
     }
     missing = names.filter((n) => !jsonl.keysSeen.has(n) && jsonl.keysSeen.size > 0);
     extra = [...jsonl.keysSeen].filter((k) => !names.includes(k));
   }
   if (missing.length > 0) {
-    const where = csv ? 'the CSV header (line 1)' : 'every JSON object';
-    const renamed = extra.length > 0 ? `; the file has ${extra.length > 1 ? 'columns' : 'a column'} ${quoted(extra)} the schema does not declare — renamed? Rename it back or update schema.columns` : '';
-    const reason = `column${missing.length > 1 ? 's' : ''} ${quoted(missing)} missing from ${where}${renamed}; expected columns: ${names.join(', ')}`;
-    await recordRejected(rt, { ...base, reason });
-    throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId, missing, extra } });
+    const reason = missingReason(missing, extra, names, csv ? 'the CSV header (line 1)' : 'every JSON object');
+    return reject(reason, `batch rejected: ${reason}. ${kept}`, { missing, extra: extra.slice(0, 100).map(printable) });
   }
-
   if (misfitReason || !checker) {
     const reason =
       misfitReason ?? (broken ? `no rows could be read to infer pipeline '${spec.name}'s schema from: ${broken.message}` : `the file has a header but no rows to infer pipeline '${spec.name}'s schema from`);
-    await recordRejected(rt, { ...base, reason });
-    throw new InvalidInputError(`batch rejected: ${reason}. The file is kept as ${rawRef.key}.`, { details: { batchId } });
+    return reject(reason, `batch rejected: ${reason}. ${kept}`);
   }
 
   if (broken) quarantine.push(broken);
@@ -265,7 +305,11 @@ export async function ingest(
   const rowsTotal = rowsAccepted + quarantine.count;
   const profile = checker.profiler.finish();
   const same = await batchWithSha(rt.pool, spec.name, rawRef.sha256);
-  const verdict = judgeBatch(withColumns(spec, columns), profile, pinned, {
+  // Before a first usable batch no champion can have learnt from this pipeline's data.
+  const champion = pinned && checkChampion ? await checkChampion(spec, checker.sample.rows(), signal) : undefined;
+  signal?.throwIfAborted();
+  const judged = withColumns(spec, columns);
+  const verdict = judgeBatch(judged, profile, pinned, {
     rowsTotal,
     rowsQuarantined: quarantine.count,
     duplicates: checker.duplicates,
@@ -273,14 +317,12 @@ export async function ingest(
     checkCapped: checker.checkCapped,
     sameAs: same ? { batchId: same.batch_id, createdAt: same.created_at } : undefined,
     extraColumns: extra,
+    labels: judgeLabels(judged, label, profile, pinned, champion),
   });
   const watermark = input.watermark?.();
-  try {
-    const schema = inferring ? { columns: pinnedColumns(columns, profile), rows: rowsTotal } : undefined;
-    await recordBatch(rt, { ...base, rowsRef, rowsTotal, rowsAccepted, quarantine, profile, verdict, pin: !pinned, resubmits: input.resubmitsBatchId, watermark, schema });
-  } finally {
-    await quarantine.dispose();
-  }
+  const schema = inferring ? { columns: pinnedColumns(columns, profile), rows: rowsTotal } : undefined;
+  await recordBatch(rt, { ...base, rowsRef, rowsTotal, rowsAccepted, quarantine, profile, verdict, pin: !pinned, resubmits: input.resubmitsBatchId, watermark, schema });
+  recorded();
   return {
     batchId,
     rowsTotal: BigInt(rowsTotal),

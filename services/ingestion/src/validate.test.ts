@@ -1,6 +1,6 @@
 import type { ColumnSpec } from '@refit/spec';
 import { describe, expect, it } from 'vitest';
-import { mapHeader, parseValue, validateRecord } from './validate.js';
+import { duplicateNames, mapHeader, parseValue, validateRecord } from './validate.js';
 
 const col = (c: Partial<ColumnSpec> & Pick<ColumnSpec, 'name' | 'type'>): ColumnSpec => ({ nullable: false, ...c });
 
@@ -110,5 +110,15 @@ describe('validateRecord', () => {
   it('reports the first bad value in schema order', () => {
     expect(validateRecord(['-1', 'Seattle', 'soon'], columns, indexes, 3)).toMatchObject({ problem: { column: 'date', value: 'soon' } });
     expect(validateRecord(['-1', 'Seattle', '2012-01-02'], columns, indexes, 3)).toMatchObject({ problem: { column: 'wind', value: '-1' } });
+  });
+});
+
+describe('duplicateNames', () => {
+  it('names each header name given twice or more, with its 1-based columns, in order of first appearance', () => {
+    expect(duplicateNames(['a', 'b', ' a', 'c', 'b', 'a'])).toEqual([
+      { name: 'a', columns: [1, 3, 6] },
+      { name: 'b', columns: [2, 5] },
+    ]);
+    expect(duplicateNames(['a', 'b', 'c'])).toEqual([]);
   });
 });

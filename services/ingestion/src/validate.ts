@@ -114,6 +114,24 @@ export function mapHeader(header: string[], columns: ColumnSpec[]): { indexes: n
   };
 }
 
+/** A name a header gives more than one column, with the (1-based) positions of those columns. */
+export type DuplicateName = { name: string; columns: number[] };
+
+/**
+ * Names the header gives more than one column, in order of first appearance. Such a file is
+ * refused: which column holds the data is a guess (the first one used to win silently).
+ */
+export function duplicateNames(header: readonly string[]): DuplicateName[] {
+  const at = new Map<string, number[]>();
+  header.forEach((h, i) => {
+    const name = h.trim();
+    const seen = at.get(name);
+    if (seen) seen.push(i + 1);
+    else at.set(name, [i + 1]);
+  });
+  return [...at].filter(([, columns]) => columns.length > 1).map(([name, columns]) => ({ name, columns }));
+}
+
 /** Validates one record (values in header order) into a typed row, or the first problem found. */
 export function validateRecord(
   record: string[],

@@ -1,19 +1,19 @@
 import { EVENTS, type ServiceRuntime } from '@refit/platform';
-import { recordRunRequested, registerEvaluated } from './promotion.js';
+import { recordRunRequested, registerEvaluated, type LedgerWriter } from './promotion.js';
 
 /**
  * Consumes `run.requested` (recorded in the ledger) and `model.evaluated`: register the version,
  * record the verdict and move the champion alias when it passed.
  */
-export async function consumeRegistryEvents(rt: ServiceRuntime): Promise<void> {
+export async function consumeRegistryEvents(rt: Pick<ServiceRuntime, 'consume'>, writer: LedgerWriter): Promise<void> {
   await rt.consume({
     name: 'run-requested',
     event: EVENTS.runRequested,
-    handle: (ev, tx) => recordRunRequested(tx, ev.decode(EVENTS.runRequested.schema)),
+    handle: (ev, tx) => recordRunRequested(tx, ev.decode(EVENTS.runRequested.schema), writer.ledgerKey),
   });
   await rt.consume({
     name: 'model-evaluated',
     event: EVENTS.modelEvaluated,
-    handle: (ev, tx) => registerEvaluated(rt, tx, ev.decode(EVENTS.modelEvaluated.schema), ev.traceId),
+    handle: (ev, tx) => registerEvaluated(writer, tx, ev.decode(EVENTS.modelEvaluated.schema), ev.traceId),
   });
 }

@@ -1,12 +1,20 @@
 import { create, toJson } from '@bufbuild/protobuf';
 import { LineageSchema, Verdict, type ModelEvaluated, type RunRequested } from '@refit/contracts';
-import { EVENTS, stageTiming, type ServiceRuntime } from '@refit/platform';
+import { EVENTS, stageTiming, type Identity, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { appendLedger, type LedgerKind } from './ledger.js';
-import { getAlias, insertModel, modelOfRun, moveAlias } from './store.js';
+import type { LedgerKey } from './ledger-key.js';
+import { getAlias, getModel, insertModel, modelOfRun, moveAlias } from './store.js';
 
 /** The aliases a model version can carry. */
 export const ALIASES = ['champion', 'candidate', 'shadow', 'canary', 'previous'] as const;
+
+/** What recording decisions uses: the outbox, and the ledger key (undefined: entries are only chained). */
+export type LedgerWriter = Pick<ServiceRuntime, 'publish'> & {
+  readonly ledgerKey: LedgerKey | undefined;
+  /** Told of each alias move recorded (metrics); called within the transaction. Default: none. */
+  readonly aliasMoved?: (m: AliasMove) => void;
+};
 
 /** One alias move: where to, who decided, why, and under which ledger kind it is recorded. */
 export type AliasMove = {
@@ -26,10 +34,10 @@ export type AliasMove = {
  * Moves an alias with optimistic concurrency (ConflictError when someone moved it first), records
  * the move in the ledger and emits `alias.changed`, all in the caller's transaction.
  */
-export async function moveAliasRecorded(rt: ServiceRuntime, tx: pg.PoolClient, m: AliasMove, traceId?: string): Promise<void> {
+export async function moveAliasRecorded(rt: LedgerWriter, tx: pg.PoolClient, m: AliasMove, traceId?: string): Promise<void> {
   await moveAlias(tx, m);
   const from = m.previousVersion ? ` (was ${m.previousVersion})` : '';
-  await appendLedger(tx, {
+  await appendLedger(tx, rt.ledgerKey, {
     pipeline: m.pipeline,
     kind: m.kind,
     runId: m.runId,
@@ -38,6 +46,7 @@ export async function moveAliasRecorded(rt: ServiceRuntime, tx: pg.PoolClient, m
     details: { alias: m.alias, version: m.version, previousVersion: m.previousVersion ?? null },
   });
   await rt.publish(tx, EVENTS.aliasChanged, { pipeline: m.pipeline, alias: m.alias, version: m.version, previousVersion: m.previousVersion ?? '', runId: m.runId }, { runId: m.runId || undefined, traceId });
+  rt.aliasMoved?.(m);
 }
 
 /**
@@ -46,7 +55,7 @@ export async function moveAliasRecorded(rt: ServiceRuntime, tx: pg.PoolClient, m
  * revision moved and fails with ConflictError, so exactly one wins.
  */
 export async function promote(
-  rt: ServiceRuntime,
+  rt: LedgerWriter,
   tx: pg.PoolClient,
   p: { pipeline: string; version: string; runId: string; actor: string; reason: string; kind: LedgerKind; expectedRevision?: string },
   traceId?: string,
@@ -68,6 +77,21 @@ export async function promote(
 }
 
 /**
+ * True when a champion move is the evidence-based end of a rollout, recorded as a `promotion` of
+ * the run: the deployer itself (not a person through it) moves the champion to the candidate that
+ * run produced. Anything else — an admin's SetAlias with any run id, the deployer acting for a
+ * person — is a manual override, whatever run id the request names.
+ */
+export async function concludesRollout(tx: pg.PoolClient, caller: Identity, m: { pipeline: string; version: string; runId: string }): Promise<boolean> {
+  if (!m.runId) return false;
+  // With authentication off nobody can be told apart: the run id is taken as given (development).
+  const deployerItself = caller.kind === 'anonymous' || (caller.kind === 'service' && caller.name === 'deployer' && !caller.onBehalfOf);
+  if (!deployerItself) return false;
+  const [model, candidate] = await Promise.all([getModel(tx, m.pipeline, m.version), getAlias(tx, m.pipeline, 'candidate')]);
+  return model?.run_id === m.runId && candidate?.version === m.version;
+}
+
+/**
  * The run's `rollout:` section when it asks for a progressive rollout (shadow, canary, ab);
  * undefined for direct promotion (also when the spec has no such section).
  */
@@ -78,11 +102,11 @@ export function rolloutOf(specJson: string): { strategy: string } | undefined {
 }
 
 /** Records a requested run (its trigger and why) in the pipeline's ledger. */
-export async function recordRunRequested(tx: pg.PoolClient, e: RunRequested): Promise<void> {
+export async function recordRunRequested(tx: pg.PoolClient, e: RunRequested, key: LedgerKey | undefined): Promise<void> {
   const ctx = e.context;
   if (!ctx) return;
   const reason = ctx.triggerReason ? `: ${ctx.triggerReason}` : '';
-  await appendLedger(tx, {
+  await appendLedger(tx, key, {
     pipeline: ctx.pipeline,
     kind: 'run-requested',
     runId: ctx.runId,
@@ -96,7 +120,7 @@ export async function recordRunRequested(tx: pg.PoolClient, e: RunRequested): Pr
  * Registers an evaluated candidate as an immutable model version, records the gate verdict and
  * the registration in the ledger and, only when its evaluation passed, makes it the champion.
  */
-export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e: ModelEvaluated, traceId?: string): Promise<void> {
+export async function registerEvaluated(rt: LedgerWriter, tx: pg.PoolClient, e: ModelEvaluated, traceId?: string): Promise<void> {
   const started = Date.now();
   const ctx = e.context;
   if (!ctx) return;
@@ -115,7 +139,7 @@ export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e
     promotedBy: passed ? `evaluation gates of run ${ctx.runId}` : '',
   });
   const report = e.lineage?.evaluationReport;
-  await appendLedger(tx, {
+  await appendLedger(tx, rt.ledgerKey, {
     pipeline: ctx.pipeline,
     kind: 'gate-verdict',
     runId: ctx.runId,
@@ -123,7 +147,7 @@ export async function registerEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, e
     summary: `run ${ctx.runId}: the gates say ${verdict}${e.championVersion ? ` against champion ${e.championVersion}` : ' (no champion yet)'}`,
     details: { verdict, reasons: e.reasons, candidateMetrics: e.candidateMetrics, championMetrics: e.championMetrics, championVersion: e.championVersion, report: report ? { key: report.key, sha256: report.sha256 } : null },
   });
-  await appendLedger(tx, {
+  await appendLedger(tx, rt.ledgerKey, {
     pipeline: ctx.pipeline,
     kind: 'model-registered',
     runId: ctx.runId,

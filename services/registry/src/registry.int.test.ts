@@ -46,8 +46,9 @@ describe('registry service', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'registry' });
-    rt = await startTestRuntime(loadConfig(serviceEnv(env.env)), migrations);
-    await startRegistryService(rt);
+    const config = loadConfig(serviceEnv(env.env));
+    rt = await startTestRuntime(config, migrations);
+    await startRegistryService(rt, config);
     client = createClient(RegistryService, rt.server?.address ?? '');
   });
   afterAll(async () => {
@@ -221,15 +222,21 @@ describe('registry service', () => {
     const stale = await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', expectedRevision: BigInt(before?.revision ?? 0) - 1n, actor: 'alice', reason: 'v4 misbehaves' }).catch((e: unknown) => e);
     expect(isConflict(stale)).toBe(true);
     expect(isInvalidInput(await client.setAlias({ pipeline: PIPELINE, alias: 'king', version: 'v1', actor: 'alice', reason: 'x' }).catch((e: unknown) => e))).toBe(true);
-    expect(isInvalidInput(await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', actor: '', reason: 'x' }).catch((e: unknown) => e))).toBe(true);
+    expect(isInvalidInput(await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', reason: '' }).catch((e: unknown) => e))).toBe(true);
+    // A 1 MB reason is refused before anything is stored (it was kept whole in the ledger).
+    const huge = await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', expectedRevision: BigInt(before?.revision ?? 0), reason: 'x'.repeat(1 << 20) }).catch((e: unknown) => e);
+    expect(isInvalidInput(huge) && (huge as Error).message).toMatch(/reason is 1,048,576 characters long; at most 4,096 \(REFIT_MAX_TEXT_CHARS\)/);
 
     const ok = await client.setAlias({ pipeline: PIPELINE, alias: 'champion', version: 'v1', expectedRevision: BigInt(before?.revision ?? 0), actor: 'alice', reason: 'v4 misbehaves' });
     expect(ok.revision).toBe(BigInt(before?.revision ?? 0) + 1n);
     expect(ok.model?.aliases).toContain('champion');
     const last = (await client.listLedger({ pipeline: PIPELINE })).entries.slice(-2);
+    // Authentication is off in this file: the actor field is ignored and the caller is anonymous
+    // (services/deployer/src/provenance.int.test.ts checks the actor with authentication on).
+    const who = 'anonymous (authentication off)';
     expect(last.map((e) => [e.kind, e.actor, e.summary])).toEqual([
-      ['manual-override', 'alice', `champion → v1 (was ${before?.version}): manual override by alice: v4 misbehaves`],
-      ['alias-moved', 'alice', expect.stringMatching(/^previous → v4 /)],
+      ['manual-override', who, `champion → v1 (was ${before?.version}): manual override by ${who}: v4 misbehaves`],
+      ['alias-moved', who, expect.stringMatching(/^previous → v4 /)],
     ]);
     await waitFor(async () => (await events(EVENTS.aliasChanged)).find((e) => e.alias === 'champion' && e.version === 'v1' && e.runId === ''), { what: 'alias.changed of the override' });
 

@@ -1,14 +1,70 @@
-import { EVENTS, extendLineage, stageTiming, type ServiceRuntime } from '@refit/platform';
+import type { Lineage, RunContext } from '@refit/contracts';
+import { EVENTS, extendLineage, stageTiming, type HandlerContext, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import { ActiveRuns, RunCancelledError } from './cancellation.js';
 import type { TrainerConfig } from './config.js';
 import { createProgressReporter } from './progress.js';
 import { cancellationOf, insertJob, markCancelled } from './store.js';
-import { trainCandidate } from './train.js';
+import { trainCandidate, type TrainingOutcome } from './train.js';
+import { trainerMetrics } from './metrics.js';
+
+/** A finished training, for its effects (the job row and `model.trained`). */
+type Trained = { context: RunContext; lineage: Lineage; pipeline: string; started: number; out: TrainingOutcome };
+
+/**
+ * Trains the run of a `features.ready` event, outside any transaction: undefined when there is
+ * nothing to record (a cancelled run). The model is stored content-addressed, so training again
+ * after a crash or a hand-back stores the same object. Stopping this process aborts the training
+ * and rethrows, so the event goes back to another replica instead of being recorded as failed.
+ */
+async function trainRun(rt: ServiceRuntime, config: Readonly<TrainerConfig>, active: ActiveRuns, ev: ReceivedEvent, ctx: HandlerContext): Promise<Trained | undefined> {
+  const { logger } = ctx;
+  const started = Date.now();
+  const e = ev.decode(EVENTS.featuresReady.schema);
+  if (!e.context || !e.lineage) return undefined;
+  const runId = e.context.runId;
+  const spec = specFromJson(e.context.specJson);
+  if ((await cancellationOf(rt.pool, runId)) !== undefined) {
+    logger.info('run was cancelled; not training');
+    return undefined;
+  }
+  logger.info({ model: spec.model.kind, epochs: spec.model.epochs, search: spec.model.search?.strategy }, 'training started');
+  const cancelled = active.start(runId);
+  const progress = createProgressReporter(rt, {
+    runId,
+    pipeline: spec.name,
+    traceId: ev.traceId,
+    intervalMs: config.progressIntervalMs,
+    logger,
+    onCancelled: (reason) => active.cancel(runId, reason),
+  });
+  let out: TrainingOutcome;
+  try {
+    // A continuous run (each new window) continues from the champion's weights.
+    const warmStart = e.context.triggerKind === 'continuous';
+    const signal = AbortSignal.any([ctx.signal, cancelled]);
+    out = await trainCandidate(rt, config, spec, e.lineage, { logger, signal, onProgress: (p) => progress.epoch(p), warmStart });
+  } catch (err) {
+    // This process is stopping: the event is handed back and trained again elsewhere.
+    if (ctx.signal.aborted) throw err;
+    if (cancelled.reason instanceof RunCancelledError) {
+      // The trigger already marked the run cancelled; there is nothing to emit.
+      logger.info({ reason: cancelled.reason.reason }, 'training cancelled');
+      return undefined;
+    }
+    throw err;
+  } finally {
+    active.end(runId);
+    // A training handed back is not done: the replica taking it over reports its progress.
+    if (!ctx.signal.aborted) await progress.finish();
+  }
+  return { context: e.context, lineage: e.lineage, pipeline: spec.name, started, out };
+}
 
 /**
  * Consumes `features.ready` (train the candidate, store it with its trials, emit `model.trained`)
  * and `run.cancelled` (stop that run's training within an epoch; never start it afterwards).
+ * Training runs outside any transaction; only its effects take a short one.
  */
 export async function consumeTrainerEvents(rt: ServiceRuntime, config: Readonly<TrainerConfig>): Promise<void> {
   const active = new ActiveRuns();
@@ -23,53 +79,34 @@ export async function consumeTrainerEvents(rt: ServiceRuntime, config: Readonly<
       if (active.cancel(e.runId, e.reason)) logger.info({ runId: e.runId }, 'stopping the cancelled run');
     },
   });
-  await rt.consume({
+  await rt.consume<Trained | undefined>({
     name: 'features-ready',
     event: EVENTS.featuresReady,
-    handle: async (ev, tx, { logger }) => {
-      const started = Date.now();
-      const e = ev.decode(EVENTS.featuresReady.schema);
-      if (!e.context || !e.lineage) return;
-      const runId = e.context.runId;
-      const spec = specFromJson(e.context.specJson);
+    // Training is CPU bound: one at a time per process, more replicas for more at once.
+    concurrency: 1,
+    work: (ev, ctx) => trainRun(rt, config, active, ev, ctx),
+    effects: async (trained, tx, { ev, logger, afterCommit }) => {
+      if (!trained) return;
+      const { context, out } = trained;
+      const runId = context.runId;
+      // The run may have been cancelled while it trained on another replica (or after its last epoch).
       if ((await cancellationOf(tx, runId)) !== undefined) {
-        logger.info('run was cancelled; not training');
+        logger.info('run was cancelled during the training; not emitting');
         return;
       }
-      logger.info({ model: spec.model.kind, epochs: spec.model.epochs, search: spec.model.search?.strategy }, 'training started');
-      const signal = active.start(runId);
-      const progress = createProgressReporter(rt, {
-        runId,
-        pipeline: spec.name,
-        traceId: ev.traceId,
-        intervalMs: config.progressIntervalMs,
-        logger,
-        onCancelled: (reason) => active.cancel(runId, reason),
-      });
-      let out;
-      try {
-        // A continuous run (each new window) continues from the champion's weights.
-        const warmStart = e.context.triggerKind === 'continuous';
-        out = await trainCandidate(rt, config, spec, e.lineage, { logger, signal, onProgress: (p) => progress.epoch(p), warmStart });
-      } catch (err) {
-        if (signal.reason instanceof RunCancelledError) {
-          // The trigger already marked the run cancelled; there is nothing to emit.
-          logger.info({ reason: signal.reason.reason }, 'training cancelled');
-          return;
-        }
-        throw err;
-      } finally {
-        active.end(runId);
-        await progress.finish();
-      }
-      await insertJob(tx, { runId, pipeline: spec.name, ...out });
+      await insertJob(tx, { runId, pipeline: trained.pipeline, ...out });
       await rt.publish(
         tx,
         EVENTS.modelTrained,
-        { context: e.context, lineage: extendLineage(e.lineage, out.lineage), timing: stageTiming('trainer', started), trainMetrics: out.validationMetrics },
+        { context, lineage: extendLineage(trained.lineage, out.lineage), timing: stageTiming('trainer', trained.started), trainMetrics: out.validationMetrics },
         { runId, traceId: ev.traceId },
       );
       logger.info({ backend: out.backend, epochs: out.epochs, ms: out.computeMs, trials: out.trials.length, model: out.modelRef.key }, 'model trained');
+      afterCommit(() => {
+        const m = trainerMetrics(rt.metrics);
+        m.trainingSeconds.observe({ pipeline: trained.pipeline, backend: out.backend }, out.computeMs / 1000);
+        m.trials.inc({ pipeline: trained.pipeline }, Math.max(1, out.trials.length));
+      });
     },
   });
 }

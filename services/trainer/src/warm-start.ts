@@ -1,5 +1,5 @@
 import { RegistryService, type Lineage } from '@refit/contracts';
-import { createClient, FailedPreconditionError, isNotFound, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import { FailedPreconditionError, isNotFound, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
 import type { TrainerConfig } from './config.js';
 
 /** The champion's weights to start from, and where they came from. */
@@ -12,7 +12,7 @@ export type WarmStart = { bytes: Uint8Array; ref: ArtifactRef; version: string }
  * @throws FailedPreconditionError naming both feature lists when they differ.
  */
 export async function championForWarmStart(rt: ServiceRuntime, config: Readonly<TrainerConfig>, pipeline: string, lineage: Lineage): Promise<WarmStart | undefined> {
-  const registry = createClient(RegistryService, config.registryAddress);
+  const registry = rt.connect(RegistryService, config.registryAddress);
   try {
     let champion;
     try {

@@ -100,8 +100,9 @@ export async function consumeAlertSources(rt: ServiceRuntime): Promise<void> {
   await rt.consume({
     name: 'alerts',
     event: '*',
+    // Only the events that raise alerts cost a transaction; the rest are acknowledged at once.
+    accept: (ev) => !ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`) && SOURCES.has(eventByType(ev.type) as never),
     handle: async (ev, tx) => {
-      if (ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`)) return;
       const def = eventByType(ev.type);
       const source = def && SOURCES.get(def);
       if (source) await source(rt, tx, ev);

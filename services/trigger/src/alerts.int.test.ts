@@ -67,7 +67,8 @@ describe('alerts on the real servers, delivered to a local webhook', () => {
     env = await createTestEnv({ name: 'alerts' });
     receiver = await startReceiver();
     const dead = `http://127.0.0.1:${await freePort()}/`;
-    const config = loadConfig(serviceEnv(env.env, { REFIT_TRIGGER_TICK_MS: '50', REFIT_ALERT_POLL_MS: '50', REFIT_WEBHOOK_TEST: SECRET }));
+    // The receivers are on 127.0.0.1: the operator's allow-list lets webhooks reach them.
+    const config = loadConfig(serviceEnv(env.env, { REFIT_TRIGGER_TICK_MS: '50', REFIT_ALERT_POLL_MS: '50', REFIT_WEBHOOK_TEST: SECRET, REFIT_ALERT_WEBHOOK_ALLOW: '127.0.0.1/32' }));
     rt = await startTestRuntime(config, migrations);
     await startTriggerService(rt, config);
     client = createClient(TriggerService, rt.server?.address ?? '');
@@ -75,7 +76,7 @@ describe('alerts on the real servers, delivered to a local webhook', () => {
       /triggers:\n(\s+- .*\n?)+/,
       `triggers:
   - { kind: manual }
-  - { kind: performance, metric: accuracy, maxDrop: 0.05, minLabeled: 50 }
+  - { kind: performance, metric: accuracy, maxDrop: 0.05, minLabeled: 50, reference: evaluation }
   - { kind: drift, maxShare: 0.5, minSamples: 50 }
 alerts:
   quarantineShare: 0.1

@@ -35,14 +35,14 @@ describe('cancelling a run', () => {
     const { run } = await client.triggerRun({ pipeline: 'weather-rain', reason: 'to cancel' });
     const runId = run?.runId ?? '';
     const { run: cancelled } = await client.cancelRun({ runId, reason: 'wrong data pushed' });
-    expect(cancelled).toMatchObject({ status: RunStatus.FAILED, failedStage: 'cancelled', failureReason: 'cancelled: wrong data pushed', outcome: 'cancelled' });
-    expect(cancelled?.stages.at(-1)).toMatchObject({ stage: 'cancelled', status: 'failed', detail: 'wrong data pushed' });
+    expect(cancelled).toMatchObject({ status: RunStatus.FAILED, failedStage: 'cancelled', failureReason: 'cancelled: wrong data pushed (by anonymous (authentication off))', outcome: 'cancelled' });
+    expect(cancelled?.stages.at(-1)).toMatchObject({ stage: 'cancelled', status: 'failed', detail: 'wrong data pushed (by anonymous (authentication off))' });
     const event = await waitFor(async () =>
       (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${EVENTS.runCancelled.name}` }))
         .map((e) => fromBinary(EVENTS.runCancelled.schema, e.data))
         .find((e) => e.runId === runId),
     );
-    expect(event).toMatchObject({ pipeline: 'weather-rain', reason: 'wrong data pushed' });
+    expect(event).toMatchObject({ pipeline: 'weather-rain', reason: 'wrong data pushed (by anonymous (authentication off))' });
 
     const again = await client.cancelRun({ runId, reason: '' }).catch((e: unknown) => e);
     expect(isFailedPrecondition(again) && (again as Error).message).toMatch(/already failed/);

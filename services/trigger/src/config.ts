@@ -1,4 +1,5 @@
 import { InvalidInputError, loadBaseConfig, type BaseConfig } from '@refit/platform';
+import { parseWebhookAllowList, type WebhookAllowList } from './webhook-address.js';
 
 /** The trigger service's configuration. */
 export type TriggerConfig = BaseConfig & {
@@ -11,6 +12,12 @@ export type TriggerConfig = BaseConfig & {
    * `alerts.webhooks[].secretEnv` names one). Default none.
    */
   webhookSecrets: Readonly<Record<string, string>>;
+  /**
+   * Non-public addresses and hosts alert webhooks may reach (REFIT_ALERT_WEBHOOK_ALLOW:
+   * comma-separated CIDRs, addresses, host names or `*.suffix` names). Default none: webhooks reach
+   * public addresses only.
+   */
+  alertWebhookAllow: WebhookAllowList;
 };
 
 function millis(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -27,5 +34,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Trigg
     tickMs: millis(env, 'REFIT_TRIGGER_TICK_MS', 1000),
     alertPollMs: millis(env, 'REFIT_ALERT_POLL_MS', 500),
     webhookSecrets,
+    alertWebhookAllow: parseWebhookAllowList(env.REFIT_ALERT_WEBHOOK_ALLOW),
   });
 }

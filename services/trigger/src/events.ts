@@ -1,12 +1,16 @@
 import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { Verdict, type DriftReport, type StageTiming } from '@refit/contracts';
+import { Verdict, type DriftReport, type ModelRegistered, type StageTiming } from '@refit/contracts';
 import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { pipelineState, updatePipelineState } from './decision-store.js';
 import { startQueued } from './decide.js';
+import { triggerMetrics, type TriggerMetrics } from './metrics.js';
 import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
 import type { Clock } from './policies.js';
 import { getRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
+
+/** Records metrics (after the commit, in applyStageEvent). */
+type Count = (fn: (m: TriggerMetrics) => void) => void;
 
 const date = (t: Timestamp | undefined): Date | null => (t ? timestampDate(t) : null);
 
@@ -18,49 +22,61 @@ export function driftSummary(d: DriftReport): string {
 }
 
 /** Records the stage that an event closes, with the stage's own timing. */
-async function closeStage(tx: pg.PoolClient, run: RunRow, stage: string, ev: ReceivedEvent, timing: StageTiming | undefined, detail = ''): Promise<void> {
+async function closeStage(count: Count, tx: pg.PoolClient, run: RunRow, stage: string, ev: ReceivedEvent, timing: StageTiming | undefined, detail = ''): Promise<void> {
   const previous = await stagesOf(tx, [run.run_id]);
   const startedAt = date(timing?.startedAt) ?? previous.at(-1)?.finished_at ?? run.created_at;
+  const finishedAt = date(timing?.finishedAt) ?? new Date();
+  count((m) => m.stageSeconds.observe({ pipeline: run.pipeline, stage }, Math.max(0, finishedAt.getTime() - startedAt.getTime()) / 1000));
   await recordStage(tx, {
     runId: run.run_id,
     stage,
     status: 'done',
     computeMs: Number(timing?.computeMs ?? 0n),
     startedAt,
-    finishedAt: date(timing?.finishedAt) ?? new Date(),
+    finishedAt,
     eventType: ev.type,
     detail,
   });
 }
 
 /** Marks a run finished, announces it, and starts the run queued behind it. */
-async function completeRun(rt: ServiceRuntime, tx: pg.PoolClient, run: RunRow, outcome: string, modelVersion: string): Promise<void> {
+async function completeRun(rt: ServiceRuntime, count: Count, tx: pg.PoolClient, run: RunRow, outcome: string, modelVersion: string): Promise<void> {
   await updateRun(tx, run.run_id, { status: 'succeeded', outcome, modelVersion });
+  count((m) => m.runs.inc({ pipeline: run.pipeline, outcome }));
   await rt.publish(tx, EVENTS.runCompleted, { runId: run.run_id, pipeline: run.pipeline, outcome, modelVersion }, { runId: run.run_id });
   await startQueued(rt, tx, run.pipeline);
 }
 
+/** The events that move a run along: the stage results, in the order the stages publish them. */
+const RUN_EVENTS: ReadonlySet<unknown> = new Set([
+  EVENTS.datasetPrepared,
+  EVENTS.featuresReady,
+  EVENTS.modelTrained,
+  EVENTS.modelEvaluated,
+  EVENTS.modelRegistered,
+  EVENTS.modelServing,
+  EVENTS.runFailed,
+]);
+
+/** Whether an event is a stage result of a run (dead letters keep their original type; they are not). */
+function isRunEvent(rt: ServiceRuntime, ev: ReceivedEvent): boolean {
+  return Boolean(ev.runId) && !ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`) && RUN_EVENTS.has(eventByType(ev.type));
+}
+
 /** Applies one stage event to the run it belongs to. Events of unknown or finished runs change nothing. */
-export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx: pg.PoolClient, clock: Clock = () => new Date()): Promise<void> {
-  // Dead letters keep their original type; they are not stage results.
-  if (ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`)) return;
+export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx: pg.PoolClient, afterCommit: (fn: () => void) => void = (fn) => fn()): Promise<void> {
+  const metrics = triggerMetrics(rt.metrics);
+  // Counted once the transaction commits: a handling that rolls back and runs again counts once.
+  const count: Count = (fn) => afterCommit(() => fn(metrics));
   const def = eventByType(ev.type);
-  if (def === EVENTS.monitoringWindow) return onMonitoringWindow(rt, tx, ev, clock());
-  // A run's own drift (training data vs the previous run's) is in its feature stage; live drift is a trigger.
-  if (def === EVENTS.driftReport) return onLiveDrift(rt, tx, ev, clock());
-  if (def === EVENTS.dataIngested) {
-    const e = ev.decode(EVENTS.dataIngested.schema);
-    if (e.rowsAccepted > 0n) await onNewRows(rt, tx, e.pipeline, Number(e.rowsAccepted), clock());
-    return;
-  }
-  if (!def || !ev.runId) return;
+  if (!def || !ev.runId || !isRunEvent(rt, ev)) return;
   const run = await getRun(tx, ev.runId, true);
   if (!run || run.status !== 'running') return;
   switch (def) {
     case EVENTS.datasetPrepared: {
       const e = ev.decode(EVENTS.datasetPrepared.schema);
       const l = e.lineage;
-      await closeStage(tx, run, 'ingestion', ev, e.timing, `snapshot ${l?.snapshotSha256.slice(0, 12)}: ${l?.rowsTrain} train / ${l?.rowsValidation} validation / ${l?.rowsTest} test rows`);
+      await closeStage(count, tx, run, 'ingestion', ev, e.timing, `snapshot ${l?.snapshotSha256.slice(0, 12)}: ${l?.rowsTrain} train / ${l?.rowsValidation} validation / ${l?.rowsTest} test rows`);
       // The size of the training set is what a relative volume policy compares new data with.
       await pipelineState(tx, run.pipeline);
       await updatePipelineState(tx, run.pipeline, { lastRunRows: Number(l?.rowsTrain ?? 0n) });
@@ -69,18 +85,18 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     case EVENTS.featuresReady: {
       const e = ev.decode(EVENTS.featuresReady.schema);
       const drift = e.drift ? `; ${driftSummary(e.drift)}` : '';
-      await closeStage(tx, run, 'feature', ev, e.timing, `${e.lineage?.featureNames.length ?? 0} features${drift}`);
+      await closeStage(count, tx, run, 'feature', ev, e.timing, `${e.lineage?.featureNames.length ?? 0} features${drift}`);
       break;
     }
     case EVENTS.modelTrained: {
       const e = ev.decode(EVENTS.modelTrained.schema);
-      await closeStage(tx, run, 'trainer', ev, e.timing, `${e.lineage?.epochs} epochs on ${e.lineage?.backend}`);
+      await closeStage(count, tx, run, 'trainer', ev, e.timing, `${e.lineage?.epochs} epochs on ${e.lineage?.backend}`);
       break;
     }
     case EVENTS.modelEvaluated: {
       const e = ev.decode(EVENTS.modelEvaluated.schema);
       const verdict = Verdict[e.verdict].toLowerCase();
-      await closeStage(tx, run, 'evaluator', ev, e.timing, verdict);
+      await closeStage(count, tx, run, 'evaluator', ev, e.timing, verdict);
       await updateRun(tx, run.run_id, {
         decision: {
           verdict,
@@ -94,21 +110,25 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     }
     case EVENTS.modelRegistered: {
       const e = ev.decode(EVENTS.modelRegistered.schema);
-      await closeStage(tx, run, 'registry', ev, e.timing, e.promoted ? `${e.version} is the new champion` : `${e.version} registered, not promoted`);
+      await closeStage(count, tx, run, 'registry', ev, e.timing, registeredDetail(e));
       await updateRun(tx, run.run_id, { modelVersion: e.version });
-      if (!e.promoted) await completeRun(rt, tx, run, 'rejected', e.version);
+      if (!e.promoted) await completeRun(rt, count, tx, run, 'rejected', e.version);
       break;
     }
     case EVENTS.modelServing: {
       const e = ev.decode(EVENTS.modelServing.schema);
-      await closeStage(tx, run, 'deployer', ev, e.timing, `serving ${e.version}`);
-      await completeRun(rt, tx, run, 'promoted', e.version);
+      await closeStage(count, tx, run, 'deployer', ev, e.timing, `serving ${e.version}`);
+      await completeRun(rt, count, tx, run, 'promoted', e.version);
       break;
     }
     case EVENTS.runFailed: {
       const e = ev.decode(EVENTS.runFailed.schema);
       await recordStage(tx, { runId: run.run_id, stage: e.stage, status: 'failed', computeMs: 0, startedAt: null, finishedAt: new Date(), eventType: ev.type, detail: e.reason });
       await updateRun(tx, run.run_id, { status: 'failed', failedStage: e.stage, failureReason: e.reason });
+      count((m) => {
+        m.runs.inc({ pipeline: run.pipeline, outcome: 'failed' });
+        m.stageFailures.inc({ pipeline: run.pipeline, stage: e.stage });
+      });
       await startQueued(rt, tx, run.pipeline);
       break;
     }
@@ -117,15 +137,53 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
   }
 }
 
-/** Follows every stage event to keep each run's status and history. */
+/**
+ * What the registry did, in the run's words: a passing version is the new champion only when it
+ * was promoted directly; with a progressive rollout it is a candidate until the deployer decides.
+ */
+function registeredDetail(e: ModelRegistered): string {
+  if (!e.promoted) return `${e.version} registered, not promoted`;
+  const strategy = rolloutStrategy(e.context?.specJson ?? '');
+  if (strategy === 'direct') return `${e.version} is the new champion`;
+  return `${e.version} passed its gates; ${strategy} rollout next to ${e.previousChampion ? `champion ${e.previousChampion}` : 'no champion'}`;
+}
+
+/** The run's rollout strategy (direct when its spec has none or cannot be read). */
+function rolloutStrategy(specJson: string): string {
+  try {
+    return (JSON.parse(specJson) as { rollout?: { strategy?: string } }).rollout?.strategy ?? 'direct';
+  } catch {
+    return 'direct';
+  }
+}
+
+/**
+ * One consumer per concern: the run lifecycle (stage results, in order on one durable; every other
+ * event on the stream — a training.progress beat each epoch — is acknowledged without a
+ * transaction), and the inputs of the policies: new data, monitoring windows, live drift.
+ */
 export async function consumeStageEvents(rt: ServiceRuntime, clock: Clock = () => new Date()): Promise<void> {
   await rt.consume({
     name: 'stage-events',
     event: '*',
-    handle: (ev, tx) => applyStageEvent(rt, ev, tx, clock),
+    accept: (ev) => isRunEvent(rt, ev),
+    handle: (ev, tx, { afterCommit }) => applyStageEvent(rt, ev, tx, afterCommit),
     // A broken stage event must not fail the run it reports on: log it and move on.
     onDeadLetter: async (ev, error) => {
       rt.logger.error({ err: error, eventId: ev.id, type: ev.type, runId: ev.runId }, 'could not apply stage event');
     },
   });
+  await rt.consume({
+    name: 'new-data',
+    event: EVENTS.dataIngested,
+    // These three were stage-events' work before they had consumers of their own.
+    takeOverFrom: 'stage-events',
+    handle: async (ev, tx) => {
+      const e = ev.decode(EVENTS.dataIngested.schema);
+      if (e.rowsAccepted > 0n) await onNewRows(rt, tx, e.pipeline, Number(e.rowsAccepted), clock());
+    },
+  });
+  await rt.consume({ name: 'monitoring-windows', event: EVENTS.monitoringWindow, takeOverFrom: 'stage-events', handle: (ev, tx) => onMonitoringWindow(rt, tx, ev, clock()) });
+  // A run's own drift (training data vs the previous run's) is in its feature stage; live drift is a trigger.
+  await rt.consume({ name: 'live-drift', event: EVENTS.driftReport, takeOverFrom: 'stage-events', handle: (ev, tx) => onLiveDrift(rt, tx, ev, clock()) });
 }

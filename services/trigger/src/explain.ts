@@ -5,6 +5,8 @@ import { specFromJson } from '@refit/spec';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { getDecision, lastSlot, listDecisions, pipelineState, runFacts } from './decision-store.js';
 import { evaluateAge, evaluateVolume, nextSlot } from './policies.js';
+import { performanceSummary } from './performance.js';
+import { latestPerformanceState } from './performance-store.js';
 import { getPipeline, listRuns } from './store.js';
 
 /**
@@ -49,7 +51,7 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
         summary.push(`age: ${evaluateAge(p, facts.lastTrainedAt, now).reason}`);
         break;
       case 'performance':
-        summary.push(`performance: fires when live ${p.metric} from feedback is worse than at evaluation by more than ${p.maxDrop} (windows with at least ${p.minLabeled} labeled predictions)`);
+        summary.push(`performance: ${performanceSummary(p, await latestPerformanceState(rt.pool, name, i))}`);
         break;
       case 'drift': {
         const limits = Object.entries(p.features ?? {}).flatMap(([name, f]) => (f.psi === undefined ? [] : [`${name} PSI > ${f.psi}`]));
@@ -68,8 +70,11 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
         break;
     }
   }
-  if (facts.inFlightRunId) summary.push(`run ${facts.inFlightRunId} is in flight${state.queued_decision_id ? '; one run is queued behind it' : ''}`);
-  summary.push(`hygiene: debounce ${spec.hygiene.debounce}, cool-down ${spec.hygiene.cooldownMinutes} min, at most ${spec.hygiene.maxRunsPerDay} runs/day (${facts.runsLast24h} in the last 24 h), when busy: ${spec.hygiene.whenBusy}`);
+  if (facts.inFlightRunId) summary.push(`run ${facts.inFlightRunId} is ${facts.inFlightInRollout ? 'in its rollout' : 'in flight'}${state.queued_decision_id ? '; one run is queued behind it' : ''}`);
+  if (state.deferred_until) summary.push(`a run deferred by the cool-down starts at ${state.deferred_until.toISOString()} (decision ${state.deferred_decision_id})`);
+  summary.push(
+    `hygiene: debounce ${spec.hygiene.debounce}, cool-down ${spec.hygiene.cooldownMinutes} min (triggers during it are deferred to its end), at most ${spec.hygiene.maxRunsPerDay} runs/day (${facts.runsLast24h} in the last 24 h), when busy: ${spec.hygiene.whenBusy}, during a rollout: ${spec.hygiene.duringRollout}`,
+  );
   const decisions = await listDecisions(rt.pool, name, limit);
   return {
     summary,
@@ -86,6 +91,9 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
       thresholdsJson: JSON.stringify(d.thresholds),
       runId: d.run_id ?? '',
       createdAt: timestampFromDate(d.created_at),
+      repeats: d.repeats ?? 0,
+      lastRepeatedAt: d.last_repeated_at ? timestampFromDate(d.last_repeated_at) : undefined,
+      lastReason: d.last_reason ?? '',
     })),
   };
 }

@@ -1,20 +1,26 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { fromBinary, fromJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { EVENTS, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
-import { lowerIsBetterIn, specFromJson } from '@refit/spec';
+import { checkMessage, DEFAULT_MAX_TEXT_CHARS, EVENTS, withTransaction, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
+import { isBusinessMetric, lowerIsBetterIn, specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
 import { decide } from './decide.js';
-import { evaluateBusiness, evaluateDrift, evaluatePerformance, evaluateVolume, type Clock } from './policies.js';
+import { evaluateBusiness, evaluateDrift, evaluateVolume, type Clock } from './policies.js';
+import { evaluatePerformance } from './performance.js';
+import { outcomeValues } from './performance-rows.js';
+import { lockPerformanceState, savePerformanceState } from './performance-store.js';
 import { withBusinessMetrics } from './live-business.js';
 import { baselineOf, getPipeline } from './store.js';
 
-/** Decodes an external event: protobuf, or JSON when the publisher says so or protobuf fails. */
-export function decodeExternal<S extends DescMessage>(schema: S, ev: ReceivedEvent): MessageShape<S> {
+/**
+ * Decodes an external event: protobuf, or JSON when the publisher says so or protobuf fails; an
+ * enum number the schema does not define or a string over `maxText` characters is refused.
+ */
+export function decodeExternal<S extends DescMessage>(schema: S, ev: ReceivedEvent, maxText = DEFAULT_MAX_TEXT_CHARS): MessageShape<S> {
   const text = Buffer.from(ev.data).toString('utf8').trim();
   const json = (ev.headers['Content-Type'] ?? ev.headers['content-type'] ?? '').includes('json') || text.startsWith('{');
-  if (json) return fromJsonString(schema, text, { ignoreUnknownFields: false });
-  return fromBinary(schema, ev.data);
+  const msg = json ? fromJsonString(schema, text, { ignoreUnknownFields: false }) : fromBinary(schema, ev.data);
+  return checkMessage(schema, msg, { what: `event ${ev.id}`, maxText });
 }
 
 /** Evaluates the volume policies of a pipeline after new rows arrived. */
@@ -38,71 +44,239 @@ export async function onNewRows(rt: ServiceRuntime, tx: pg.PoolClient, pipelineN
 }
 
 /**
- * Other systems drive Refit on `<prefix>.external.retrain` and `<prefix>.external.data`. A
- * malformed event, an unknown pipeline or a source the pipeline does not allow is rejected with a
- * logged reason; nothing an outsider sends can crash the consumer.
+ * Other systems drive Refit on `<prefix>.external.retrain`, `.data` and `.metric`. A malformed
+ * event, an unknown pipeline or a source the pipeline does not allow is rejected with a logged
+ * reason; nothing an outsider sends can crash the consumer. Events are taken in batches (one
+ * transaction for up to 500); a retrain request is only recorded here, and
+ * {@link startExternalRequests} decides them per pipeline, so a flood costs a row per event in
+ * one insert, and one decision with a count.
  */
-export async function consumeExternalEvents(rt: ServiceRuntime, clock: Clock): Promise<void> {
+export async function consumeExternalEvents(rt: ServiceRuntime, clock: Clock, requests: ExternalRequests): Promise<void> {
   const reject = (ev: ReceivedEvent, reason: string) => rt.logger.warn({ eventId: ev.id, subject: ev.subject, reason }, 'external event rejected');
-  await rt.consume({
+  await rt.consumeBatch({
     name: 'external',
-    event: { name: 'external.>', schema: EVENTS.externalRetrain.schema },
-    onDeadLetter: async (ev, error) => reject(ev, error instanceof Error ? error.message : String(error)),
-    handle: async (ev, tx) => {
-      const kind = ev.subject.slice(`${rt.config.subjectPrefix}.external.`.length);
-      if (kind === 'metric') return onBusinessMetric(rt, tx, ev, clock(), reject);
-      if (kind !== 'retrain' && kind !== 'data') return reject(ev, `unknown external subject '${ev.subject}': use external.retrain, external.data or external.metric`);
-      let msg;
-      try {
-        msg = kind === 'retrain' ? decodeExternal(EVENTS.externalRetrain.schema, ev) : decodeExternal(EVENTS.externalData.schema, ev);
-      } catch (e) {
-        return reject(ev, `malformed payload: ${(e as Error).message}`);
+    event: { name: 'external.>', schema: EVENTS.externalRetrain.schema, from: 'external' },
+    // The batch consumer hands each event once (recorded in handled_events with the batch).
+    handle: async (events, tx, { afterCommit }) => {
+      const retrains: Array<{ eventId: string; pipeline: string; source: string; reason: string }> = [];
+      for (const ev of events) {
+        // A retrain request is only read here (no query); new rows and metrics are decided now.
+        if (ev.subject === `${rt.config.subjectPrefix}.external.retrain`) {
+          const retrain = readRetrain(ev, rt.config.maxTextChars, reject);
+          if (retrain) retrains.push(retrain);
+          continue;
+        }
+        // One event's failure is its own: it is rejected and the batch goes on.
+        await tx.query('savepoint external_event');
+        try {
+          await takeExternal(rt, tx, ev, clock, reject);
+          await tx.query('release savepoint external_event');
+        } catch (err) {
+          await tx.query('rollback to savepoint external_event');
+          reject(ev, `could not be handled: ${(err as Error).message}`);
+        }
       }
-      if (!msg.pipeline) return reject(ev, 'pipeline is missing');
-      const pipeline = await getPipeline(tx, msg.pipeline);
-      if (!pipeline) return reject(ev, `pipeline '${msg.pipeline}' not found`);
-      const spec = specFromJson(pipeline.spec_json);
-      const policyIndex = spec.triggers.findIndex((t) => t.kind === 'external');
-      const policy = spec.triggers[policyIndex];
-      if (!policy || policy.kind !== 'external' || !policy.sources.includes(msg.source)) {
-        return reject(ev, `source '${msg.source}' may not drive pipeline '${msg.pipeline}' (allowed: ${policy?.kind === 'external' ? policy.sources.join(', ') : 'none, no external policy'})`);
+      if (retrains.length > 0) {
+        await tx.query(
+          'insert into external_requests (event_id, pipeline, source, reason) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])',
+          [retrains.map((r) => r.eventId), retrains.map((r) => r.pipeline), retrains.map((r) => r.source), retrains.map((r) => r.reason)],
+        );
+        afterCommit(() => requests.kick());
       }
-      if ('rows' in msg) {
-        if (msg.rows <= 0n) return reject(ev, 'rows must be positive');
-        return onNewRows(rt, tx, msg.pipeline, Number(msg.rows), clock());
-      }
-      await decide(rt, tx, {
-        pipeline,
-        spec,
-        policyIndex,
-        policy: 'external',
-        evaluation: {
-          fired: true,
-          reason: `${msg.source} asked for a retrain${msg.reason ? `: ${msg.reason}` : ''}`,
-          measured: { source: msg.source, eventId: ev.id },
-          thresholds: { sources: policy.sources },
-          evidenceKey: `external:${ev.id}`,
-        },
-        now: clock(),
-        runReason: `${msg.source}: ${msg.reason || 'external request'}`,
-      });
     },
   });
 }
 
-/** Evaluates the performance policies of a pipeline on a monitoring window from the deployer. */
+/** A retrain request as it is taken in, or undefined when it is rejected (with a logged reason). */
+function readRetrain(ev: ReceivedEvent, maxText: number, reject: (ev: ReceivedEvent, reason: string) => void): { eventId: string; pipeline: string; source: string; reason: string } | undefined {
+  let msg;
+  try {
+    msg = decodeExternal(EVENTS.externalRetrain.schema, ev, maxText);
+  } catch (e) {
+    reject(ev, `malformed payload: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (!msg.pipeline) {
+    reject(ev, 'pipeline is missing');
+    return undefined;
+  }
+  return { eventId: ev.id, pipeline: msg.pipeline, source: msg.source, reason: msg.reason };
+}
+
+/**
+ * One external event other than a retrain request: new rows and business metrics are decided at
+ * once; anything malformed is rejected with a logged reason.
+ */
+async function takeExternal(
+  rt: ServiceRuntime,
+  tx: pg.PoolClient,
+  ev: ReceivedEvent,
+  clock: Clock,
+  reject: (ev: ReceivedEvent, reason: string) => void,
+): Promise<undefined> {
+  const kind = ev.subject.slice(`${rt.config.subjectPrefix}.external.`.length);
+  if (kind === 'metric') {
+    await onBusinessMetric(rt, tx, ev, clock(), reject);
+    return undefined;
+  }
+  if (kind !== 'data') {
+    reject(ev, `unknown external subject '${ev.subject}': use external.retrain, external.data or external.metric`);
+    return undefined;
+  }
+  let msg;
+  try {
+    msg = decodeExternal(EVENTS.externalData.schema, ev, rt.config.maxTextChars);
+  } catch (e) {
+    reject(ev, `malformed payload: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (!msg.pipeline) {
+    reject(ev, 'pipeline is missing');
+    return undefined;
+  }
+  const pipeline = await getPipeline(tx, msg.pipeline);
+  const problem = !pipeline ? `pipeline '${msg.pipeline}' not found` : sourceProblem(specFromJson(pipeline.spec_json), msg.pipeline, msg.source);
+  if (problem) reject(ev, problem);
+  else if (msg.rows <= 0n) reject(ev, 'rows must be positive');
+  else await onNewRows(rt, tx, msg.pipeline, Number(msg.rows), clock());
+  return undefined;
+}
+
+/** Why a source may not drive a pipeline, or undefined when it may. */
+function sourceProblem(spec: PipelineSpec, pipeline: string, source: string): string | undefined {
+  const policy = spec.triggers.find((t) => t.kind === 'external');
+  if (policy?.kind === 'external' && policy.sources.includes(source)) return undefined;
+  return `source '${source}' may not drive pipeline '${pipeline}' (allowed: ${policy?.kind === 'external' ? policy.sources.join(', ') : 'none, no external policy'})`;
+}
+
+/** Most retrain requests of one pipeline decided together. */
+const REQUEST_BATCH = 50_000;
+
+/**
+ * Decides the pipeline's pending retrain requests, oldest first, in one transaction: the requests
+ * from sources it does not allow (or for a pipeline that does not exist) are rejected with a logged
+ * reason; the allowed ones are one evaluation of its external policy — one decision, the rest
+ * counted on it — whose run, if one starts, records the first request's reason. Replicas share
+ * the work: each batch is taken with `skip locked`.
+ */
+export async function decideExternalRequests(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<number> {
+  const taken = await tx.query<{ id: string; event_id: string; source: string; reason: string }>(
+    `delete from external_requests where id in (
+       select id from external_requests where pipeline = $1 order by id limit $2 for update skip locked)
+     returning id, event_id, source, reason`,
+    [pipelineName, REQUEST_BATCH],
+  );
+  // `delete … returning` keeps no order: oldest first again.
+  const rows = taken.rows.sort((a, b) => Number(a.id) - Number(b.id));
+  if (rows.length === 0) return 0;
+  const pipeline = await getPipeline(tx, pipelineName);
+  const rejected = (n: number, reason: string) => rt.logger.warn({ pipeline: pipelineName, requests: n, firstEventId: rows[0].event_id, reason }, 'external retrain requests rejected');
+  if (!pipeline) {
+    rejected(rows.length, `pipeline '${pipelineName}' not found`);
+    return rows.length;
+  }
+  const spec = specFromJson(pipeline.spec_json);
+  const allowed = rows.filter((r) => !sourceProblem(spec, pipelineName, r.source));
+  const refused = rows.filter((r) => sourceProblem(spec, pipelineName, r.source));
+  if (refused.length > 0) rejected(refused.length, sourceProblem(spec, pipelineName, refused[0].source) ?? '');
+  if (allowed.length === 0) return rows.length;
+  const policyIndex = spec.triggers.findIndex((t) => t.kind === 'external');
+  const policy = spec.triggers[policyIndex];
+  const first = allowed[0];
+  const others = allowed.length > 1 ? ` (and ${allowed.length - 1} more request${allowed.length > 2 ? 's' : ''} taken with it)` : '';
+  await decide(rt, tx, {
+    pipeline,
+    spec,
+    policyIndex,
+    policy: 'external',
+    evaluation: {
+      fired: true,
+      reason: `${first.source} asked for a retrain${first.reason ? `: ${first.reason}` : ''}${others}`,
+      measured: { source: first.source, eventId: first.event_id, requests: allowed.length, sources: [...new Set(allowed.map((r) => r.source))] },
+      thresholds: { sources: policy.kind === 'external' ? policy.sources : [] },
+    },
+    now,
+    runReason: `${first.source}: ${first.reason || 'external request'}`,
+    count: allowed.length,
+  });
+  return rows.length;
+}
+
+/**
+ * Decides pending external retrain requests: at once after a request is taken in (kick), and every
+ * `everyMs` for what another replica took in or a failed pass left.
+ */
+export function startExternalRequests(rt: ServiceRuntime, clock: Clock, everyMs = 1000) {
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const pass = async (): Promise<void> => {
+    const pending = await rt.pool.query<{ pipeline: string }>('select distinct pipeline from external_requests');
+    for (const { pipeline } of pending.rows) {
+      if (stopped) return;
+      try {
+        // Until the pipeline has nothing pending (a flood may outlast one batch).
+        while ((await withTransaction(rt.pool, (tx) => decideExternalRequests(rt, tx, pipeline, clock()))) > 0 && !stopped) rt.relay.kick();
+      } catch (err) {
+        rt.logger.error({ err, pipeline }, 'could not decide external retrain requests; retried at the next pass');
+      }
+    }
+  };
+  const kick = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await pass();
+        } while (again && !stopped);
+      } catch (err) {
+        rt.logger.warn({ err }, 'external requests pass failed; retried at the next one');
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+  const timer = setInterval(kick, everyMs);
+  timer.unref();
+  return {
+    kick,
+    async stop(): Promise<void> {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** What {@link startExternalRequests} returns. */
+export type ExternalRequests = ReturnType<typeof startExternalRequests>;
+
+/**
+ * Evaluates the performance policies of a pipeline on a monitoring window from the deployer: each
+ * policy's sequential test of the served version (kept in `performance_tests`) takes the window's
+ * labelled rows, and the outcome is decided and recorded.
+ */
 export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
   const w = ev.decode(EVENTS.monitoringWindow.schema);
+  // Candidates (canary, shadow, b) are judged by their rollout; a retrain answers for what serves.
+  if (w.variant && w.variant !== 'champion') return;
   const pipeline = await getPipeline(tx, w.pipeline);
   if (!pipeline) return;
   const spec = specFromJson(pipeline.spec_json);
   const windowEnd = w.windowEnd ? timestampDate(w.windowEnd).toISOString() : '';
   // Business metrics of the window's confusion counts, oriented by their goal.
-  const metrics = withBusinessMetrics(spec, w.metrics);
+  const window = { version: w.version, windowEnd, labeled: Number(w.labeled), metrics: withBusinessMetrics(spec, w.metrics), rowSums: w.rowSums };
   for (const [i, p] of spec.triggers.entries()) {
     if (p.kind !== 'performance') continue;
-    const baseline = await baselineOf(tx, w.pipeline, w.version, p.metric);
-    const evaluation = evaluatePerformance(p, { version: w.version, labeled: Number(w.labeled), metrics, windowEnd }, baseline, (m) => lowerIsBetterIn(spec, m));
+    const previous = await lockPerformanceState(tx, w.pipeline, i, w.version);
+    const evaluationValue = p.reference === 'evaluation' ? await baselineOf(tx, w.pipeline, w.version, p.metric) : undefined;
+    const business = isBusinessMetric(spec, p.metric) ? outcomeValues(spec, p.metric) : null;
+    const { evaluation, state } = evaluatePerformance(p, previous, window, { lowerIsBetter: lowerIsBetterIn(spec, p.metric), evaluationValue, business });
+    await savePerformanceState(tx, w.pipeline, i, w.version, state);
     await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'performance', evaluation, now });
   }
 }
@@ -132,7 +306,7 @@ export async function onLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, ev: Rec
 async function onBusinessMetric(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date, reject: (ev: ReceivedEvent, reason: string) => void): Promise<void> {
   let m;
   try {
-    m = decodeExternal(EVENTS.externalMetric.schema, ev);
+    m = decodeExternal(EVENTS.externalMetric.schema, ev, rt.config.maxTextChars);
   } catch (e) {
     return reject(ev, `malformed payload: ${(e as Error).message}`);
   }

@@ -1,22 +1,51 @@
 import { randomBytes } from 'node:crypto';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
-import { EVENTS, InvalidInputError, NotFoundError, withTransaction, type ServiceRuntime } from '@refit/platform';
-import { parseSpec, SpecError } from '@refit/spec';
+import { EVENTS, InvalidInputError, NotFoundError, UnavailableError, withTransaction, type ServiceRuntime } from '@refit/platform';
+import { parseSpec, SpecError, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { getPipeline, insertRun, savePipelineVersion, type PipelineRow, type RunRow } from './store.js';
+import { checkWebhookHost, isWebhookAddressRefused, NO_ALLOW, type WebhookAddressPolicy } from './webhook-address.js';
 
-/** Validates a YAML spec and stores it as the pipeline's next version (unless it is unchanged). */
-export async function applyPipeline(rt: ServiceRuntime, specYaml: string): Promise<{ pipeline: PipelineRow; changed: boolean }> {
-  let specJson: string;
-  let name: string;
+/**
+ * The problems of a spec's webhook URLs, as `alerts.webhooks[i].url: …`: each host must resolve,
+ * and only to addresses `policy` allows. Throws UnavailableError when DNS cannot answer for now.
+ */
+async function webhookProblems(spec: PipelineSpec, policy: WebhookAddressPolicy): Promise<string[]> {
+  const problems = await Promise.all(
+    spec.alerts.webhooks.map(async (w, i) => {
+      const where = `alerts.webhooks[${i}].url`;
+      const host = new URL(w.url).hostname;
+      try {
+        await checkWebhookHost(host, policy);
+        return undefined;
+      } catch (e) {
+        if (isWebhookAddressRefused(e)) return `${where}: ${e.message}`;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTFOUND' || code === 'ENODATA') return `${where}: host ${host} does not resolve (${code}); a webhook must name a host the trigger service can resolve`;
+        throw new UnavailableError(`${where}: could not resolve host ${host} (${code ?? (e as Error).message}); try again`, { cause: e });
+      }
+    }),
+  );
+  return problems.filter((p): p is string => p !== undefined);
+}
+
+/**
+ * Validates a YAML spec and stores it as the pipeline's next version (unless it is unchanged).
+ * Webhooks must reach addresses `webhooks` allows (default: public addresses only).
+ */
+export async function applyPipeline(rt: ServiceRuntime, specYaml: string, webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): Promise<{ pipeline: PipelineRow; changed: boolean }> {
+  let spec: PipelineSpec;
   try {
-    const spec = parseSpec(specYaml);
-    specJson = JSON.stringify(spec);
-    name = spec.name;
+    spec = parseSpec(specYaml);
   } catch (e) {
     if (e instanceof SpecError) throw new InvalidInputError(e.message, { cause: e, details: { problems: e.problems } });
     throw e;
   }
+  // Resolved before the transaction: DNS can be slow, and a lock must not wait on it.
+  const problems = await webhookProblems(spec, webhooks);
+  if (problems.length > 0) throw new InvalidInputError(`invalid pipeline spec: ${problems.join('; ')}`, { details: { problems } });
+  const specJson = JSON.stringify(spec);
+  const name = spec.name;
   return withTransaction(rt.pool, async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [name]);
     const current = await getPipeline(tx, name, true);

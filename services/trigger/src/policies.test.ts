@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyHygiene } from './hygiene.js';
-import { evaluateAge, evaluateBusiness, evaluateDrift, evaluatePerformance, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS, type LiveDrift } from './policies.js';
+import { evaluateAge, evaluateBusiness, evaluateDrift, evaluateSchedule, evaluateVolume, nextSlot, ON_TIME_MS, type LiveDrift } from './policies.js';
 
 const daily = { kind: 'schedule' as const, cron: '0 3 * * *', timezone: 'Europe/Paris', catchUp: 'latest' as const };
 const at = (iso: string) => new Date(iso);
@@ -63,7 +63,7 @@ describe('age policy', () => {
 });
 
 describe('hygiene', () => {
-  const h = { debounce: 2, cooldownMinutes: 30, maxRunsPerDay: 3, whenBusy: 'coalesce' as const };
+  const h = { debounce: 2, cooldownMinutes: 30, maxRunsPerDay: 3, whenBusy: 'coalesce' as const, duringRollout: 'queue' as const };
   const now = at('2026-11-26T12:00:00Z');
   const idle = { queued: false, runsLast24h: 0, consecutive: 2 };
 
@@ -82,28 +82,29 @@ describe('hygiene', () => {
   it('holds the daily budget, manual requests included, and the cool-down for automatic ones', () => {
     expect(applyHygiene(h, { ...idle, runsLast24h: 3 }, now, true)).toEqual({ action: 'suppress', reason: 'budget: 3 runs in the last 24 h, at most 3' });
     const recent = { ...idle, lastRunEndedAt: at('2026-11-26T11:45:00Z') };
-    expect(applyHygiene(h, recent, now, false).reason).toBe('cool-down: the last run ended 15.0 min ago, 30 min must pass');
     expect(applyHygiene(h, recent, now, true).action).toBe('start');
   });
-});
 
-describe('performance policy', () => {
-  const p = { kind: 'performance' as const, metric: 'accuracy' as const, maxDrop: 0.05, minLabeled: 100 };
-  const w = (labeled: number, accuracy: number) => ({ version: 'v1', labeled, metrics: { accuracy, logLoss: 0.5 }, windowEnd: '2026-11-26T12:00:00.000Z' });
-
-  it('needs enough labeled rows and a baseline', () => {
-    expect(evaluatePerformance(p, w(99, 0.5), 0.8)).toMatchObject({ fired: false, reason: 'v1: only 99 labeled predictions in the window (at least 100 needed)' });
-    expect(evaluatePerformance(p, w(200, 0.5), undefined).reason).toBe('v1: no accuracy baseline from its evaluation to compare');
+  it('defers a trigger during the cool-down to its end instead of dropping it; later ones join the deferred run', () => {
+    const recent = { ...idle, lastRunEndedAt: at('2026-11-26T11:45:00Z') };
+    expect(applyHygiene(h, recent, now, false)).toEqual({
+      action: 'defer',
+      reason: 'cool-down: the last run ended 15.0 min ago, 30 min must pass; deferred: a run starts at 2026-11-26T12:15:00.000Z',
+      until: at('2026-11-26T12:15:00Z'),
+    });
+    const again = applyHygiene(h, { ...recent, deferredUntil: at('2026-11-26T12:15:00Z') }, now, false);
+    expect(again).toMatchObject({ action: 'coalesce', until: at('2026-11-26T12:15:00Z') });
+    expect(again.reason).toContain('a run is already deferred to 2026-11-26T12:15:00.000Z, this trigger joins it');
   });
 
-  it('fires when the live metric drops beyond the limit, the right way round for log loss', () => {
-    expect(evaluatePerformance(p, w(200, 0.76), 0.8).fired).toBe(false);
-    const dropped = evaluatePerformance(p, w(200, 0.7), 0.8);
-    expect(dropped).toMatchObject({ fired: true, evidenceKey: 'window:v1:2026-11-26T12:00:00.000Z' });
-    expect(dropped.reason).toBe('v1: live accuracy 0.7000 on 200 labeled predictions vs 0.8000 at evaluation (worse by 0.1000, limit 0.05) — performance dropped');
-    const ll = { ...p, metric: 'logLoss' as const, maxDrop: 0.1 };
-    expect(evaluatePerformance(ll, w(200, 0.7), 0.35).fired).toBe(true);
-    expect(evaluatePerformance(ll, w(200, 0.7), 0.45).fired).toBe(false);
+  it('never lets new data join a run that is in its rollout: queue one behind it, or supersede it', () => {
+    const inRollout = { ...idle, inFlightRunId: 'r-1', inFlightInRollout: true };
+    // Even with whenBusy: coalesce, the run in rollout finished training: the trigger queues a run.
+    expect(applyHygiene(h, inRollout, now, false)).toMatchObject({ action: 'queue', reason: 'run r-1 is in its rollout; one run is queued to start when the rollout ends' });
+    expect(applyHygiene(h, { ...inRollout, queued: true }, now, false).action).toBe('coalesce');
+    expect(applyHygiene({ ...h, duringRollout: 'supersede' }, inRollout, now, false).action).toBe('start');
+    // A run still training is joined as before.
+    expect(applyHygiene(h, { ...idle, inFlightRunId: 'r-1', inFlightInRollout: false }, now, false).action).toBe('coalesce');
   });
 });
 

@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import { lowerIsBetter, type TriggerPolicy } from '@refit/spec';
+import type { TriggerPolicy } from '@refit/spec';
 
 /** The current time; injected so tests can move it. */
 export type Clock = () => Date;
@@ -20,7 +20,6 @@ export type Evaluation = {
 type Schedule = Extract<TriggerPolicy, { kind: 'schedule' }>;
 type Volume = Extract<TriggerPolicy, { kind: 'volume' }>;
 type Age = Extract<TriggerPolicy, { kind: 'age' }>;
-type Performance = Extract<TriggerPolicy, { kind: 'performance' }>;
 type Drift = Extract<TriggerPolicy, { kind: 'drift' }>;
 
 /** A slot is on time when it is evaluated within this long after it; later it was missed. */
@@ -97,38 +96,6 @@ export function evaluateAge(policy: Age, lastTrainedAt: Date | undefined, now: D
     thresholds,
     // One decision per trained model: the same old model does not fire again and again.
     evidenceKey: fired ? `age:${lastTrainedAt.toISOString()}` : undefined,
-  };
-}
-
-/**
- * A monitoring window's live metric against the served model's evaluation (its baseline): fires
- * when it is worse by more than `maxDrop`, given at least `minLabeled` labeled predictions.
- */
-export function evaluatePerformance(
-  policy: Performance,
-  window: { version: string; labeled: number; metrics: Record<string, number>; windowEnd: string },
-  baseline: number | undefined,
-  isLowerBetter: (metric: string) => boolean = lowerIsBetter,
-): Evaluation {
-  const { metric } = policy;
-  const thresholds = { metric, maxDrop: policy.maxDrop, minLabeled: policy.minLabeled };
-  const live = window.metrics[metric];
-  const measured = { version: window.version, labeled: window.labeled, live: live ?? null, baseline: baseline ?? null, windowEnd: window.windowEnd };
-  const evidenceKey = `window:${window.version}:${window.windowEnd}`;
-  if (window.labeled < policy.minLabeled) {
-    return { fired: false, reason: `${window.version}: only ${window.labeled} labeled predictions in the window (at least ${policy.minLabeled} needed)`, measured, thresholds, evidenceKey };
-  }
-  if (baseline === undefined || live === undefined) {
-    return { fired: false, reason: `${window.version}: no ${metric} ${baseline === undefined ? 'baseline from its evaluation' : 'in the window'} to compare`, measured, thresholds, evidenceKey };
-  }
-  const drop = isLowerBetter(metric) ? live - baseline : baseline - live;
-  const fired = drop > policy.maxDrop;
-  return {
-    fired,
-    reason: `${window.version}: live ${metric} ${live.toFixed(4)} on ${window.labeled} labeled predictions vs ${baseline.toFixed(4)} at evaluation (${drop >= 0 ? 'worse' : 'better'} by ${Math.abs(drop).toFixed(4)}, limit ${policy.maxDrop})${fired ? ' — performance dropped' : ''}`,
-    measured: { ...measured, drop },
-    thresholds,
-    evidenceKey,
   };
 }
 

@@ -1,6 +1,6 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { RunStatus, type RunSchema, type TriggerService } from '@refit/contracts';
-import { InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { actorOf, InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { listAlertsWithDeliveries } from './alert-list.js';
 import { cancelRun } from './cancel.js';
@@ -8,6 +8,7 @@ import { decideManual } from './decide.js';
 import { explainTriggers } from './explain.js';
 import { applyPipeline } from './pipelines.js';
 import type { Clock } from './policies.js';
+import { NO_ALLOW, type WebhookAddressPolicy } from './webhook-address.js';
 import { getPipeline, getRun, listPipelines, listRuns, stagesOf, type PipelineRow, type RunRow, type StageRow } from './store.js';
 
 const STATUS: Record<RunRow['status'], RunStatus> = {
@@ -58,12 +59,16 @@ async function runWithStages(rt: ServiceRuntime, runId: string) {
   return toRun(run, await stagesOf(rt.pool, [runId]));
 }
 
-/** gRPC handlers of the trigger service: translate, call the domain, translate back. */
-export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => new Date()): ServiceHandlers<typeof TriggerService> {
+/**
+ * gRPC handlers of the trigger service: translate, call the domain, translate back. `webhooks`
+ * says which addresses a spec's webhooks may reach (default: public addresses only).
+ */
+export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => new Date(), webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): ServiceHandlers<typeof TriggerService> {
   return {
-    async applyPipeline(req) {
+    async applyPipeline(req, ctx) {
       if (!req.specYaml.trim()) throw new InvalidInputError('spec_yaml is empty');
-      const { pipeline, changed } = await applyPipeline(rt, req.specYaml);
+      const { pipeline, changed } = await applyPipeline(rt, req.specYaml, webhooks);
+      if (changed) rt.logger.info({ pipeline: pipeline.name, version: pipeline.version, actor: actorOf(ctx.identity) }, 'pipeline applied');
       return { pipeline: toPipeline(pipeline), changed };
     },
     async getPipeline(req) {
@@ -74,9 +79,11 @@ export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => n
     async listPipelines() {
       return { pipelines: (await listPipelines(rt.pool)).map(toPipeline) };
     },
-    async triggerRun(req) {
+    async triggerRun(req, ctx) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
-      const d = await withTransaction(rt.pool, (tx) => decideManual(rt, tx, req.pipeline, req.reason || 'manual trigger', clock()));
+      // Who asked is the authenticated caller, recorded with the reason in the decision and the run.
+      const reason = `${req.reason || 'manual trigger'} (requested by ${actorOf(ctx.identity)})`;
+      const d = await withTransaction(rt.pool, (tx) => decideManual(rt, tx, req.pipeline, reason, clock()));
       rt.relay.kick();
       const run = d.runId ? await getRun(rt.pool, d.runId) : undefined;
       return { run: run ? toRun(run, await stagesOf(rt.pool, [run.run_id])) : undefined, action: d.action, decisionId: d.decisionId, message: d.reason };
@@ -85,9 +92,9 @@ export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => n
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
       return explainTriggers(rt, req.pipeline, req.limit > 0 ? Math.min(req.limit, 500) : 50, clock());
     },
-    async cancelRun(req) {
+    async cancelRun(req, ctx) {
       if (!req.runId) throw new InvalidInputError('run_id is required');
-      await cancelRun(rt, req.runId, req.reason);
+      await cancelRun(rt, req.runId, req.reason, actorOf(ctx.identity));
       return { run: await runWithStages(rt, req.runId) };
     },
     async getRun(req) {

@@ -1,6 +1,9 @@
 import { withTransaction, type ServiceRuntime } from '@refit/platform';
 import { claimDue, finishAttempt, type AttemptResult, type ClaimedDelivery } from './alert-store.js';
 import { alertBody } from './alerts.js';
+import { triggerMetrics } from './metrics.js';
+import { isWebhookAddressRefused, type WebhookAddressPolicy } from './webhook-address.js';
+import { postWebhook } from './webhook-post.js';
 import { ALERT_ID_HEADER, retryDelayMs, SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
 
 /** Options of {@link startWebhookDelivery}. */
@@ -9,6 +12,8 @@ export type WebhookDeliveryOptions = {
   pollMs: number;
   /** Signing secrets by environment variable name (the config's `webhookSecrets`). */
   secrets: Readonly<Record<string, string>>;
+  /** Which addresses a webhook may reach, checked again at every attempt (the config's allow-list). */
+  addresses: WebhookAddressPolicy;
   /** Most HTTP calls in flight at once. Default 8. */
   concurrency?: number;
 };
@@ -20,7 +25,7 @@ export type WebhookDelivery = { stop(): Promise<void> };
 const LEASE_MARGIN_MS = 5000;
 
 /** POSTs one alert to one webhook and says how the attempt ended. Never throws. */
-async function attempt(d: ClaimedDelivery, secret: string | undefined, signal: AbortSignal): Promise<AttemptResult> {
+async function attempt(d: ClaimedDelivery, secret: string | undefined, policy: WebhookAddressPolicy, signal: AbortSignal): Promise<AttemptResult> {
   const n = d.attempts + 1;
   const startedAt = new Date();
   const done = (httpStatus: number | null, error: string | null): AttemptResult => {
@@ -32,9 +37,10 @@ async function attempt(d: ClaimedDelivery, secret: string | undefined, signal: A
   // Unsigned alerts would teach receivers to accept unsigned requests: fail, and say why.
   if (!secret) return { ...done(null, `secret ${d.secret_env} is not set in the trigger service's environment; the alert is not sent unsigned`), outcome: 'failed', retryInMs: undefined };
   const body = alertBody(d.alert);
+  const timeout = AbortSignal.timeout(d.timeout_ms);
   try {
-    const res = await fetch(d.url, {
-      method: 'POST',
+    const status = await postWebhook({
+      url: d.url,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'refit-alerts/1',
@@ -42,15 +48,15 @@ async function attempt(d: ClaimedDelivery, secret: string | undefined, signal: A
         [ALERT_ID_HEADER]: d.alert.id,
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(d.timeout_ms)]),
+      signal: AbortSignal.any([signal, timeout]),
+      policy,
     });
-    await res.body?.cancel().catch(() => undefined);
-    return done(res.status, res.ok ? null : `HTTP ${res.status}`);
+    return done(status, status >= 200 && status < 300 ? null : `HTTP ${status}`);
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    const why = err.name === 'TimeoutError' ? `no answer within ${d.timeout_ms} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
-    return done(null, why);
+    // The address stays refused until the operator's configuration changes: retrying cannot help.
+    if (isWebhookAddressRefused(e)) return { ...done(null, `not sent: ${e.message}`), outcome: 'failed', retryInMs: undefined };
+    const err = e as NodeJS.ErrnoException;
+    return done(null, timeout.aborted ? `no answer within ${d.timeout_ms} ms` : (err.code ?? err.message));
   }
 }
 
@@ -58,7 +64,9 @@ async function attempt(d: ClaimedDelivery, secret: string | undefined, signal: A
  * Delivers queued alerts to their webhooks in the background: claims due deliveries (skipping
  * those another replica holds), POSTs each signed, and records every attempt; a failure is tried
  * again after an exponential backoff with jitter until the delivery's `maxAttempts`, then marked
- * failed. A slow or dead webhook occupies one of `concurrency` slots and never blocks consumers,
+ * failed. Each attempt checks the webhook's address again and connects only to what it checked; an
+ * address the policy refuses (DNS changed, or the operator's allow-list) fails the delivery at once,
+ * nothing sent, with the reason. A slow or dead webhook occupies one of `concurrency` slots and never blocks consumers,
  * runs or the other webhooks. `stop()` aborts calls in flight; their leases run out and they are
  * tried again after a restart.
  */
@@ -70,9 +78,10 @@ export function startWebhookDelivery(rt: ServiceRuntime, opts: WebhookDeliveryOp
   let ticking: Promise<void> | undefined;
 
   const deliver = async (d: ClaimedDelivery): Promise<void> => {
-    const result = await attempt(d, opts.secrets[d.secret_env], abort.signal);
+    const result = await attempt(d, opts.secrets[d.secret_env], opts.addresses, abort.signal);
     if (abort.signal.aborted) return;
     await withTransaction(rt.pool, (tx) => finishAttempt(tx, d.id, result));
+    triggerMetrics(rt.metrics).alertDeliveries.inc({ state: result.outcome });
     const log = { alertId: d.alert.id, webhook: d.webhook, attempt: result.attempt, httpStatus: result.httpStatus, ms: result.durationMs };
     if (result.outcome === 'delivered') rt.logger.debug(log, 'alert delivered');
     else if (result.outcome === 'retry') rt.logger.warn({ ...log, error: result.error, retryInMs: result.retryInMs }, 'alert delivery failed; will retry');

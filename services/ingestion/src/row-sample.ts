@@ -1,0 +1,36 @@
+/**
+ * A fixed-size, uniform sample of a batch's accepted rows (their JSON lines), taken as they stream
+ * by (reservoir sampling with a seeded generator: the same file gives the same sample), for the
+ * checks that need rows rather than a profile: the champion scores them.
+ */
+export class RowSample {
+  readonly #size: number;
+  readonly #rows: string[] = [];
+  #seen = 0;
+  #rng = 2463534242;
+
+  /** `size`: the most rows kept. */
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** Offers one accepted row. */
+  offer(json: string): void {
+    this.#seen++;
+    if (this.#rows.length < this.#size) {
+      this.#rows.push(json);
+      return;
+    }
+    // xorshift32: uniform enough for sampling rows, and cheap.
+    this.#rng ^= this.#rng << 13;
+    this.#rng ^= this.#rng >>> 17;
+    this.#rng ^= this.#rng << 5;
+    const k = (this.#rng >>> 0) % this.#seen;
+    if (k < this.#size) this.#rows[k] = json;
+  }
+
+  /** The rows kept, parsed. */
+  rows(): Array<Record<string, string | number | boolean | null>> {
+    return this.#rows.map((l) => JSON.parse(l) as Record<string, string | number | boolean | null>);
+  }
+}
