@@ -6,22 +6,30 @@
 // deployer's thread; single rows are measured again from a gRPC C-core client
 // (bench/serve_client.py, Debian's python3-grpcio) when there is one, since a Node client's own
 // garbage-collection pauses land in the tail it measures.
+// The deployer serves both in plaintext and over TLS with bearer tokens checked on every call (as
+// in production); the single model is measured on both in the same run, interleaved, for the cost
+// of security (target: p99 at most 1.2× plaintext). A third plaintext server traces every call
+// (OpenTelemetry, 100 % sampled, spans exported over OTLP/HTTP to a dummy collector in a child
+// process), measured in the same run for the cost of tracing (target: p99 at most 1.2× untraced).
 // Run: node --conditions=@refit/source --import tsx bench/serve.ts
 import { spawn, spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { PredictRequestSchema } from '@refit/contracts';
+import { PredictRequestSchema, refitFiles } from '@refit/contracts';
 import { fitTransform, applyTransform, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { parseSpec } from '@refit/spec';
 import { REPO_ROOT, writeWeatherSlice } from '@refit/stack';
-import { createTestEnv, serviceEnv, startTestRuntime } from '@refit/testing';
+import { createGrpcServer, createTracing, issueToken, type GrpcServer } from '@refit/platform';
+import { createTestCredentials, createTestEnv, serviceEnv, startTestRuntime } from '@refit/testing';
 import { loadConfig } from '../services/deployer/src/config.js';
 import { startDeployerService } from '../services/deployer/src/service.js';
 import { watchGc, type GcPauses } from './gc-pauses.js';
-import type { ClientReport } from './serve-client.js';
+import type { ClientReport, Lane, Measured } from './serve-client.js';
+import { formatRatio, tailRatio } from './tail-ratio.js';
 
 
 const spec = parseSpec(readFileSync(join(REPO_ROOT, 'examples/weather-rain.yaml'), 'utf8'));
@@ -30,11 +38,13 @@ const rows = writeWeatherSlice(join(tmpdir(), 'refit-bench-serve.csv'), 'Seattle
 );
 const input = rows.map((r) => ({ temp_max: r.temp_max as number, temp_min: r.temp_min as number, wind: r.wind as number }));
 
-function runClient(address: string, pipelines: string[], reset: () => Promise<void>): Promise<ClientReport & { serverGc: GcPauses }> {
+function runClient(lanes: Lane[], reset: () => Promise<void>): Promise<ClientReport & { serverGc: GcPauses }> {
   const inputs = join(tmpdir(), 'refit-bench-serve-inputs.json');
   writeFileSync(inputs, JSON.stringify(input));
+  const lanesFile = join(tmpdir(), 'refit-bench-serve-lanes.json');
+  writeFileSync(lanesFile, JSON.stringify(lanes));
   const client = fileURLToPath(new URL('./serve-client.ts', import.meta.url));
-  const child = spawn(process.execPath, [...(process.env.BENCH_CLIENT_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=@refit/source', '--import', 'tsx', client, address, inputs, ...pipelines], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CLIENT_FLAGS ?? '').split(' ').filter(Boolean), '--conditions=@refit/source', '--import', 'tsx', client, inputs, lanesFile], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -52,6 +62,19 @@ function runClient(address: string, pipelines: string[], reset: () => Promise<vo
   );
 }
 
+/**
+ * A collector that takes OTLP/HTTP exports and drops them, in a child process so that receiving
+ * them costs the deployer's thread nothing a real collector would not; `GET /count` says how many
+ * exports it took.
+ */
+async function startDummyCollector(): Promise<{ endpoint: string; exports: () => Promise<number>; stop: () => void }> {
+  const script = `let n = 0; require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { if (q.method === 'GET') return s.end(String(n)); n++; s.end('{}'); }); }).listen(0, '127.0.0.1', function () { process.send(this.address().port); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m))));
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { endpoint, exports: async () => Number(await (await fetch(`${endpoint}/count`)).text()), stop: () => void child.kill() };
+}
+
 const PYTHON = '/usr/bin/python3';
 type SingleRow = { rate: number; p50: number; p99: number };
 
@@ -59,13 +82,14 @@ type SingleRow = { rate: number; p50: number; p99: number };
  * Single rows again from a C-core gRPC client (python3-grpcio, `apt install python3-grpcio`) when
  * the machine has one: its pauses are not V8's, so it shows the deployer's own tail more closely.
  */
-async function runCCoreClient(address: string, pipelines: string[]): Promise<{ pipelines: Record<string, SingleRow>; serverGc: GcPauses } | undefined> {
+async function runCCoreClient(lanes: Lane[]): Promise<{ pipelines: Record<string, SingleRow>; serverGc: GcPauses } | undefined> {
   if (spawnSync(PYTHON, ['-c', 'import grpc']).status !== 0) return undefined;
-  const bodies = Object.fromEntries(pipelines.map((p) => [p, input.map((row) => Buffer.from(toBinary(PredictRequestSchema, create(PredictRequestSchema, { pipeline: p, rows: [row] }))).toString('base64'))]));
+  const body = (p: string) => input.map((row) => Buffer.from(toBinary(PredictRequestSchema, create(PredictRequestSchema, { pipeline: p, rows: [row] }))).toString('base64'));
+  const spec = Object.fromEntries(lanes.map((l) => [l.label, { address: l.address, ca: l.caFile ?? null, token: l.token ?? null, bodies: body(l.pipeline) }]));
   const path = join(tmpdir(), 'refit-bench-serve-bodies.json');
-  writeFileSync(path, JSON.stringify(bodies));
+  writeFileSync(path, JSON.stringify(spec));
   // Asynchronously: the deployer answering it runs on this very thread.
-  const child = spawn(PYTHON, [fileURLToPath(new URL('./serve_client.py', import.meta.url)), address, path, String(process.env.BENCH_RATE ?? 500), String(process.env.BENCH_SECONDS ?? 20)], {
+  const child = spawn(PYTHON, [fileURLToPath(new URL('./serve_client.py', import.meta.url)), path, String(process.env.BENCH_RATE ?? 500), String(process.env.BENCH_SECONDS ?? 20)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -80,11 +104,26 @@ async function runCCoreClient(address: string, pipelines: string[]): Promise<{ p
 
 const SINGLE = spec.name;
 const CANARY = `${spec.name}-canary`;
+const SECURE = `${spec.name} (TLS + token)`;
+const TRACED = `${spec.name} (traced)`;
 const env = await createTestEnv({ name: 'bench-serve' });
+const creds = await createTestCredentials();
 try {
-  // No analysis during the bench: the canary stays at its step.
-  const config = loadConfig(serviceEnv(env.env, { REFIT_LOG_LEVEL: 'warn', REFIT_ROLLOUT_TICK_MS: '3600000' }));
+  // No analysis during the bench: the canary stays at its step. TLS, tokens and event keys as in production.
+  const config = loadConfig(serviceEnv(env.env, { REFIT_LOG_LEVEL: 'warn', REFIT_ROLLOUT_TICK_MS: '3600000', ...creds.serviceEnv('deployer') }));
   const rt = await startTestRuntime(config, join(REPO_ROOT, 'services/deployer/src/migrations'));
+  // The same handlers also served in plaintext without authentication, for the comparison.
+  let plain: GrpcServer | undefined;
+  // And once more with every call traced, spans exported as in production.
+  const collector = await startDummyCollector();
+  const tracing = createTracing({ service: 'deployer', otlpEndpoint: collector.endpoint, sampleRatio: 1 });
+  let traced: GrpcServer | undefined;
+  const serveSecure = rt.serve.bind(rt);
+  rt.serve = async (...impls) => {
+    plain = await createGrpcServer({ service: 'deployer', port: 0, logger: rt.logger, services: impls, files: refitFiles });
+    traced = await createGrpcServer({ service: 'deployer', port: 0, logger: rt.logger, services: impls, files: refitFiles, tracing });
+    return serveSecure(...impls);
+  };
   const transform = fitTransform(rows, spec.features);
   const t = applyTransform(transform, rows);
   const transformRef = await rt.store.put('bench/transform.json', serializeTransform(transform));
@@ -105,7 +144,14 @@ try {
     [CANARY, keys[1], transformRef.key, JSON.stringify(canary)],
   );
   await startDeployerService(rt, config);
-  const address = rt.server?.address ?? '';
+  const address = plain?.address ?? '';
+  const token = await issueToken({ privateKey: createPrivateKey(readFileSync(join(creds.dir, 'tokens', 'issuer.key'))), name: 'bench-client', roles: ['predictor'], ttlSeconds: 3600 });
+  const lanes: Lane[] = [
+    { label: SINGLE, address, pipeline: SINGLE },
+    { label: CANARY, address, pipeline: CANARY },
+    { label: SECURE, address: rt.server?.address ?? '', pipeline: SINGLE, caFile: join(creds.dir, 'ca', 'ca.crt'), token },
+    { label: TRACED, address: traced?.address ?? '', pipeline: SINGLE },
+  ];
   let logged = 0;
   let variants: Array<{ variant: string; n: string }> = [];
   const reset = async () => {
@@ -115,12 +161,14 @@ try {
     if (v.length > 0) variants = v;
     await rt.pool.query('truncate predictions');
   };
-  const report = await runClient(address, [SINGLE, CANARY], reset);
+  const report = await runClient(lanes, reset);
   await reset();
-  const ccore = await runCCoreClient(address, [SINGLE, CANARY]);
+  const ccore = await runCCoreClient(lanes);
   const one = report.pipelines[SINGLE];
   const two = report.pipelines[CANARY];
-  for (const [name, m] of [['one model', one], ['canary 50%', two]] as const) {
+  const sec = report.pipelines[SECURE];
+  const trc = report.pipelines[TRACED];
+  for (const [name, m] of [['one model', one], ['canary 50%', two], ['TLS+token', sec], ['traced', trc]] as const) {
     console.log(`${name.padEnd(11)} single row at ${m.singleRow.rate}/s: p50 ${m.singleRow.p50.toFixed(2)} ms, p99 ${m.singleRow.p99.toFixed(2)} ms; batches of 1,000 rows: ${m.batchRowsPerSecond} rows/s (Struct rows), ${m.batchColumnarRowsPerSecond} rows/s (columnar)`);
   }
   const ratio = {
@@ -130,11 +178,19 @@ try {
     batchColumnar: one.batchColumnarRowsPerSecond / two.batchColumnarRowsPerSecond,
   };
   console.log(`canary cost: p50 ×${ratio.p50.toFixed(2)}, p99 ×${ratio.p99.toFixed(2)}, batch time ×${ratio.batch.toFixed(2)} (Struct), ×${ratio.batchColumnar.toFixed(2)} (columnar) (target ≤ 1.3); canary split logged: ${variants.map((v) => `${v.variant} ${v.n}`).join(', ')}`);
+  const secureCost = { p50: sec.singleRow.p50 / one.singleRow.p50, p99: sec.singleRow.p99 / one.singleRow.p99, batch: one.batchRowsPerSecond / sec.batchRowsPerSecond, batchColumnar: one.batchColumnarRowsPerSecond / sec.batchColumnarRowsPerSecond };
+  console.log(`security cost (TLS + a bearer token checked on every call, vs plaintext): p50 ×${secureCost.p50.toFixed(2)}, p99 ×${secureCost.p99.toFixed(2)}, batch time ×${secureCost.batch.toFixed(2)} (Struct), ×${secureCost.batchColumnar.toFixed(2)} (columnar) (target p99 ≤ 1.2)`);
+  const tracedP99 = tailRatio(trc.samples, one.samples, { q: 99 });
+  const tracedP50 = tailRatio(trc.samples, one.samples, { q: 50 });
+  const tracingCost = { p50: tracedP50.ratio, p50Ci95: tracedP50.ci95, p99: tracedP99.ratio, p99Ci95: tracedP99.ci95, batch: one.batchRowsPerSecond / trc.batchRowsPerSecond, batchColumnar: one.batchColumnarRowsPerSecond / trc.batchColumnarRowsPerSecond };
+  await tracing.flush();
+  const exports = await collector.exports();
+  console.log(`tracing cost (every call a span, 100 % sampled, exported over OTLP/HTTP, vs untraced): p50 ${formatRatio(tracedP50)}, p99 ${formatRatio(tracedP99)}, batch time ×${tracingCost.batch.toFixed(2)} (Struct), ×${tracingCost.batchColumnar.toFixed(2)} (columnar) (target p99 ≤ 1.2); ${exports} exports sent`);
   console.log(`prediction log: ${logged} rows written (targets: single-row p99 < 5 ms at 500/s, batch ≥ 100,000 rows/s)`);
   const pauses = (g: GcPauses) => `${g.count} pauses, p50 ${g.p50Ms} ms, max ${g.maxMs} ms, ${g.totalMs} ms in all`;
   console.log(`garbage collection during the single-row phase: deployer ${pauses(report.serverGc)}; client ${pauses(report.clientGc)}`);
   if (ccore) {
-    for (const [name, p] of [['one model', SINGLE], ['canary 50%', CANARY]] as const) {
+    for (const [name, p] of [['one model', SINGLE], ['canary 50%', CANARY], ['TLS+token', SECURE], ['traced', TRACED]] as const) {
       const m = ccore.pipelines[p];
       console.log(`${name.padEnd(11)} single row at ${m.rate}/s from the C-core client (python3-grpcio): p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms`);
     }
@@ -142,27 +198,41 @@ try {
     const one = ccore.pipelines[SINGLE];
     const two = ccore.pipelines[CANARY];
     console.log(`  canary cost from the C-core client: p50 ×${(two.p50 / one.p50).toFixed(2)}, p99 ×${(two.p99 / one.p99).toFixed(2)} (target ≤ 1.3)`);
+    const s3 = ccore.pipelines[SECURE];
+    console.log(`  security cost from the C-core client: p50 ×${(s3.p50 / one.p50).toFixed(2)}, p99 ×${(s3.p99 / one.p99).toFixed(2)} (target ≤ 1.2)`);
+    const tr = ccore.pipelines[TRACED];
+    console.log(`  tracing cost from the C-core client: p50 ×${(tr.p50 / one.p50).toFixed(2)}, p99 ×${(tr.p99 / one.p99).toFixed(2)} (target ≤ 1.2)`);
   } else console.log('no C-core client (apt install python3-grpcio to measure single rows from one too)');
 
+  const summary = ({ samples: _samples, ...rest }: Measured) => rest;
   const result = {
     bench: 'serve',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version, loadAverage: loadavg()[0] },
     client: 'child process (its protobuf encode/decode does not run on the deployer thread)',
-    oneModel: one,
-    canary50: two,
+    oneModel: summary(one),
+    canary50: summary(two),
     canaryCost: ratio,
+    secure: summary(sec),
+    secureCost,
+    traced: summary(trc),
+    tracingCost: { ...tracingCost, sampled: 1, exporter: 'OTLP/HTTP JSON, batched, to a collector in a child process', exports },
     gcDuringSingleRows: { deployer: report.serverGc, client: report.clientGc },
     singleRowCCoreClient: ccore ? { ...ccore.pipelines, deployerGc: ccore.serverGc, client: 'python3-grpcio (gRPC C-core), pre-encoded requests' } : null,
     deployerExecArgv: process.execArgv.filter((a) => a.startsWith('--max-semi-space-size')),
     canaryVariantsLogged: Object.fromEntries(variants.map((v) => [v.variant, Number(v.n)])),
     predictionsLogged: logged,
-    targets: { singleRowP99Ms: 5, singleRowRate: 500, batchRowsPerSecond: 100000, canaryLatencyRatio: 1.3 },
+    targets: { singleRowP99Ms: 5, singleRowRate: 500, batchRowsPerSecond: 100000, canaryLatencyRatio: 1.3, secureLatencyRatioP99: 1.2, tracingLatencyRatioP99: 1.2 },
   };
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'bench/results/serve.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log('saved bench/results/serve.json');
+  await plain?.stop(1000);
+  await traced?.stop(1000);
+  await tracing.shutdown();
+  collector.stop();
   await rt.close();
 } finally {
   await env.cleanup();
+  creds.cleanup();
 }

@@ -6,7 +6,7 @@ import { toJson, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { GetSchemaResponseSchema, ListBatchesResponseSchema, PushDataResponseSchema, type GetSchemaResponse, type ImportDataRequestSchema, type PushDataRequestSchema, type PushDataResponse } from '@refit/contracts';
 import { InvalidInputError } from '@refit/platform';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
 import type { CliContext } from './context.js';
@@ -65,19 +65,42 @@ export async function dataPush(c: Clients, io: Io, pipeline: string, file: strin
   return r;
 }
 
-/** `refit data import <pipeline> --from s3://bucket/key | --pg-url … --table …|--query … [--watermark col]` */
-export async function dataImport(
-  c: Clients,
-  io: Io,
-  pipeline: string,
-  opts: { from?: string; format?: string; pgUrl?: string; table?: string; query?: string; watermark?: string },
-): Promise<void> {
-  const source: MessageInitShape<typeof ImportDataRequestSchema>['source'] = opts.from
-    ? { case: 's3Uri', value: opts.from }
-    : opts.pgUrl
-      ? { case: 'postgres', value: { url: opts.pgUrl, table: opts.table ?? '', query: opts.query ?? '', watermarkColumn: opts.watermark ?? '' } }
-      : undefined;
-  if (!source) throw new InvalidInputError('give a source: --from s3://bucket/key, or --pg-url with --table or --query');
+/** Options of `refit data import`. */
+export type DataImportOptions = { from?: string; format?: string; source?: string; table?: string; query?: string; watermark?: string; pgUrl?: string };
+
+/**
+ * The source an ImportData request names, from `refit data import`'s options: `--from
+ * s3://bucket/key`, or `--source <connection>` with `--table` or `--query <name>` (and optionally
+ * `--watermark <column>`). Sources are declared by an admin in the ingestion service, so a URL or
+ * SQL is refused here already, with what to give instead.
+ */
+export function importSource(opts: DataImportOptions): MessageInitShape<typeof ImportDataRequestSchema>['source'] {
+  if (opts.pgUrl) {
+    throw new InvalidInputError(
+      '--pg-url is no longer accepted: the ingestion service reads only Postgres connections an admin declared (REFIT_IMPORT_SOURCES); use --source <connection> with --table <declared table> or --query <declared query name>',
+    );
+  }
+  const pgFlags = (['source', 'table', 'query', 'watermark'] as const).filter((k) => opts[k] !== undefined).map((k) => `--${k}`);
+  const one = pgFlags.length === 1;
+  if (opts.from) {
+    if (pgFlags.length > 0) throw new InvalidInputError(`--from imports an S3 object; ${pgFlags.join(', ')} ${one ? 'belongs' : 'belong'} to a Postgres import (--source): give one or the other`);
+    return { case: 's3Uri', value: opts.from };
+  }
+  if (!opts.source) {
+    if (pgFlags.length > 0) throw new InvalidInputError(`${pgFlags.join(', ')} ${one ? 'needs' : 'need'} --source <connection>: the name of a Postgres connection declared in the ingestion service`);
+    throw new InvalidInputError('give a source: --from s3://bucket/key (under a declared S3 source), or --source <connection> with --table <table> or --query <name>');
+  }
+  if (opts.format) throw new InvalidInputError('--format applies to --from only: Postgres rows are read as they are');
+  if (!!opts.table === !!opts.query) throw new InvalidInputError(`--source ${opts.source}: give exactly one of --table <declared table> and --query <declared query name>`);
+  if (opts.query && /\s/.test(opts.query.trim())) {
+    throw new InvalidInputError(`--query takes the name of a query an admin declared for source '${opts.source}' (e.g. --query recent), not SQL`);
+  }
+  return { case: 'postgres', value: { connection: opts.source, table: opts.table ?? '', queryName: opts.query ?? '', watermarkColumn: opts.watermark ?? '' } };
+}
+
+/** `refit data import <pipeline> --from s3://bucket/key | --source <connection> --table <t>|--query <name> [--watermark col]` */
+export async function dataImport(c: Clients, io: Io, pipeline: string, opts: DataImportOptions): Promise<void> {
+  const source = importSource(opts);
   const { batch } = await c.ingestion.importData({ pipeline, source, format: opts.format ?? '' }, { timeoutMs: 3_600_000 });
   if (!batch) throw new InvalidInputError('the ingestion service answered without a batch');
   print(io, formatBatch(pipeline, batch), toJson(PushDataResponseSchema, batch, JSON_OPTS));
@@ -186,14 +209,15 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
   data
     .command('import')
     .argument('<pipeline>')
-    .option('--from <s3://bucket/key>', 'an object in S3 (CSV or JSON lines)')
+    .option('--from <s3://bucket/key>', 'an S3 object (CSV or JSON lines) under a declared S3 source')
     .option('--format <csv|jsonl>', 'for --from; default from the key')
-    .option('--pg-url <url>', 'a Postgres source: postgres://user@host:port/db')
-    .option('--table <name>', 'the source table (schema.table)')
-    .option('--query <sql>', 'or a SELECT')
+    .option('--source <connection>', 'a Postgres connection declared in the ingestion service (REFIT_IMPORT_SOURCES)')
+    .option('--table <name>', 'a table declared for that connection (schema.table)')
+    .option('--query <name>', 'or the name of a query declared for it')
     .option('--watermark <column>', 'incremental: only rows past the last value taken')
-    .description('ingest from S3 or Postgres, validated like a push')
-    .action(ctx.action((c, io, p: string, opts: Parameters<typeof dataImport>[3]) => dataImport(c, io, p, opts)));
+    .addOption(new Option('--pg-url <url>').hideHelp())
+    .description('ingest from a declared S3 or Postgres source, validated like a push')
+    .action(ctx.action((c, io, p: string, opts: DataImportOptions) => dataImport(c, io, p, opts)));
   data
     .command('quarantine')
     .argument('<pipeline>')

@@ -41,4 +41,11 @@ describe('formatRun', () => {
     const failed = create(RunSchema, { ...run, status: RunStatus.FAILED, outcome: '', failedStage: 'ingestion', failureReason: 'only 3 rows' });
     expect(formatRun(failed)).toContain('FAILED at ingestion: only 3 rows');
   });
+
+  it('never shows a rolled-back candidate as pending: the run failed after its gates, it was not promoted', () => {
+    const rolledBack = create(RunSchema, { ...run, status: RunStatus.FAILED, outcome: '', modelVersion: 'v3', failedStage: 'deployer', failureReason: 'canary of v3 rolled-back at step 1/2' });
+    const text = formatRun(rolledBack);
+    expect(text).toContain('decision: not promoted (the run failed at deployer) (v3)');
+    expect(text).not.toContain('pending');
+  });
 });

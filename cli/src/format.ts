@@ -38,11 +38,21 @@ export function formatRun(run: Run): string {
     for (const n of names) lines.push(`    ${n.padEnd(26)} ${fmt(run.candidateMetrics[n]).padStart(9)}   ${fmt(run.championMetrics[n]).padStart(9)}`);
   }
   if (run.decisionReasons.length > 0) {
-    lines.push(`  decision: ${run.outcome || 'pending'}${run.modelVersion ? ` (${run.modelVersion})` : ''}`);
+    lines.push(`  decision: ${decisionWord(run)}${run.modelVersion ? ` (${run.modelVersion})` : ''}`);
     for (const r of run.decisionReasons) lines.push(`    - ${r}`);
   }
   if (run.status === RunStatus.FAILED) lines.push(`  FAILED at ${run.failedStage}: ${run.failureReason}`);
   return lines.join('\n');
+}
+
+/**
+ * What became of the run's candidate: its outcome once the run ended well, `not promoted (failed
+ * at …)` when the run failed after its gates (a rolled-back rollout), `pending` while it runs.
+ */
+function decisionWord(run: Run): string {
+  if (run.outcome) return run.outcome;
+  if (run.status === RunStatus.FAILED) return `not promoted (the run failed at ${run.failedStage || 'an unknown stage'})`;
+  return 'pending';
 }
 
 /** One line per model version. */

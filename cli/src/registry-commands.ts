@@ -61,17 +61,20 @@ export async function ledgerShow(c: Clients, io: Io, pipeline: string, runId?: s
   print(io, formatLedger(entries), { entries: entries.map((e) => ({ ...(toJson(LedgerEntrySchema, e, JSON_OPTS) as Record<string, unknown>), details: JSON.parse(e.detailsJson) as unknown })) });
 }
 
-/** `refit ledger verify <pipeline>`: exits 1 when the chain is broken. */
+/** `refit ledger verify <pipeline>`: exits 1 when the chain is broken, a MAC does not match or entries are missing. */
 export async function ledgerVerify(c: Clients, io: Io, pipeline: string): Promise<void> {
   const v = await c.registry.verifyLedger({ pipeline });
   print(io, formatVerify(pipeline, v), toJson(VerifyLedgerResponseSchema, v, JSON_OPTS));
   if (!v.ok) process.exitCode = 1;
 }
 
-/** `refit alias set <pipeline> <alias> <version> --actor … --reason …`: a manual override. */
-export async function aliasSet(c: Clients, io: Io, pipeline: string, alias: string, version: string, o: { actor: string; reason: string; expectRevision?: string }): Promise<void> {
+/**
+ * `refit alias set <pipeline> <alias> <version> --reason …`: a manual override, recorded under the
+ * identity of the credential the CLI presents (needs the admin role).
+ */
+export async function aliasSet(c: Clients, io: Io, pipeline: string, alias: string, version: string, o: { reason: string; expectRevision?: string }): Promise<void> {
   const expectedRevision = o.expectRevision === undefined ? undefined : BigInt(o.expectRevision);
-  const r = await c.registry.setAlias({ pipeline, alias, version, actor: o.actor, reason: o.reason, expectedRevision });
+  const r = await c.registry.setAlias({ pipeline, alias, version, reason: o.reason, expectedRevision });
   print(io, `${pipeline} ${alias} → ${version} (revision ${r.revision}), recorded in the ledger`, toJson(SetAliasResponseSchema, r, JSON_OPTS));
 }
 
@@ -97,7 +100,7 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
     .option('--run <run>', "only this run's entries")
     .description('every trigger, verdict, promotion and override, oldest first')
     .action(ctx.action((c, io, p: string, o: { run?: string }) => ledgerShow(c, io, p, o.run)));
-  ledger.command('verify').argument('<pipeline>').description('recompute the hash chain; exit 1 at the first bad entry').action(ctx.action((c, io, p: string) => ledgerVerify(c, io, p)));
+  ledger.command('verify').argument('<pipeline>').description('recompute the hash chain, check the MACs and the newest checkpoint; exit 1 at the first problem').action(ctx.action((c, io, p: string) => ledgerVerify(c, io, p)));
 
   const alias = program.command('alias').description('model aliases (champion, candidate, shadow, canary, previous)');
   alias
@@ -105,9 +108,8 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
     .argument('<pipeline>')
     .argument('<alias>')
     .argument('<version>')
-    .requiredOption('--actor <who>', 'who decides (recorded in the ledger)')
-    .requiredOption('--reason <why>', 'why (recorded in the ledger)')
+    .requiredOption('--reason <why>', 'why (recorded in the ledger, with who: the identity of your credential)')
     .option('--expect-revision <n>', 'fail if the alias moved since revision n (0: must not exist)')
-    .description('move an alias by hand (a manual override)')
-    .action(ctx.action((c, io, p: string, a: string, v: string, o: { actor: string; reason: string; expectRevision?: string }) => aliasSet(c, io, p, a, v, o)));
+    .description('move an alias by hand (a manual override; needs the admin role)')
+    .action(ctx.action((c, io, p: string, a: string, v: string, o: { reason: string; expectRevision?: string }) => aliasSet(c, io, p, a, v, o)));
 }

@@ -46,6 +46,16 @@ describe('registry output', () => {
       `#1    2026-01-01T00:00:00.000Z  gate-verdict     evaluator                    run r-1: the gates say pass  [abababababab]`,
     );
     expect(formatVerify('p', create(VerifyLedgerResponseSchema, { ok: false, entries: 9n, firstBadSeq: 4n, problem: 'entry 4: edited' }))).toBe('ledger of p: BROKEN at entry 4 of 9: entry 4: edited');
+    const missing = 'entries 7–9 are missing: the checkpoint taken at 2026-12-06T10:00:00.000Z records entry 9 (hash abababababab…) but the table ends at entry 6';
+    expect(formatVerify('p', create(VerifyLedgerResponseSchema, { ok: false, entries: 6n, firstBadSeq: 7n, anchored: true, checkpointSeq: 9n, missingFrom: 7n, missingTo: 9n, problem: missing }))).toBe(`ledger of p: BROKEN: ${missing}`);
+    expect(formatVerify('p', create(VerifyLedgerResponseSchema, { ok: true, entries: 9n, headHash: 'ab', anchored: true, checkpointSeq: 9n, checkpointRecordedAt: '2026-12-06T10:00:00.000Z' })).split('\n')).toEqual([
+      'ledger of p: intact, 9 entries, head ab',
+      '  anchored: the MACs check, and the table reaches the checkpoint of entry 9 (taken at 2026-12-06T10:00:00.000Z)',
+    ]);
+    expect(formatVerify('p', create(VerifyLedgerResponseSchema, { ok: true, entries: 2n, headHash: 'ab', note: 'anchoring is off: set REFIT_LEDGER_KEY' })).split('\n')).toEqual([
+      'ledger of p: intact, 2 entries, head ab',
+      '  note: anchoring is off: set REFIT_LEDGER_KEY',
+    ]);
     const m = create(ModelVersionSchema, { pipeline: 'p', version: 'v2', runId: 'r-1', aliases: ['champion'], triggerKind: 'drift', triggerReason: 'psi 0.6', promotedBy: 'evaluation gates of run r-1', lineage: { snapshotSha256: 'f'.repeat(64), seed: 42n } });
     const text = formatLineage(m, [entry(2, 'promotion', 'champion → v2')], [{ batchId: 'b-1', sha256: 'ab', status: 'accepted', rowsAccepted: 730, rowsQuarantined: 1, problems: [] }]);
     expect(text).toContain('  validation         batch b-1: accepted, 730 rows accepted, 1 quarantined');

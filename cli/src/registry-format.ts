@@ -7,6 +7,8 @@ export type ReportJson = {
   pipeline: string;
   verdict: string;
   rowsTest: number;
+  /** Test rows left out because the champion trained on them. */
+  leftOut?: { rows: number; of: number; reason: string } | null;
   gates: Array<{ gate: string; outcome?: string; passed: boolean; reason: string }>;
   candidate: { metrics: Record<string, number> };
   champion: { version: string; metrics: Record<string, number> } | null;
@@ -32,7 +34,9 @@ function metricTable(rows: Array<[string, Record<string, number> | undefined]>, 
 /** `refit eval show`: the verdict, one sentence per gate, and the numbers behind them. */
 export function formatReport(r: ReportJson): string {
   const champion = r.champion ? `champion ${r.champion.version}` : 'no champion';
-  const lines = [`run ${r.runId} (${r.pipeline}): ${r.verdict.toUpperCase()} on ${r.rowsTest} test rows, ${champion}`, 'gates:'];
+  const lines = [`run ${r.runId} (${r.pipeline}): ${r.verdict.toUpperCase()} on ${r.rowsTest} test rows, ${champion}`];
+  if (r.leftOut) lines.push(`  ${r.leftOut.rows} of ${r.leftOut.of} test rows left out: ${r.leftOut.reason}`);
+  lines.push('gates:');
   for (const g of r.gates) lines.push(`  - ${g.outcome ?? (g.passed ? 'pass' : 'fail')}: ${g.reason}`);
   lines.push('metrics (same test rows):', ...metricTable([['candidate', r.candidate.metrics], ...(r.champion ? [[champion, r.champion.metrics] as [string, Record<string, number>]] : [])]));
   for (const s of r.slices ?? []) {
@@ -100,9 +104,22 @@ export function formatLedger(entries: LedgerEntry[]): string {
   return entries.map((e) => `#${String(e.seq).padEnd(4)} ${e.recordedAt}  ${e.kind.padEnd(16)} ${e.actor.padEnd(28)} ${e.summary}  [${e.hash.slice(0, 12)}]`).join('\n');
 }
 
-/** `refit ledger verify`: intact, or where the chain breaks. */
+/**
+ * `refit ledger verify`: intact (and how far it is anchored), or the problem found — where the
+ * chain breaks, or which entries the newest checkpoint proves are missing — then what the check
+ * does not cover.
+ */
 export function formatVerify(pipeline: string, v: VerifyLedgerResponse): string {
-  return v.ok
-    ? `ledger of ${pipeline}: intact, ${v.entries} entries, head ${v.headHash}`
-    : `ledger of ${pipeline}: BROKEN at entry ${v.firstBadSeq} of ${v.entries}: ${v.problem}`;
+  const lines = [
+    v.ok
+      ? `ledger of ${pipeline}: intact, ${v.entries} entries, head ${v.headHash}`
+      : v.missingFrom > 0n
+        ? `ledger of ${pipeline}: BROKEN: ${v.problem}`
+        : `ledger of ${pipeline}: BROKEN at entry ${v.firstBadSeq} of ${v.entries}: ${v.problem}`,
+  ];
+  if (v.ok && v.anchored) {
+    lines.push(v.checkpointSeq > 0n ? `  anchored: the MACs check, and the table reaches the checkpoint of entry ${v.checkpointSeq} (taken at ${v.checkpointRecordedAt})` : '  anchored: the MACs check; no checkpoint yet');
+  }
+  if (v.note) lines.push(`  note: ${v.note}`);
+  return lines.join('\n');
 }

@@ -36,12 +36,11 @@ export function registerRolloutCommands(program: Command, ctx: CliContext): void
     rollout
       .command(name)
       .argument('<pipeline>')
-      .requiredOption('--actor <who>', 'who decides (recorded in the ledger)')
-      .requiredOption('--reason <why>', 'why (recorded in the ledger)')
-      .description(what)
+      .requiredOption('--reason <why>', 'why (recorded in the ledger, with who: the identity of your credential)')
+      .description(`${what}; needs the admin role`)
       .action(
-        ctx.action(async (c: Clients, io: Io, p: string, opts: { actor: string; reason: string }) => {
-          const req = { pipeline: p, actor: opts.actor, reason: opts.reason };
+        ctx.action(async (c: Clients, io: Io, p: string, opts: { reason: string }) => {
+          const req = { pipeline: p, reason: opts.reason };
           print(io, (name === 'promote' ? await c.deployer.promoteRollout(req) : await c.deployer.abortRollout(req)).rollout);
         }),
       );

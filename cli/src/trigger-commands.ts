@@ -15,6 +15,10 @@ export async function triggersExplain(c: Clients, io: Io, pipeline: string, limi
     for (const d of r.decisions) {
       const when = d.createdAt ? timestampDate(d.createdAt).toISOString() : '';
       lines.push(`  ${when}  ${d.policy.padEnd(8)} ${(d.fired ? d.action : 'no').padEnd(8)} ${d.runId ? `${d.runId}  ` : ''}${d.reason}`);
+      if (d.repeats > 0) {
+        const last = d.lastRepeatedAt ? timestampDate(d.lastRepeatedAt).toISOString() : '';
+        lines.push(`      … and ${d.repeats} more time${d.repeats > 1 ? 's' : ''} with the same outcome, the last at ${last}${d.lastReason && d.lastReason !== d.reason ? `: ${d.lastReason}` : ''}`);
+      }
     }
   }
   io.out(io.json ? JSON.stringify(toJson(ExplainTriggersResponseSchema, r, { alwaysEmitImplicit: true }), null, 2) : lines.join('\n'));
