@@ -2,7 +2,7 @@
 // libs never import services, and libs/ml stays pure (no I/O).
 import tseslint from 'typescript-eslint';
 
-const serviceNames = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer'];
+const serviceNames = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer', 'console'];
 const ioModules = ['pg', 'nats', 'minio', '@grpc/*', 'node:fs', 'node:fs/*', 'fs', 'node:net', 'node:http', 'node:child_process', '@refit/platform', '@refit/testing'];
 
 export default tseslint.config(
@@ -27,6 +27,20 @@ export default tseslint.config(
     // Benchmarks drive a service's own code in-process to measure it; nothing ships from here.
     files: ['bench/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // refit replay composes the services' pure decision functions in one process on a virtual clock
+    // (a simulation, not a service); services still never import it or each other.
+    files: ['replay/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // libs/views renders data to HTML and nothing else; only its asset loader reads files.
+    files: ['libs/views/**/*.ts'],
+    ignores: ['libs/views/**/*.test.ts', 'libs/views/src/assets.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/views is pure: data in, HTML out, no I/O.' }, { group: ['@refit/*-service', '**/services/**'], message: 'A library never imports a service.' }] }],
+    },
   },
   {
     files: ['libs/ml/**/*.ts'],

@@ -8,7 +8,9 @@ import { defineConfig } from 'vitest/config';
  */
 export const shared = defineConfig({
   resolve: { conditions: ['@refit/source', ...defaultClientConditions] },
-  ssr: { resolve: { conditions: ['@refit/source', ...defaultServerConditions] } },
+  // Without `module`: Node loads what Vite resolves, and a `module` build (@opentelemetry/api's)
+  // may import files without extensions, which only a bundler resolves.
+  ssr: { resolve: { conditions: ['@refit/source', ...defaultServerConditions.filter((c) => c !== 'module')], externalConditions: ['node'] } },
   test: {
     environment: 'node',
     testTimeout: 30_000,

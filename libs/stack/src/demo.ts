@@ -6,7 +6,8 @@ import { connect, formatRun, runDurationMs, waitForRun, type Clients, type Io } 
 import { RunSchema, RunStatus, type Run } from '@refit/contracts';
 import * as cmd from '@refit/cli';
 import { resetNamespace } from './reset.js';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, startStack, type Stack } from './stack.js';
+import { REPO_ROOT, startStack, type Stack } from './stack.js';
+import { DEFAULT_NATS_URL, DEFAULT_PG_URL } from './stack-infra.js';
 import { writeWeatherSlice } from './weather-data.js';
 
 /** The demo's isolated namespace, reset at every start so each demo begins from nothing. */
@@ -45,7 +46,7 @@ async function predictRows(c: Clients, rows: Array<Record<string, string>>) {
 
 /**
  * The whole loop on real data: start the stack, apply the weather-rain pipeline, push Seattle
- * 2012–2013, train and deploy the first champion; push New York 2012–2013 (the location shift),
+ * 2012–2013, train and deploy the first champion; push New York 2012–2014 (the location shift),
  * retrain, and show the new model evaluated against the champion, promoted and serving.
  */
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
@@ -53,11 +54,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const env = { ...DEMO_ENV, ...opts.env };
   const dir = mkdtempSync(join(tmpdir(), 'refit-demo-'));
   const seattle = join(dir, 'seattle-2012-2013.csv');
-  const newYork = join(dir, 'new-york-2012-2013.csv');
+  const newYork = join(dir, 'new-york-2012-2014.csv');
   writeWeatherSlice(seattle, 'Seattle', 2012, 2013);
-  writeWeatherSlice(newYork, 'New York', 2012, 2013);
-  // Unseen days from New York 2014 to show that the served predictions change.
-  const probe = writeWeatherSlice(join(dir, 'probe.csv'), 'New York', 2014, 2014).filter((_, i) => i % 73 === 0);
+  writeWeatherSlice(newYork, 'New York', 2012, 2014);
+  // Unseen days from New York 2015 to show that the served predictions change.
+  const probe = writeWeatherSlice(join(dir, 'probe.csv'), 'New York', 2015, 2015).filter((_, i) => i % 73 === 0);
   writeFileSync(join(dir, 'probe.jsonl'), probe.map((r) => JSON.stringify(r)).join('\n'));
 
   log('checking Postgres and NATS (starting them when missing), starting an S3 server and the seven services…');
@@ -65,11 +66,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const stack = await startStack({
     env,
     prepare: async (e) => {
-      if (!opts.keepState) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: e.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: e.REFIT_STREAM });
+      if (!opts.keepState) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: e.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: e.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
     },
   });
   try {
     log(`stack up in ${Date.now() - started} ms (logs in ${stack.logDir})`);
+    log(`security: gRPC over TLS with mutual TLS between services, the CLI as 'admin' (${stack.env.REFIT_TOKEN_FILE}), events signed per service${stack.env.REFIT_NATS_USER === 'admin' ? ', a NATS user per service' : ''}`);
     const c = connect(stack.env);
     const quiet: Io = { json: true, progress: false, out: () => undefined, err: () => undefined };
     await cmd.pipelineApply(c, quiet, join(REPO_ROOT, 'examples/weather-rain.yaml'));
@@ -98,10 +100,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     await cycle('first model: Seattle 2012–2013', seattle, 'first model for the pipeline');
     const before = await predictRows(c, probe);
-    await cycle('location shift: New York 2012–2013', newYork, 'data moved to New York', opts.duringSecondRun ? (id) => opts.duringSecondRun!(stack, c, id) : undefined);
+    await cycle('location shift: New York 2012–2014', newYork, 'data moved to New York', opts.duringSecondRun ? (id) => opts.duringSecondRun!(stack, c, id) : undefined);
     const after = await predictRows(c, probe);
 
-    log('\n== serving: the same New York 2014 days, before and after the retrain');
+    log('\n== serving: the same New York 2015 days (never trained on), before and after the retrain');
     log(`  date         temp_max temp_min wind  rained   ${before.version.padEnd(6)} ${after.version}`);
     probe.forEach((r, i) => {
       log(`  ${r.date}  ${r.temp_max.padStart(8)} ${r.temp_min.padStart(8)} ${r.wind.padStart(4)}  ${(Number(r.precipitation) > 0 ? 'yes' : 'no').padEnd(6)}  ${before.probabilities[i].toFixed(3)}  ${after.probabilities[i].toFixed(3)}`);

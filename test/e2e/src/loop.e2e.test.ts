@@ -42,14 +42,18 @@ describe('the retraining loop, all seven services as processes', () => {
     expect(first.decisionReasons.some((r) => r.includes('no champion yet'))).toBe(true);
   });
 
-  it('retrains on the New York shift, beats the champion on the same rows and is promoted', () => {
+  it('retrains on the New York shift, gives better probabilities than the champion on the same rows, ranks as well, and is promoted', () => {
     const second = demo.runs[1].run;
     expect(second.status).toBe(RunStatus.SUCCEEDED);
     expect(second.outcome).toBe('promoted');
     expect(second.modelVersion).toBe('v2');
     expect(second.championVersion).toBe('v1');
-    expect(second.candidateMetrics.auc).toBeGreaterThan(second.championMetrics.auc);
+    // A location shift breaks the champion's calibration more than its ranking (DATA.md): the
+    // retrained model's probabilities are better, its AUC not worse beyond the spec's margin.
+    expect(second.candidateMetrics.logLoss).toBeLessThan(second.championMetrics.logLoss);
     expect(second.candidateMetrics.accuracy).toBeGreaterThan(second.championMetrics.accuracy);
+    expect(second.candidateMetrics.auc).toBeGreaterThan(second.championMetrics.auc - 0.05);
+    expect(second.decisionReasons.find((r) => r.startsWith('pass: logLoss'))).toMatch(/better than the champion/);
     expect(second.decisionReasons.find((r) => r.includes("champion v1's"))).toMatch(/^pass: auc/);
     // The feature service saw the location shift: wind and temp_min move far (DATA.md: PSI ~1.1 and ~0.67).
     const feature = second.stages.find((s) => s.stage === 'feature')?.detail ?? '';
