@@ -13,8 +13,11 @@ export const shared = defineConfig({
   ssr: { resolve: { conditions: ['@refit/source', ...defaultServerConditions.filter((c) => c !== 'module')], externalConditions: ['node'] } },
   test: {
     environment: 'node',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: these only decide when a hung test gives up. Tests wait for conditions (waitFor,
+    // whose deadlines scale with REFIT_TEST_SLACK), and on a loaded two-core machine a test that
+    // takes 10 s quiet may take 40.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     pool: 'forks',
   },
 });
