@@ -32,6 +32,8 @@ const headerSchema = z.object({
     l2: z.number().nonnegative(),
     seed: z.number().int(),
     classWeight: z.union([z.enum(['none', 'balanced']), z.object({ negative: z.number().positive(), positive: z.number().positive() })]).default('none'),
+    // Artifacts from before the solver choice were fitted by Adam under what is now `auto`.
+    solver: z.enum(['auto', 'newton', 'adam']).default('auto'),
     earlyStopping: z.object({ patience: z.number().int().positive(), minDelta: z.number().nonnegative(), restoreBest: z.boolean() }).nullable().default(null),
   }),
   inputDim: z.number().int().positive(),

@@ -15,6 +15,8 @@ export type ResolvedModelSpec = {
   l2: number;
   seed: number;
   classWeight: ClassWeightSpec;
+  /** `auto` (Newton for a linear model whose full-batch pass is cheap, else Adam), `newton` or `adam`. */
+  solver: 'auto' | 'newton' | 'adam';
   /** `null` when early stopping is off. */
   earlyStopping: { patience: number; minDelta: number; restoreBest: boolean } | null;
 };
@@ -26,7 +28,7 @@ function check(ok: boolean, what: string): void {
 /**
  * Fills in the documented defaults (head binary, loss crossentropy for binary / mse for regression,
  * hidden [16], activation relu, dropout 0, epochs 50, batchSize 64, learningRate 0.05 logistic /
- * 0.01 mlp, l2 0, seed 42, classWeight none, earlyStopping off — minDelta 0 and restoreBest true
+ * 0.01 mlp, l2 0, seed 42, classWeight none, solver auto, earlyStopping off — minDelta 0 and restoreBest true
  * when on) and checks ranges. `hidden`, `activation` and `dropout` are kept for logistic models
  * too but have no effect there.
  * @throws ModelingInputError naming the bad field.
@@ -47,6 +49,7 @@ export function resolveModelSpec(spec: ModelSpec): ResolvedModelSpec {
     l2: spec.l2 ?? 0,
     seed: spec.seed ?? 42,
     classWeight: typeof spec.classWeight === 'object' ? { ...spec.classWeight } : (spec.classWeight ?? 'none'),
+    solver: spec.solver ?? 'auto',
     earlyStopping: es == null ? null : { patience: es.patience, minDelta: es.minDelta ?? 0, restoreBest: es.restoreBest ?? true },
   };
   check(r.kind === 'logistic' || r.kind === 'mlp', `kind must be logistic or mlp, got ${String(r.kind)}`);
@@ -55,6 +58,7 @@ export function resolveModelSpec(spec: ModelSpec): ResolvedModelSpec {
     r.head === 'binary' ? r.loss === 'crossentropy' : r.loss === 'mse' || r.loss === 'mae',
     `loss ${String(r.loss)} does not fit a ${r.head} head (binary: crossentropy; regression: mse or mae)`,
   );
+  check(r.solver === 'auto' || r.solver === 'newton' || r.solver === 'adam', `solver must be auto, newton or adam, got ${String(r.solver)}`);
   check(r.activation === 'relu' || r.activation === 'tanh', `activation must be relu or tanh, got ${String(r.activation)}`);
   check(r.kind === 'logistic' || r.hidden.length > 0, 'an mlp needs at least one hidden layer');
   check(r.hidden.every((u) => Number.isInteger(u) && u > 0), `hidden sizes must be positive integers, got [${r.hidden.join(', ')}]`);

@@ -32,7 +32,7 @@ describe('resolveModelSpec', () => {
   it('fills the documented defaults', () => {
     expect(resolveModelSpec({ kind: 'logistic' })).toEqual({
       kind: 'logistic', head: 'binary', loss: 'crossentropy', hidden: [16], activation: 'relu', dropout: 0, epochs: 50, batchSize: 64,
-      learningRate: 0.05, l2: 0, seed: 42, classWeight: 'none', earlyStopping: null,
+      learningRate: 0.05, l2: 0, seed: 42, classWeight: 'none', solver: 'auto', earlyStopping: null,
     });
     expect(resolveModelSpec({ kind: 'logistic', head: 'regression' }).loss).toBe('mse');
     expect(() => resolveModelSpec({ kind: 'logistic', head: 'regression', loss: 'crossentropy' })).toThrow(/loss crossentropy does not fit a regression head/);

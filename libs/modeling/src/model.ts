@@ -3,9 +3,11 @@ import type { EpochLog } from './epoch-log.js';
 import { ModelingInputError } from './errors.js';
 import { encodeModel } from './model-format.js';
 import type { ModelHeader } from './model-format.js';
-import { resolveModelSpec } from './model-spec.js';
+import { architectureOf, resolveModelSpec } from './model-spec.js';
 import type { ResolvedModelSpec } from './model-spec.js';
 import { buildNet, loadNet, lossOf, warmStartFrom } from './net.js';
+import { linearLoss, newtonFits, newtonRidge, newtonStep } from './newton.js';
+import type { LinearParams, LinearProblem } from './newton.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import type { ModelSpec } from './spec.js';
 import { tf } from './tf.js';
@@ -57,8 +59,11 @@ export type TrainInput = {
   deadline?: number;
 };
 
-/** Why training ended: all epochs ran, early stopping fired, or the time budget ran out. */
-export type StopReason = 'completed' | 'early-stopped' | 'budget';
+/**
+ * Why training ended: all epochs ran, the solver converged (Newton: more passes would not change
+ * the weights), early stopping fired, or the time budget ran out.
+ */
+export type StopReason = 'completed' | 'converged' | 'early-stopped' | 'budget';
 
 /** What {@link trainModel} returns. */
 export type TrainResult = {
@@ -75,6 +80,8 @@ export type TrainResult = {
   backend: string;
   /** Milliseconds spent in tensor computation (excludes onEpoch callbacks). */
   computeMs: number;
+  /** How the weights were fitted: full-batch Newton or mini-batch Adam ({@link solverFor}). */
+  solver: 'newton' | 'adam';
 };
 
 function freezeSpec(spec: ResolvedModelSpec): ResolvedModelSpec {
@@ -246,61 +253,103 @@ class BestWeights {
   }
 }
 
+/** One pass of a solver: the epoch's losses, and whether more passes would change nothing. */
+type Pass = { loss: number; valLoss?: number; converged?: boolean };
+
+/** What the epoch loop needs from a solver. */
+type Solver = {
+  /** Runs one epoch (Adam: one shuffled pass of mini-batches; Newton: one full-batch iteration). */
+  pass(epoch: number): Promise<Pass>;
+  /** Remembers the current weights as the best so far. */
+  keepBest(): void;
+  /** Puts the remembered best weights back. */
+  restoreBest(): void;
+};
+
+type Loop = Omit<TrainResult, 'model' | 'backend' | 'solver'>;
+
 /**
- * Trains a logistic regression (one output unit) or an MLP (hidden Dense layers, optional dropout)
- * with a binary head (sigmoid, cross-entropy, optional class weights) or a regression head (linear
- * output, MSE or MAE), with Adam. Optional early stopping on the validation loss with patience,
- * restoring the best epoch's weights; an optional time budget (`deadline`). Reproducible: seeded
- * initialisers, dropout and a seeded per-epoch shuffle (fit itself never shuffles), so the same
- * inputs, spec and backend give bit-identical weights (a time budget that fires is the exception).
- * Initialises the default backend if `initBackend` was not called. All tensors it creates are
- * disposed per epoch and on every exit path; only the returned model holds memory until its `dispose()`.
- * @throws TrainingDivergedError when a loss becomes NaN or infinite, or the training loss exceeds
- *   {@link DIVERGENCE_FACTOR}× that of a trivial predictor; ModelingInputError on
- *   inconsistent shapes, non-finite features, labels outside 0..1 (binary head), a bad spec or an
- *   incompatible warm start; the signal's reason (an AbortError by default) when aborted.
+ * The epoch loop both solvers share: abort and time budget between epochs, the history, the
+ * divergence check, `onEpoch`, best-epoch tracking and early stopping with patience.
  */
-export async function trainModel(input: TrainInput): Promise<TrainResult> {
-  const spec = resolveModelSpec(input.spec);
-  checkInput(input, spec.head);
-  const { n, d, signal } = input;
-  const backend = await ensureBackend();
-  if (signal?.aborted) throw abortError(signal);
-
-  const net = buildNet(spec, d);
-  const optimizer = tf.train.adam(spec.learningRate);
-  const val = input.validation
-    ? ([tf.tensor2d(input.validation.X.slice(), [input.validation.n, d]), tf.tensor2d(input.validation.y.slice(), [input.validation.n, 1])] as [tf.Tensor, tf.Tensor])
-    : undefined;
-  const best = new BestWeights();
+async function runEpochs(input: TrainInput, spec: ResolvedModelSpec, divergedAbove: number, solver: Solver): Promise<Loop> {
+  const { signal } = input;
   const es = spec.earlyStopping;
-  let trained = false;
-  try {
-    if (input.warmStart) await warmStartFrom(net, input.warmStart, spec, d);
-    net.compile({ optimizer, loss: lossOf(spec) });
-    const classWeight = spec.head === 'binary' ? classWeightsOf(spec, input.y) : undefined;
-    // The reported loss includes the L2 penalty, so the starting weights' penalty is allowed on top.
-    const divergedAbove = DIVERGENCE_FACTOR * (trivialLoss(spec, input.y) + l2Penalty(net, spec.l2));
+  const history: EpochLog[] = [];
+  let computeMs = 0;
+  let stopReason: StopReason = 'completed';
+  let bestEpoch = 0;
+  let bestLoss = Number.POSITIVE_INFINITY;
+  let patienceRef = Number.POSITIVE_INFINITY;
+  let lastImprovement = 0;
+  for (let epoch = 1; epoch <= spec.epochs; epoch++) {
+    await tick();
+    if (signal?.aborted) throw abortError(signal);
+    if (input.deadline !== undefined && epoch > 1 && Date.now() >= input.deadline) {
+      stopReason = 'budget';
+      break;
+    }
+    const started = performance.now();
+    const pass = await solver.pass(epoch);
+    computeMs += performance.now() - started;
+    if (signal?.aborted) throw abortError(signal);
+    const entry: EpochLog = { epoch, loss: pass.loss };
+    if (pass.valLoss !== undefined) entry.valLoss = pass.valLoss;
+    history.push(entry);
+    if (!Number.isFinite(entry.loss) || (entry.valLoss !== undefined && !Number.isFinite(entry.valLoss)) || entry.loss > divergedAbove) {
+      throw new TrainingDivergedError(epoch, history, spec.learningRate, divergedAbove);
+    }
+    await input.onEpoch?.(entry);
+    const monitored = entry.valLoss ?? entry.loss;
+    if (monitored < bestLoss) {
+      bestLoss = monitored;
+      bestEpoch = epoch;
+      if (es?.restoreBest) solver.keepBest();
+    }
+    // Patience counts from the last improvement of at least minDelta (Keras's rule).
+    if (monitored < patienceRef - (es?.minDelta ?? 0)) {
+      patienceRef = monitored;
+      lastImprovement = epoch;
+    }
+    if (pass.converged && epoch < spec.epochs) {
+      stopReason = 'converged';
+      break;
+    }
+    if (es && epoch - lastImprovement >= es.patience && epoch < spec.epochs) {
+      stopReason = 'early-stopped';
+      break;
+    }
+  }
+  if (es?.restoreBest && bestEpoch < history.length) solver.restoreBest();
+  return { epochs: history.length, history, computeMs, stopReason, bestEpoch, bestLoss };
+}
 
-    const next = mulberry32(spec.seed);
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    const xb = new Float32Array(n * d);
-    const yb = new Float32Array(n);
-    const history: EpochLog[] = [];
-    let computeMs = 0;
-    let stopReason: StopReason = 'completed';
-    let bestEpoch = 0;
-    let bestLoss = Number.POSITIVE_INFINITY;
-    let patienceRef = Number.POSITIVE_INFINITY;
-    let lastImprovement = 0;
-    for (let epoch = 1; epoch <= spec.epochs; epoch++) {
-      await tick();
-      if (signal?.aborted) throw abortError(signal);
-      if (input.deadline !== undefined && epoch > 1 && Date.now() >= input.deadline) {
-        stopReason = 'budget';
-        break;
-      }
-      const started = performance.now();
+/**
+ * The solver a spec gets for data of n rows × d columns: `newton` for a linear model (logistic,
+ * or a regression head with MSE) whose full-batch pass is cheap ({@link newtonFits}) when the spec
+ * says `auto`; `adam` otherwise.
+ * @throws ModelingInputError when the spec asks for newton where it does not apply.
+ */
+export function solverFor(spec: ResolvedModelSpec, n: number, d: number): 'newton' | 'adam' {
+  const linear = spec.kind === 'logistic' && spec.loss !== 'mae';
+  if (spec.solver === 'newton') {
+    if (!linear) throw new ModelingInputError(`model spec: solver newton fits a logistic model with cross-entropy or MSE, not ${architectureOf(spec)} with ${spec.loss}; use solver adam or auto`);
+    return 'newton';
+  }
+  if (spec.solver === 'adam') return 'adam';
+  return linear && newtonFits(n, d) ? 'newton' : 'adam';
+}
+
+/** Mini-batch Adam through tfjs: the net's own fit, one shuffled epoch at a time. */
+function adamSolver(input: TrainInput, spec: ResolvedModelSpec, net: tfl.LayersModel, val: [tf.Tensor, tf.Tensor] | undefined, best: BestWeights): Solver {
+  const { n, d, signal } = input;
+  const classWeight = spec.head === 'binary' ? classWeightsOf(spec, input.y) : undefined;
+  const next = mulberry32(spec.seed);
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  const xb = new Float32Array(n * d);
+  const yb = new Float32Array(n);
+  return {
+    async pass() {
       shuffleInPlace(order, next);
       for (let i = 0; i < n; i++) {
         const src = order[i];
@@ -309,7 +358,6 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
       }
       const xs = tf.tensor2d(xb, [n, d]);
       const ys = tf.tensor2d(yb, [n, 1]);
-      let logs: Record<string, Array<number | tf.Tensor>>;
       try {
         const h = await net.fit(xs, ys, {
           epochs: 1,
@@ -325,42 +373,112 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
             },
           },
         });
-        logs = h.history;
+        const logs = h.history;
+        return { loss: Number(logs.loss[0]), ...(logs.val_loss ? { valLoss: Number(logs.val_loss[0]) } : {}) };
       } finally {
         xs.dispose();
         ys.dispose();
       }
-      computeMs += performance.now() - started;
-      if (signal?.aborted) throw abortError(signal);
-      const entry: EpochLog = { epoch, loss: Number(logs.loss[0]) };
-      if (logs.val_loss) entry.valLoss = Number(logs.val_loss[0]);
-      history.push(entry);
-      if (!Number.isFinite(entry.loss) || (entry.valLoss !== undefined && !Number.isFinite(entry.valLoss)) || entry.loss > divergedAbove) {
-        throw new TrainingDivergedError(epoch, history, spec.learningRate, divergedAbove);
-      }
-      await input.onEpoch?.(entry);
-      const monitored = entry.valLoss ?? entry.loss;
-      if (monitored < bestLoss) {
-        bestLoss = monitored;
-        bestEpoch = epoch;
-        if (es?.restoreBest) best.keep(net);
-      }
-      // Patience counts from the last improvement of at least minDelta (Keras's rule).
-      if (monitored < patienceRef - (es?.minDelta ?? 0)) {
-        patienceRef = monitored;
-        lastImprovement = epoch;
-      }
-      if (es && epoch - lastImprovement >= es.patience && epoch < spec.epochs) {
-        stopReason = 'early-stopped';
-        break;
-      }
-    }
-    if (es?.restoreBest && bestEpoch < history.length) best.restore(net);
+    },
+    keepBest: () => best.keep(net),
+    restoreBest: () => best.restore(net),
+  };
+}
+
+/** The net's kernel and bias as Float64 parameters (a linear net has exactly one layer). */
+function linearParamsOf(net: tfl.LayersModel): LinearParams {
+  const [kernel, bias] = net.getWeights();
+  return { w: Float64Array.from(kernel.dataSync()), b: bias.dataSync()[0] };
+}
+
+/**
+ * Full-batch Newton ({@link newtonStep}): one iteration per epoch, converged when the Newton
+ * decrement vanishes. The weights live in Float64 between iterations and reach the net (as
+ * float32, like every tfjs weight) after each one, so the net always holds the reported state.
+ */
+function newtonSolver(input: TrainInput, spec: ResolvedModelSpec, net: tfl.LayersModel): Solver {
+  const cw = spec.head === 'binary' ? classWeightsOf(spec, input.y) : undefined;
+  const rowWeights = cw ? Float64Array.from(input.y, (v) => (v >= 0.5 ? cw[1] : cw[0])) : undefined;
+  // Fitted with at least a ridge of 1/(2n) (scikit-learn's default C = 1): the exact optimum of
+  // an unpenalised logistic loss is at infinity on separable data (or a category whose rows all
+  // share a label), and serving probabilities of exactly 0 or 1 is worse than Adam's finite epochs.
+  const prob: LinearProblem = { X: input.X, y: input.y, n: input.n, d: input.d, head: spec.head, l2: spec.head === 'binary' ? Math.max(spec.l2, newtonRidge(input.n)) : spec.l2, rowWeights };
+  // Reported losses are the spec's objective, comparable with Adam's: its own l2, and (like tfjs)
+  // an unweighted validation loss (classWeight applies to training batches only).
+  const report: LinearProblem = { ...prob, l2: spec.l2 };
+  const v = input.validation;
+  const valProb: LinearProblem | undefined = v ? { X: v.X, y: v.y, n: v.n, d: input.d, head: spec.head, l2: spec.l2 } : undefined;
+  let params = linearParamsOf(net);
+  let loss = linearLoss(prob, params);
+  let best = params;
+  const setNet = (p: LinearParams): void => {
+    const weights = [tf.tensor2d(Float32Array.from(p.w), [input.d, 1]), tf.tensor1d([p.b])];
+    net.setWeights(weights);
+    weights.forEach((w) => w.dispose());
+  };
+  return {
+    async pass() {
+      const step = newtonStep(prob, params, loss);
+      params = step.params;
+      loss = step.loss;
+      setNet(params);
+      return { loss: prob.l2 === report.l2 ? loss : linearLoss(report, params), ...(valProb ? { valLoss: linearLoss(valProb, params) } : {}), converged: step.converged };
+    },
+    keepBest: () => {
+      best = params;
+    },
+    restoreBest: () => {
+      params = best;
+      setNet(params);
+    },
+  };
+}
+
+/**
+ * Trains a logistic regression (one output unit) or an MLP (hidden Dense layers, optional dropout)
+ * with a binary head (sigmoid, cross-entropy, optional class weights) or a regression head (linear
+ * output, MSE or MAE). Linear models on data whose full-batch pass is cheap are fitted by damped
+ * Newton (IRLS) in Float64 — a handful of passes to the exact optimum of the same objective —
+ * everything else by mini-batch Adam (see {@link solverFor}). Optional early stopping on the
+ * validation loss with patience, restoring the best epoch's weights; an optional time budget
+ * (`deadline`). Reproducible: Newton is deterministic arithmetic; Adam has seeded initialisers,
+ * dropout and a seeded per-epoch shuffle (fit itself never shuffles), so the same inputs, spec and
+ * backend give bit-identical weights (a time budget that fires is the exception).
+ * Initialises the default backend if `initBackend` was not called. All tensors it creates are
+ * disposed per epoch and on every exit path; only the returned model holds memory until its `dispose()`.
+ * @throws TrainingDivergedError when a loss becomes NaN or infinite, or the training loss exceeds
+ *   {@link DIVERGENCE_FACTOR}× that of a trivial predictor; ModelingInputError on
+ *   inconsistent shapes, non-finite features, labels outside 0..1 (binary head), a bad spec or an
+ *   incompatible warm start; the signal's reason (an AbortError by default) when aborted.
+ */
+export async function trainModel(input: TrainInput): Promise<TrainResult> {
+  const spec = resolveModelSpec(input.spec);
+  checkInput(input, spec.head);
+  const { d, signal } = input;
+  const solverName = solverFor(spec, input.n, d);
+  const backend = await ensureBackend();
+  if (signal?.aborted) throw abortError(signal);
+
+  const net = buildNet(spec, d);
+  const optimizer = solverName === 'adam' ? tf.train.adam(spec.learningRate) : undefined;
+  const val =
+    input.validation && solverName === 'adam'
+      ? ([tf.tensor2d(input.validation.X.slice(), [input.validation.n, d]), tf.tensor2d(input.validation.y.slice(), [input.validation.n, 1])] as [tf.Tensor, tf.Tensor])
+      : undefined;
+  const best = new BestWeights();
+  let trained = false;
+  try {
+    if (input.warmStart) await warmStartFrom(net, input.warmStart, spec, d);
+    if (optimizer) net.compile({ optimizer, loss: lossOf(spec) });
+    // The reported loss includes the L2 penalty, so the starting weights' penalty is allowed on top.
+    const divergedAbove = DIVERGENCE_FACTOR * (trivialLoss(spec, input.y) + l2Penalty(net, spec.l2));
+    const solver = solverName === 'adam' ? adamSolver(input, spec, net, val, best) : newtonSolver(input, spec, net);
+    const loop = await runEpochs(input, spec, divergedAbove, solver);
     trained = true;
-    return { model: new RefitModel(net, spec, d), epochs: history.length, history, backend, computeMs, stopReason, bestEpoch, bestLoss };
+    return { model: new RefitModel(net, spec, d), backend, solver: solverName, ...loop };
   } finally {
     // The trained model is inference-only, so Adam's moment estimates can go now.
-    optimizer.dispose();
+    optimizer?.dispose();
     best.dispose();
     val?.forEach((t) => t.dispose());
     if (!trained) net.dispose();

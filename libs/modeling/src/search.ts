@@ -108,7 +108,11 @@ export async function searchModel(input: SearchInput): Promise<SearchResult> {
   const points =
     s.strategy === 'grid' ? gridOf(s.space, s.gridSteps ?? 3) : s.strategy === 'random' || s.strategy === 'halving' ? sampleSpace(s.space, trialsWanted, seed) : fail(`strategy must be grid, random or halving, got ${String(s.strategy)}`);
   if (s.strategy === 'grid' && points.length > (s.trials ?? MAX_GRID)) fail(`the grid has ${points.length} points, more than ${s.trials !== undefined ? `trials (${s.trials})` : `the limit of ${MAX_GRID}`}; narrow the space or lower gridSteps`);
-  const specs = points.map((p) => resolveModelSpec({ ...(base as ModelSpec), ...p }));
+  // A space that tunes Adam's own knobs means Adam: under `auto`, Newton would ignore them and
+  // every trial would fit the same weights.
+  const tunesAdam = 'learningRate' in s.space || 'batchSize' in s.space;
+  const solver = base.solver === 'auto' && tunesAdam ? 'adam' : base.solver;
+  const specs = points.map((p) => resolveModelSpec({ ...(base as ModelSpec), ...p, solver }));
 
   const trials: TrialRecord[] = [];
   let computeMs = 0;
@@ -202,7 +206,7 @@ export async function searchModel(input: SearchInput): Promise<SearchResult> {
     if (!winner?.result) {
       fail(`no trial produced a usable model (${trials.filter((t) => t.status === 'diverged').length} of ${trials.length} diverged)`);
     }
-    const winSpec = resolveModelSpec({ ...(base as ModelSpec), ...winner.record.params });
+    const winSpec = resolveModelSpec({ ...(base as ModelSpec), ...winner.record.params, solver });
     if ((s.refit ?? 'best-trial') === 'best-trial') {
       best = undefined;
       return { model: winner.result.model, spec: winSpec, best: winner.record, trials, backend, computeMs, epochs: winner.record.bestEpoch || winner.record.epochs, budgetExhausted };

@@ -74,7 +74,7 @@ export type ClassWeightSpec = 'none' | 'balanced' | { negative: number; positive
  * linear output for numeric targets with `loss` 'mse' (or 'mae'); `hidden` [16] (mlp only),
  * `activation` 'relu', `dropout` 0 (after each hidden layer), `epochs` 50, `batchSize` 64,
  * `learningRate` 0.05 for logistic / 0.01 for mlp, `l2` 0 (applied to every kernel), `seed` 42,
- * `classWeight` 'none' (binary only), `earlyStopping` off.
+ * `classWeight` 'none' (binary only), `solver` 'auto', `earlyStopping` off.
  */
 export type ModelSpec = {
   kind: 'logistic' | 'mlp';
@@ -89,6 +89,14 @@ export type ModelSpec = {
   l2?: number;
   seed?: number;
   classWeight?: ClassWeightSpec;
+  /**
+   * How weights are fitted. `auto` (default): full-batch Newton (IRLS) for a logistic model with
+   * cross-entropy or MSE when a full pass is cheap (≤ 2·10⁸ multiply-adds: 10,000 rows × 140
+   * columns), else mini-batch Adam. `newton`: always Newton (logistic models only; `learningRate`
+   * and `batchSize` do not apply, `epochs` caps the iterations, and the L2 is at least 1/(2n),
+   * scikit-learn's default, so that separable data keeps finite weights). `adam`: always Adam.
+   */
+  solver?: 'auto' | 'newton' | 'adam';
   earlyStopping?: EarlyStoppingSpec | null;
 };
 

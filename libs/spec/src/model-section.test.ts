@@ -19,6 +19,14 @@ features:
 
 
 describe('model section', () => {
+  it('takes a solver, and refuses newton where it does not apply', () => {
+    expect(parseSpec(`${base}model: { kind: logistic, solver: newton }`).model.solver).toBe('newton');
+    expect(parseSpec(`${base}model: { kind: mlp, solver: adam }`).model.solver).toBe('adam');
+    expect(parseSpec(base).model.solver).toBeUndefined();
+    expect(() => parseSpec(`${base}model: { kind: mlp, solver: newton }`)).toThrow(/model\.solver.*newton fits a logistic model.*not an mlp; use adam or auto/s);
+    expect(() => parseSpec(`${base}model: { kind: logistic, solver: lbfgs }`)).toThrow(/model\.solver/);
+  });
+
   it('accepts a search, early stopping, a budget, class weights and a warm start', () => {
     const spec = parseSpec(`${base}model:
   kind: mlp

@@ -102,7 +102,8 @@ async function fit(spec: PipelineSpec, train: LabelledMatrix, validation: Labell
     onEpoch: (e) => ctx.onProgress?.({ trial: 0, trials: 1, rung: 0, epoch: e.epoch, epochs: base.epochs, loss: e.loss, valLoss: e.valLoss }),
   });
   const kept = base.earlyStopping?.restoreBest ? r.history[r.bestEpoch - 1] : r.history.at(-1);
-  return { model: r.model, spec: base, epochs: r.epochs, computeMs: r.computeMs, finalLoss: kept?.loss ?? Number.NaN, stopReason: r.stopReason, trials: [], bestTrial: 0, backend: r.backend };
+  // The record names the solver that ran, not `auto`.
+  return { model: r.model, spec: { ...base, solver: r.solver }, epochs: r.epochs, computeMs: r.computeMs, finalLoss: kept?.loss ?? Number.NaN, stopReason: r.stopReason, trials: [], bestTrial: 0, backend: r.backend };
 }
 
 /**

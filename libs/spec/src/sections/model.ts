@@ -44,6 +44,11 @@ export const modelSection = z
     l2: z.number().min(0).optional(),
     seed: z.number().int().default(42),
     classWeight: z.union([z.enum(['none', 'balanced']), z.strictObject({ negative: z.number().positive(), positive: z.number().positive() })]).optional(),
+    /**
+     * How weights are fitted: `auto` (default; full-batch Newton for a logistic model whose pass
+     * over the data is cheap, else mini-batch Adam), `newton` or `adam`.
+     */
+    solver: z.enum(['auto', 'newton', 'adam']).optional(),
     /** Stop when the validation loss has not improved for `patience` epochs (best weights restored by default). */
     earlyStopping: z.strictObject({ patience: z.number().int().positive(), minDelta: z.number().min(0).optional(), restoreBest: z.boolean().optional() }).optional(),
     /** Wall-clock budget of the whole training stage (all trials), seconds. Default: none. */
@@ -59,6 +64,9 @@ export const modelSection = z
     }
     if (m.classWeight && m.classWeight !== 'none' && head !== 'binary') {
       ctx.addIssue({ code: 'custom', path: ['classWeight'], message: 'applies to a binary head only' });
+    }
+    if (m.solver === 'newton' && (m.kind === 'mlp' || m.loss === 'mae')) {
+      ctx.addIssue({ code: 'custom', path: ['solver'], message: `newton fits a logistic model with cross-entropy or mse, not ${m.kind === 'mlp' ? 'an mlp' : 'an mae loss'}; use adam or auto` });
     }
     if (m.warmStart === 'champion' && m.search) {
       ctx.addIssue({ code: 'custom', path: ['warmStart'], message: 'cannot be combined with search (trials vary the architecture)' });
