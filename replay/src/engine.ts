@@ -283,7 +283,7 @@ export class Replay {
 
   /** The monitoring window closes: performance policies on the champion's windows, drift policies on the served sample. */
   async #closeWindow(now: number): Promise<void> {
-    const windows = championWindows(this.#spec, this.#log, this.#lastClose, now);
+    const windows = championWindows(this.#spec, this.#log, this.#lastClose, now, this.#runs.champion?.version);
     const sample = this.#windows.take('replay');
     this.#lastClose = now;
     for (const w of windows) {

@@ -58,7 +58,7 @@ export function serve(champion: ReplayModel | undefined, rollout: ActiveRollout 
  * version's threshold with the confusion counts, the per-row sums, and the spec's business metrics
  * of counts (the trigger service adds them). Candidates are judged by their rollout.
  */
-export function championWindows(spec: PipelineSpec, log: PredictionLog, since: number, now: number): PerformanceWindow[] {
+export function championWindows(spec: PipelineSpec, log: PredictionLog, since: number, now: number, champion: string | undefined): PerformanceWindow[] {
   const made = log.made(since, now).filter((r) => r.variant === 'champion');
   const fed = log.fedBack(since, now).filter((r) => r.variant === 'champion');
   const versions = [...new Set([...made, ...fed].map((r) => r.version))];
@@ -75,7 +75,7 @@ export function championWindows(spec: PipelineSpec, log: PredictionLog, since: n
       Object.assign(metrics, { accuracy: b.accuracy, logLoss: b.logLoss, brier: b.brier, threshold, ...b.confusion });
       if (b.rocAuc !== null) metrics.auc = b.rocAuc;
     }
-    return { version, windowEnd: new Date(now).toISOString(), labeled: rows.length, metrics: withBusinessMetrics(spec, metrics), rowSums };
+    return { version, windowEnd: new Date(now).toISOString(), labeled: rows.length, metrics: withBusinessMetrics(spec, metrics), rowSums, retired: champion !== undefined && version !== champion };
   });
 }
 

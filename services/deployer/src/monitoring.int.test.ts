@@ -155,4 +155,30 @@ describe('prediction log, feedback and monitoring windows', () => {
     const all = (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` })).map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).filter((w) => w.pipeline === pipeline);
     expect(all).toHaveLength(1);
   });
+
+  it('marks a champion window of a version that no longer serves as retired, so the trigger never retrains on it', async () => {
+    // Predictions of v1 made as champion; the champion then moves to v2 before their labels come.
+    const pipeline = 'retired-champion';
+    await rt.pool.query('insert into deployments (pipeline, version, run_id, model_key, transform_key) select $1, version, run_id, model_key, transform_key from deployments where pipeline = $2', [pipeline, spec.name]);
+    const madeAt = new Date();
+    const late = (id: string, version: string) =>
+      rt.pool.query(
+        `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, threshold, feedback_label, feedback_at)
+         values ($1, $2, $3, 'champion', 0.8, 2, $4, 0.5, 1, $4)`,
+        [id, pipeline, version, madeAt],
+      );
+    await rt.pool.query(`update deployments set version = 'v2' where pipeline = $1`, [pipeline]);
+    await late('00000000-0000-4000-8000-0000000000a1', 'v1');
+    await late('00000000-0000-4000-8000-0000000000a2', 'v2');
+    const windows = await waitFor(
+      async () => {
+        const events = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.monitoring.window` });
+        const mine = events.map((e) => fromBinary(EVENTS.monitoringWindow.schema, e.data)).filter((w) => w.pipeline === pipeline && w.labeled > 0n);
+        return mine.length >= 2 ? mine : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the windows of v1 and v2' },
+    );
+    expect(windows.find((w) => w.version === 'v1')).toMatchObject({ variant: 'champion', labeled: 1n, retired: true });
+    expect(windows.find((w) => w.version === 'v2')).toMatchObject({ variant: 'champion', labeled: 1n, retired: false });
+  });
 });

@@ -60,6 +60,8 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
          select version, variant, sum(rows) as errors from e group by version, variant`,
         [pipeline],
       );
+      // What serves as the champion now: a champion window of another version is a retired one's.
+      const serving = (await tx.query<{ version: string }>('select version from deployments where pipeline = $1', [pipeline])).rows[0]?.version;
       const keyOf = (r: { version: string; variant: string }) => `${r.version}\u0000${r.variant}`;
       const keys = new Set([...made.rows.map(keyOf), ...labeled.rows.map(keyOf), ...failed.rows.map(keyOf)]);
       for (const key of keys) {
@@ -99,6 +101,7 @@ export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, 
           features: variant === 'champion' && featuresRef ? wireRef(featuresRef) : undefined,
           featureRows: BigInt(variant === 'champion' ? sample.length : 0),
           rowSums: rowSums ?? {},
+          retired: variant === 'champion' && serving !== undefined && version !== serving,
         });
         await rt.publish(tx, EVENTS.monitoringWindow, message);
         // Kept for ListWindows (live quality read back without replaying the stream).

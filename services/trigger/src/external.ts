@@ -269,7 +269,7 @@ export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, 
   const spec = specFromJson(pipeline.spec_json);
   const windowEnd = w.windowEnd ? timestampDate(w.windowEnd).toISOString() : '';
   // Business metrics of the window's confusion counts, oriented by their goal.
-  const window = { version: w.version, windowEnd, labeled: Number(w.labeled), metrics: withBusinessMetrics(spec, w.metrics), rowSums: w.rowSums };
+  const window = { version: w.version, windowEnd, labeled: Number(w.labeled), metrics: withBusinessMetrics(spec, w.metrics), rowSums: w.rowSums, retired: w.retired };
   for (const [i, p] of spec.triggers.entries()) {
     if (p.kind !== 'performance') continue;
     const previous = await lockPerformanceState(tx, w.pipeline, i, w.version);

@@ -11,6 +11,8 @@ export type PerformanceWindow = {
   metrics: Readonly<Record<string, number>>;
   /** Σx and Σx² of the per-row values of accuracy, logLoss and brier (deployer's `row_sums`); may be empty. */
   rowSums: Readonly<Record<string, { sum: number; sumSquares: number }>>;
+  /** The version no longer served as the champion when the window closed (late labels of a replaced model). */
+  retired?: boolean;
 };
 
 /** The value one row adds to a business metric, by the row's outcome. */

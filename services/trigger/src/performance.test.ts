@@ -27,6 +27,19 @@ function feed(p: Policy, windows: PerformanceWindow[], ctx = higher, start?: Per
 }
 
 describe('performance policy: reference from live warm-up, then an always-valid test', () => {
+  it('never fires on a retired champion: late labels of a replaced model are counted and recorded, no run starts', () => {
+    const warm = [accWindow(0, 150, 120), accWindow(1, 150, 120)];
+    const drop = Array.from({ length: 6 }, (_, i) => ({ ...accWindow(2 + i, 100, 60), retired: true }));
+    const { evaluations, state } = feed(policy(), [...warm, ...drop]);
+    expect(evaluations.filter((e) => e.fired)).toEqual([]);
+    const last = evaluations.at(-1)!;
+    expect(last.reason).toMatch(/— performance dropped by more than 0\.05; but v1 no longer serves as the champion, so no run starts for it$/);
+    expect(last.measured).toMatchObject({ retired: true, live: { labeled: 600 } });
+    // The same windows of the serving champion do fire.
+    expect(feed(policy(), [...warm, ...drop.map((w) => ({ ...w, retired: false }))]).evaluations.some((e) => e.fired)).toBe(true);
+    expect(state.windows).toBe(8);
+  });
+
   it('warms up on the first minLabeled labelled predictions, then stays quiet while quality holds', () => {
     // 30 windows at accuracy 0.76 after a warm-up at 0.77: no drop, never fires.
     const windows = [accWindow(0, 100, 77), accWindow(1, 100, 78), accWindow(2, 100, 76), ...Array.from({ length: 30 }, (_, i) => accWindow(3 + i, 100, 74 + (i % 5)))];

@@ -66,9 +66,20 @@ function describeReference(s: PerformanceState, metric: string): string {
  * `alpha`, mixing sd maxDrop). It fires when that test rejects — false alarms do not pile up over
  * the windows. AUC and business metrics that are not means of per-row values have no such test:
  * their pooled live value is compared with the reference as a point, and the evidence says so.
+ * A window of a retired champion (`retired`: late labels of a replaced model) is counted but
+ * never fires.
  * @returns the evaluation to decide on and the state to keep.
  */
 export function evaluatePerformance(policy: Performance, previous: PerformanceState | undefined, w: PerformanceWindow, ctx: PerformanceContext): { evaluation: Evaluation; state: PerformanceState } {
+  const judged = judgeWindow(policy, previous, w, ctx);
+  // Late labels of a replaced champion still count in its test, but a retrain answers for what
+  // serves: evidence against a model already replaced is recorded, never acted on.
+  if (!w.retired || !judged.evaluation.fired) return judged;
+  const reason = `${judged.evaluation.reason}; but ${w.version} no longer serves as the champion, so no run starts for it`;
+  return { state: judged.state, evaluation: { ...judged.evaluation, fired: false, reason, measured: { ...judged.evaluation.measured, retired: true } } };
+}
+
+function judgeWindow(policy: Performance, previous: PerformanceState | undefined, w: PerformanceWindow, ctx: PerformanceContext): { evaluation: Evaluation; state: PerformanceState } {
   const { metric } = policy;
   const prior = previous && previous.policy === policyKey(policy) ? previous : freshState(policy);
   const thresholds = { metric, maxDrop: policy.maxDrop, minLabeled: policy.minLabeled, reference: policy.reference, alpha: policy.alpha };

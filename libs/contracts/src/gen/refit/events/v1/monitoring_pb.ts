@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/monitoring.proto.
  */
 export const file_refit_events_v1_monitoring: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9ldmVudHMvdjEvbW9uaXRvcmluZy5wcm90bxIPcmVmaXQuZXZlbnRzLnYxIqoEChBNb25pdG9yaW5nV2luZG93EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDwoHdmFyaWFudBgDIAEoCRIwCgx3aW5kb3dfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ByZWRpY3Rpb25zGAYgASgDEg8KB2xhYmVsZWQYByABKAMSPwoHbWV0cmljcxgIIAMoCzIuLnJlZml0LmV2ZW50cy52MS5Nb25pdG9yaW5nV2luZG93Lk1ldHJpY3NFbnRyeRIXCg9tZWFuX2xhdGVuY3lfbXMYCSABKAESLgoIZmVhdHVyZXMYCiABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFAoMZmVhdHVyZV9yb3dzGAsgASgDEkAKCHJvd19zdW1zGAwgAygLMi4ucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3cuUm93U3Vtc0VudHJ5Gi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGkgKDFJvd1N1bXNFbnRyeRILCgNrZXkYASABKAkSJwoFdmFsdWUYAiABKAsyGC5yZWZpdC5ldmVudHMudjEuUm93U3VtczoCOAEiKwoHUm93U3VtcxILCgNzdW0YASABKAESEwoLc3VtX3NxdWFyZXMYAiABKAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("CiByZWZpdC9ldmVudHMvdjEvbW9uaXRvcmluZy5wcm90bxIPcmVmaXQuZXZlbnRzLnYxIrsEChBNb25pdG9yaW5nV2luZG93EhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDwoHdmFyaWFudBgDIAEoCRIwCgx3aW5kb3dfc3RhcnQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3ByZWRpY3Rpb25zGAYgASgDEg8KB2xhYmVsZWQYByABKAMSPwoHbWV0cmljcxgIIAMoCzIuLnJlZml0LmV2ZW50cy52MS5Nb25pdG9yaW5nV2luZG93Lk1ldHJpY3NFbnRyeRIXCg9tZWFuX2xhdGVuY3lfbXMYCSABKAESLgoIZmVhdHVyZXMYCiABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFAoMZmVhdHVyZV9yb3dzGAsgASgDEkAKCHJvd19zdW1zGAwgAygLMi4ucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3cuUm93U3Vtc0VudHJ5Eg8KB3JldGlyZWQYDSABKAgaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaSAoMUm93U3Vtc0VudHJ5EgsKA2tleRgBIAEoCRInCgV2YWx1ZRgCIAEoCzIYLnJlZml0LmV2ZW50cy52MS5Sb3dTdW1zOgI4ASIrCgdSb3dTdW1zEgsKA3N1bRgBIAEoARITCgtzdW1fc3F1YXJlcxgCIAEoAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * <prefix>.monitoring.window — live quality of a served model over one time window, from the
@@ -102,6 +102,15 @@ export type MonitoringWindow = Message<"refit.events.v1.MonitoringWindow"> & {
    * @generated from field: map<string, refit.events.v1.RowSums> row_sums = 12;
    */
   rowSums: { [key: string]: RowSums };
+
+  /**
+   * True on a champion window of a version that no longer serves as the champion when the window
+   * closed: its late labels are counted here, but they judge a model already replaced, so the
+   * trigger's performance policies record them without starting a retrain.
+   *
+   * @generated from field: bool retired = 13;
+   */
+  retired: boolean;
 };
 
 /**
