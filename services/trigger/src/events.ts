@@ -90,7 +90,7 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     }
     case EVENTS.modelTrained: {
       const e = ev.decode(EVENTS.modelTrained.schema);
-      await closeStage(count, tx, run, 'trainer', ev, e.timing, `${e.lineage?.epochs} epochs on ${e.lineage?.backend}`);
+      await closeStage(count, tx, run, 'trainer', ev, e.timing, trainedDetail(e.lineage?.epochs ?? 0, e.lineage?.backend ?? '', e.lineage?.trainingConfigJson ?? ''));
       break;
     }
     case EVENTS.modelEvaluated: {
@@ -135,6 +135,17 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     default:
       break;
   }
+}
+
+/** The trainer stage in a line: passes of Newton or epochs of Adam, and the backend. */
+export function trainedDetail(epochs: number, backend: string, configJson: string): string {
+  let solver: unknown;
+  try {
+    solver = (JSON.parse(configJson) as { solver?: unknown }).solver;
+  } catch {
+    solver = undefined;
+  }
+  return solver === 'newton' ? `Newton, ${epochs} passes, on ${backend}` : `${epochs} epochs on ${backend}`;
 }
 
 /**
