@@ -5,7 +5,7 @@ export { S3RVER_KEY, startS3Server } from './s3-server.js';
 export type { S3Server, S3ServerOptions } from './s3-server.js';
 export { readEvents } from './read-events.js';
 export type { ReadEventsOptions, StoredEvent } from './read-events.js';
-export { TEST_SLACK, waitFor } from './wait-for.js';
+export { STACK_START_S, TEST_SLACK, waitFor } from './wait-for.js';
 export { transactionsHeldThrough } from './transactions-held.js';
 export type { HeldThroughOptions, OpenTransaction } from './transactions-held.js';
 export type { WaitForOptions } from './wait-for.js';

@@ -16,6 +16,9 @@ export function testSlack(raw: string | undefined): number {
   return n;
 }
 
+/** Seconds a test gives the whole local stack to come up: a minute on a quiet machine, times the slack. */
+export const STACK_START_S = 60 * TEST_SLACK;
+
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {
   /** Give up after this many ms (default 10000) times {@link TEST_SLACK}. */

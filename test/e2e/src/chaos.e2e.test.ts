@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect, dataPush, type Clients } from '@refit/cli';
 import { RunStatus } from '@refit/contracts';
 import { auditNamespace, auditProblems, REPO_ROOT, startStack, waitRunEnds, waitStageWorking, writeWeatherSlice, type Stack } from '@refit/stack';
+import { STACK_START_S } from '@refit/testing';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,7 +24,7 @@ describe('outages and restarts: supervision and a NATS restart, on real processe
   const said: string[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ env, workDir, privateInfra: true, log: (l) => said.push(l) });
+    stack = await startStack({ env, workDir, privateInfra: true, log: (l) => said.push(l), startTimeoutS: STACK_START_S });
     c = connect(stack.env);
     nc = await natsConnect({ servers: stack.env.REFIT_NATS_URL, user: stack.env.REFIT_NATS_USER, pass: stack.env.REFIT_NATS_PASSWORD, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     await c.trigger.applyPipeline({ specYaml: readFileSync(join(REPO_ROOT, 'examples/weather-rain.yaml'), 'utf8') });

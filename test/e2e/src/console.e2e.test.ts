@@ -8,7 +8,7 @@ import { connect, dataPush, waitForRun, type Clients } from '@refit/cli';
 import { RunStatus, type Run } from '@refit/contracts';
 import { issueToken, type Role } from '@refit/platform';
 import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, writeWeatherSlice, type Stack } from '@refit/stack';
-import { dropSchemasWithPrefix, launchBrowser, startConsoleProcess, type ConsoleProcess } from '@refit/testing';
+import { type ConsoleProcess, dropSchemasWithPrefix, launchBrowser, STACK_START_S, startConsoleProcess } from '@refit/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIDTHS, chartData, drawnPixels, markerOf, screenshot, setMarker, submitForm, texts, waitForText } from './console-page.js';
@@ -72,7 +72,7 @@ describe('the web console in a real Chromium, after the demo loop', () => {
 
   beforeAll(async () => {
     // A generous start-up limit: on a busy 2-core machine seven Node processes take a while to serve.
-    stack = await startStack({ env, workDir, startTimeoutS: 180 });
+    stack = await startStack({ env, workDir, startTimeoutS: STACK_START_S });
     c = connect(stack.env);
     await c.trigger.applyPipeline({ specYaml: spec });
     await c.trigger.applyPipeline({ specYaml: spec.replace(`name: ${PIPELINE}`, `name: ${CANARY}`) });

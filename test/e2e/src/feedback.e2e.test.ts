@@ -5,6 +5,7 @@ import { RunStatus } from '@refit/contracts';
 import { connect, waitForRun } from '@refit/cli';
 import { tmpdir } from 'node:os';
 import { REPO_ROOT, startStack, writeWeatherSlice, type Stack } from '@refit/stack';
+import { STACK_START_S } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const id = randomBytes(3).toString('hex');
@@ -19,7 +20,7 @@ const csv = (rows: Array<Record<string, string>>) => [Object.keys(rows[0]).join(
 describe('feedback becomes training data (data.include: [feedback])', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-feedback-${id}`) });
+    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-feedback-${id}`), startTimeoutS: STACK_START_S });
   });
   afterAll(async () => stack?.stop());
 

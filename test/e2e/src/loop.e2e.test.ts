@@ -5,6 +5,7 @@ import { RunStatus } from '@refit/contracts';
 import { connect, waitForRun } from '@refit/cli';
 import { isNotFound } from '@refit/platform';
 import { REPO_ROOT, resetNamespace, runDemo, startStack, type DemoResult } from '@refit/stack';
+import { STACK_START_S } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Each test file gets its own namespace on the real Postgres, NATS and S3.
@@ -74,7 +75,7 @@ describe('the retraining loop, all seven services as processes', () => {
 
 describe('crash recovery and the CLI', () => {
   it('a trainer killed with SIGKILL mid-training is restarted and the run completes with exactly one model', async () => {
-    await using stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-${id}`) });
+    await using stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-${id}`), startTimeoutS: STACK_START_S });
     const c = connect(stack.env);
     const cli = (...args: string[]) =>
       JSON.parse(execFileSync(join(REPO_ROOT, 'node_modules/.bin/refit'), ['--json', ...args], { env: { ...process.env, ...stack.env }, encoding: 'utf8' })) as Record<string, unknown>;

@@ -4,7 +4,7 @@ import { connect, waitForRun, type Io } from '@refit/cli';
 import * as cmd from '@refit/cli';
 import { RunStatus } from '@refit/contracts';
 import { REPO_ROOT, SERVICES, deployMetricNames, documentedMetricNames, resetNamespace, startStack, type Stack } from '@refit/stack';
-import { metricValue, scrapeMetrics, waitFor, type Scrape } from '@refit/testing';
+import { metricValue, type Scrape, scrapeMetrics, STACK_START_S, waitFor } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Its own namespace on the real Postgres, NATS and S3.
@@ -33,7 +33,7 @@ describe('every service exposes Prometheus metrics while the loop runs', () => {
     }, { timeoutMs, intervalMs: 100 });
 
   beforeAll(async () => {
-    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2em-${id}`) });
+    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2em-${id}`), startTimeoutS: STACK_START_S });
   });
   afterAll(async () => {
     await stack?.stop();

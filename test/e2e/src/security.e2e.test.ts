@@ -6,6 +6,7 @@ import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import { DeployerService, EvaluatorService, FeatureService, IngestionService, RegistryService, TrainerService, TriggerService } from '@refit/contracts';
 import { channelCredentials, createClient, issueToken, METHOD_ROLES, type Role } from '@refit/platform';
 import { REPO_ROOT, startStack, type Stack } from '@refit/stack';
+import { STACK_START_S } from '@refit/testing';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -50,7 +51,7 @@ describe('the stack with authentication on, tried from outside', () => {
     issueToken({ privateKey: createPrivateKey(readFileSync(join(stack.credentials.dir, 'tokens', 'issuer.key'))), name, roles, ttlSeconds: 600 });
 
   beforeAll(async () => {
-    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-security-${id}`) });
+    stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', `e2e-security-${id}`), startTimeoutS: STACK_START_S });
     ca = readFileSync(stack.env.REFIT_TLS_CA);
   });
   afterAll(async () => stack?.stop());
