@@ -22,19 +22,26 @@ const stack = await startStack({ env, workDir: join(REPO_ROOT, '.refit', 'bench'
 try {
   const c = connect(stack.env);
   const quiet = { json: true, progress: false, out: () => undefined, err: () => undefined };
-  // The example spec, except that a retrain on the same data (the same model, bit for bit) must
-  // only be shown not worse: every cycle then goes all the way to serving.
-  const spec = parseYaml(readFileSync(join(REPO_ROOT, 'examples/weather-rain.yaml'), 'utf8')) as { gates: Record<string, unknown> };
+  // The example spec, except that a retrain on the same data must only be shown not worse, and
+  // each cycle's spec has its own small L2 (applied before the clock starts): the evaluator
+  // refuses a candidate that is the champion's own bytes, so every cycle trains a new model and
+  // goes all the way to serving.
+  const spec = parseYaml(readFileSync(join(REPO_ROOT, 'examples/weather-rain.yaml'), 'utf8')) as { gates: Record<string, unknown>; model: Record<string, unknown> };
   spec.gates.champion = { metric: 'auc', margin: 0.03 };
   const specFile = join(mkdtempSync(join(tmpdir(), 'refit-bench-spec-')), 'loop.yaml');
-  writeFileSync(specFile, stringifyYaml(spec));
-  await cmd.pipelineApply(c, quiet, specFile);
+  const applyCycle = async (i: number) => {
+    spec.model.l2 = 0.001 * (i + 1);
+    writeFileSync(specFile, stringifyYaml(spec));
+    await cmd.pipelineApply(c, quiet, specFile);
+  };
+  await applyCycle(0);
   const csv = join(mkdtempSync(join(tmpdir(), 'refit-bench-')), 'seattle.csv');
   writeWeatherSlice(csv, 'Seattle', 2012, 2015);
   await cmd.dataPush(c, quiet, 'weather-rain', csv);
 
   const cycles: Array<{ totalMs: number; stages: Record<string, number>; computeMs: number; overheadMs: number }> = [];
   for (let i = 0; i < CYCLES; i++) {
+    if (i > 0) await applyCycle(i);
     const t0 = performance.now();
     const { run } = await c.trigger.triggerRun({ pipeline: 'weather-rain', reason: `bench cycle ${i + 1}` });
     const done = await waitForRun(c, run?.runId ?? '', { timeoutMs: 120_000, pollMs: 5 });
@@ -56,11 +63,11 @@ try {
     medianComputeMsByStage: Object.fromEntries(stageNames.map((s) => [s, median(cycles.map((c) => c.stages[s]))])),
     medianComputeMs: median(cycles.map((c) => c.computeMs)),
     medianOverheadMs: Math.round(median(cycles.map((c) => c.overheadMs))),
-    targets: { triggerToServingMs: 5000, overheadMs: 500 },
+    targets: { triggerToServingMs: 1000, overheadMs: 500 },
     raw: cycles,
   };
   console.log('\nmedian over', CYCLES, 'cycles');
-  console.log(`  trigger→serving  ${result.medianTriggerToServingMs} ms   (target < 5000)`);
+  console.log(`  trigger→serving  ${result.medianTriggerToServingMs} ms   (target < 1000)`);
   for (const s of stageNames) console.log(`  ${s.padEnd(16)} ${result.medianComputeMsByStage[s]} ms compute`);
   console.log(`  orchestration    ${result.medianOverheadMs} ms   (target < 500)`);
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
