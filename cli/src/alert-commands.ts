@@ -1,10 +1,8 @@
 import { toJson } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import type { Command } from 'commander';
 import { ListAlertsResponseSchema, type Alert, type AlertDelivery } from '@refit/contracts';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
-import type { CliContext } from './context.js';
 
 /** One delivery in a few words: `ok delivered (1 attempt)`, `pager pending (2/8, HTTP 500, next 12:00:03Z)`. */
 export function formatDelivery(d: AlertDelivery): string {
@@ -30,15 +28,4 @@ export function formatAlerts(pipeline: string, alerts: Alert[]): string {
 export async function alertsList(c: Clients, io: Io, pipeline: string, limit: number): Promise<void> {
   const r = await c.trigger.listAlerts({ pipeline, limit });
   io.out(io.json ? JSON.stringify(toJson(ListAlertsResponseSchema, r, { alwaysEmitImplicit: true }), null, 2) : formatAlerts(pipeline, r.alerts));
-}
-
-/** The `alerts` command group. */
-export function registerAlertCommands(program: Command, ctx: CliContext): void {
-  const alerts = program.command('alerts').description('alerts (failed runs, quarantined batches, drift and performance triggers, blocked promotions, rollbacks) and their webhook deliveries');
-  alerts
-    .command('list')
-    .argument('<pipeline>')
-    .option('-n, --limit <count>', 'most alerts to list', '20')
-    .description('the latest alerts with the state of each webhook delivery')
-    .action(ctx.action((c, io, p: string, opts: { limit: string }) => alertsList(c, io, p, Number(opts.limit))));
 }

@@ -1,5 +1,5 @@
 import { DeployerService, EvaluatorService, FeatureService, IngestionService, RegistryService, TrainerService, TriggerService } from '@refit/contracts';
-import { clientCredentialsFromEnv, createClient, serviceAddress } from '@refit/platform';
+import { clientCredentialsFromEnv, createClient, serviceAddress } from '@refit/platform/client';
 
 /**
  * gRPC clients of every service the CLI talks to, at REFIT_<SERVICE>_ADDR or the default ports,

@@ -11,7 +11,7 @@ import {
   type Run,
   type Trial,
 } from '@refit/contracts';
-import { InvalidInputError, UnavailableError } from '@refit/platform';
+import { InvalidInputError, UnavailableError } from '@refit/platform/client';
 import type { Clients } from './clients.js';
 import { formatModels, formatRun, statusWord } from './format.js';
 import { createStatusLine, formatProgress, formatTrials } from './trials-format.js';
@@ -41,9 +41,6 @@ export async function pipelineList(c: Clients, io: Io): Promise<void> {
   const r = await c.trigger.listPipelines({});
   print(io, r.pipelines.map((p) => `${p.name} v${p.version}`).join('\n') || 'no pipelines', r.pipelines.map((p) => ({ name: p.name, version: p.version })));
 }
-
-// The data commands live in data-commands.ts; re-exported for the demo and the benchmarks.
-export { dataPush, dataQuarantine } from './data-commands.js';
 
 /** `refit trigger <pipeline>` */
 export async function trigger(c: Clients, io: Io, pipeline: string, reason?: string): Promise<string> {

@@ -1,11 +1,21 @@
 import type { Command } from 'commander';
-import { connect, type Clients } from './clients.js';
+import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
+
+/**
+ * A command body: the group's implementation module, the clients, the output settings, then
+ * commander's arguments and options.
+ */
+export type CommandBody<M, A extends unknown[]> = (m: M, c: Clients, io: Io, ...args: A) => Promise<unknown>;
 
 /** What a command group needs to register its commands: clients and output for each action. */
 export type CliContext = {
-  /** Wraps a command body: connects the clients and passes the output settings (`--json`). */
-  action<A extends unknown[]>(fn: (c: Clients, io: Io, ...args: A) => Promise<unknown>): (...args: A) => Promise<void>;
+  /**
+   * The action wrapper of a command group whose implementation `load` imports. The module, the
+   * gRPC clients and everything they import load only when one of the group's commands runs, so
+   * `refit --help` (and a mistyped command) loads none of them.
+   */
+  group<M>(load: () => Promise<M>): <A extends unknown[]>(fn: CommandBody<M, A>) => (...args: A) => Promise<void>;
 };
 
 /** Builds the context of a program whose global options include `--json`. */
@@ -16,10 +26,12 @@ export function createContext(program: Command): CliContext {
     return { json, progress: !json && tty, tty, out: (s) => console.log(s), err: (s) => console.error(s), write: (s) => void process.stderr.write(s) };
   };
   return {
-    action:
+    group:
+      (load) =>
       (fn) =>
       async (...args) => {
-        await fn(connect(), io(), ...args);
+        const [m, { connect }] = await Promise.all([load(), import('./clients.js')]);
+        await fn(m, connect(), io(), ...args);
       },
   };
 }

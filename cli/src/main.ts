@@ -1,17 +1,18 @@
+// The entry of the `refit` CLI. Only the command tree loads here; each group's implementation,
+// the gRPC clients and the platform library load when a command of that group runs.
 import { Command, Option } from 'commander';
-import { isRefitError, serviceAddress } from '@refit/platform';
-import { registerAlertCommands } from './alert-commands.js';
-import { registerAuthCommands } from './auth-commands.js';
 import { createContext } from './context.js';
-import { registerCoreCommands } from './core-commands.js';
-import { registerDataCommands } from './data-commands.js';
 import { exitWhenWritten, quietOnBrokenPipe } from './exit.js';
-import { registerRegistryCommands } from './registry-commands.js';
+import { registerAlertCommands } from './program/alerts.js';
+import { registerAuthCommands } from './program/auth.js';
+import { registerCoreCommands } from './program/core.js';
+import { registerDataCommands } from './program/data.js';
+import { registerRegistryCommands } from './program/registry.js';
+import { registerReportCommand } from './program/report.js';
+import { registerRolloutCommands } from './program/rollout.js';
+import { registerServingCommands } from './program/serving.js';
+import { registerTriggerCommands } from './program/triggers.js';
 import { registerReplayCommand } from './replay-command.js';
-import { registerReportCommand } from './report-command.js';
-import { registerRolloutCommands } from './rollout-commands.js';
-import { registerServingCommands } from './serving-commands.js';
-import { registerTriggerCommands } from './trigger-commands.js';
 
 quietOnBrokenPipe();
 const program = new Command('refit')
@@ -34,7 +35,8 @@ registerReportCommand(program, ctx);
 
 program.parseAsync().then(
   () => exitWhenWritten(typeof process.exitCode === 'number' ? process.exitCode : 0),
-  (err: unknown) => {
+  async (err: unknown) => {
+    const { isRefitError, serviceAddress } = await import('@refit/platform/client');
     let message = isRefitError(err) ? err.message : err instanceof Error ? err.message : String(err);
     // Say which service could not be reached and where, rather than grpc-js's channel state.
     const method = (err as { grpcMethod?: string }).grpcMethod ?? '';

@@ -1,12 +1,10 @@
 import { toJson } from '@bufbuild/protobuf';
 import { GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, VerifyLedgerResponseSchema } from '@refit/contracts';
-import { InvalidInputError } from '@refit/platform';
-import type { Command } from 'commander';
+import { InvalidInputError } from '@refit/platform/client';
 import { formatBacktest, type BacktestJson } from './backtest-format.js';
 import type { Clients } from './clients.js';
 import { formatConsistency, type ConsistencyJson } from './consistency-format.js';
 import type { Io } from './commands.js';
-import type { CliContext } from './context.js';
 import { formatLedger, formatLineage, formatModel, formatReport, formatVerify, type ReportJson } from './registry-format.js';
 
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
@@ -76,40 +74,4 @@ export async function aliasSet(c: Clients, io: Io, pipeline: string, alias: stri
   const expectedRevision = o.expectRevision === undefined ? undefined : BigInt(o.expectRevision);
   const r = await c.registry.setAlias({ pipeline, alias, version, reason: o.reason, expectedRevision });
   print(io, `${pipeline} ${alias} → ${version} (revision ${r.revision}), recorded in the ledger`, toJson(SetAliasResponseSchema, r, JSON_OPTS));
-}
-
-/** eval show, models show, lineage, ledger (show / verify) and alias set. */
-export function registerRegistryCommands(program: Command, ctx: CliContext): void {
-  const ev = program.command('eval').description('evaluation reports');
-  ev.command('show').argument('<run>').description('the verdict, every gate, metrics, intervals and per-group numbers').action(ctx.action((c, io, run: string) => evalShow(c, io, run)));
-
-  const models = program.commands.find((x) => x.name() === 'models') ?? program.command('models').description('registered model versions');
-  models.command('show').argument('<pipeline>').argument('<version>').description('one model version').action(ctx.action((c, io, p: string, v: string) => modelsShow(c, io, p, v)));
-
-  program
-    .command('lineage')
-    .argument('<pipeline>')
-    .argument('<version>')
-    .description('what a model version came from and every decision about it')
-    .action(ctx.action((c, io, p: string, v: string) => lineage(c, io, p, v)));
-
-  const ledger = program.command('ledger').description("a pipeline's hash-chained decision ledger");
-  ledger
-    .command('show', { isDefault: true })
-    .argument('<pipeline>')
-    .option('--run <run>', "only this run's entries")
-    .description('every trigger, verdict, promotion and override, oldest first')
-    .action(ctx.action((c, io, p: string, o: { run?: string }) => ledgerShow(c, io, p, o.run)));
-  ledger.command('verify').argument('<pipeline>').description('recompute the hash chain, check the MACs and the newest checkpoint; exit 1 at the first problem').action(ctx.action((c, io, p: string) => ledgerVerify(c, io, p)));
-
-  const alias = program.command('alias').description('model aliases (champion, candidate, shadow, canary, previous)');
-  alias
-    .command('set')
-    .argument('<pipeline>')
-    .argument('<alias>')
-    .argument('<version>')
-    .requiredOption('--reason <why>', 'why (recorded in the ledger, with who: the identity of your credential)')
-    .option('--expect-revision <n>', 'fail if the alias moved since revision n (0: must not exist)')
-    .description('move an alias by hand (a manual override; needs the admin role)')
-    .action(ctx.action((c, io, p: string, a: string, v: string, o: { reason: string; expectRevision?: string }) => aliasSet(c, io, p, a, v, o)));
 }

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 /**
- * The replay program (the workspace app under replay/): the CLI runs it as a process — as
- * cli/bin/refit.js runs the CLI — rather than importing it, since it composes the services' own
- * decision code, which the CLI never loads.
+ * The replay program (the workspace app under replay/): the CLI runs it as a process, from its
+ * sources under tsx, rather than importing it, since it composes the services' own decision code,
+ * which the CLI never loads.
  */
 export const REPLAY_MAIN = fileURLToPath(new URL('../../replay/src/main.ts', import.meta.url));
 

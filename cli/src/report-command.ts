@@ -3,13 +3,11 @@
  * drift and decision (uPlot inlined, no web address), for a review or an audit.
  */
 import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
 import type { Run } from '@refit/contracts';
-import { isNotFound, isPermissionDenied, isUnauthenticated } from '@refit/platform';
+import { isNotFound, isPermissionDenied, isUnauthenticated } from '@refit/platform/client';
 import { driftViewFromReport, loadUplotAssets, renderRunReport, type DriftView } from '@refit/views';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
-import type { CliContext } from './context.js';
 
 /**
  * The run's training-drift reports (FeatureService.ListDrift); when there are none (or the feature
@@ -48,14 +46,4 @@ export async function runReport(c: Clients, io: Io, runId: string, out: string):
   const bytes = Buffer.byteLength(html);
   io.out(io.json ? JSON.stringify({ runId, file: out, bytes }) : `report of run ${runId} written to ${out} (${bytes} bytes, opens without a network)`);
   return bytes;
-}
-
-/** Registers `refit report`. */
-export function registerReportCommand(program: Command, ctx: CliContext): void {
-  program
-    .command('report')
-    .argument('<run>', 'the run id')
-    .requiredOption('-o, --output <file>', 'the HTML file to write')
-    .description("one self-contained HTML file with the run's evaluation (curves, gates), drift and decision; opens with no network")
-    .action(ctx.action((c: Clients, io: Io, runId: string, opts: { output: string }) => runReport(c, io, runId, opts.output)));
 }

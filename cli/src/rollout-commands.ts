@@ -1,9 +1,7 @@
 import { toJson } from '@bufbuild/protobuf';
-import type { Command } from 'commander';
 import { RolloutSchema, type Rollout } from '@refit/contracts';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
-import type { CliContext } from './context.js';
 
 /** A rollout in a few readable lines: strategy, versions, step and weight, the last analysis. */
 export function formatRollout(r: Rollout): string {
@@ -21,28 +19,13 @@ const print = (io: Io, r: Rollout | undefined): void => {
   io.out(io.json ? JSON.stringify(toJson(RolloutSchema, r, { alwaysEmitImplicit: true }), null, 2) : formatRollout(r));
 };
 
-/** `refit rollout status|promote|abort <pipeline>`: a progressive rollout, and manual decisions on it. */
-export function registerRolloutCommands(program: Command, ctx: CliContext): void {
-  const rollout = program.command('rollout').description('progressive delivery (shadow, canary, A/B): status, promote or abort');
-  rollout
-    .command('status')
-    .argument('<pipeline>')
-    .description('the rollout: strategy, step, weight and the last analysis with its numbers')
-    .action(ctx.action(async (c: Clients, io: Io, p: string) => print(io, (await c.deployer.getRollout({ pipeline: p })).rollout)));
-  for (const [name, what] of [
-    ['promote', 'make the candidate the champion now (recorded with who and why)'],
-    ['abort', 'roll the candidate back now: weight 0, the champion keeps serving, the run fails (recorded)'],
-  ] as const) {
-    rollout
-      .command(name)
-      .argument('<pipeline>')
-      .requiredOption('--reason <why>', 'why (recorded in the ledger, with who: the identity of your credential)')
-      .description(`${what}; needs the admin role`)
-      .action(
-        ctx.action(async (c: Clients, io: Io, p: string, opts: { reason: string }) => {
-          const req = { pipeline: p, reason: opts.reason };
-          print(io, (name === 'promote' ? await c.deployer.promoteRollout(req) : await c.deployer.abortRollout(req)).rollout);
-        }),
-      );
-  }
+/** `refit rollout status <pipeline>`: the rollout with its last analysis. */
+export async function rolloutStatus(c: Clients, io: Io, pipeline: string): Promise<void> {
+  print(io, (await c.deployer.getRollout({ pipeline })).rollout);
+}
+
+/** `refit rollout promote|abort <pipeline> --reason <why>`: a manual decision on the rollout. */
+export async function rolloutDecide(c: Clients, io: Io, pipeline: string, decision: 'promote' | 'abort', reason: string): Promise<void> {
+  const req = { pipeline, reason };
+  print(io, (decision === 'promote' ? await c.deployer.promoteRollout(req) : await c.deployer.abortRollout(req)).rollout);
 }

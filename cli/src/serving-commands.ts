@@ -1,10 +1,8 @@
 import { toJson } from '@bufbuild/protobuf';
-import type { Command } from 'commander';
 import { SendFeedbackResponseSchema } from '@refit/contracts';
-import { InvalidInputError } from '@refit/platform';
+import { InvalidInputError } from '@refit/platform/client';
 import type { Clients } from './clients.js';
 import { readJsonl, type Io } from './commands.js';
-import type { CliContext } from './context.js';
 
 /**
  * `refit feedback <pipeline> --input labels.jsonl`: true labels for earlier predictions
@@ -28,14 +26,4 @@ export async function sendFeedback(c: Clients, io: Io, pipeline: string, input: 
     ...r.unknown.map((id) => `  unknown prediction id: ${id}`),
   ].join('\n');
   io.out(io.json ? JSON.stringify(toJson(SendFeedbackResponseSchema, r, { alwaysEmitImplicit: true }), null, 2) : human);
-}
-
-/** Commands about what is served: feedback. */
-export function registerServingCommands(program: Command, ctx: CliContext): void {
-  program
-    .command('feedback')
-    .argument('<pipeline>')
-    .requiredOption('-i, --input <labels.jsonl>', 'one {"predictionId": "...", "label": 0|1} per line')
-    .description('send the true labels of earlier predictions (feeds live metrics and performance triggers)')
-    .action(ctx.action((c, io, p: string, opts: { input: string }) => sendFeedback(c, io, p, opts.input)));
 }

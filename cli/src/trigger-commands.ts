@@ -1,10 +1,8 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { toJson } from '@bufbuild/protobuf';
-import type { Command } from 'commander';
 import { ExplainTriggersResponseSchema } from '@refit/contracts';
 import type { Clients } from './clients.js';
 import type { Io } from './commands.js';
-import type { CliContext } from './context.js';
 
 /** `refit triggers explain <pipeline>`: why the last run started and why nothing fired since. */
 export async function triggersExplain(c: Clients, io: Io, pipeline: string, limit: number): Promise<void> {
@@ -22,15 +20,4 @@ export async function triggersExplain(c: Clients, io: Io, pipeline: string, limi
     }
   }
   io.out(io.json ? JSON.stringify(toJson(ExplainTriggersResponseSchema, r, { alwaysEmitImplicit: true }), null, 2) : lines.join('\n'));
-}
-
-/** The `triggers` command group. */
-export function registerTriggerCommands(program: Command, ctx: CliContext): void {
-  const triggers = program.command('triggers').description('trigger policies and their decisions');
-  triggers
-    .command('explain')
-    .argument('<pipeline>')
-    .option('-n, --limit <count>', 'most decisions to list', '20')
-    .description('why the last run started, each policy now, and every decision with its evidence')
-    .action(ctx.action((c, io, p: string, opts: { limit: string }) => triggersExplain(c, io, p, Number(opts.limit))));
 }

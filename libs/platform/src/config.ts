@@ -4,21 +4,10 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
+import { envToken } from './service-address.js';
 import type { TracingConfig } from './tracing/tracing.js';
 
-/** Default gRPC port of each Refit service (used when no `REFIT_<NAME>_ADDR` is set). */
-export const DEFAULT_PORTS = Object.freeze({
-  trigger: 50051,
-  ingestion: 50052,
-  feature: 50053,
-  trainer: 50054,
-  evaluator: 50055,
-  registry: 50056,
-  deployer: 50057,
-} as const);
-
-/** Name of a Refit service. */
-export type ServiceName = keyof typeof DEFAULT_PORTS;
+export { DEFAULT_PORTS, serviceAddress, type ServiceName } from './service-address.js';
 
 /** Where and how to reach the S3-compatible object store (shape of the minio client options). */
 export interface S3Config {
@@ -188,9 +177,6 @@ function read<T>(env: NodeJS.ProcessEnv, name: string, fallback: string, schema:
   return result.data;
 }
 
-/** `trainer` → `TRAINER`, `model-registry` → `MODEL_REGISTRY`: the token used in variable names. */
-const envToken = (service: string): string => service.toUpperCase().replaceAll('-', '_');
-
 /** Parses `REFIT_S3_URL` into the minio client's endPoint/port/useSSL. */
 function parseS3Url(env: NodeJS.ProcessEnv): Pick<S3Config, 'endPoint' | 'port' | 'useSSL'> {
   const raw = read(env, 'REFIT_S3_URL', 'http://127.0.0.1:9000', url(['http:', 'https:']), 'an http(s) URL such as http://127.0.0.1:9000');
@@ -297,21 +283,4 @@ function refuseUnsafeProduction(s3: S3Config, security: SecurityConfig): void {
   if (problems.length > 0) {
     throw new InvalidInputError(`REFIT_ENV=production refuses to start insecurely:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
   }
-}
-
-/**
- * Address (`host:port`) of another service: `REFIT_<NAME>_ADDR`, else `127.0.0.1:<default port>`.
- *
- * @param name - service name, e.g. `registry`.
- * @param env - variables to read (default `process.env`).
- * @throws InvalidInputError for an unknown service without an explicit address.
- */
-export function serviceAddress(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env[`REFIT_${envToken(name)}_ADDR`]?.trim();
-  if (explicit) return explicit;
-  const port = (DEFAULT_PORTS as Record<string, number | undefined>)[name];
-  if (port === undefined) {
-    throw new InvalidInputError(`unknown service ${JSON.stringify(name)}: expected one of ${Object.keys(DEFAULT_PORTS).join(', ')} or set REFIT_${envToken(name)}_ADDR`);
-  }
-  return `127.0.0.1:${port}`;
 }
