@@ -35,6 +35,8 @@ for s in "${services[@]}"; do
 done
 secret refit-event-public-keys --from-file="$dir/event-keys"
 secret refit-token-public-key --from-file="token.pub.pem=$dir/tokens/issuer.pub.pem"
+# The console's: the CA certificate alone (never its key), to verify the services with.
+secret refit-console-ca --from-file="ca.crt=$dir/ca/ca.crt"
 secret refit-ledger-key --from-file="ledger.key=$dir/ledger.key"
 secret refit-nats --from-env-file="$dir/nats/nats.env"
 # Values through file descriptors, not arguments: they never show in the process list.

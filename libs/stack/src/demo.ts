@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
 import { connect, formatRun, runDurationMs, waitForRun, type Clients, type Io } from '@refit/cli';
 import { RunSchema, RunStatus, type Run } from '@refit/contracts';
+import { FailedPreconditionError } from '@refit/platform';
 import * as cmd from '@refit/cli';
 import { resetNamespace } from './reset.js';
-import { REPO_ROOT, startStack, type Stack } from './stack.js';
+import { REPO_ROOT, startStack, type Stack, type StackOptions } from './stack.js';
 import { DEFAULT_NATS_URL, DEFAULT_PG_URL } from './stack-infra.js';
 import { writeWeatherSlice } from './weather-data.js';
 
@@ -35,13 +36,27 @@ export type DemoOptions = {
   duringSecondRun?: (stack: Stack, clients: Clients, runId: string) => Promise<void>;
   /** Keep the namespace's previous state instead of resetting it. Default false. */
   keepState?: boolean;
+  /** How the stack runs: its work folder, replicas, how each service starts (e.g. as a container). */
+  stack?: Pick<StackOptions, 'workDir' | 'replicas' | 'launch' | 'startTimeoutS'>;
+  /** Called once every service serves, before the loop (e.g. to time the start). */
+  onStackUp?: (stack: Stack) => Promise<void> | void;
 };
 
 const PIPELINE = 'weather-rain';
 
 async function predictRows(c: Clients, rows: Array<Record<string, string>>) {
-  const r = await c.deployer.predict({ pipeline: PIPELINE, rows: rows.map((x) => ({ temp_max: Number(x.temp_max), temp_min: Number(x.temp_min), wind: Number(x.wind) })) });
-  return { version: r.modelVersion, probabilities: r.predictions.map((p) => p.probability) };
+  // With deployer replicas, the ones that did not take the event pick the new champion up from the
+  // database within REFIT_SERVING_SYNC_MS (250 ms): until then one may have no model yet.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const r = await c.deployer.predict({ pipeline: PIPELINE, rows: rows.map((x) => ({ temp_max: Number(x.temp_max), temp_min: Number(x.temp_min), wind: Number(x.wind) })) });
+      return { version: r.modelVersion, probabilities: r.predictions.map((p) => p.probability) };
+    } catch (e) {
+      if (!(e instanceof FailedPreconditionError) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /**
@@ -64,6 +79,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   log('checking Postgres and NATS (starting them when missing), starting an S3 server and the seven services…');
   const started = Date.now();
   const stack = await startStack({
+    ...opts.stack,
     env,
     prepare: async (e) => {
       if (!opts.keepState) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: e.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: e.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
@@ -71,6 +87,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   });
   try {
     log(`stack up in ${Date.now() - started} ms (logs in ${stack.logDir})`);
+    await opts.onStackUp?.(stack);
     log(`security: gRPC over TLS with mutual TLS between services, the CLI as 'admin' (${stack.env.REFIT_TOKEN_FILE}), events signed per service${stack.env.REFIT_NATS_USER === 'admin' ? ', a NATS user per service' : ''}`);
     const c = connect(stack.env);
     const quiet: Io = { json: true, progress: false, out: () => undefined, err: () => undefined };

@@ -85,15 +85,16 @@ describe('deploy/k8s overlays', () => {
     prod = render(k8s('overlays/prod'));
   });
 
-  it('dev: one replica each from refit:local, the service named by its arguments, migrating itself', () => {
+  it('dev: one replica each from its own local image refit-<service>:local, migrating itself', () => {
     for (const s of SERVICES) {
       const d = find(dev, 'Deployment', `refit-${s}`);
       expect((d.spec as { replicas: number }).replicas, s).toBe(1);
       const [c] = pod(d).spec.containers;
-      expect(c.image).toBe('refit:local');
-      expect(c.args).toEqual([`services/${s}/src/main.ts`]);
+      expect(c.image).toBe(`refit-${s}:local`);
+      expect(c.args).toBeUndefined();
       expect(c.env?.find((e) => e.name === 'REFIT_MIGRATE'), s).toBeUndefined();
     }
+    expect(pod(find(dev, 'Deployment', 'refit-console')).spec.containers[0].image).toBe('refit-console:local');
     expect(dev.filter((o) => o.kind === 'Job' || o.kind === 'PodDisruptionBudget')).toEqual([]);
   });
 
@@ -103,6 +104,17 @@ describe('deploy/k8s overlays', () => {
       const [c] = pod(find(prod, 'Deployment', `refit-${s}`)).spec.containers;
       expect(c.image).toBe(`registry.example.com/refit/refit-${s}:0.1.0`);
       expect(c.args).toBeUndefined();
+    }
+    const [console] = pod(find(prod, 'Deployment', 'refit-console')).spec.containers;
+    expect(console.image).toBe('registry.example.com/refit/refit-console:0.1.0');
+    expect(console.env?.find((e) => e.name === 'REFIT_MIGRATE')).toBeUndefined();
+  });
+
+  it('runs the console viewer-only: no token, no client certificate, only the CA mounted', () => {
+    for (const objects of [dev, prod]) {
+      const spec = pod(find(objects, 'Deployment', 'refit-console')).spec as Pod['spec'] & { volumes?: { secret?: { secretName: string } }[] };
+      expect((spec.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []))).toEqual(['refit-console-ca']);
+      expect(spec.containers[0].env?.some((e) => /TOKEN|PASSWORD|_KEY$/.test(e.name))).toBe(false);
     }
   });
 

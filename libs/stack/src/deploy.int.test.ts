@@ -8,6 +8,8 @@ import { REPO_ROOT, SERVICES } from './stack.js';
 
 const deploy = (...p: string[]) => join(REPO_ROOT, 'deploy', ...p);
 const HEALTH_PORT = 8086;
+/** The root package.json's version: the images' tag and version label. */
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const METRICS_PORT = 9464;
 const NATS_USERS = [...SERVICES, 'external', 'admin'];
 const natsVar = (user: string) => `REFIT_NATS_${user.toUpperCase()}_PASSWORD`;
@@ -20,7 +22,7 @@ const COMPOSE_ENV: Record<string, string> = {
   ...Object.fromEntries(NATS_USERS.map((u) => [natsVar(u), `test-${u}`])),
 };
 
-type ComposeService = { command?: string[]; ports?: string[]; image?: string; networks?: Record<string, unknown>; environment?: Record<string, string>; volumes?: string[]; user?: string; read_only?: boolean; cap_drop?: string[]; security_opt?: string[]; tmpfs?: string[] };
+type ComposeService = { command?: string[]; ports?: string[]; image?: string; build?: { target?: string; dockerfile?: string }; depends_on?: Record<string, { condition?: string }>; healthcheck?: { test?: string[] }; networks?: Record<string, unknown>; environment?: Record<string, string>; volumes?: string[]; user?: string; read_only?: boolean; cap_drop?: string[]; security_opt?: string[]; tmpfs?: string[] };
 type Compose = { services: Record<string, ComposeService>; networks: Record<string, { internal?: boolean } | null> };
 
 /** `docker-compose config` (offline) with `env`: the file as compose resolves it. */
@@ -69,15 +71,37 @@ describe('deploy/compose', () => {
     }
   });
 
-  it('runs Postgres, NATS JetStream with the generated config, MinIO and every service on its default port', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...SERVICES, 'postgres', 'nats', 'minio'].sort());
-    expect(compose.services.nats.command).toEqual(['-c', '/etc/nats/nats-server.conf', '-sd', '/data']);
+  it('runs Postgres, NATS JetStream with the generated config, MinIO, every service on its default port and the console', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...SERVICES, 'console', 'postgres', 'nats', 'minio'].sort());
+    expect(compose.services.nats.command).toEqual(['-c', '/etc/nats/nats-server.conf', '-sd', '/data', '-m', '8222']);
     expect(compose.services.nats.volumes).toContain(`${deploy('nats/nats-server.conf')}:/etc/nats/nats-server.conf:ro`);
     for (const u of NATS_USERS) expect(compose.services.nats.environment?.[natsVar(u)]).toBe(`test-${u}`);
     for (const s of SERVICES) {
-      expect(compose.services[s].command).toEqual([`services/${s}/src/main.ts`]);
       expect(compose.services[s].ports).toEqual([`127.0.0.1:${DEFAULT_PORTS[s]}:${DEFAULT_PORTS[s]}/tcp`]);
     }
+    expect(compose.services.console.ports).toEqual(['127.0.0.1:8090:8090/tcp']);
+  });
+
+  it('runs each service and the console from its own image, built from its target of the one Dockerfile', () => {
+    for (const s of [...SERVICES, 'console']) {
+      const svc = compose.services[s];
+      expect(svc.image, s).toBe(`refit-${s}:${VERSION}`);
+      expect(svc.build, s).toMatchObject({ target: s, dockerfile: 'deploy/docker/Dockerfile' });
+      // The image's CMD runs the compiled service.
+      expect(svc.command, s).toBeUndefined();
+    }
+  });
+
+  it('starts the services once Postgres, NATS and MinIO are healthy, and the console once the services are', () => {
+    for (const infra of ['postgres', 'nats', 'minio']) expect(compose.services[infra].healthcheck?.test, infra).toBeDefined();
+    for (const s of SERVICES) {
+      expect(compose.services[s].depends_on, s).toEqual({ postgres: { condition: 'service_healthy' }, nats: { condition: 'service_healthy' }, minio: { condition: 'service_healthy' } });
+    }
+    expect(compose.services.console.depends_on).toEqual(Object.fromEntries(SERVICES.map((s) => [s, { condition: 'service_healthy' }])));
+  });
+
+  it('pins every infrastructure image to a version', () => {
+    for (const infra of ['postgres', 'nats', 'minio']) expect(compose.services[infra].image, infra).not.toMatch(/:latest$|^[^:]+$/);
   });
 
   it('publishes only the gRPC ports: Postgres, NATS and MinIO are on an internal network alone', () => {
@@ -209,7 +233,9 @@ describe('deploy/k8s/base', () => {
     const grpc = policies.find((p) => p.metadata.name === 'refit-allow-grpc');
     expect(grpc?.spec).toMatchObject({ ingress: [{ ports: [{ protocol: 'TCP', port: 'grpc' }] }] });
     const openedPorts = policies.flatMap((p) => ((p.spec as { ingress?: { ports?: { port: unknown }[] }[] }).ingress ?? []).flatMap((r) => (r.ports ?? []).map((x) => x.port)));
-    expect(openedPorts.sort()).toEqual(['grpc', 'metrics', 'nats']);
+    expect(openedPorts.sort()).toEqual(['grpc', 'http', 'metrics', 'nats']);
+    const console = policies.find((p) => p.metadata.name === 'refit-allow-console');
+    expect(console?.spec).toMatchObject({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'refit-console' } }, ingress: [{ ports: [{ protocol: 'TCP', port: 'http' }] }] });
     const metrics = policies.find((p) => p.metadata.name === 'refit-allow-metrics');
     expect(metrics?.spec).toMatchObject({ ingress: [{ from: [{ podSelector: { matchLabels: { 'refit.io/metrics': 'true' } } }, { namespaceSelector: { matchLabels: { 'refit.io/metrics': 'true' } } }], ports: [{ protocol: 'TCP', port: 'metrics' }] }] });
   });
@@ -226,10 +252,41 @@ describe('deploy/docker', () => {
     for (const d of dirs) expect(dockerfile, `${d}/package.json is not copied`).toContain(`COPY ${d}/package.json ${d}/`);
   });
 
-  it('runs as the non-root node user with the health port set and exposed', () => {
+  it('runs as the non-root node user with the health port set and a HEALTHCHECK, from compiled JavaScript', () => {
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
     expect(runtime.match(/^USER (.+)$/gm)).toEqual(['USER node']);
     expect(runtime).toMatch(new RegExp(`^ENV .*REFIT_HEALTH_PORT=${HEALTH_PORT}`, 'm'));
-    expect(runtime).toMatch(new RegExp(`^EXPOSE 50051-50057 ${HEALTH_PORT}$`, 'm'));
+    expect(runtime).toMatch(/^HEALTHCHECK .*CMD \["node", "\/app\/healthcheck\.mjs"\]$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node"\]$/m);
+    expect(runtime).not.toMatch(/tsx|@refit\/source|\/src\//);
+  });
+
+  // Each target, from its FROM to the next.
+  const target = (name: string): string => {
+    const at = dockerfile.indexOf(`FROM runtime AS ${name}\n`);
+    expect(at, `no target ${name}`).toBeGreaterThan(0);
+    const next = dockerfile.indexOf('\nFROM ', at + 1);
+    return dockerfile.slice(at, next < 0 ? undefined : next);
+  };
+
+  it('has a target per service: its compiled dist, its port and the health port, its title', () => {
+    for (const s of SERVICES) {
+      const t = target(s);
+      expect(t).toContain(`COPY --from=build /out/services/${s} services/${s}`);
+      expect(t).toMatch(new RegExp(`^EXPOSE ${DEFAULT_PORTS[s]} ${HEALTH_PORT} ${METRICS_PORT}$`, 'm'));
+      expect(t).toContain(`CMD ["services/${s}/dist/main.js"]`);
+      expect(t).toContain(`org.opencontainers.image.title="refit-${s}"`);
+      // Only its own service.
+      expect(t.match(/\/out\/services\/(\w+)/g)).toEqual([`/out/services/${s}`]);
+    }
+    const console = target('console');
+    expect(console).toContain('CMD ["services/console/dist/main.js"]');
+    expect(console).toMatch(/^HEALTHCHECK .*CMD \["node", "\/app\/healthcheck\.mjs", "http"\]$/m);
+  });
+
+  it('labels the images with the root package.json version by default, and their source', () => {
+    expect(dockerfile).toMatch(new RegExp(`^ARG VERSION=${VERSION.replaceAll('.', '\\.')}$`, 'm'));
+    expect(dockerfile).toMatch(/org\.opencontainers\.image\.version="\$VERSION"/);
+    expect(dockerfile).toMatch(/org\.opencontainers\.image\.source="\$SOURCE"/);
   });
 });

@@ -12,4 +12,5 @@ export * from './audit.js';
 export * from './stage-watch.js';
 export * from './log-tail.js';
 export * from './service-process.js';
+export * from './container-launch.js';
 export * from './metric-refs.js';

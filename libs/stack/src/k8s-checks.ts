@@ -7,7 +7,7 @@
 /** A rendered Kubernetes object, as far as these checks read it. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; data?: Record<string, string>; spec?: Record<string, unknown> };
 
-type Probe = { grpc?: { port: number } };
+type Probe = { grpc?: { port: number }; httpGet?: { path?: string } };
 type SecurityContext = { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean };
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
 type Container = {
@@ -37,7 +37,7 @@ const of = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind 
 const serviceDeployments = (objects: K8sObject[]) => of(objects, 'Deployment').filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'refit');
 const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name);
 
-/** Probes on gRPC health, requests and a memory limit, non-root and a read-only root filesystem. */
+/** Probes on gRPC health (the console's on GET /healthz), requests and a memory limit, non-root and a read-only root filesystem. */
 export function workloadProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const w of [...serviceDeployments(objects), ...of(objects, 'Job')]) {
@@ -45,8 +45,11 @@ export function workloadProblems(objects: K8sObject[]): string[] {
     for (const c of pod.containers) {
       const what = `${w.kind} ${w.metadata.name}/${c.name}`;
       if (w.kind === 'Deployment') {
+        // The console speaks HTTP only: its probes ask GET /healthz.
+        const console = w.metadata.labels?.['app.kubernetes.io/component'] === 'console';
         for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
-          if (c[probe]?.grpc?.port !== HEALTH_PORT) problems.push(`${what}: no ${probe} on gRPC health (port ${HEALTH_PORT})`);
+          if (console && c[probe]?.httpGet?.path !== '/healthz') problems.push(`${what}: no ${probe} on GET /healthz`);
+          if (!console && c[probe]?.grpc?.port !== HEALTH_PORT) problems.push(`${what}: no ${probe} on gRPC health (port ${HEALTH_PORT})`);
         }
       }
       if (!c.resources?.requests?.cpu || !c.resources.requests.memory) problems.push(`${what}: no CPU and memory requests`);

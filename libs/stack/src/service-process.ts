@@ -5,8 +5,24 @@ import { checkHealth } from '@refit/platform';
 import type { BackoffPolicy } from './backoff.js';
 import { supervise, type ExitRecord, type Supervised } from './supervisor.js';
 
+/** How one process of a service is started: the command, its arguments and its environment. */
+export type ServiceCommand = { command: string; args: string[]; env: Record<string, string> };
+
+/**
+ * Makes the command that runs one process of a service (default: Node with tsx on its `main.ts`);
+ * e.g. `containerLaunch` (container-launch.ts) runs the service's image instead.
+ */
+export type ServiceLaunch = (p: { service: string; name: string; entry: string; env: Record<string, string> }) => ServiceCommand;
+
+/** The default {@link ServiceLaunch}: the service's TypeScript sources through tsx, in this Node. */
+export const tsxLaunch: ServiceLaunch = ({ entry, env }) => ({ command: process.execPath, args: ['--conditions=@refit/source', '--import', 'tsx', entry], env });
+
 /** What {@link superviseService} needs to run one process of a service. */
 export type ServiceProcessOptions = {
+  /** The service, e.g. `trainer`. */
+  service: string;
+  /** How to start it. Default {@link tsxLaunch}. */
+  launch?: ServiceLaunch;
   /** The process' name, e.g. `trainer-2`: its log is `<logDir>/<name>.log`. */
   name: string;
   /** The service's `main.ts`. */
@@ -38,7 +54,7 @@ async function watchHealth(sup: () => Supervised | undefined, child: ChildProces
   }
 }
 
-/** Runs one process of a service (`node --import tsx <entry>`, output to its log), supervised. */
+/** Runs one process of a service (`node --import tsx <entry>`, or what `launch` says; output to its log), supervised. */
 export function superviseService(o: ServiceProcessOptions): Supervised {
   const logFile = join(o.logDir, `${o.name}.log`);
   const sup: Supervised = supervise({
@@ -54,7 +70,8 @@ export function superviseService(o: ServiceProcessOptions): Supervised {
     spawn: () => {
       const log = openSync(logFile, 'a');
       try {
-        return spawn(process.execPath, ['--conditions=@refit/source', '--import', 'tsx', o.entry], { env: o.env, cwd: o.cwd, stdio: ['ignore', log, log] });
+        const c = (o.launch ?? tsxLaunch)({ service: o.service, name: o.name, entry: o.entry, env: o.env });
+        return spawn(c.command, c.args, { env: c.env, cwd: o.cwd, stdio: ['ignore', log, log] });
       } finally {
         // The child has its own copy of the descriptor.
         closeSync(log);

@@ -7,7 +7,7 @@ import { DEFAULT_BACKOFF, exitWords, type BackoffPolicy } from './backoff.js';
 import { waitFor } from './infra.js';
 import { tailFile } from './log-tail.js';
 import { startStackInfra, stopStackInfra, type StackInfra } from './stack-infra.js';
-import { superviseService } from './service-process.js';
+import { superviseService, type ServiceLaunch } from './service-process.js';
 import type { ExitRecord, Supervised } from './supervisor.js';
 
 /** The seven services, in the order the loop runs through them. */
@@ -49,6 +49,8 @@ export type StackOptions = {
   privateInfra?: boolean;
   /** Where the stack says what it does (e.g. why it restarts a service). Default stderr. */
   log?: (line: string) => void;
+  /** How each service process is started (e.g. `containerLaunch`: its image). Default Node with tsx on its sources. */
+  launch?: ServiceLaunch;
 };
 
 /** Which process of a service: `replica` 0 (default) to replicas − 1. */
@@ -173,7 +175,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const own = { [`REFIT_${s.toUpperCase()}_GRPC_PORT`]: address.split(':')[1], REFIT_METRICS_PORT: String(metricsPorts[s][r]), ...credentials.serviceEnv(s), ...natsUser };
       const entry = join(REPO_ROOT, `services/${s}/src/main.ts`);
       const restart = opts.supervise !== false;
-      supervisors.set(key(s, r), superviseService({ name: processName(s, r), entry, cwd: REPO_ROOT, logDir, address, env: { ...env, ...own }, ca, backoff, restart, say, onExit: (e) => exits.push(e) }));
+      supervisors.set(key(s, r), superviseService({ service: s, launch: opts.launch, name: processName(s, r), entry, cwd: REPO_ROOT, logDir, address, env: { ...env, ...own }, ca, backoff, restart, say, onExit: (e) => exits.push(e) }));
     };
 
     const waitServing = async (s: ServiceName, o: ReplicaOption & { timeoutMs?: number; failFast?: boolean } = {}): Promise<void> => {
