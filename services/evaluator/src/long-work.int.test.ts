@@ -102,7 +102,8 @@ describe('evaluator: scoring outside transactions, two at once, handed back on s
     await initBackend({ prefer: config.tfBackend });
     const transform = fitTransform(rows, spec.features);
     const tr = applyTransform(transform, rows);
-    const trained = await trainModel({ X: tr.X, y: labelsOf(rows, spec.label), n: tr.n, d: tr.d, spec: { ...spec.model, epochs: 10 } });
+    // The fixture models these tests were built around: mini-batch Adam, as the spec trained before solver auto.
+    const trained = await trainModel({ X: tr.X, y: labelsOf(rows, spec.label), n: tr.n, d: tr.d, spec: { ...spec.model, solver: 'adam', epochs: 10 } });
     const te = applyTransform(transform, test);
     const store = createArtifactStore(env.s3);
     const [model, transformRef, featuresTest, rawTest] = await Promise.all([
