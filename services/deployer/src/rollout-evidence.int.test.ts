@@ -118,9 +118,12 @@ describe('rollout evidence: concurrent steps, paired final step, labels before t
   /**
    * Serves `idx` with labels, round after round, until the step moves (or the rollout ends); after
    * each round it waits until the analysis has seen every label of the step (a condition, not a
-   * clock); `already`: labeled rows the step had before.
+   * clock); `already`: labeled rows the step had before. Which rows each arm gets is random (the
+   * canary split), so how many rounds a step needs is too: 12 were not always enough (seen in CI,
+   * an unpaired gain 1.7 sd below its expectation of 0 at ~720 rows an arm); the cap only ends a
+   * step that never moves, and the loop leaves as soon as it does.
    */
-  async function serveUntilStepMoves(runId: string, idx: number[], already = 0, rounds = 12): Promise<{ r: Rollout; served: Served[] }> {
+  async function serveUntilStepMoves(runId: string, idx: number[], already = 0, rounds = 40): Promise<{ r: Rollout; served: Served[] }> {
     const start = await rolloutOf(runId, () => true, `the rollout of ${runId}`);
     const served: Served[] = [];
     for (let round = 0; round < rounds; round++) {
