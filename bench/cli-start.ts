@@ -20,8 +20,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect, dataPush, waitForRun } from '@refit/cli';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, writeWeatherSlice } from '@refit/stack';
-import { dropSchemasWithPrefix } from '@refit/testing';
+import { REPO_ROOT, startStack, writeWeatherSlice } from '@refit/stack';
+import { stopStackAndClean } from './stack-teardown.js';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 20);
 const SOURCE_STARTS = Number(process.env.BENCH_SOURCE_STARTS ?? 3);
@@ -145,12 +145,6 @@ try {
   console.log('saved bench/results/cli-start.json');
 } finally {
   for (const p of busy) p.kill('SIGKILL');
-  await stack.stop();
-  const e = stack.env;
-  const shared = { pg: !stack.infra.postgres, nats: !stack.infra.nats };
-  // Servers the stack started took the namespace with them (their data is under workDir); shared ones keep it until dropped.
-  if (shared.pg && !shared.nats) await dropSchemasWithPrefix(e.REFIT_PG_URL ?? DEFAULT_PG_URL, env.REFIT_SCHEMA_PREFIX);
-  if (shared.pg && shared.nats) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: env.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
-  rmSync(workDir, { recursive: true, force: true });
+  await stopStackAndClean(stack, env, workDir);
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -10,16 +10,17 @@
 // Target: under 1 s per page. Prints p50/p95 and saves bench/results/console.json.
 // Run: node --conditions=@refit/source --import tsx bench/console.ts
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, dataPush, waitForRun } from '@refit/cli';
 import { RunStatus } from '@refit/contracts';
 import { startConsole } from '@refit/console-service';
 import { issueToken } from '@refit/platform';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, writeWeatherSlice } from '@refit/stack';
-import { dropSchemasWithPrefix, launchBrowser } from '@refit/testing';
+import { DEFAULT_PG_URL, REPO_ROOT, startStack, writeWeatherSlice } from '@refit/stack';
+import { launchBrowser } from '@refit/testing';
 import { seedHistory } from './console-seed.js';
+import { stopStackAndClean } from './stack-teardown.js';
 
 const LOADS = Number(process.env.BENCH_LOADS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
@@ -116,11 +117,5 @@ try {
     await web.close();
   }
 } finally {
-  await stack.stop();
-  const e = stack.env;
-  const shared = { pg: !stack.infra.postgres, nats: !stack.infra.nats };
-  // Servers the stack started took the namespace with them (their data is under workDir); shared ones keep it until dropped.
-  if (shared.pg && !shared.nats) await dropSchemasWithPrefix(e.REFIT_PG_URL ?? DEFAULT_PG_URL, env.REFIT_SCHEMA_PREFIX);
-  if (shared.pg && shared.nats) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: env.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
-  rmSync(workDir, { recursive: true, force: true });
+  await stopStackAndClean(stack, env, workDir);
 }
