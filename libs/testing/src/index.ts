@@ -9,7 +9,7 @@ export { STACK_START_S, TEST_SLACK, waitFor } from './wait-for.js';
 export { transactionsHeldThrough } from './transactions-held.js';
 export type { HeldThroughOptions, OpenTransaction } from './transactions-held.js';
 export type { WaitForOptions } from './wait-for.js';
-export { freePort, startNatsServer } from './nats-server.js';
+export { ephemeralRange, freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer, NatsServerOptions } from './nats-server.js';
 export { serviceEnv, startTestRuntime } from './service-runtime.js';
 export { wageCsvPath, wageRows, weatherCsvPath, weatherRows } from './datasets.js';

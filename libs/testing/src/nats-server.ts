@@ -3,6 +3,7 @@
  * it back — the shared server on :4222 must never be stopped by a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,11 +37,43 @@ export interface NatsServer {
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
+  const [low, high] = ephemeralRange();
+  // Outside the kernel's ephemeral range: a port the OS hands out for listen(0) is one it also
+  // hands out as the local port of outgoing connections, so between this probe and the service's
+  // bind another process's connection could take it (seen in CI: a trainer restarting forever on
+  // EADDRINUSE). Outside the range only another listener can, and the probe checks for one.
+  const [from, to] = low - 1 >= 20_000 + 1_000 ? [20_000, low - 1] : [high + 1, 65_535];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (handedOut.has(port)) continue;
+    // Reserved before the probe, so concurrent calls never return the same port.
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+    handedOut.delete(port);
+  }
+  throw new Error(`no free port found between ${from} and ${to} in 200 tries`);
+}
+
+/** Ports this process already gave out (two stacks in one process must not get the same one). */
+const handedOut = new Set<number>();
+
+/** The kernel's ephemeral port range (Linux), or the IANA default elsewhere. */
+export function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux
+  }
+  return [49_152, 65_535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 /** Starts nats-server with JetStream and resolves once it accepts clients. */
