@@ -25,6 +25,12 @@ export type DeployerConfig = BaseConfig & {
    * from the database, ms (REFIT_SERVING_SYNC_MS; default 250).
    */
   servingSyncMs: number;
+  /**
+   * Most predictions waiting for the prediction log's writer before new ones are dropped (and
+   * counted in refit_prediction_log_dropped_rows_total) rather than slow Predict down
+   * (REFIT_PREDICTION_LOG_MAX_QUEUED; default 200000, about 30 MB).
+   */
+  predictionLogMaxQueued: number;
 };
 
 /** Reads and validates the deployer service's configuration from the environment. */
@@ -39,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Deplo
     predictMaxRows: positiveInt('REFIT_PREDICT_MAX_ROWS', env.REFIT_PREDICT_MAX_ROWS, 10_000),
     predictMaxColumns: positiveInt('REFIT_PREDICT_MAX_COLUMNS', env.REFIT_PREDICT_MAX_COLUMNS, 1_000),
     servingSyncMs: positiveInt('REFIT_SERVING_SYNC_MS', env.REFIT_SERVING_SYNC_MS, 250),
+    predictionLogMaxQueued: positiveInt('REFIT_PREDICTION_LOG_MAX_QUEUED', env.REFIT_PREDICTION_LOG_MAX_QUEUED, 200_000),
   });
 }
 

@@ -32,6 +32,11 @@ export function exportRollouts(metrics: ServiceMetrics, pool: PgPool): void {
   rollout('refit_rollout_hold_seconds', 'Longest a step may wait for conclusive feedback (holdMinutes): a step older than this is held', (r) => r.hold);
 }
 
+/** Defines the gauge of predictions waiting for the prediction log's writer, read when scraped. */
+export function exportPredictionLog(metrics: ServiceMetrics, log: { stats(): { queued: number } }): void {
+  metrics.gauge({ name: 'refit_prediction_log_queued_rows', help: 'Served predictions waiting to be written by the prediction log (bounded by REFIT_PREDICTION_LOG_MAX_QUEUED)', collect: (g) => g.set(log.stats().queued) });
+}
+
 /** Defines (once) and returns the deployer's metric families in `metrics`. */
 export function deployerMetrics(metrics: ServiceMetrics) {
   const labels = ['pipeline', 'version', 'variant'] as const;
@@ -46,6 +51,10 @@ export function deployerMetrics(metrics: ServiceMetrics) {
     live: metrics.gauge({ name: 'refit_live_metric', help: 'Live metric of the last monitoring window, on the feedback received in it, by pipeline, version, variant and metric', labelNames: [...labels, 'metric'] }),
     /** Predictions and labeled rows of the last window. */
     windowPredictions: metrics.gauge({ name: 'refit_live_window_predictions', help: 'Predictions made in the last monitoring window, by pipeline, version and variant', labelNames: labels }),
+    /** Predictions the log wrote to Postgres. */
+    logWritten: metrics.counter({ name: 'refit_prediction_log_written_rows_total', help: 'Served predictions the prediction log wrote to Postgres' }),
+    /** Predictions answered but not logged: the log's queue was full (should stay 0). */
+    logDropped: metrics.counter({ name: 'refit_prediction_log_dropped_rows_total', help: 'Served predictions not logged because the prediction log was full (Postgres not keeping up or unreachable); should stay 0' }),
     windowLabeled: metrics.gauge({ name: 'refit_live_window_labeled', help: 'Feedback labels received in the last monitoring window, by pipeline, version and variant', labelNames: labels }),
   };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { ServiceRuntime } from '@refit/platform';
-import { createTestEnv, serviceEnv, startTestRuntime, type TestEnv } from '@refit/testing';
+import { createTestEnv, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { archiveOldPredictions, PredictionLog, pgArray } from './prediction-log.js';
@@ -31,7 +31,7 @@ describe('prediction log', () => {
   });
 
   it('writes every buffered prediction with its fields, to the millisecond', async () => {
-    const log = new PredictionLog({ pool: rt.pool, logger: rt.logger, flushMs: 60_000 });
+    const log = new PredictionLog({ db: { url: rt.config.pgUrl, schema: rt.config.pgSchema }, logger: rt.logger, flushMs: 60_000 });
     // A recent instant with milliseconds (recent: the archiving test below leaves it alone).
     const at = new Date(Math.floor(Date.now() / 1000) * 1000 + 345);
     const rows = Array.from({ length: 1500 }, (_, i) => ({
@@ -60,8 +60,71 @@ describe('prediction log', () => {
     });
   });
 
+  // A schema without the log's tables: every write fails until the test creates them.
+  const unready = async (name: string) => {
+    await rt.pool.query(`drop schema if exists ${name} cascade`);
+    await rt.pool.query(`create schema ${name}`);
+    return {
+      db: { url: rt.config.pgUrl, schema: name },
+      ready: () => rt.pool.query(`create table ${name}.predictions (like ${rt.config.pgSchema}.predictions including all); create table ${name}.prediction_errors (like ${rt.config.pgSchema}.prediction_errors including all)`),
+      count: async () => Number((await rt.pool.query<{ n: string }>(`select count(*) as n from ${name}.predictions`)).rows[0].n),
+    };
+  };
+  const served = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({ id: `20000000-0000-4000-8000-${String(from + i).padStart(12, '0')}`, pipeline: 'q', version: 'v1', variant: 'champion', probability: 0.5, latencyMs: 1, at: new Date() }));
+
+  it('bounds its queue: past maxQueued rows are dropped and counted, never waited for, and what was kept is written once Postgres takes it', async () => {
+    const target = await unready('deployer_log_bounded');
+    const dropped: number[] = [];
+    const log = new PredictionLog({ db: target.db, logger: rt.logger, flushMs: 10, maxQueued: 1000, observer: { dropped: (n) => dropped.push(n) } });
+    try {
+      log.add(served(600));
+      log.add(served(400, 600));
+      // The writer has tried and failed: the 1,000 rows are still queued, the next ones do not fit.
+      await waitFor(() => log.stats().failedWrites > 0, { what: 'a failed write' });
+      log.add(served(1, 1000));
+      log.add(served(250, 1001));
+      expect(log.stats()).toMatchObject({ queued: 1000, written: 0, dropped: 251 });
+      expect(dropped).toEqual([1, 250]);
+      // A flush while Postgres refuses answers (it does not hang the caller) and keeps the rows.
+      await log.flush();
+      expect(log.stats().queued).toBe(1000);
+      await target.ready();
+      await waitFor(() => log.stats().written === 1000, { what: 'the kept rows written' });
+      expect(await target.count()).toBe(1000);
+      // Room again: new rows are taken.
+      log.add(served(5, 2000));
+      await log.flush();
+      expect(log.stats()).toMatchObject({ queued: 0, written: 1005, dropped: 251 });
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('starts its writer again when it dies and gives it the rows it had not written, each written once', async () => {
+    const target = await unready('deployer_log_restart');
+    const log = new PredictionLog({ db: target.db, logger: rt.logger, flushMs: 10 });
+    try {
+      log.add(served(300, 5000));
+      log.addFailure({ pipeline: 'q', version: 'v1', variant: 'champion', rows: 3, at: new Date() });
+      await waitFor(() => log.stats().failedWrites > 0, { what: 'a failed write' });
+      const first = log.worker;
+      await first?.terminate();
+      await waitFor(() => log.worker !== undefined && log.worker !== first, { what: 'a new writer' });
+      await target.ready();
+      await waitFor(() => log.stats().written === 300, { what: 'the rows written by the new writer' });
+      await log.flush();
+      expect(log.stats()).toMatchObject({ queued: 0, written: 300, dropped: 0, restarts: 1 });
+      expect(await target.count()).toBe(300);
+      const failures = await rt.pool.query<{ rows: number }>('select rows from deployer_log_restart.prediction_errors');
+      expect(failures.rows.map((r) => r.rows)).toEqual([3]);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('archives predictions older than the retention to the object store before deleting them', async () => {
-    const log = new PredictionLog({ pool: rt.pool, logger: rt.logger, flushMs: 60_000 });
+    const log = new PredictionLog({ db: { url: rt.config.pgUrl, schema: rt.config.pgSchema }, logger: rt.logger, flushMs: 60_000 });
     const old = new Date('2026-01-01T00:00:00.000Z');
     const recent = new Date();
     const row = (i: number, at: Date, pipeline: string) => ({ id: `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`, pipeline, version: 'v1', variant: 'champion', probability: i / 10, latencyMs: 1, at, threshold: 0.4 });

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { storedThreshold } from '@refit/ml';
 import { withTransaction, type ArtifactStore, type Logger, type PgPool } from '@refit/platform';
+import { HAS_CHAMPION_PROBABILITY, HAS_SHADOW_LATENCY, HAS_SHADOW_PROBABILITY, type LoggedFailure, type LogReply, type LogRequest, type LogWorkerData, type PredictionColumns } from './prediction-log-writer.js';
 
 /**
  * One served prediction; `championProbability` is the champion's score of a row a canary or A/B
@@ -28,129 +30,332 @@ export type LoggedPrediction = {
   row?: unknown;
 };
 
-/** Rows a served version failed to score in one Predict call. */
-export type LoggedFailure = { pipeline: string; version: string; variant: string; rows: number; at: Date };
+export type { LoggedFailure } from './prediction-log-writer.js';
+export { pgArray } from './prediction-log-writer.js';
+
+/** What the log has done since it started: see {@link PredictionLog.stats}. */
+export type PredictionLogStats = {
+  /** Rows handed to the log and not yet written (buffered, or with the writer). */
+  queued: number;
+  /** Rows written to Postgres. */
+  written: number;
+  /** Rows refused because `maxQueued` rows were waiting already (never written: counted and logged). */
+  dropped: number;
+  /** Write attempts that failed (their rows are kept and retried). */
+  failedWrites: number;
+  /** Times the writer thread was started again after it died. */
+  restarts: number;
+};
+
+/** Options of {@link PredictionLog}. */
+export type PredictionLogOptions = {
+  /** Where the writer thread connects (the deployer's own database and schema). */
+  db: LogWorkerData;
+  logger: Logger;
+  /** How often buffered rows go to the writer, in ms (default 100; a full batch goes at once). */
+  flushMs?: number;
+  /** Most rows waiting to be written before new ones are dropped (default 200,000, about 30 MB). */
+  maxQueued?: number;
+  /** Told about rows written and dropped (the service counts them in its metrics). */
+  observer?: { written?(rows: number): void; dropped?(rows: number): void };
+};
+
+/** Rows that go to the writer as soon as this many wait, without waiting for the timer. */
+const BATCH_ROWS = 4096;
+/** Rows about 150 bytes each in columns: the default bound is ~30 MB. */
+export const DEFAULT_MAX_QUEUED = 200_000;
+const DROP_WARN_EVERY_MS = 10_000;
+
+type Outstanding = { request: LogRequest; rows: number };
 
 /**
- * Logs predictions without slowing Predict down: rows are buffered and written in one statement
- * every `flushMs` (or as soon as `maxBuffer` rows wait). A crash loses at most one interval.
+ * The prediction log. Predict only appends each served row to columns (typed arrays, a string
+ * dictionary) in `add`, which never waits; a writer thread (prediction-log-worker.ts) with its
+ * own Postgres connections writes them. The queue is bounded (`maxQueued` rows, counting those
+ * with the writer): past it new rows are dropped, counted (`stats().dropped`, the
+ * `refit_prediction_log_dropped_rows_total` metric) and logged, never blocking a call. Rows stay
+ * with this side until the writer says they were written, so a writer that dies is started
+ * again and given them again (the inserts are idempotent). A crash of the process loses at most
+ * what was queued.
  */
 export class PredictionLog {
-  readonly #pool: PgPool;
+  readonly #db: LogWorkerData;
   readonly #logger: Logger;
-  readonly #maxBuffer: number;
-  #buffer: LoggedPrediction[] = [];
+  readonly #maxQueued: number;
+  readonly #observer: PredictionLogOptions['observer'];
+  #batch: ColumnsBuilder = new ColumnsBuilder(1024);
   #failures: LoggedFailure[] = [];
-  #flushing: Promise<void> = Promise.resolve();
+  #seq = 0;
+  /** Requests sent to the writer and not yet answered, by sequence number (insertion order = send order). */
+  readonly #outstanding = new Map<number, Outstanding>();
+  readonly #flushWaiters = new Map<number, () => void>();
+  #sentRows = 0;
+  #worker: Worker | undefined;
+  #closing = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #stats: PredictionLogStats = { queued: 0, written: 0, dropped: 0, failedWrites: 0, restarts: 0 };
+  #lastDropWarning = 0;
+  #droppedSinceWarning = 0;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(opts: { pool: PgPool; logger: Logger; flushMs?: number; maxBuffer?: number }) {
-    this.#pool = opts.pool;
+  constructor(opts: PredictionLogOptions) {
+    this.#db = { url: opts.db.url, schema: opts.db.schema };
     this.#logger = opts.logger;
-    this.#maxBuffer = opts.maxBuffer ?? 5000;
-    this.#timer = setInterval(() => void this.flush(), opts.flushMs ?? 100);
+    this.#maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.#observer = opts.observer;
+    this.#timer = setInterval(() => this.#send(), opts.flushMs ?? 100);
     this.#timer.unref();
+    this.#worker = this.#start();
   }
 
-  /** Queues predictions for writing. */
-  add(rows: LoggedPrediction[]): void {
-    for (const r of rows) this.#buffer.push(r);
-    if (this.#buffer.length >= this.#maxBuffer) void this.flush();
+  /**
+   * Queues predictions for writing; drops them (counted, logged) when `maxQueued` rows wait
+   * already, or the log is closed.
+   */
+  add(rows: readonly LoggedPrediction[]): void {
+    if (this.#closing || this.#sentRows + this.#batch.n + rows.length > this.#maxQueued) {
+      this.#drop(rows.length);
+      return;
+    }
+    for (const r of rows) this.#batch.push(r);
+    if (this.#batch.n >= BATCH_ROWS) this.#send();
   }
 
-  /** Queues a scoring failure for writing (written with the next flush). */
+  /** Queues a scoring failure for writing (sent with the next batch). */
   addFailure(f: LoggedFailure): void {
     this.#failures.push(f);
   }
 
-  /** Writes everything queued so far (feedback calls this first so a fresh prediction can be joined). */
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      await this.#flushFailures();
-      if (this.#buffer.length === 0) return;
-      const rows = this.#buffer;
-      this.#buffer = [];
-      try {
-        // Array literals built in one pass: pg's own array encoding escapes element by element
-        // and turns every Date into a string, which cost the serving thread twice as much.
-        await this.#pool.query(
-          `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold)
-           select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[])
-             as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold)
-           on conflict do nothing`,
-          [
-            pgArray(rows.map((r) => r.id)),
-            pgArray(rows.map((r) => r.pipeline)),
-            pgArray(rows.map((r) => r.version)),
-            pgArray(rows.map((r) => r.variant)),
-            pgArray(rows.map((r) => r.probability)),
-            pgArray(rows.map((r) => r.latencyMs)),
-            pgArray(rows.map((r) => r.at.getTime())),
-            pgArray(rows.map((r) => r.shadowVersion ?? null)),
-            pgArray(rows.map((r) => r.shadowProbability ?? null)),
-            pgArray(rows.map((r) => r.championProbability ?? null)),
-            pgArray(rows.map((r) => storedThreshold(r.threshold))),
-            pgArray(rows.map((r) => (r.shadowVersion === undefined ? null : storedThreshold(r.shadowThreshold)))),
-            pgArray(rows.map((r) => r.shadowLatencyMs ?? null)),
-            pgArray(rows.map((r) => (r.championProbability === undefined ? null : storedThreshold(r.championThreshold)))),
-          ],
-        );
-        const kept = rows.filter((r) => r.row !== undefined);
-        if (kept.length > 0) {
-          await this.#pool.query(
-            `insert into prediction_rows (prediction_id, pipeline, row)
-             select * from unnest($1::uuid[], $2::text[], $3::jsonb[]) on conflict do nothing`,
-            [kept.map((r) => r.id), kept.map((r) => r.pipeline), kept.map((r) => JSON.stringify(r.row))],
-          );
-        }
-      } catch (err) {
-        // Keep them for the next attempt rather than drop them (both inserts are idempotent).
-        this.#buffer = rows.concat(this.#buffer);
-        this.#logger.warn({ err, rows: rows.length }, 'could not write the prediction log; will retry');
-      }
-    });
-    return this.#flushing;
+  /** Counts of rows queued, written and dropped since this log started. */
+  stats(): PredictionLogStats {
+    return { ...this.#stats, queued: this.#sentRows + this.#batch.n };
   }
 
-  async #flushFailures(): Promise<void> {
-    if (this.#failures.length === 0) return;
-    const rows = this.#failures;
-    this.#failures = [];
-    try {
-      await this.#pool.query(
-        `insert into prediction_errors (pipeline, version, variant, rows, created_at)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])`,
-        [rows.map((r) => r.pipeline), rows.map((r) => r.version), rows.map((r) => r.variant), rows.map((r) => r.rows), rows.map((r) => r.at)],
+  /**
+   * Resolves once everything queued before the call was written, or a write of it failed (then it
+   * is retried: feedback calls this first so a fresh prediction can be joined, and goes on).
+   */
+  flush(): Promise<void> {
+    this.#send();
+    const seq = ++this.#seq;
+    const done = new Promise<void>((resolve) => this.#flushWaiters.set(seq, resolve));
+    this.#post({ request: { type: 'flush', seq }, rows: 0 });
+    return done;
+  }
+
+  /** Writes what is queued, then stops the writer thread. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    clearInterval(this.#timer);
+    await this.flush();
+    this.#closing = true;
+    clearTimeout(this.#restartTimer);
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (this.#sentRows > 0) this.#logger.warn({ rows: this.#sentRows }, 'the prediction log closes with rows it could not write');
+    if (w) {
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.postMessage({ type: 'close' });
+      const timeout = setTimeout(() => void w.terminate(), 5_000);
+      await exited;
+      clearTimeout(timeout);
+    }
+    for (const resolve of this.#flushWaiters.values()) resolve();
+    this.#flushWaiters.clear();
+  }
+
+  /** The writer thread (tests stop it to see the log recover). */
+  get worker(): Worker | undefined {
+    return this.#worker;
+  }
+
+  #drop(rows: number): void {
+    this.#stats.dropped += rows;
+    this.#droppedSinceWarning += rows;
+    this.#observer?.dropped?.(rows);
+    const now = Date.now();
+    if (now - this.#lastDropWarning >= DROP_WARN_EVERY_MS) {
+      this.#logger.warn(
+        { dropped: this.#droppedSinceWarning, queued: this.#sentRows + this.#batch.n, maxQueued: this.#maxQueued },
+        'the prediction log is full (Postgres is not keeping up or is unreachable): predictions were answered but not logged; see refit_prediction_log_dropped_rows_total',
       );
-    } catch (err) {
-      this.#failures = rows.concat(this.#failures);
-      this.#logger.warn({ err, failures: rows.length }, 'could not write prediction failures; will retry');
+      this.#lastDropWarning = now;
+      this.#droppedSinceWarning = 0;
     }
   }
 
-  /** Stops the timer and writes what is left. */
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.flush();
+  /** Hands the current batch and failures to the writer. */
+  #send(): void {
+    if (this.#failures.length > 0) {
+      const failures = this.#failures;
+      this.#failures = [];
+      this.#post({ request: { type: 'failures', seq: ++this.#seq, failures }, rows: 0 });
+    }
+    if (this.#batch.n === 0) return;
+    const columns = this.#batch.finish();
+    this.#batch = new ColumnsBuilder(Math.max(1024, Math.min(BATCH_ROWS, columns.n)));
+    this.#sentRows += columns.n;
+    this.#post({ request: { type: 'predictions', seq: ++this.#seq, columns }, rows: columns.n });
+  }
+
+  #post(o: Outstanding): void {
+    this.#outstanding.set(o.request.seq, o);
+    this.#worker?.postMessage(o.request);
+  }
+
+  #start(): Worker {
+    // Built (.js), or from source (.ts): then through tsx's API with the libraries' source condition.
+    const source = import.meta.url.endsWith('.ts');
+    const worker = source
+      ? new Worker(new URL('./prediction-log-worker.source.mjs', import.meta.url), { workerData: this.#db, execArgv: ['--conditions=@refit/source'] })
+      : new Worker(new URL('./prediction-log-worker.js', import.meta.url), { workerData: this.#db });
+    worker.unref();
+    worker.on('message', (m: LogReply) => this.#onReply(m));
+    worker.on('error', (err) => this.#logger.error({ err }, 'the prediction log writer failed'));
+    worker.on('exit', (code) => {
+      if (this.#closing || this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#stats.restarts++;
+      this.#logger.error({ code, unwritten: this.#sentRows }, 'the prediction log writer exited; starting it again with the rows it had not written');
+      this.#restartTimer = setTimeout(() => {
+        if (this.#closing) return;
+        const next = this.#start();
+        this.#worker = next;
+        for (const o of this.#outstanding.values()) next.postMessage(o.request);
+      }, Math.min(5_000, 100 * this.#stats.restarts));
+      this.#restartTimer.unref();
+    });
+    return worker;
+  }
+
+  #onReply(m: LogReply): void {
+    if (m.type === 'written') {
+      let rows = 0;
+      for (const seq of m.seqs) {
+        rows += this.#outstanding.get(seq)?.rows ?? 0;
+        this.#outstanding.delete(seq);
+      }
+      this.#sentRows -= rows;
+      this.#stats.written += rows;
+      if (rows > 0) this.#observer?.written?.(rows);
+    } else if (m.type === 'flushed') {
+      this.#outstanding.delete(m.seq);
+      this.#flushWaiters.get(m.seq)?.();
+      this.#flushWaiters.delete(m.seq);
+    } else if (m.type === 'failed') {
+      this.#stats.failedWrites++;
+      this.#logger.warn({ err: m.message, rows: m.rows, retryInMs: m.retryInMs }, 'could not write the prediction log; will retry');
+    }
   }
 }
 
-/**
- * A Postgres array literal of strings (quoted, `"` and `\\` escaped), numbers (shortest
- * round-trip form, so float8 reads back the same double) and nulls.
- */
-export function pgArray(values: ReadonlyArray<string | number | null>): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ',';
-    if (v === null) out += 'NULL';
-    else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-    else out += `"${v.replace(/["\\]/g, '\\$&')}"`;
+/** Appends served predictions to growing columns (see {@link PredictionColumns}). */
+class ColumnsBuilder {
+  n = 0;
+  #cap: number;
+  readonly #codes = new Map<string, number>();
+  readonly #dict: string[] = [];
+  readonly #ids: string[] = [];
+  readonly #rows: Array<[number, unknown]> = [];
+  #ints: Record<IntColumn, Int32Array>;
+  #floats: Record<FloatColumn, Float64Array>;
+  #present: Uint8Array;
+
+  constructor(cap: number) {
+    this.#cap = cap;
+    this.#ints = { pipeline: new Int32Array(cap), version: new Int32Array(cap), variant: new Int32Array(cap), shadowVersion: new Int32Array(cap) };
+    this.#floats = Object.fromEntries(FLOAT_COLUMNS.map((c) => [c, new Float64Array(cap)])) as Record<FloatColumn, Float64Array>;
+    this.#present = new Uint8Array(cap);
   }
-  return `${out}}`;
+
+  push(r: LoggedPrediction): void {
+    if (this.n === this.#cap) this.#grow();
+    const i = this.n++;
+    this.#ids.push(r.id);
+    const ints = this.#ints;
+    ints.pipeline[i] = this.#code(r.pipeline);
+    ints.version[i] = this.#code(r.version);
+    ints.variant[i] = this.#code(r.variant);
+    ints.shadowVersion[i] = r.shadowVersion === undefined ? -1 : this.#code(r.shadowVersion);
+    const f = this.#floats;
+    f.probability[i] = r.probability;
+    f.latencyMs[i] = r.latencyMs;
+    f.atMs[i] = r.at.getTime();
+    let present = 0;
+    if (r.shadowProbability !== undefined) {
+      f.shadowProbability[i] = r.shadowProbability;
+      present |= HAS_SHADOW_PROBABILITY;
+    }
+    if (r.championProbability !== undefined) {
+      f.championProbability[i] = r.championProbability;
+      present |= HAS_CHAMPION_PROBABILITY;
+    }
+    if (r.shadowLatencyMs !== undefined) {
+      f.shadowLatencyMs[i] = r.shadowLatencyMs;
+      present |= HAS_SHADOW_LATENCY;
+    }
+    this.#present[i] = present;
+    f.threshold[i] = storedThreshold(r.threshold);
+    f.shadowThreshold[i] = storedThreshold(r.shadowThreshold);
+    f.championThreshold[i] = storedThreshold(r.championThreshold);
+    if (r.row !== undefined) this.#rows.push([i, r.row]);
+  }
+
+  /** The columns, cut to the rows pushed. */
+  finish(): PredictionColumns {
+    const n = this.n;
+    const ints = this.#ints;
+    const f = this.#floats;
+    return {
+      n,
+      dict: this.#dict,
+      ids: this.#ids,
+      pipeline: ints.pipeline.subarray(0, n),
+      version: ints.version.subarray(0, n),
+      variant: ints.variant.subarray(0, n),
+      shadowVersion: ints.shadowVersion.subarray(0, n),
+      probability: f.probability.subarray(0, n),
+      latencyMs: f.latencyMs.subarray(0, n),
+      atMs: f.atMs.subarray(0, n),
+      shadowProbability: f.shadowProbability.subarray(0, n),
+      championProbability: f.championProbability.subarray(0, n),
+      threshold: f.threshold.subarray(0, n),
+      shadowThreshold: f.shadowThreshold.subarray(0, n),
+      shadowLatencyMs: f.shadowLatencyMs.subarray(0, n),
+      championThreshold: f.championThreshold.subarray(0, n),
+      present: this.#present.subarray(0, n),
+      rows: this.#rows,
+    };
+  }
+
+  #code(s: string): number {
+    let c = this.#codes.get(s);
+    if (c === undefined) {
+      c = this.#dict.length;
+      this.#dict.push(s);
+      this.#codes.set(s, c);
+    }
+    return c;
+  }
+
+  #grow(): void {
+    const cap = this.#cap * 2;
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    for (const k of INT_COLUMNS) this.#ints[k] = grow(this.#ints[k], (n) => new Int32Array(n));
+    for (const k of FLOAT_COLUMNS) this.#floats[k] = grow(this.#floats[k], (n) => new Float64Array(n));
+    this.#present = grow(this.#present, (n) => new Uint8Array(n));
+    this.#cap = cap;
+  }
 }
+
+const INT_COLUMNS = ['pipeline', 'version', 'variant', 'shadowVersion'] as const;
+type IntColumn = (typeof INT_COLUMNS)[number];
+const FLOAT_COLUMNS = ['probability', 'latencyMs', 'atMs', 'shadowProbability', 'championProbability', 'threshold', 'shadowThreshold', 'shadowLatencyMs', 'championThreshold'] as const;
+type FloatColumn = (typeof FLOAT_COLUMNS)[number];
 
 /** What one SendFeedback did: see {@link joinFeedback}. */
 export type FeedbackJoin = { joined: number; unknown: string[]; duplicate: number; conflict: number; conflicting: string[] };

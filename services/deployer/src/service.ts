@@ -5,7 +5,7 @@ import type { DeployerConfig } from './config.js';
 import { consumeDeployerEvents } from './events.js';
 import { FeatureWindows } from './feature-window.js';
 import { FeedbackPipelines } from './feedback-rows.js';
-import { deployerMetrics, exportRollouts } from './metrics.js';
+import { deployerMetrics, exportPredictionLog, exportRollouts } from './metrics.js';
 import { startMonitoring } from './monitoring.js';
 import { PredictionLog, runPredictionRetention } from './prediction-log.js';
 import { createRollouts, runRolloutTicks } from './rollout.js';
@@ -33,7 +33,13 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   // What the database says is served, champions and rollout candidates, now and from here on.
   const sync = createServingSync({ rt, table, tfBackend: config.tfBackend, everyMs: config.servingSyncMs });
   await sync.reconcile();
-  const log = new PredictionLog({ pool: rt.pool, logger: rt.logger });
+  const log = new PredictionLog({
+    db: { url: rt.config.pgUrl, schema: rt.config.pgSchema },
+    logger: rt.logger,
+    maxQueued: config.predictionLogMaxQueued,
+    observer: { written: (n) => metrics.logWritten.inc(n), dropped: (n) => metrics.logDropped.inc(n) },
+  });
+  exportPredictionLog(rt.metrics, log);
   const feedback = new FeedbackPipelines();
   await feedback.load(rt.pool);
   const feedbackRefresh = feedback.refresh(rt.pool, (err) => rt.logger.warn({ err }, 'could not re-read the pipelines that train on feedback; keeping the last list'));
