@@ -5,6 +5,7 @@ import { encodeModel } from './model-format.js';
 import type { ModelHeader } from './model-format.js';
 import { architectureOf, resolveModelSpec } from './model-spec.js';
 import type { ResolvedModelSpec } from './model-spec.js';
+import { denseForward, denseForwardOf, type DenseForward } from './dense-forward.js';
 import { buildNet, loadNet, lossOf, warmStartFrom } from './net.js';
 import { linearLoss, newtonFits, newtonRidge, newtonStep } from './newton.js';
 import type { LinearParams, LinearProblem } from './newton.js';
@@ -91,6 +92,8 @@ function freezeSpec(spec: ResolvedModelSpec): ResolvedModelSpec {
 
 class RefitModel implements TrainedModel {
   #net: tfl.LayersModel | undefined;
+  /** The JavaScript scorer of a small dense model, built on first use; null: tfjs scores it. */
+  #forward: DenseForward | null | undefined;
   readonly inputDim: number;
   readonly spec: ResolvedModelSpec;
 
@@ -112,6 +115,8 @@ class RefitModel implements TrainedModel {
       throw new ModelingInputError(`predict: X has ${X.length} values, expected n (${n}) × inputDim (${d}) = ${n * d}`);
     }
     if (n === 0) return new Float32Array(0);
+    if (this.#forward === undefined) this.#forward = denseForwardOf(net) ?? null;
+    if (this.#forward) return denseForward(this.#forward, X, n);
     return tf.tidy(() => {
       // predictOnBatch runs all rows in one pass; predict() would split into batches of 32.
       const out = net.predictOnBatch(tf.tensor2d(X, [n, d])) as tf.Tensor;
