@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@refit/cli';
+import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, type Stack } from '@refit/stack';
+import { dropSchemasWithPrefix, STACK_START_S, weatherCsvPath } from '@refit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Its own namespace on the real Postgres, NATS and S3; the seven services as processes with TLS and
+// tokens on. A fast rollout tick so that the canary's analysis counts the labels at once.
+const id = randomBytes(3).toString('hex');
+const env = { REFIT_SCHEMA_PREFIX: `py_${id}_`, REFIT_STREAM: `PY_${id}`, REFIT_SUBJECT_PREFIX: `py${id}`, REFIT_S3_BUCKET: `py-${id}`, REFIT_ACK_WAIT_MS: '3000', REFIT_ROLLOUT_TICK_MS: '200' };
+const workDir = join(REPO_ROOT, '.refit', `e2e-python-${id}`);
+const PIPELINE = 'rain-python';
+// Debian's python3-grpcio and python3-protobuf are installed for Debian's interpreter (.ci/run), which
+// a python3 earlier on the PATH (pyenv, a venv) may not see.
+const python = process.env.REFIT_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+type Run = { code: number | null; output: string };
+
+/** Runs a command to its end, its stdout and stderr together (pytest's report). */
+function run(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** A drift report as the Python client typed it (dataclasses.asdict). */
+type PyDrift = {
+  pipeline: string;
+  run_id: string;
+  reference_run_id: string;
+  status: string;
+  share: number;
+  source: string;
+  columns: Array<{ column: string; test: string; statistic: number; p_value: number | null; psi: number | null; status: string; reference_size: number; current_size: number; histogram: { edges: number[]; categories: string[]; reference: number[]; current: number[] } | null }>;
+};
+
+describe('the Python client (clients/python) against the real stack', () => {
+  let stack: Stack;
+  const dir = mkdtempSync(join(tmpdir(), 'refit-python-e2e-'));
+
+  beforeAll(async () => {
+    stack = await startStack({ env, workDir, startTimeoutS: STACK_START_S });
+  });
+
+  afterAll(async () => {
+    if (!stack) return;
+    const e = stack.env;
+    const shared = { pg: !stack.infra.postgres, nats: !stack.infra.nats };
+    await stack.stop();
+    // Servers the stack started took the namespace with them (their data is under workDir); shared ones keep it until dropped.
+    if (shared.pg && !shared.nats) await dropSchemasWithPrefix(e.REFIT_PG_URL ?? DEFAULT_PG_URL, env.REFIT_SCHEMA_PREFIX);
+    if (shared.pg && shared.nats) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: env.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
+    rmSync(workDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pushes, triggers, waits, reads typed reports equal to the CLI\'s, predicts 1,000 rows and sends their feedback (pytest)', async () => {
+    const driftOut = join(dir, 'drift.json');
+    const pytest = await run(python, ['-m', 'pytest', 'clients/python/tests', '-v', '-rfEs'], {
+      env: { ...stack.env, REFIT_PY_PIPELINE: PIPELINE, REFIT_PY_DRIFT_OUT: driftOut, REFIT_WEATHER_CSV: weatherCsvPath(), REFIT_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1' },
+      timeoutMs: 600_000,
+    });
+    if (pytest.code !== 0) throw new Error(`pytest exited with ${pytest.code}:\n${pytest.output}`);
+    const summary = /=+ (.*) in [\d.]+s/.exec(pytest.output.trim().split('\n').at(-1) ?? '')?.[1] ?? '';
+    // Every test ran against the stack: none skipped for want of it.
+    expect(summary).toMatch(/^\d+ passed$/);
+    expect(Number(summary.split(' ')[0])).toBeGreaterThanOrEqual(14);
+
+    // The drift report the Python client typed is the one the TypeScript client reads.
+    const py = JSON.parse(readFileSync(driftOut, 'utf8')) as PyDrift[];
+    expect(py).toHaveLength(1);
+    const c = connect(stack.env);
+    const ts = (await c.feature.listDrift({ pipeline: PIPELINE, source: 'training' })).reports.find((r) => r.runId === py[0].run_id);
+    expect(ts).toBeDefined();
+    expect({ pipeline: py[0].pipeline, runId: py[0].run_id, referenceRunId: py[0].reference_run_id, status: py[0].status, share: py[0].share, source: py[0].source }).toEqual({
+      pipeline: ts?.pipeline,
+      runId: ts?.runId,
+      referenceRunId: ts?.referenceRunId,
+      status: ts?.status,
+      share: ts?.share,
+      source: ts?.source || 'training',
+    });
+    expect(py[0].columns).toEqual(
+      ts?.columns.map((col) => ({
+        column: col.column,
+        test: col.test,
+        statistic: col.statistic,
+        p_value: col.pValue ?? null,
+        psi: col.psi ?? null,
+        status: col.status,
+        reference_size: Number(col.referenceSize),
+        current_size: Number(col.currentSize),
+        histogram: col.histogram ? { edges: col.histogram.edges, categories: col.histogram.categories, reference: col.histogram.reference, current: col.histogram.current } : null,
+      })),
+    );
+  });
+});
