@@ -4,7 +4,10 @@
  * copies in one memcpy each) and are inserted here with one statement per group of batches.
  * Nothing here may import the platform's runtime: the worker thread loads only this and `pg`.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 /** Bits of {@link PredictionColumns.present}: which optional values a row has. */
 export const HAS_SHADOW_PROBABILITY = 1;
@@ -18,7 +21,8 @@ export const HAS_SHADOW_LATENCY = 4;
 export type PredictionColumns = {
   n: number;
   dict: string[];
-  ids: string[];
+  /** The prediction ids, joined by newlines. */
+  ids: string;
   pipeline: Int32Array;
   version: Int32Array;
   variant: Int32Array;
@@ -79,8 +83,99 @@ function columnLiteral<B>(batches: readonly B[], value: (b: B, i: number) => str
   return `{${parts.join(',')}}`;
 }
 
-/** Inserts the predictions of `batches` (and the raw rows some carry) in two idempotent statements. */
+const COLUMNS = 'prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold';
+/** SQLSTATE unique_violation: a COPY of rows of which some were written already. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Writes the predictions of `batches` (and the raw rows some carry). The predictions go by
+ * COPY, 2–3× the rows per second of an INSERT from arrays; a batch sent again after the writer
+ * was restarted may hold rows written already, which COPY refuses as a whole: then the
+ * idempotent INSERT writes what is missing.
+ */
 export async function writePredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<number> {
+  try {
+    await copyPredictions(pool, batches);
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await insertPredictions(pool, batches);
+    return batches.reduce((t, b) => t + b.n, 0);
+  }
+  await insertKeptRows(pool, batches);
+  return batches.reduce((t, b) => t + b.n, 0);
+}
+
+const split = new WeakMap<PredictionColumns, string[]>();
+/** The prediction ids of a batch, one per row. */
+function idsOf(b: PredictionColumns): string[] {
+  let ids = split.get(b);
+  if (!ids) {
+    ids = b.n === 0 ? [] : b.ids.split('\n');
+    split.set(b, ids);
+  }
+  return ids;
+}
+
+/** COPY's text format of one value: `\N` for null; backslash, tab, newline and CR escaped. */
+function copyText(v: string | null): string {
+  return v === null ? '\\N' : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v;
+}
+
+function copyNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** One batch as lines of COPY text (see {@link copyText}). */
+function copyLines(b: PredictionColumns): string {
+  const dict = b.dict.map(copyText);
+  const str = (c: number) => (c < 0 ? '\\N' : dict[c]);
+  let at = NaN;
+  let atText = '';
+  const ids = idsOf(b);
+  const lines: string[] = new Array<string>(b.n);
+  for (let i = 0; i < b.n; i++) {
+    if (b.atMs[i] !== at) {
+      at = b.atMs[i];
+      atText = new Date(at).toISOString();
+    }
+    const p = b.present[i];
+    const shadow = b.shadowVersion[i] >= 0;
+    lines[i] = [
+      copyText(ids[i]),
+      str(b.pipeline[i]),
+      str(b.version[i]),
+      str(b.variant[i]),
+      copyNumber(b.probability[i]),
+      copyNumber(b.latencyMs[i]),
+      atText,
+      str(b.shadowVersion[i]),
+      p & HAS_SHADOW_PROBABILITY ? copyNumber(b.shadowProbability[i]) : '\\N',
+      p & HAS_CHAMPION_PROBABILITY ? copyNumber(b.championProbability[i]) : '\\N',
+      copyNumber(b.threshold[i]),
+      shadow ? copyNumber(b.shadowThreshold[i]) : '\\N',
+      p & HAS_SHADOW_LATENCY ? copyNumber(b.shadowLatencyMs[i]) : '\\N',
+      p & HAS_CHAMPION_PROBABILITY ? copyNumber(b.championThreshold[i]) : '\\N',
+    ].join('\t');
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function copyPredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<void> {
+  const client = await pool.connect();
+  let failed: unknown;
+  try {
+    await pipeline(Readable.from(batches.map(copyLines)), client.query(copyFrom(`copy predictions (${COLUMNS}) from stdin`)));
+  } catch (err) {
+    failed = err;
+    throw err;
+  } finally {
+    // A connection whose COPY failed midway is not handed out again.
+    client.release(failed instanceof Error ? failed : undefined);
+  }
+}
+
+/** Inserts the predictions of `batches` (and the raw rows some carry) in two idempotent statements. */
+export async function insertPredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<number> {
   const col = (value: (b: PredictionColumns, i: number) => string | number | null) => columnLiteral(batches, value, (b) => b.n);
   const str = (codes: (b: PredictionColumns) => Int32Array) => col((b, i) => {
     const c = codes(b)[i];
@@ -88,13 +183,13 @@ export async function writePredictions(pool: pg.Pool, batches: readonly Predicti
   });
   const opt = (values: (b: PredictionColumns) => Float64Array, bit: number) => col((b, i) => (b.present[i] & bit ? values(b)[i] : null));
   await pool.query(
-    `insert into predictions (prediction_id, pipeline, version, variant, probability, latency_ms, created_at, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold)
+    `insert into predictions (${COLUMNS})
      select id, pipeline, version, variant, probability, latency_ms, to_timestamp(at_ms / 1000), shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold
      from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[])
        as u(id, pipeline, version, variant, probability, latency_ms, at_ms, shadow_version, shadow_probability, champion_probability, threshold, shadow_threshold, shadow_latency_ms, champion_threshold)
      on conflict do nothing`,
     [
-      col((b, i) => b.ids[i]),
+      col((b, i) => idsOf(b)[i]),
       str((b) => b.pipeline),
       str((b) => b.version),
       str((b) => b.variant),
@@ -110,7 +205,13 @@ export async function writePredictions(pool: pg.Pool, batches: readonly Predicti
       col((b, i) => (b.present[i] & HAS_CHAMPION_PROBABILITY ? b.championThreshold[i] : null)),
     ],
   );
-  const kept = batches.flatMap((b) => b.rows.map(([i, row]) => ({ id: b.ids[i], pipeline: b.dict[b.pipeline[i]], row })));
+  await insertKeptRows(pool, batches);
+  return batches.reduce((t, b) => t + b.n, 0);
+}
+
+/** The raw rows kept for pipelines that train on feedback (idempotent). */
+async function insertKeptRows(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<void> {
+  const kept = batches.flatMap((b) => b.rows.map(([i, row]) => ({ id: idsOf(b)[i], pipeline: b.dict[b.pipeline[i]], row })));
   if (kept.length > 0) {
     await pool.query(
       `insert into prediction_rows (prediction_id, pipeline, row)
@@ -118,7 +219,6 @@ export async function writePredictions(pool: pg.Pool, batches: readonly Predicti
       [kept.map((r) => r.id), kept.map((r) => r.pipeline), kept.map((r) => JSON.stringify(r.row))],
     );
   }
-  return batches.reduce((t, b) => t + b.n, 0);
 }
 
 /** Inserts scoring failures in one statement. */

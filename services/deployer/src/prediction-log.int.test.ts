@@ -123,6 +123,22 @@ describe('prediction log', () => {
     }
   });
 
+  it('writes rows sent again (a restarted writer) once, and strings COPY must escape as they were', async () => {
+    const db = { url: rt.config.pgUrl, schema: rt.config.pgSchema };
+    const odd = (n: number, from: number) => served(n, from).map((r, i) => ({ ...r, pipeline: 'tab\tnew\nline\\', version: i % 2 ? 'v\r1' : '\\N' }));
+    const first = new PredictionLog({ db, logger: rt.logger, flushMs: 60_000 });
+    first.add(odd(10, 7000));
+    await first.close();
+    // The same ten again with five new ones: COPY refuses the duplicates, the insert takes the rest.
+    const second = new PredictionLog({ db, logger: rt.logger, flushMs: 60_000 });
+    second.add(odd(15, 7000));
+    await second.close();
+    expect(second.stats()).toMatchObject({ written: 15, failedWrites: 0 });
+    const stored = await rt.pool.query<{ pipeline: string; version: string }>('select pipeline, version from predictions where pipeline = $1 order by prediction_id', ['tab\tnew\nline\\']);
+    expect(stored.rows).toHaveLength(15);
+    expect(stored.rows.map((r) => r.version)).toEqual(odd(15, 7000).map((r) => r.version));
+  });
+
   it('archives predictions older than the retention to the object store before deleting them', async () => {
     const log = new PredictionLog({ db: { url: rt.config.pgUrl, schema: rt.config.pgSchema }, logger: rt.logger, flushMs: 60_000 });
     const old = new Date('2026-01-01T00:00:00.000Z');
