@@ -154,16 +154,29 @@ try {
   ];
   let logged = 0;
   let variants: Array<{ variant: string; n: string }> = [];
+  // The prediction log writes on its own thread: a lane's rows are counted once its queue is empty.
+  const metricNow = async (name: string) => (await rt.metrics.registry.getSingleMetric(name)?.get())?.values.reduce((t, v) => t + v.value, 0) ?? 0;
   const reset = async () => {
-    await new Promise((r) => setTimeout(r, 1500));
+    const deadline = Date.now() + 120_000;
+    while ((await metricNow('refit_prediction_log_queued_rows')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     logged += Number((await rt.pool.query<{ n: string }>('select count(*) as n from predictions')).rows[0].n);
     const v = (await rt.pool.query<{ variant: string; n: string }>('select variant, count(*) as n from predictions where pipeline = $1 group by variant order by variant', [CANARY])).rows;
     if (v.length > 0) variants = v;
     await rt.pool.query('truncate predictions');
   };
+  // The deployer's memory (this process) while it serves, sampled every 100 ms.
+  const memory = { rssMb: 0, heapUsedMb: 0, externalMb: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    memory.rssMb = Math.max(memory.rssMb, Math.round(m.rss / 1e6));
+    memory.heapUsedMb = Math.max(memory.heapUsedMb, Math.round(m.heapUsed / 1e6));
+    memory.externalMb = Math.max(memory.externalMb, Math.round((m.external + m.arrayBuffers) / 1e6));
+  }, 100);
   const report = await runClient(lanes, reset);
   await reset();
   const ccore = await runCCoreClient(lanes);
+  clearInterval(sampler);
+  const dropped = await metricNow('refit_prediction_log_dropped_rows_total');
   const one = report.pipelines[SINGLE];
   const two = report.pipelines[CANARY];
   const sec = report.pipelines[SECURE];
@@ -177,7 +190,7 @@ try {
     batch: one.batchRowsPerSecond / two.batchRowsPerSecond,
     batchColumnar: one.batchColumnarRowsPerSecond / two.batchColumnarRowsPerSecond,
   };
-  console.log(`canary cost: p50 ×${ratio.p50.toFixed(2)}, p99 ×${ratio.p99.toFixed(2)}, batch time ×${ratio.batch.toFixed(2)} (Struct), ×${ratio.batchColumnar.toFixed(2)} (columnar) (target ≤ 1.3); canary split logged: ${variants.map((v) => `${v.variant} ${v.n}`).join(', ')}`);
+  console.log(`canary cost: p50 ×${ratio.p50.toFixed(2)}, p99 ×${ratio.p99.toFixed(2)}, batch time ×${ratio.batch.toFixed(2)} (Struct), ×${ratio.batchColumnar.toFixed(2)} (columnar) (target ≤ 1.2); canary split logged: ${variants.map((v) => `${v.variant} ${v.n}`).join(', ')}`);
   const secureCost = { p50: sec.singleRow.p50 / one.singleRow.p50, p99: sec.singleRow.p99 / one.singleRow.p99, batch: one.batchRowsPerSecond / sec.batchRowsPerSecond, batchColumnar: one.batchColumnarRowsPerSecond / sec.batchColumnarRowsPerSecond };
   console.log(`security cost (TLS + a bearer token checked on every call, vs plaintext): p50 ×${secureCost.p50.toFixed(2)}, p99 ×${secureCost.p99.toFixed(2)}, batch time ×${secureCost.batch.toFixed(2)} (Struct), ×${secureCost.batchColumnar.toFixed(2)} (columnar) (target p99 ≤ 1.2)`);
   const tracedP99 = tailRatio(trc.samples, one.samples, { q: 99 });
@@ -186,7 +199,8 @@ try {
   await tracing.flush();
   const exports = await collector.exports();
   console.log(`tracing cost (every call a span, 100 % sampled, exported over OTLP/HTTP, vs untraced): p50 ${formatRatio(tracedP50)}, p99 ${formatRatio(tracedP99)}, batch time ×${tracingCost.batch.toFixed(2)} (Struct), ×${tracingCost.batchColumnar.toFixed(2)} (columnar) (target p99 ≤ 1.2); ${exports} exports sent`);
-  console.log(`prediction log: ${logged} rows written (targets: single-row p99 < 5 ms at 500/s, batch ≥ 100,000 rows/s)`);
+  console.log(`prediction log: ${logged} rows written, ${dropped} dropped (target 0) (targets: single-row p99 < 5 ms at 500/s, batch ≥ 150,000 rows/s)`);
+  console.log(`deployer process peak memory while serving: RSS ${memory.rssMb} MB, JS heap ${memory.heapUsedMb} MB, buffers ${memory.externalMb} MB (this process also runs the bench's plaintext and traced servers)`);
   const pauses = (g: GcPauses) => `${g.count} pauses, p50 ${g.p50Ms} ms, max ${g.maxMs} ms, ${g.totalMs} ms in all`;
   console.log(`garbage collection during the single-row phase: deployer ${pauses(report.serverGc)}; client ${pauses(report.clientGc)}`);
   if (ccore) {
@@ -197,7 +211,7 @@ try {
     console.log(`  deployer garbage collection meanwhile: ${pauses(ccore.serverGc)}`);
     const one = ccore.pipelines[SINGLE];
     const two = ccore.pipelines[CANARY];
-    console.log(`  canary cost from the C-core client: p50 ×${(two.p50 / one.p50).toFixed(2)}, p99 ×${(two.p99 / one.p99).toFixed(2)} (target ≤ 1.3)`);
+    console.log(`  canary cost from the C-core client: p50 ×${(two.p50 / one.p50).toFixed(2)}, p99 ×${(two.p99 / one.p99).toFixed(2)} (target ≤ 1.2)`);
     const s3 = ccore.pipelines[SECURE];
     console.log(`  security cost from the C-core client: p50 ×${(s3.p50 / one.p50).toFixed(2)}, p99 ×${(s3.p99 / one.p99).toFixed(2)} (target ≤ 1.2)`);
     const tr = ccore.pipelines[TRACED];
@@ -222,7 +236,9 @@ try {
     deployerExecArgv: process.execArgv.filter((a) => a.startsWith('--max-semi-space-size')),
     canaryVariantsLogged: Object.fromEntries(variants.map((v) => [v.variant, Number(v.n)])),
     predictionsLogged: logged,
-    targets: { singleRowP99Ms: 5, singleRowRate: 500, batchRowsPerSecond: 100000, canaryLatencyRatio: 1.3, secureLatencyRatioP99: 1.2, tracingLatencyRatioP99: 1.2 },
+    predictionsDropped: dropped,
+    deployerPeakMemory: memory,
+    targets: { singleRowP99Ms: 5, singleRowRate: 500, batchRowsPerSecond: 150000, canaryLatencyRatio: 1.2, secureLatencyRatioP99: 1.2, tracingLatencyRatioP99: 1.2 },
   };
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'bench/results/serve.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -1,18 +1,10 @@
+import { createRng } from '@refit/ml';
+
 /**
- * mulberry32: a tiny, fast 32-bit seeded PRNG. Good enough to shuffle training rows reproducibly;
- * not for anything security-related.
- * @returns a function yielding uniform floats in [0, 1).
+ * The one seeded generator of the workspace (mulberry32, `createRng` in @refit/ml), under the name
+ * the training code has always used: reproducible shuffles, initial search points and splits.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const mulberry32 = createRng;
 
 /** Fisher–Yates shuffle of `order` in place, driven by `next` (e.g. {@link mulberry32}). */
 export function shuffleInPlace(order: Uint32Array, next: () => number): void {

@@ -1,3 +1,5 @@
+import { createRng } from '@refit/ml';
+
 /**
  * A fixed-size, uniform sample of a batch's accepted rows (their JSON lines), taken as they stream
  * by (reservoir sampling with a seeded generator: the same file gives the same sample), for the
@@ -7,7 +9,7 @@ export class RowSample {
   readonly #size: number;
   readonly #rows: string[] = [];
   #seen = 0;
-  #rng = 2463534242;
+  readonly #rng = createRng(2463534242);
 
   /** `size`: the most rows kept. */
   constructor(size: number) {
@@ -21,11 +23,7 @@ export class RowSample {
       this.#rows.push(json);
       return;
     }
-    // xorshift32: uniform enough for sampling rows, and cheap.
-    this.#rng ^= this.#rng << 13;
-    this.#rng ^= this.#rng >>> 17;
-    this.#rng ^= this.#rng << 5;
-    const k = (this.#rng >>> 0) % this.#seen;
+    const k = Math.floor(this.#rng() * this.#seen);
     if (k < this.#size) this.#rows[k] = json;
   }
 

@@ -1,10 +1,10 @@
-import { withTransaction, type ServiceRuntime } from '@refit/platform';
+import { retryDelayMs, withTransaction, type ServiceRuntime } from '@refit/platform';
 import { claimDue, finishAttempt, type AttemptResult, type ClaimedDelivery } from './alert-store.js';
 import { alertBody } from './alerts.js';
 import { triggerMetrics } from './metrics.js';
 import { isWebhookAddressRefused, type WebhookAddressPolicy } from './webhook-address.js';
 import { postWebhook } from './webhook-post.js';
-import { ALERT_ID_HEADER, retryDelayMs, SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
+import { ALERT_ID_HEADER, SIGNATURE_HEADER, signatureHeader } from './webhook-signing.js';
 
 /** Options of {@link startWebhookDelivery}. */
 export type WebhookDeliveryOptions = {
@@ -31,7 +31,7 @@ async function attempt(d: ClaimedDelivery, secret: string | undefined, policy: W
   const done = (httpStatus: number | null, error: string | null): AttemptResult => {
     const ok = error === null;
     const outcome = ok ? 'delivered' : n >= d.max_attempts ? 'failed' : 'retry';
-    const retryInMs = outcome === 'retry' ? retryDelayMs(n, { backoffMs: d.backoff_ms, maxBackoffMs: d.max_backoff_ms }) : undefined;
+    const retryInMs = outcome === 'retry' ? retryDelayMs({ baseMs: d.backoff_ms, maxDelayMs: d.max_backoff_ms }, n) : undefined;
     return { attempt: n, startedAt, durationMs: Date.now() - startedAt.getTime(), httpStatus, error, outcome, retryInMs };
   };
   // Unsigned alerts would teach receivers to accept unsigned requests: fail, and say why.

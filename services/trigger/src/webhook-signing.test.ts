@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs, signatureHeader, verifySignature } from './webhook-signing.js';
+import { retryDelayMs as platformDelay } from '@refit/platform';
+import { signatureHeader, verifySignature } from './webhook-signing.js';
 
 describe('webhook signatures', () => {
   const body = JSON.stringify({ alertId: 'a-1', kind: 'run-failed' });
@@ -22,11 +23,12 @@ describe('webhook signatures', () => {
   });
 });
 
-describe('retry backoff', () => {
+describe('retry backoff (the platform\'s one backoff, as webhook delivery calls it)', () => {
   const p = { backoffMs: 1000, maxBackoffMs: 30_000 };
+  const retryDelayMs = (n: number, q: typeof p, random: () => number) => platformDelay({ baseMs: q.backoffMs, maxDelayMs: q.maxBackoffMs }, n, random);
 
   it('doubles from backoffMs up to maxBackoffMs, with jitter between half and all of it', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(n, p, () => 0.999999))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(n, p, () => 0.999999))).toEqual([999, 1999, 3999, 7999, 15999, 29999, 29999]);
     expect([1, 2, 3, 4, 5, 6, 7].map((n) => retryDelayMs(n, p, () => 0))).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000]);
   });
 

@@ -29,12 +29,3 @@ export function verifySignature(secret: string, header: string, body: string, no
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/**
- * The wait before the next attempt after `failures` failed ones: `backoffMs · 2^(failures-1)`,
- * capped at `maxBackoffMs`, times a jitter in [0.5, 1) so that receivers coming back are not hit by
- * every sender at once. Each wait is at least the previous one's lower bound, so waits grow.
- */
-export function retryDelayMs(failures: number, p: { backoffMs: number; maxBackoffMs: number }, random: () => number = Math.random): number {
-  const full = Math.min(p.maxBackoffMs, p.backoffMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(full * (0.5 + random() / 2));
-}
