@@ -6,6 +6,7 @@ import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { FeatureWindows } from './feature-window.js';
 import type { DeployerMetrics } from './metrics.js';
 import { listFeedbackRows, type FeedbackPipelines } from './feedback-rows.js';
+import { encodeColumnarAnswer } from './predict-answer.js';
 import { requestRows, type PredictLimits } from './predict-input.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
 import type { Rollouts } from './rollout.js';
@@ -73,7 +74,7 @@ export function createDeployerHandlers(
       if (columnar) {
         // Packed fields: encoding 1,000 Prediction messages costs more than scoring them.
         const cand = r.rows.find((x) => x.variant !== 'champion');
-        return {
+        return encodeColumnarAnswer({
           modelVersion: r.champion,
           predictionIds: ids,
           probabilities: r.rows.map((x) => x.probability),
@@ -81,7 +82,7 @@ export function createDeployerHandlers(
           candidateVersion: cand?.version ?? '',
           candidateVariant: cand?.variant ?? '',
           imputed: imputedCounts(r.rows),
-        };
+        });
       }
       // Each version labels at the decision threshold stored with it (0.5 when none was).
       const predictions = r.rows.map((x, i) => ({ predictionId: ids[i], probability: x.probability, label: x.probability >= x.threshold ? 1 : 0, value: x.probability, modelVersion: x.version, variant: x.variant, imputed: x.imputed }));

@@ -61,8 +61,18 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
+/**
+ * An answer a handler encoded itself (a hot path whose generic encoding costs more than the work:
+ * see the deployer's columnar Predict answer); sent as is. `O` only types which message it is.
+ */
+export class Encoded<O extends DescMessage = DescMessage> {
+  declare readonly schema?: O;
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** Encodes a message or init object of `schema` to the bytes sent on the wire. */
 export function encodeMessage(schema: DescMessage, value: unknown): Buffer {
+  if (value instanceof Encoded) return Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength);
   const bytes = toBinary(schema, create(schema, value as never));
   // A view, not a copy: toBinary returns a fresh array nobody else holds.
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -17,15 +17,15 @@ import { UnavailableError } from '../errors.js';
 import type { CallObserver } from '../metrics/observers.js';
 import { startServerSpan } from '../tracing/grpc-spans.js';
 import type { Tracing } from '../tracing/tracing.js';
-import { DecodeFailure, encodeMessage, methodPath } from './codec.js';
+import { DecodeFailure, encodeMessage, methodPath, type Encoded } from './codec.js';
 import { REQUEST_ID_KEY, toStatus, type GrpcStatus } from './status.js';
 import type { CallContext, GrpcLogger } from './types.js';
 
-/** Serves a unary method. */
+/** Serves a unary method (an answer it encoded itself comes as {@link Encoded}). */
 export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
   request: MessageShape<I>,
   ctx: CallContext,
-) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+) => Promise<MessageInitShape<O> | Encoded<O>> | MessageInitShape<O> | Encoded<O>;
 
 /** Serves a server-streaming method: yield the responses (backpressure is handled for you). */
 export type ServerStreamingHandler<I extends DescMessage, O extends DescMessage> = (

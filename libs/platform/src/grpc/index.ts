@@ -29,4 +29,4 @@ export {
   type StatusCallInfo,
 } from './status.js';
 export { checkHealth, type HealthStatus } from './health.js';
-export { toServiceDefinition, type ServiceDefinitionOptions } from './codec.js';
+export { Encoded, toServiceDefinition, type ServiceDefinitionOptions } from './codec.js';
