@@ -40,3 +40,6 @@ export function containerLaunch(o: ContainerLaunchOptions): ServiceLaunch {
     return { command: o.engine, args, env: { ...o.engineEnv, ...refit } };
   };
 }
+
+// The compose file itself started with docker-compose against podman (npm run compose:check -- --compose).
+export * from './compose-stack.js';
