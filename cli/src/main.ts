@@ -2,6 +2,7 @@
 // the gRPC clients and the platform library load when a command of that group runs.
 import { Command, Option } from 'commander';
 import { createContext } from './context.js';
+import { errorDetailLines, errorJson } from './error-format.js';
 import { exitWhenWritten, quietOnBrokenPipe } from './exit.js';
 import { registerAlertCommands } from './program/alerts.js';
 import { registerAuthCommands } from './program/auth.js';
@@ -44,8 +45,9 @@ program.parseAsync().then(
     if (isRefitError(err) && err.kind === 'unavailable' && service && message.startsWith('No connection established')) {
       message = `cannot reach the ${service} service at ${serviceAddress(service)} (is the stack running? npm run stack)`;
     }
-    if (program.opts().json) console.log(JSON.stringify({ error: { kind: isRefitError(err) ? err.kind : 'internal', message } }));
-    console.error(`refit: ${message}`);
+    if (program.opts().json) console.log(JSON.stringify({ error: errorJson(err, isRefitError(err) ? err.kind : 'internal', message) }));
+    // Then the bad fields (google.rpc.BadRequest) and the retry delay (RetryInfo) the service sent.
+    console.error([`refit: ${message}`, ...errorDetailLines(err, message)].join('\n'));
     return exitWhenWritten(isRefitError(err) && err.kind === 'invalid_input' ? 2 : 1);
   },
 );

@@ -8,7 +8,7 @@
 from refit_client.client import Client
 from refit_client.credentials import DEFAULT_PORTS, credentials_from_env
 from refit_client.drift import ColumnDrift, ColumnHistogram, DriftReport
-from refit_client.errors import RefitError, RunTimeoutError, TriggerSuppressedError
+from refit_client.errors import FieldViolation, RefitError, RunTimeoutError, StatusDetails, TriggerSuppressedError
 from refit_client.models import Batch, FeedbackResult, Pipeline, Prediction, Predictions, RowProblem, Run, Stage, TriggerOutcome
 from refit_client.report import (
     Backtest,
@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Backtest", "BacktestWindow", "Batch", "Champion", "Client", "ColumnDrift", "ColumnHistogram", "Comparison",
     "Consistency", "DEFAULT_PORTS", "DriftReport", "EvaluationReport", "Evidence", "Fairness", "FairnessGroup",
-    "FairnessScores", "FeedbackResult", "Gate", "Holdout", "Interval", "LeftOut", "Operational", "Pipeline",
+    "FairnessScores", "FeedbackResult", "FieldViolation", "Gate", "Holdout", "Interval", "LeftOut", "Operational", "Pipeline",
     "Prediction", "Predictions", "RefitError", "Rollout", "RolloutStep", "RowProblem", "Run", "RunTimeoutError",
-    "Slice", "Stage", "StepAnalysis", "Thresholds", "TriggerOutcome", "TriggerSuppressedError", "credentials_from_env",
+    "Slice", "Stage", "StatusDetails", "StepAnalysis", "Thresholds", "TriggerOutcome", "TriggerSuppressedError", "credentials_from_env",
 ]

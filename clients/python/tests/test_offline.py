@@ -6,7 +6,7 @@ import pytest
 
 from refit_client import Client, EvaluationReport, RefitError, StepAnalysis
 from refit_client.credentials import addresses_for, credentials_from_env
-from refit_client.errors import from_rpc_error
+from refit_client.errors import FieldViolation, from_rpc_error
 
 REPORT = {
     "runId": "r-1", "pipeline": "p", "verdict": "pass", "rowsTest": 317, "leftOut": None,
@@ -71,6 +71,80 @@ def test_a_failed_call_is_a_refit_error_with_its_status():
     assert isinstance(e, RefitError) and e.is_not_found and e.code_name == "NOT_FOUND"
     assert e.message == "no run r-x" and e.details == {"runId": "r-x"}
     assert str(e) == "NOT_FOUND (/refit.trigger.v1.TriggerService/GetRun): no run r-x"
+
+
+def _standard_status(code, message, details):
+    """A google.rpc.Status serialized the way a service sends it in grpc-status-details-bin."""
+    from refit_client._proto.google.rpc import status_pb2
+
+    status = status_pb2.Status(code=code, message=message)
+    for d in details:
+        status.details.add().Pack(d)
+    return status.SerializeToString()
+
+
+class _Failed(grpc.RpcError):
+    def __init__(self, code, message, trailers):
+        self._code, self._message, self._trailers = code, message, trailers
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return self._message
+
+    def trailing_metadata(self):
+        return self._trailers
+
+
+def test_a_failed_call_reads_the_standard_google_rpc_status():
+    from google.protobuf import duration_pb2
+
+    from refit_client._proto.google.rpc import error_details_pb2 as ed
+
+    info = ed.ErrorInfo(reason="INVALID_INPUT", domain="refit.dev", metadata={"service": "deployer", "row": "1"})
+    bad = ed.BadRequest(field_violations=[ed.BadRequest.FieldViolation(field="rows[1].wind", description="a struct is no feature value")])
+    raw = _standard_status(3, "row 1: column \"wind\" is a struct", [info, bad])
+    # The type URLs and field numbers are googleapis': another googleapis decoder reads the same bytes.
+    from google.protobuf import any_pb2
+    assert [a.type_url for a in _parse_any_list(raw, any_pb2)] == ["type.googleapis.com/google.rpc.ErrorInfo", "type.googleapis.com/google.rpc.BadRequest"]
+
+    e = from_rpc_error(_Failed(grpc.StatusCode.INVALID_ARGUMENT, "row 1: column \"wind\" is a struct",
+                               (("grpc-status-details-bin", raw), ("refit-error-details-bin", b'{"row":1,"column":"wind"}'))), "/refit.deployer.v1.DeployerService/Predict")
+    assert e.is_invalid_argument and e.reason == "INVALID_INPUT" and e.domain == "refit.dev"
+    assert e.error_metadata == {"service": "deployer", "row": "1"}
+    assert e.field_violations == [FieldViolation("rows[1].wind", "a struct is no feature value")]
+    assert e.field_violations[0].field == "rows[1].wind"
+    assert e.retry_delay is None and e.details == {"row": 1, "column": "wind"}
+
+    retry = ed.RetryInfo(retry_delay=duration_pb2.Duration(seconds=1, nanos=500_000_000))
+    down = from_rpc_error(_Failed(grpc.StatusCode.UNAVAILABLE, "db down",
+                                  (("grpc-status-details-bin", _standard_status(14, "db down", [ed.ErrorInfo(reason="UNAVAILABLE", domain="refit.dev"), retry])),)))
+    assert down.is_unavailable and down.reason == "UNAVAILABLE" and down.retry_delay == 1.5 and down.field_violations == []
+
+
+def _parse_any_list(raw, any_pb2):
+    """The Any messages of a serialized Status, read field by field (field 3, length-delimited), with no google.rpc code."""
+    from google.protobuf.internal import decoder
+
+    out, pos = [], 0
+    while pos < len(raw):
+        tag, pos = decoder._DecodeVarint(raw, pos)
+        if tag & 7 == 0:
+            _, pos = decoder._DecodeVarint(raw, pos)
+            continue
+        size, pos = decoder._DecodeVarint(raw, pos)
+        if tag >> 3 == 3:
+            out.append(any_pb2.Any.FromString(raw[pos:pos + size]))
+        pos += size
+    return out
+
+
+def test_without_the_standard_trailer_the_legacy_details_still_count():
+    e = from_rpc_error(_Failed(grpc.StatusCode.INVALID_ARGUMENT, "limit too big", (("refit-error-details-bin", b'{"field":"limit"}'),)))
+    assert e.status is None and e.reason == "" and e.retry_delay is None
+    assert e.field_violations == [FieldViolation("limit", "limit too big")]
+    assert from_rpc_error(_Failed(grpc.StatusCode.INVALID_ARGUMENT, "x", (("grpc-status-details-bin", b"\xff\xff"),))).status is None
 
 
 def test_an_unreachable_service_is_unavailable():

@@ -2,6 +2,8 @@
  * Refit's wire contracts: the protobuf-es code generated from `proto/` (never edited by hand;
  * regenerate with `npm run gen`) plus the list of file descriptors servers use for reflection.
  */
+import { file_google_rpc_error_details } from './gen/google/rpc/error_details_pb.js';
+import { file_google_rpc_status } from './gen/google/rpc/status_pb.js';
 import { file_refit_common_v1_common } from './gen/refit/common/v1/common_pb.js';
 import { file_refit_deployer_v1_deployer } from './gen/refit/deployer/v1/deployer_pb.js';
 import { file_refit_evaluator_v1_evaluator } from './gen/refit/evaluator/v1/evaluator_pb.js';
@@ -17,6 +19,10 @@ import { file_refit_registry_v1_registry } from './gen/refit/registry/v1/registr
 import { file_refit_trainer_v1_trainer } from './gen/refit/trainer/v1/trainer_pb.js';
 import { file_refit_trigger_v1_trigger } from './gen/refit/trigger/v1/trigger_pb.js';
 
+// google.rpc.Status and its standard details (vendored from googleapis): the error model of the
+// `grpc-status-details-bin` trailer (see libs/platform/src/grpc/status-details.ts).
+export * from './gen/google/rpc/error_details_pb.js';
+export * from './gen/google/rpc/status_pb.js';
 export * from './gen/refit/common/v1/common_pb.js';
 export * from './gen/refit/events/v1/alerts_pb.js';
 export * from './gen/refit/events/v1/events_pb.js';
@@ -32,8 +38,13 @@ export * from './gen/refit/evaluator/v1/evaluator_pb.js';
 export * from './gen/refit/registry/v1/registry_pb.js';
 export * from './gen/refit/deployer/v1/deployer_pb.js';
 
-/** Every Refit proto file descriptor (imports are resolved by protobuf-es itself). */
+/**
+ * Every Refit proto file descriptor (imports are resolved by protobuf-es itself), plus the
+ * google.rpc error details, so that reflection lets grpcurl decode the details of a failed call.
+ */
 export const refitFiles = [
+  file_google_rpc_status,
+  file_google_rpc_error_details,
   file_refit_common_v1_common,
   file_refit_events_v1_alerts,
   file_refit_events_v1_events,

@@ -8,4 +8,5 @@ export * from './errors.js';
 export { DEFAULT_PORTS, serviceAddress, type ServiceName } from './service-address.js';
 export { callOptionsFrom, createClient, type CallOptions, type Client, type ClientControls, type ClientMethod, type ClientOptions } from './grpc/client.js';
 export { grpcCodeOf, isDeadlineExceeded, toRefitError, type GrpcCallError } from './grpc/status.js';
+export { ERROR_DOMAIN, STATUS_DETAILS_KEY, decodeStatusDetails, readStatusDetails, type ErrorInfoDetail, type StatusDetails } from './grpc/status-details.js';
 export { clientCredentialsFromEnv, findRefitHome, type ClientCredentialSource } from './auth/client-credentials.js';

@@ -15,18 +15,36 @@ export type ErrorKind =
   | 'unavailable'
   | 'internal';
 
+/** One bad field of a request: its path in the request (`rows[3].age`, `postgres.table`) and what is wrong. */
+export type FieldViolation = { field: string; description: string };
+
+/** What every Refit error may carry besides its message. */
+export type RefitErrorOptions = {
+  cause?: unknown;
+  /** Structured details (field path, line, column…) safe to show to the caller. */
+  details?: Record<string, unknown>;
+  /**
+   * A more specific reason than the kind's, in UPPER_SNAKE_CASE (`MISSING_FEATURE`): sent as the
+   * `reason` of the standard google.rpc.ErrorInfo (default: the kind's, e.g. `INVALID_INPUT`).
+   */
+  reason?: string;
+};
+
 /** Base class of every error Refit raises on purpose. */
 export class RefitError extends Error {
   /** What kind of failure this is; drives the gRPC status code and whether a retry can help. */
   readonly kind: ErrorKind;
   /** Optional structured details (field path, line, column…) safe to show to the caller. */
   readonly details?: Record<string, unknown>;
+  /** The specific UPPER_SNAKE reason, when the error carries one (see {@link RefitErrorOptions.reason}). */
+  readonly reason?: string;
 
-  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(kind: ErrorKind, message: string, options?: RefitErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.kind = kind;
     this.details = options?.details;
+    if (options?.reason !== undefined) this.reason = options.reason;
   }
 
   /** True when retrying the same request cannot succeed (bad input, missing thing, precondition). */
@@ -35,51 +53,82 @@ export class RefitError extends Error {
   }
 }
 
-/** The request or the data is malformed: the message says what and where. */
+/** Options of an {@link InvalidInputError}: which field(s) of the request are wrong. */
+export type InvalidInputOptions = RefitErrorOptions & {
+  /** The path of the bad field in the request (`rows[3].age`); its violation's description is the message. */
+  field?: string;
+  /** Every bad field with its own description (takes precedence over `field`). */
+  violations?: readonly FieldViolation[];
+};
+
+/**
+ * The request or the data is malformed: the message says what and where. The bad fields, when
+ * known, are its `violations` (sent as google.rpc.BadRequest field violations): the `violations`
+ * option, else `field`, else a string `details.field`, each described by the message.
+ */
 export class InvalidInputError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  // Private, so that a logged error does not repeat its message in each violation's description.
+  readonly #violations: readonly FieldViolation[];
+
+  constructor(message: string, options?: InvalidInputOptions) {
     super('invalid_input', message, options);
+    const field = options?.field ?? (typeof options?.details?.field === 'string' ? options.details.field : undefined);
+    this.#violations = options?.violations ?? (field ? [{ field, description: message }] : []);
+  }
+
+  /** The bad fields of the request (empty when the error names none). */
+  get violations(): readonly FieldViolation[] {
+    return this.#violations;
+  }
+
+  /** The path of the (first) bad field, when known. */
+  get field(): string | undefined {
+    return this.violations[0]?.field;
   }
 }
 
 /** A named pipeline, run, model or artifact does not exist. */
 export class NotFoundError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(message: string, options?: RefitErrorOptions) {
     super('not_found', message, options);
   }
 }
 
 /** The thing already exists, or a concurrent change won (optimistic concurrency). */
 export class ConflictError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(message: string, options?: RefitErrorOptions) {
     super('conflict', message, options);
   }
 }
 
 /** The system is not in a state where this can be done (e.g. no champion to compare with). */
 export class FailedPreconditionError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(message: string, options?: RefitErrorOptions) {
     super('failed_precondition', message, options);
   }
 }
 
 /** A dependency (database, broker, object store, another service) cannot be reached; retry later. */
 export class UnavailableError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  /** How long the caller should wait before retrying, when the error knows (sent as google.rpc.RetryInfo). */
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, options?: RefitErrorOptions & { retryAfterMs?: number }) {
     super('unavailable', message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
 /** The caller did not prove who it is (no or a bad credential): the message says what is needed. */
 export class UnauthenticatedError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(message: string, options?: RefitErrorOptions) {
     super('unauthenticated', message, options);
   }
 }
 
 /** The caller is known but its roles do not allow this: the message names the role needed. */
 export class PermissionDeniedError extends RefitError {
-  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(message: string, options?: RefitErrorOptions) {
     super('permission_denied', message, options);
   }
 }
@@ -111,10 +160,8 @@ export function asRefitError(e: unknown): RefitError | undefined {
   const kind = e instanceof Error ? (e as Error & { kind?: unknown }).kind : undefined;
   if (e instanceof Error && typeof kind === 'string' && KINDS.has(kind)) {
     const details = (e as Error & { details?: unknown }).details;
-    return new RefitError(kind as ErrorKind, e.message, {
-      cause: e,
-      details: details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined,
-    });
+    const options = { cause: e, details: details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined };
+    return kind === 'invalid_input' ? new InvalidInputError(e.message, options) : new RefitError(kind as ErrorKind, e.message, options);
   }
   return undefined;
 }

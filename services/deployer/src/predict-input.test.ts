@@ -1,15 +1,15 @@
 import type { FittedTransform } from '@refit/modeling';
-import { isInvalidInput } from '@refit/platform';
+import { isInvalidInput, type InvalidInputError } from '@refit/platform';
 import { describe, expect, it } from 'vitest';
 import { columnarRows, missingFeatures, requestRows } from './predict-input.js';
 
 const limits = { maxRows: 100, maxColumns: 10 };
-const refusal = (f: () => unknown): Error => {
+const refusal = (f: () => unknown): InvalidInputError => {
   try {
     f();
   } catch (err) {
     expect(isInvalidInput(err)).toBe(true);
-    return err as Error;
+    return err as InvalidInputError;
   }
   throw new Error('expected a refusal');
 };
@@ -45,6 +45,16 @@ describe('a Predict request’s rows', () => {
     expect(refusal(() => columnarRows(['a'], [Number.NEGATIVE_INFINITY])).message).toMatch(/-Infinity/);
     expect(columnarRows(['a', 'b'], [1, Number.NaN])).toEqual([{ a: 1, b: null }]);
   });
+  it('names the bad field of the request as a path (sent as a google.rpc.BadRequest field violation)', () => {
+    const field = (f: () => unknown): string | undefined => refusal(f).field;
+    expect(field(() => requestRows({ rows: [{ a: 1 }, { a: { b: 1 } }], columns: [], values: [] }, limits))).toBe('rows[1].a');
+    expect(field(() => requestRows({ rows: [{ 'max temp': Number.NaN }], columns: [], values: [] }, limits))).toBe('rows[0]["max temp"]');
+    expect(field(() => requestRows({ rows: [1], columns: [], values: [] }, limits))).toBe('rows[0]');
+    expect(field(() => requestRows({ rows: [], columns: [], values: [1] }, limits))).toBe('columns');
+    expect(field(() => columnarRows(['a', 'a'], [1, 2]))).toBe('columns[1]');
+    expect(field(() => columnarRows(['a', 'b'], [1, 2, 3]))).toBe('values');
+    expect(field(() => columnarRows(['a', 'b'], [1, 2, 3, Number.POSITIVE_INFINITY]))).toBe('values[3]');
+  });
 });
 
 describe('features a row lacks', () => {
@@ -52,6 +62,11 @@ describe('features a row lacks', () => {
     const err = refusal(() => missingFeatures(transform, 'v3', [{ temp_max: 12, wind: 1, weather: 'sun' }, { wind: 1 }, { temp_max: null, weather: 'rain' }]));
     expect(err.message).toMatch(/^feature "temp_max" is missing in rows 1, 2, feature "weather" is missing in row 1: model v3 was trained with them and the spec declares no imputation/);
     expect(err.message).toMatch(/declare `impute`/);
+    expect(err.reason).toBe('MISSING_FEATURE');
+    expect(err.violations).toEqual([
+      { field: 'rows[1].temp_max', description: 'feature "temp_max" is missing in rows 1, 2' },
+      { field: 'rows[1].weather', description: 'feature "weather" is missing in row 1' },
+    ]);
     expect(refusal(() => missingFeatures(transform, 'v3', [{ temp_max: 12 }])).message).toMatch(/feature "weather" is missing in the row/);
   });
   it('are filled and reported per row when the spec declares an imputation (absent, null, NaN or blank)', () => {

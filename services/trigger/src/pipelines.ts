@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
-import { EVENTS, InvalidInputError, NotFoundError, UnavailableError, withTransaction, type ServiceRuntime } from '@refit/platform';
+import { EVENTS, InvalidInputError, NotFoundError, UnavailableError, withTransaction, type FieldViolation, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, SpecError, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { getPipeline, insertRun, savePipelineVersion, type PipelineRow, type RunRow } from './store.js';
 import { checkWebhookHost, isWebhookAddressRefused, NO_ALLOW, type WebhookAddressPolicy } from './webhook-address.js';
+
+/**
+ * The BadRequest field violations of a spec's problems (`features[1].type: …`): each at
+ * `spec_yaml.<its path in the spec>`, or at `spec_yaml` when it names no field (`(yaml): …`).
+ */
+export function specViolations(problems: readonly string[]): FieldViolation[] {
+  return problems.map((p) => {
+    const m = /^([A-Za-z_][\w.[\]"-]*): (.*)$/s.exec(p);
+    return m ? { field: `spec_yaml.${m[1]}`, description: m[2] } : { field: 'spec_yaml', description: p };
+  });
+}
 
 /**
  * The problems of a spec's webhook URLs, as `alerts.webhooks[i].url: …`: each host must resolve,
@@ -38,12 +49,12 @@ export async function applyPipeline(rt: ServiceRuntime, specYaml: string, webhoo
   try {
     spec = parseSpec(specYaml);
   } catch (e) {
-    if (e instanceof SpecError) throw new InvalidInputError(e.message, { cause: e, details: { problems: e.problems } });
+    if (e instanceof SpecError) throw new InvalidInputError(e.message, { cause: e, details: { problems: e.problems }, violations: specViolations(e.problems) });
     throw e;
   }
   // Resolved before the transaction: DNS can be slow, and a lock must not wait on it.
   const problems = await webhookProblems(spec, webhooks);
-  if (problems.length > 0) throw new InvalidInputError(`invalid pipeline spec: ${problems.join('; ')}`, { details: { problems } });
+  if (problems.length > 0) throw new InvalidInputError(`invalid pipeline spec: ${problems.join('; ')}`, { details: { problems }, violations: specViolations(problems) });
   const specJson = JSON.stringify(spec);
   const name = spec.name;
   return withTransaction(rt.pool, async (tx) => {

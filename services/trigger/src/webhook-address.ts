@@ -111,15 +111,16 @@ export class WebhookAddressRefusedError extends FailedPreconditionError {
   readonly host: string;
   /** The refused address. */
   readonly address: string;
-  /** What kind of address it is (`a loopback address`…). */
-  readonly reason: string;
-  constructor(host: string, address: string, reason: string) {
-    super(`host ${host} resolves to ${address}, ${reason}; webhooks may only reach public addresses unless the operator allows it with ${WEBHOOK_ALLOW_ENV}`, {
-      details: { host, address, reason },
+  /** What kind of address it is (`a loopback address`…); `reason` is the ErrorInfo reason, WEBHOOK_ADDRESS_REFUSED. */
+  readonly addressKind: string;
+  constructor(host: string, address: string, addressKind: string) {
+    super(`host ${host} resolves to ${address}, ${addressKind}; webhooks may only reach public addresses unless the operator allows it with ${WEBHOOK_ALLOW_ENV}`, {
+      details: { host, address, reason: addressKind },
+      reason: 'WEBHOOK_ADDRESS_REFUSED',
     });
     this.host = host;
     this.address = address;
-    this.reason = reason;
+    this.addressKind = addressKind;
   }
 }
 

@@ -18,8 +18,10 @@ export {
 export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 export { callOptionsFrom, createClient, type CallOptions, type Client, type ClientControls, type ClientMethod, type ClientOptions } from './client.js';
 export {
+  DEFAULT_RETRY_DELAY_MS,
   ERROR_DETAILS_KEY,
   REQUEST_ID_KEY,
+  standardStatus,
   grpcCodeOf,
   isDeadlineExceeded,
   toRefitError,
@@ -28,5 +30,15 @@ export {
   type GrpcStatus,
   type StatusCallInfo,
 } from './status.js';
+export {
+  ERROR_DOMAIN,
+  STATUS_DETAILS_KEY,
+  decodeStatusDetails,
+  encodeStatusDetails,
+  readStatusDetails,
+  reasonOfKind,
+  type ErrorInfoDetail,
+  type StatusDetails,
+} from './status-details.js';
 export { checkHealth, type HealthStatus } from './health.js';
 export { Encoded, toServiceDefinition, type ServiceDefinitionOptions } from './codec.js';
