@@ -1,8 +1,10 @@
 // Lint rules for the whole workspace. Module boundaries: services never import services,
-// libs never import services, and libs/ml stays pure (no I/O).
+// libs never import services, neither imports an application (the CLI), and libs/ml stays pure (no I/O).
 import tseslint from 'typescript-eslint';
 
 const serviceNames = ['trigger', 'ingestion', 'feature', 'trainer', 'evaluator', 'registry', 'deployer', 'console'];
+const noService = { group: ['@refit/*-service', '**/services/**'], message: 'A library never imports a service.' };
+const noApp = { group: ['@refit/cli', '@refit/cli/*', '**/cli/src/**', '**/scripts/**', '**/bench/**', '**/replay/**', '**/chaos/**'], message: 'A library or service never imports an application (the CLI, scripts, benchmarks, replay, chaos): move what both need into a library.' };
 const ioModules = ['pg', 'nats', 'minio', '@grpc/*', 'node:fs', 'node:fs/*', 'fs', 'node:net', 'node:http', 'node:child_process', '@refit/platform', '@refit/testing'];
 
 export default tseslint.config(
@@ -20,9 +22,13 @@ export default tseslint.config(
   ...serviceNames.map((name) => ({
     files: [`services/${name}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@refit/*-service', '../../*/src/**', '**/services/**'], message: 'Services never import services: talk over gRPC or NATS events.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@refit/*-service', '../../*/src/**', '**/services/**'], message: 'Services never import services: talk over gRPC or NATS events.' }, noApp] }],
     },
   })),
+  {
+    files: ['libs/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noService, noApp] }] },
+  },
   {
     // Benchmarks drive a service's own code in-process to measure it; nothing ships from here.
     files: ['bench/**/*.ts'],
@@ -39,14 +45,14 @@ export default tseslint.config(
     files: ['libs/views/**/*.ts'],
     ignores: ['libs/views/**/*.test.ts', 'libs/views/src/assets.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/views is pure: data in, HTML out, no I/O.' }, { group: ['@refit/*-service', '**/services/**'], message: 'A library never imports a service.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/views is pure: data in, HTML out, no I/O.' }, noService, noApp] }],
     },
   },
   {
     files: ['libs/ml/**/*.ts'],
     ignores: ['libs/ml/**/*.test.ts', 'libs/ml/scripts/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/ml is pure: no I/O imports.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'libs/ml is pure: no I/O imports.' }, noService, noApp] }],
     },
   },
 );

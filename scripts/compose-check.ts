@@ -18,25 +18,20 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runDurationMs } from '@refit/cli';
+import { connect, demoLoop, runDemo, runDurationMs, type DemoOptions, type LoopRun } from '@refit/cli';
 import { ensureLocalCredentials } from '@refit/platform';
 import {
   buildInfraStandins,
   composeClientEnv,
-  composeClients,
-  composeDemoLoop,
   composeProject,
   CONTAINER_PROCESS_LABEL,
   containerLaunch,
   driveHealthchecks,
   REPO_ROOT,
-  runDemo,
   SERVICES,
   startPodmanService,
   waitFor,
   type ComposeProject,
-  type DemoOptions,
-  type LoopRun,
   type Stack,
 } from '@refit/stack';
 import { freePort } from '@refit/testing';
@@ -153,11 +148,11 @@ async function waitAllHealthy(p: ComposeProject, expected: Record<string, number
 async function timedComposeLoop(label: string, p: ComposeProject, home: string, pipeline: string, during?: (runId: string) => Promise<void>) {
   say(`demo loop: ${label}`);
   const started = Date.now();
-  const result = await composeDemoLoop({ clients: async () => composeClients(await composeClientEnv(p, home)), pipeline, during, log: (l) => say(`  ${l}`) });
+  const result = await demoLoop({ clients: async () => connect(await composeClientEnv(p, home)), pipeline, during, log: (l) => say(`  ${l}`) });
   const runs = result.runs.map((r: LoopRun) => ({ label: r.label, status: r.run.status, durationMs: runDurationMs(r.run) }));
   const totalMs = Date.now() - started;
-  say(`  done in ${seconds(totalMs)} s; runs: ${runs.map((r) => `${r.durationMs} ms`).join(', ')}; model ${result.predictions.before} → ${result.predictions.after}`);
-  return { label, loopS: seconds(runs.reduce((n, r) => n + r.durationMs, 0)), totalS: seconds(totalMs), runs, servedBefore: result.predictions.before, servedAfter: result.predictions.after };
+  say(`  done in ${seconds(totalMs)} s; runs: ${runs.map((r) => `${r.durationMs} ms`).join(', ')}; model ${result.predictions.before.version} → ${result.predictions.after.version}`);
+  return { label, loopS: seconds(runs.reduce((n, r) => n + r.durationMs, 0)), totalS: seconds(totalMs), runs, servedBefore: result.predictions.before.version, servedAfter: result.predictions.after.version };
 }
 
 /**

@@ -1,5 +1,5 @@
 // `npm run demo [-- --json]`: the whole retraining loop on real data (see libs/stack/src/demo.ts).
-import { demoJson, runDemo } from '@refit/stack';
+import { demoJson, runDemo } from '@refit/cli';
 
 const json = process.argv.includes('--json');
 runDemo({ log: json ? undefined : (line) => console.log(line) }).then(

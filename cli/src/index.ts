@@ -5,3 +5,4 @@ export * from './commands.js';
 export { dataPush, dataQuarantine } from './data-commands.js';
 export * from './format.js';
 export * from './context.js';
+export * from './demo.js';

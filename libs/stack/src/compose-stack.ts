@@ -4,23 +4,18 @@
  * socket of its own, the compose project's commands, its published ports, its containers, and the
  * health checks that podman runs from systemd timers elsewhere (there is no systemd here: without
  * them every container would stay `starting` and `depends_on: service_healthy` would never let the
- * services start). Then the demo loop against the published gRPC ports.
+ * services start). The demo loop against the published gRPC ports is the CLI's `demoLoop`.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { connect, runDurationMs, waitForRun, type Clients, type Io } from '@refit/cli';
-import { RunStatus, type Run } from '@refit/contracts';
-import { DEFAULT_PORTS, FailedPreconditionError } from '@refit/platform';
-import * as cmd from '@refit/cli';
+import { DEFAULT_PORTS } from '@refit/platform';
 import { waitFor } from './infra.js';
 import { REPO_ROOT, SERVICES } from './stack.js';
-import { writeWeatherSlice } from './weather-data.js';
 
 const run = promisify(execFile);
 
@@ -195,91 +190,6 @@ export async function composeClientEnv(p: ComposeProject, home: string): Promise
   for (const s of SERVICES) env[`REFIT_${s.toUpperCase()}_ADDR`] = await p.port(s, DEFAULT_PORTS[s]);
   return env;
 }
-
-/** One run of {@link composeDemoLoop}. */
-export type LoopRun = { label: string; run: Run };
-
-/**
- * The demo's loop (libs/stack/src/demo.ts) against a running stack it did not start: apply the
- * weather-rain pipeline, push Seattle 2012–2013, train and deploy the first champion; push New
- * York 2012–2014, retrain, and serve the new champion. `clients()` is asked again after `during`
- * (it may have restarted containers, whose published ports then change). `pipeline` names the
- * pipeline (default weather-rain): a second loop on the same stack takes a name of its own, to
- * start from nothing as the demo does.
- */
-export async function composeDemoLoop(o: {
-  clients: () => Promise<Clients>;
-  pipeline?: string;
-  log?: (line: string) => void;
-  /** Called right after the second run is triggered; the loop waits for the run once it returns. */
-  during?: (runId: string) => Promise<void>;
-  runTimeoutMs?: number;
-}): Promise<{ runs: LoopRun[]; predictions: { before: string; after: string } }> {
-  const log = o.log ?? (() => undefined);
-  const PIPELINE = o.pipeline ?? 'weather-rain';
-  const dir = mkdtempSync(join(tmpdir(), 'refit-compose-demo-'));
-  try {
-    const spec = join(dir, 'pipeline.yaml');
-    writeFileSync(spec, readFileSync(join(REPO_ROOT, 'examples/weather-rain.yaml'), 'utf8').replace(/^name: weather-rain$/m, `name: ${PIPELINE}`));
-    const seattle = writeCsv(dir, 'seattle-2012-2013.csv', 'Seattle', 2012, 2013);
-    const newYork = writeCsv(dir, 'new-york-2012-2014.csv', 'New York', 2012, 2014);
-    const probe = writeWeatherSlice(join(dir, 'probe.csv'), 'New York', 2015, 2015).filter((_, i) => i % 73 === 0);
-    let c = await o.clients();
-    const quiet: Io = { json: true, progress: false, out: () => undefined, err: () => undefined };
-    await cmd.pipelineApply(c, quiet, spec);
-    const runs: LoopRun[] = [];
-    const cycle = async (label: string, file: string, reason: string, during?: (runId: string) => Promise<void>) => {
-      const push = await c.ingestion.pushData(
-        (async function* () {
-          yield { part: { case: 'header' as const, value: { pipeline: PIPELINE, format: 'csv', filename: file } } };
-          const { createReadStream } = await import('node:fs');
-          for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) yield { part: { case: 'chunk' as const, value: chunk as Buffer } };
-        })(),
-      );
-      const { run: started } = await c.trigger.triggerRun({ pipeline: PIPELINE, reason });
-      const runId = started?.runId ?? '';
-      log(`${label}: ${push.rowsAccepted} rows pushed, run ${runId} triggered`);
-      if (during) {
-        await during(runId);
-        c = await o.clients();
-      }
-      const done = await waitForRun(c, runId, { timeoutMs: o.runTimeoutMs ?? 300_000 });
-      runs.push({ label, run: done });
-      log(`${label}: run ${runId} ${RunStatus[done.status].toLowerCase()} in ${runDurationMs(done)} ms`);
-      if (done.status !== RunStatus.SUCCEEDED) throw new Error(`run ${runId} ${RunStatus[done.status].toLowerCase()}: ${done.failedStage} — ${done.failureReason}`);
-    };
-    await cycle('first model: Seattle 2012–2013', seattle, 'first model for the pipeline');
-    const before = await servedVersion(c, PIPELINE, probe);
-    await cycle('location shift: New York 2012–2014', newYork, 'data moved to New York', o.during);
-    const after = await servedVersion(c, PIPELINE, probe);
-    return { runs, predictions: { before, after } };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function writeCsv(dir: string, name: string, location: string, from: number, to: number): string {
-  const file = join(dir, name);
-  writeWeatherSlice(file, location, from, to);
-  return file;
-}
-
-/** The model version the deployer serves the probe rows with (a replica may lag by a sync period). */
-async function servedVersion(c: Clients, pipeline: string, rows: Array<Record<string, string>>): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const r = await c.deployer.predict({ pipeline, rows: rows.map((x) => ({ temp_max: Number(x.temp_max), temp_min: Number(x.temp_min), wind: Number(x.wind) })) });
-      return r.modelVersion;
-    } catch (e) {
-      if (!(e instanceof FailedPreconditionError) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** Clients for the CLI environment {@link composeClientEnv} gives. */
-export const composeClients = (env: Record<string, string>): Clients => connect(env);
 
 /** The infrastructure services of deploy/compose/docker-compose.yml, each stood in for by a target of deploy/compose/check/Containerfile. */
 export const INFRA_SERVICES = ['postgres', 'nats', 'minio'] as const;

@@ -7,7 +7,6 @@ export * from './backoff.js';
 export * from './supervisor.js';
 export * from './reset.js';
 export * from './weather-data.js';
-export * from './demo.js';
 export * from './audit.js';
 export * from './stage-watch.js';
 export * from './log-tail.js';

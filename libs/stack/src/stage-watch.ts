@@ -1,5 +1,4 @@
 import { RunStatus, type Run } from '@refit/contracts';
-import type { Clients } from '@refit/cli';
 import type { NatsConnection } from 'nats';
 import type { ServiceName } from './stack.js';
 
@@ -35,11 +34,14 @@ export async function waitStageWorking(nc: NatsConnection, opts: { stream: strin
   }
 }
 
+/** What {@link waitRunEnds} needs: a trigger client (the CLI's, or any with GetRun). */
+export type RunReader = { trigger: { getRun(req: { runId: string }, opts?: { timeoutMs?: number }): Promise<{ run?: Run }> } };
+
 /**
  * Polls a run until it is no longer running, through outages: a failed GetRun (the trigger
  * restarting, Postgres down) is retried until `timeoutMs`.
  */
-export async function waitRunEnds(c: Clients, runId: string, opts: { timeoutMs: number; pollMs?: number }): Promise<Run> {
+export async function waitRunEnds(c: RunReader, runId: string, opts: { timeoutMs: number; pollMs?: number }): Promise<Run> {
   const deadline = Date.now() + opts.timeoutMs;
   let last: unknown;
   for (;;) {

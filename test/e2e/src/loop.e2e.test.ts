@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { RunStatus } from '@refit/contracts';
-import { connect, waitForRun } from '@refit/cli';
 import { isNotFound } from '@refit/platform';
-import { REPO_ROOT, resetNamespace, runDemo, startStack, type DemoResult } from '@refit/stack';
+import { connect, runDemo, waitForRun, type DemoResult } from '@refit/cli';
+import { REPO_ROOT, resetNamespace, startStack } from '@refit/stack';
 import { STACK_START_S } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { resetNamespace, runDemo, type DemoResult } from '@refit/stack';
+import { runDemo, type DemoResult } from '@refit/cli';
+import { resetNamespace } from '@refit/stack';
 import { startOtlpCollector, waitFor, type CollectedSpan, type OtlpCollector } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
