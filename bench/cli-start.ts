@@ -20,8 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect, dataPush, waitForRun } from '@refit/cli';
-import { REPO_ROOT, startStack, writeWeatherSlice } from '@refit/stack';
-import { stopStackAndClean } from './stack-teardown.js';
+import { REPO_ROOT, startStack, stopStackAndClean, writeWeatherSlice } from '@refit/stack';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 20);
 const SOURCE_STARTS = Number(process.env.BENCH_SOURCE_STARTS ?? 3);

@@ -17,10 +17,9 @@ import { connect, dataPush, waitForRun } from '@refit/cli';
 import { RunStatus } from '@refit/contracts';
 import { startConsole } from '@refit/console-service';
 import { issueToken } from '@refit/platform';
-import { DEFAULT_PG_URL, REPO_ROOT, startStack, writeWeatherSlice } from '@refit/stack';
+import { DEFAULT_PG_URL, REPO_ROOT, startStack, stopStackAndClean, writeWeatherSlice } from '@refit/stack';
 import { launchBrowser } from '@refit/testing';
 import { seedHistory } from './console-seed.js';
-import { stopStackAndClean } from './stack-teardown.js';
 
 const LOADS = Number(process.env.BENCH_LOADS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);

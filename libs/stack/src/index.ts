@@ -6,6 +6,7 @@ export * from './infra-control.js';
 export * from './backoff.js';
 export * from './supervisor.js';
 export * from './reset.js';
+export * from './stack-teardown.js';
 export * from './weather-data.js';
 export * from './audit.js';
 export * from './stage-watch.js';

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { connect, dataPush, waitForRun, type Clients } from '@refit/cli';
 import { RunStatus, type Run } from '@refit/contracts';
 import { issueToken, type Role } from '@refit/platform';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, writeWeatherSlice, type Stack } from '@refit/stack';
-import { type ConsoleProcess, dropSchemasWithPrefix, launchBrowser, STACK_START_S, startConsoleProcess } from '@refit/testing';
+import { REPO_ROOT, startStack, stopStackAndClean, writeWeatherSlice, type Stack } from '@refit/stack';
+import { type ConsoleProcess, launchBrowser, STACK_START_S, startConsoleProcess } from '@refit/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIDTHS, chartData, drawnPixels, markerOf, screenshot, setMarker, submitForm, texts, waitForText } from './console-page.js';
@@ -97,13 +97,7 @@ describe('the web console in a real Chromium, after the demo loop', () => {
     await browser?.close();
     await web?.stop();
     if (!stack) return;
-    const e = stack.env;
-    const shared = { pg: !stack.infra.postgres, nats: !stack.infra.nats };
-    await stack.stop();
-    // Servers the stack started took the namespace with them (their data is under workDir); shared ones keep it until dropped.
-    if (shared.pg && !shared.nats) await dropSchemasWithPrefix(e.REFIT_PG_URL ?? DEFAULT_PG_URL, env.REFIT_SCHEMA_PREFIX);
-    if (shared.pg && shared.nats) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: env.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
-    rmSync(workDir, { recursive: true, force: true });
+    await stopStackAndClean(stack, env, workDir);
     rmSync(dir, { recursive: true, force: true });
   });
 

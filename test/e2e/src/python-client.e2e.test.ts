@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@refit/cli';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, REPO_ROOT, resetNamespace, startStack, type Stack } from '@refit/stack';
-import { dropSchemasWithPrefix, STACK_START_S, weatherCsvPath } from '@refit/testing';
+import { REPO_ROOT, startStack, stopStackAndClean, type Stack } from '@refit/stack';
+import { STACK_START_S, weatherCsvPath } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Its own namespace on the real Postgres, NATS and S3; the seven services as processes with TLS and
@@ -57,13 +57,7 @@ describe('the Python client (clients/python) against the real stack', () => {
 
   afterAll(async () => {
     if (!stack) return;
-    const e = stack.env;
-    const shared = { pg: !stack.infra.postgres, nats: !stack.infra.nats };
-    await stack.stop();
-    // Servers the stack started took the namespace with them (their data is under workDir); shared ones keep it until dropped.
-    if (shared.pg && !shared.nats) await dropSchemasWithPrefix(e.REFIT_PG_URL ?? DEFAULT_PG_URL, env.REFIT_SCHEMA_PREFIX);
-    if (shared.pg && shared.nats) await resetNamespace({ pgUrl: e.REFIT_PG_URL ?? DEFAULT_PG_URL, schemaPrefix: env.REFIT_SCHEMA_PREFIX, natsUrl: e.REFIT_NATS_URL ?? DEFAULT_NATS_URL, stream: env.REFIT_STREAM, natsUser: e.REFIT_NATS_USER, natsPassword: e.REFIT_NATS_PASSWORD });
-    rmSync(workDir, { recursive: true, force: true });
+    await stopStackAndClean(stack, env, workDir);
     rmSync(dir, { recursive: true, force: true });
   });
 

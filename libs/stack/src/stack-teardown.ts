@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
-import { DEFAULT_NATS_URL, DEFAULT_PG_URL, resetNamespace, type Stack } from '@refit/stack';
+import { resetNamespace } from './reset.js';
+import type { Stack } from './stack.js';
+import { DEFAULT_NATS_URL, DEFAULT_PG_URL } from './stack-infra.js';
 import { dropSchemasWithPrefix } from '@refit/testing';
 
 /**
- * Stops a bench's stack and leaves nothing behind: servers the stack started took the namespace
+ * Stops a stack a test or a bench started in a namespace of its own and leaves nothing behind: servers the stack started took the namespace
  * with them (their data is under `workDir`); shared ones keep it until dropped here.
  */
 export async function stopStackAndClean(stack: Stack, env: { REFIT_SCHEMA_PREFIX: string; REFIT_STREAM: string }, workDir: string): Promise<void> {
