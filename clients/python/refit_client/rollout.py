@@ -13,6 +13,11 @@ def _num(v: Any) -> Optional[float]:
     return None if v is None else float(v)
 
 
+def _opt(m: Any, field: str) -> Optional[float]:
+    # An ``optional double`` of the typed message: unset where the number is undefined.
+    return getattr(m, field) if m.HasField(field) else None
+
+
 @dataclass(frozen=True)
 class Operational:
     """The candidate's operational numbers in a step (when the rollout has guardrails)."""
@@ -22,6 +27,10 @@ class Operational:
     latency_ms: Optional[float]
     champion_latency_ms: Optional[float]
     divergence: Optional[float]
+
+    @classmethod
+    def from_proto(cls, o: deployer_pb2.RolloutOperational) -> "Operational":
+        return cls(int(o.predictions), int(o.errors), _opt(o, "latency_ms"), _opt(o, "champion_latency_ms"), _opt(o, "divergence"))
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,33 @@ class StepAnalysis:
     p_worse: Optional[float]
     divergence: Optional[float]
     operational: Optional[Operational]
+
+    @classmethod
+    def from_proto(cls, a: deployer_pb2.StepAnalysis) -> "StepAnalysis":
+        """The typed ``StepAnalysis`` message (``Rollout.last_analysis``, ``RolloutStep.analysis``)."""
+        return cls(
+            outcome=a.outcome,
+            reason=a.reason,
+            metric=a.metric,
+            paired=a.paired,
+            candidate=_opt(a, "candidate"),
+            champion=_opt(a, "champion"),
+            n_candidate=int(a.n_candidate),
+            n_champion=int(a.n_champion),
+            gain=_opt(a, "gain"),
+            lower=_opt(a, "lower"),
+            upper=_opt(a, "upper"),
+            test=a.test,
+            p_worse=_opt(a, "p_worse"),
+            divergence=_opt(a, "divergence"),
+            operational=Operational.from_proto(a.operational) if a.HasField("operational") else None,
+        )
+
+    @classmethod
+    def of(cls, m: Any, field: str, json_field: str) -> Optional["StepAnalysis"]:
+        """The analysis in message ``m``: its typed field when set, else (a deployer of the release
+        before the typed field) its JSON field; None when it has neither."""
+        return cls.from_proto(getattr(m, field)) if m.HasField(field) else cls.from_json(getattr(m, json_field))
 
     @classmethod
     def from_json(cls, text: str) -> Optional["StepAnalysis"]:
@@ -135,9 +171,9 @@ class Rollout:
             step_started_at_ms=r.step_started_at_ms,
             last_outcome=r.last_outcome,
             last_reason=r.last_reason,
-            last_analysis=StepAnalysis.from_json(r.last_analysis_json),
+            last_analysis=StepAnalysis.of(r, "last_analysis", "last_analysis_json"),
             history=[
-                RolloutStep(h.step, h.weight, h.started_at_ms, h.ended_at_ms, h.outcome, h.reason, StepAnalysis.from_json(h.analysis_json))
+                RolloutStep(h.step, h.weight, h.started_at_ms, h.ended_at_ms, h.outcome, h.reason, StepAnalysis.of(h, "analysis", "analysis_json"))
                 for h in r.history
             ],
         )

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { MonitoringWindowSchema } from '@refit/contracts';
+import { MonitoringWindowSchema, RolloutSchema } from '@refit/contracts';
 import { describe, expect, it } from 'vitest';
 import { binPositions, driftViewFromReport } from './drift.js';
 import { renderDriftPage } from './drift-page.js';
@@ -7,7 +7,7 @@ import { curvesSection } from './evaluation.js';
 import { renderModelsPage } from './models-page.js';
 import { renderPipelinePage } from './pipeline-page.js';
 import { renderPipelinesPage } from './pipelines-page.js';
-import { renderRolloutPage } from './rollout-page.js';
+import { lastAnalysis, renderRolloutPage } from './rollout-page.js';
 import { renderRunPage } from './run-page.js';
 import { renderErrorPage, renderLoginPage } from './simple-pages.js';
 import { HOSTILE, NOW, adminCtx, champion, drift, explain, ledger, pipeline, report, rollout, run, trials, viewerCtx } from './views.fixtures.js';
@@ -75,6 +75,21 @@ describe('pages', () => {
     expect(weights?.series[0].y).toEqual([5, 5, 25, 25]);
     const asViewer = renderRolloutPage(viewerCtx, { pipeline: 'rain', rollout, problems: [], nowMs: NOW }).value;
     expect(asViewer).not.toContain('promote-button');
+  });
+
+  it('reads the typed analysis of the rollout, the JSON of an older deployer the same way', () => {
+    const typed = create(RolloutSchema, { ...rollout, lastAnalysisJson: '', lastAnalysis: lastAnalysis(rollout) });
+    expect(typed.lastAnalysis).toMatchObject({ metric: 'auc', candidate: 0.7, nCandidate: 40n, nChampion: 120n, lower: -0.05, test: 'always-valid z', operational: { predictions: 160n, errors: 0n, latencyMs: 1.2, divergence: 0.03 } });
+    expect(typed.lastAnalysis?.pWorse).toBeUndefined();
+    const section = (page: string, id: string) => new RegExp(`data-testid="${id}"[\\s\\S]*?</(table|ul)>`).exec(page)?.[0];
+    const fromJson = renderRolloutPage(adminCtx, { pipeline: 'rain', rollout, problems: [], nowMs: NOW }).value;
+    const fromTyped = renderRolloutPage(adminCtx, { pipeline: 'rain', rollout: typed, problems: [], nowMs: NOW }).value;
+    for (const id of ['variants', 'variant-gain', 'guardrails']) expect(section(fromTyped, id)).toEqual(section(fromJson, id));
+    expect(section(fromTyped, 'variants')).toContain('>40<');
+    expect(section(fromTyped, 'guardrails')).toContain('160 predictions, 0 errors (0.00%)');
+    // A rollout that has no analysis yet, either way.
+    expect(lastAnalysis(create(RolloutSchema, { pipeline: 'rain' }))).toBeUndefined();
+    expect(lastAnalysis(create(RolloutSchema, { pipeline: 'rain', lastAnalysisJson: 'not json' }))).toBeUndefined();
   });
 
   it('renders the models page with versions, alias history, the ledger and its verification', () => {

@@ -1,8 +1,9 @@
 /** `/pipelines/<name>/rollout`: steps and weight, live metrics per variant, guardrails, the analysis. */
-import type { Rollout } from '@refit/contracts';
+import { fromJson, toJsonString, type JsonObject } from '@bufbuild/protobuf';
+import { StepAnalysisSchema, type Rollout, type StepAnalysis } from '@refit/contracts';
 import { chart } from './charts.js';
 import { actionForm } from './components.js';
-import { duration, num, numOf, obj, pValue, parseJson, signed, strOf, when } from './format.js';
+import { duration, num, pValue, parseJson, signed, when } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, pipelineNav } from './layout.js';
 import type { PageContext } from './page-context.js';
@@ -10,25 +11,38 @@ import type { PageContext } from './page-context.js';
 /** The rollout page's data. */
 export type RolloutDetail = { pipeline: string; rollout?: Rollout; problems: string[]; nowMs: number };
 
-// The analysis JSON is the deployer's StepAnalysis (metric, each side's value and labeled rows, the
-// gain with its always-valid bounds, operational numbers); it is read defensively so an older or
-// newer shape still shows what it has.
-function variantsTable(a: Record<string, unknown>, r: Rollout): SafeHtml {
-  const metric = strOf(a.metric);
-  if (!metric) return html`<p class="muted">no live metrics per variant yet</p>`;
-  const bounds = a.lower !== undefined ? html`gain ${signed(numOf(a.gain))} [${signed(numOf(a.lower))}, ${signed(numOf(a.upper))}] <span class="muted">${strOf(a.test)}${a.pWorse !== undefined ? html`, p(worse)=${pValue(numOf(a.pWorse))}` : ''}</span>` : '';
-  return html`<div class="scroll"><table data-testid="variants"><thead><tr><th>variant</th><th>${metric}</th><th class="n">labeled rows</th></tr></thead><tbody>
-    <tr><td>candidate ${r.candidateVersion}</td><td class="n">${num(numOf(a.candidate))}</td><td class="n">${strOf(a.nCandidate)}</td></tr>
-    <tr><td>champion ${r.championVersion}</td><td class="n">${num(numOf(a.champion))}</td><td class="n">${strOf(a.nChampion)}</td></tr></tbody></table></div>
+/**
+ * The rollout's last analysis: the typed field, or, for a rollout served by a deployer of the
+ * release before it, the JSON field (the deployer's StepAnalysis, whose keys are the message's JSON
+ * names; read leniently so an older or newer shape still shows what it has).
+ */
+export function lastAnalysis(r: Rollout): StepAnalysis | undefined {
+  if (r.lastAnalysis) return r.lastAnalysis;
+  const json = parseJson(r.lastAnalysisJson);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  try {
+    return fromJson(StepAnalysisSchema, json as JsonObject, { ignoreUnknownFields: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function variantsTable(a: StepAnalysis | undefined, r: Rollout): SafeHtml {
+  if (!a?.metric) return html`<p class="muted">no live metrics per variant yet</p>`;
+  const bounds = a.test ? html`gain ${signed(a.gain)} [${signed(a.lower)}, ${signed(a.upper)}] <span class="muted">${a.test}${a.pWorse !== undefined ? html`, p(worse)=${pValue(a.pWorse)}` : ''}</span>` : '';
+  return html`<div class="scroll"><table data-testid="variants"><thead><tr><th>variant</th><th>${a.metric}</th><th class="n">labeled rows</th></tr></thead><tbody>
+    <tr><td>candidate ${r.candidateVersion}</td><td class="n">${num(a.candidate)}</td><td class="n">${String(a.nCandidate)}</td></tr>
+    <tr><td>champion ${r.championVersion}</td><td class="n">${num(a.champion)}</td><td class="n">${String(a.nChampion)}</td></tr></tbody></table></div>
     <p data-testid="variant-gain">${bounds}${a.paired ? ' · paired on the same rows' : ''}</p>`;
 }
 
-function guardrails(a: Record<string, unknown>): SafeHtml {
-  const op = obj(a.operational);
-  if (Object.keys(op).length === 0) return html`<p class="muted">no guardrail numbers in the last analysis</p>`;
-  const errorRate = numOf(op.predictions) ? (numOf(op.errors) ?? 0) / numOf(op.predictions)! : undefined;
-  return html`<ul class="reasons" data-testid="guardrails"><li>${strOf(op.predictions)} predictions, ${strOf(op.errors)} errors${errorRate !== undefined ? html` (${num(errorRate * 100, 2)}%)` : ''}</li>
-    <li>latency ${num(numOf(op.latencyMs), 2)} ms vs champion ${num(numOf(op.championLatencyMs), 2)} ms</li><li>divergence from the champion ${num(numOf(op.divergence ?? a.divergence), 4)}</li></ul>`;
+function guardrails(a: StepAnalysis | undefined): SafeHtml {
+  const op = a?.operational;
+  if (!op) return html`<p class="muted">no guardrail numbers in the last analysis</p>`;
+  const predictions = Number(op.predictions);
+  const errorRate = predictions ? Number(op.errors) / predictions : undefined;
+  return html`<ul class="reasons" data-testid="guardrails"><li>${String(op.predictions)} predictions, ${String(op.errors)} errors${errorRate !== undefined ? html` (${num(errorRate * 100, 2)}%)` : ''}</li>
+    <li>latency ${num(op.latencyMs, 2)} ms vs champion ${num(op.championLatencyMs, 2)} ms</li><li>divergence from the champion ${num(op.divergence ?? a.divergence, 4)}</li></ul>`;
 }
 
 /**
@@ -77,7 +91,7 @@ function stepsTable(r: Rollout, nowMs: number): SafeHtml {
 export function rolloutFragments(ctx: PageContext, d: RolloutDetail): Record<string, SafeHtml> {
   const r = d.rollout;
   if (!r) return { rollout: html`<p class="muted" data-testid="no-rollout">no rollout for ${d.pipeline}</p>` };
-  const analysis = obj(parseJson(r.lastAnalysisJson));
+  const analysis = lastAnalysis(r);
   const active = r.status === 'active';
   const enc = encodeURIComponent(d.pipeline);
   const actions = active && ctx.viewer?.can.rollout ? html`${actionForm({ action: `/pipelines/${enc}/rollout/promote`, testid: 'promote-button', label: 'Promote candidate' })}${actionForm({ action: `/pipelines/${enc}/rollout/abort`, testid: 'abort-button', label: 'Abort rollout', danger: true })}` : '';
@@ -89,7 +103,7 @@ export function rolloutFragments(ctx: PageContext, d: RolloutDetail): Record<str
       <section class="card">${weightOverTime(r, d.nowMs)}${chart({ testid: 'weight-chart', title: 'Candidate weight per step (the current one marked)', x: 'step', y: 'weight %', height: 180, series: [{ label: 'planned', x: steps.map((_, i) => i + 1), y: steps }, { label: 'now', x: [r.step + 1], y: [r.weight], points: true }] })}</section>
       <section class="card wide"><h2>Last analysis <span class="badge ${r.lastOutcome}">${r.lastOutcome || 'none yet'}</span></h2><p data-testid="analysis">${r.lastReason || 'no analysis yet'}</p>
         <h3>Live metrics per variant</h3>${variantsTable(analysis, r)}<h3>Guardrails</h3>${guardrails(analysis)}${stepsTable(r, d.nowMs)}
-        <details><summary>numbers</summary><pre class="scroll">${r.lastAnalysisJson}</pre></details></section></div>`,
+        <details><summary>numbers</summary><pre class="scroll">${analysis ? toJsonString(StepAnalysisSchema, analysis) : ''}</pre></details></section></div>`,
   };
 }
 

@@ -1,8 +1,8 @@
-import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, type DescMessage, type JsonObject, type MessageShape } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeployerService, Verdict, type Rollout } from '@refit/contracts';
+import { DeployerService, StepAnalysisSchema, Verdict, type Rollout } from '@refit/contracts';
 import { rocAuc } from '@refit/ml';
 import { applyTransform, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
@@ -27,7 +27,14 @@ type Stored = { lineage: Lineage; scores: number[] };
 type Served = { id: string; i: number; variant: string; version: string; probability: number; y: number };
 type Analysis = { outcome: string; metric: string; test: string; paired: boolean; candidate: number; champion: number; nCandidate: number; nChampion: number };
 
-const analysisOf = (r: Rollout): Analysis => JSON.parse(r.lastAnalysisJson || '{}') as Analysis;
+// Every analysis read is checked on the way: the typed field is the JSON one (every JSON key a
+// field of the message, null an unset number), field by field.
+const analysisOf = (r: Rollout): Analysis => {
+  const json = JSON.parse(r.lastAnalysisJson || '{}') as JsonObject;
+  if (r.lastAnalysisJson) expect(r.lastAnalysis).toEqual(fromJson(StepAnalysisSchema, json));
+  else expect(r.lastAnalysis).toBeUndefined();
+  return json as unknown as Analysis;
+};
 const count = (rows: Served[], variant: string) => rows.filter((s) => s.variant === variant).length;
 const accuracyOf = (rows: Served[], threshold = 0.5) => rows.filter((s) => (s.probability >= threshold ? 1 : 0) === s.y).length / rows.length;
 

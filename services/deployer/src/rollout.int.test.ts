@@ -2,7 +2,7 @@ import { fromBinary, type DescMessage, type MessageInitShape, type MessageShape 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeployerService, RegistryService, Verdict, type LineageSchema, type Rollout } from '@refit/contracts';
+import { DeployerService, RegistryService, Verdict, type LineageSchema, type Rollout, type StepAnalysis } from '@refit/contracts';
 import { applyTransform, fitTransform, initBackend, labelsOf, loadModel, parseTransform, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, isNotFound, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
@@ -19,6 +19,22 @@ const PIPELINE = spec.name;
 // Live traffic: New York 2014–2015 (the New York model never saw it), with its true labels.
 const traffic = weatherRows('New York', '2014-01-01', '2016-01-01').map((r) => ({ date: String(r.date), temp_max: Number(r.temp_max), temp_min: Number(r.temp_min), wind: Number(r.wind), precipitation: Number(r.precipitation) }));
 const labels = Array.from(labelsOf(traffic as RawRow[], spec.label));
+
+// The typed analysis on the wire is the JSON one (the release before it read), field by field: a
+// number undefined in the JSON (null) is unset in the message, a count is an int64.
+type Plain = { [k: string]: unknown };
+const plainOf = (m: object): Plain =>
+  Object.fromEntries(
+    Object.entries(m)
+      .filter(([k, v]) => !k.startsWith('$') && v !== undefined)
+      .map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v !== null && typeof v === 'object' ? plainOf(v as object) : v]),
+  );
+const withoutNulls = (o: Plain): Plain => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null).map(([k, v]) => [k, typeof v === 'object' ? withoutNulls(v as Plain) : v]));
+function expectTypedAnalysis(typed: StepAnalysis | undefined, json: string): void {
+  expect(json).not.toBe('');
+  expect(typed).toBeDefined();
+  expect(plainOf(typed!)).toStrictEqual(withoutNulls(JSON.parse(json) as Plain));
+}
 
 type Stored = { lineage: MessageInitShape<typeof LineageSchema>; modelKey: string; transformKey: string };
 
@@ -205,6 +221,7 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
       if (i > 0) expect(h.startedAtMs).toBe(history[i - 1].endedAtMs);
       expect(h.reason).toMatch(/pass: accuracy/);
       expect(JSON.parse(h.analysisJson)).toMatchObject({ outcome: 'pass', metric: 'accuracy' });
+      expectTypedAnalysis(h.analysis, h.analysisJson);
     });
     const serving = await waitFor(async () => (await events(EVENTS.modelServing)).find((e) => e.runId === 'r-2'), { timeoutMs: 15_000, what: 'v2 serving' });
     expect(serving.version).toBe('v2');
@@ -284,6 +301,8 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     const r = await rolloutOf('r-5', (x) => x.status !== 'active', 'the shadow to be decided');
     expect(r.status).toBe('rolled-back');
     const analysis = JSON.parse(r.lastAnalysisJson) as { paired: boolean; divergence: number; nCandidate: number };
+    expectTypedAnalysis(r.lastAnalysis, r.lastAnalysisJson);
+    expect(r.lastAnalysis).toMatchObject({ paired: true, nCandidate: BigInt(traffic.length) });
     expect(analysis.paired).toBe(true);
     expect(analysis.divergence).toBeGreaterThan(0.01);
     expect(analysis.nCandidate).toBe(traffic.length);
@@ -340,6 +359,10 @@ describe('progressive delivery: canary, shadow, A/B, analysis and rollback (with
     expect(analysis.nCandidate).toBe(0);
     expect(analysis.operational.predictions).toBeGreaterThanOrEqual(100);
     expect(analysis.operational.errors).toBe(0);
+    // The candidate's metric on no rows is undefined: null in the JSON, unset in the typed analysis.
+    expectTypedAnalysis(r?.lastAnalysis, r?.lastAnalysisJson ?? '');
+    expect(r?.lastAnalysis?.operational?.predictions).toBe(BigInt(analysis.operational.predictions));
+    expect(r?.lastAnalysis?.candidate).toBeUndefined();
     const ledger = (await registry.listLedger({ pipeline: PIPELINE, runId: 'r-7' })).entries;
     expect(ledger.find((e) => e.kind === 'rollback')?.summary).toContain('guardrail: mean divergence');
     const after = await serve(1, false);

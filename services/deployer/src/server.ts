@@ -11,6 +11,7 @@ import { requestRows, type PredictLimits } from './predict-input.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
 import type { Rollouts } from './rollout.js';
 import { rolloutSteps, type RolloutRow } from './rollout-store.js';
+import { wireAnalysisFields } from './rollout-wire.js';
 import { listWindows, windowQuery } from './window-history.js';
 import { isVariantScoringError, type RoutedPrediction, type RoutedResult, type ServingTable } from './serving.js';
 
@@ -170,19 +171,25 @@ function required(pipeline: string): string {
 
 /** A rollout on the wire, with the history of its steps. */
 async function wireRollout(pool: PgPool, r: RolloutRow): Promise<MessageInitShape<typeof RolloutSchema>> {
-  const history = (await rolloutSteps(pool, r.run_id)).map((x) => ({
-    step: x.step,
-    weight: x.weight,
-    startedAtMs: BigInt(x.started_at.getTime()),
-    endedAtMs: BigInt(x.ended_at?.getTime() ?? 0),
-    outcome: x.outcome,
-    reason: x.reason,
-    analysisJson: x.analysis ? JSON.stringify(x.analysis) : '',
-  }));
+  const history = (await rolloutSteps(pool, r.run_id)).map((x) => {
+    const analysis = wireAnalysisFields(x.analysis);
+    return {
+      step: x.step,
+      weight: x.weight,
+      startedAtMs: BigInt(x.started_at.getTime()),
+      endedAtMs: BigInt(x.ended_at?.getTime() ?? 0),
+      outcome: x.outcome,
+      reason: x.reason,
+      // The JSON for one release (clients before the typed field), then only `analysis`.
+      analysisJson: analysis.json,
+      analysis: analysis.typed,
+    };
+  });
   return toWireRollout(r, history);
 }
 
 function toWireRollout(r: RolloutRow, history: MessageInitShape<typeof RolloutStepSchema>[]): MessageInitShape<typeof RolloutSchema> {
+  const analysis = wireAnalysisFields(r.last_analysis);
   return {
     history,
     pipeline: r.pipeline,
@@ -198,6 +205,8 @@ function toWireRollout(r: RolloutRow, history: MessageInitShape<typeof RolloutSt
     stepStartedAtMs: BigInt(r.step_started_at.getTime()),
     lastOutcome: r.last_outcome,
     lastReason: r.last_reason,
-    lastAnalysisJson: r.last_analysis ? JSON.stringify(r.last_analysis) : '',
+    // The JSON for one release (clients before the typed field), then only `lastAnalysis`.
+    lastAnalysisJson: analysis.json,
+    lastAnalysis: analysis.typed,
   };
 }

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file refit/deployer/v1/deployer.proto.
  */
 export const file_refit_deployer_v1_deployer: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiRgoSTGlzdFdpbmRvd3NSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFEg8KB3ZlcnNpb24YAyABKAkiSQoTTGlzdFdpbmRvd3NSZXNwb25zZRIyCgd3aW5kb3dzGAEgAygLMiEucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3ciagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEijwEKClByZWRpY3Rpb24SFQoNcHJlZGljdGlvbl9pZBgBIAEoCRITCgtwcm9iYWJpbGl0eRgCIAEoARINCgVsYWJlbBgDIAEoBRINCgV2YWx1ZRgEIAEoARIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEg8KB3ZhcmlhbnQYBiABKAkSDwoHaW1wdXRlZBgHIAMoCSLLAgoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkSQAoHaW1wdXRlZBgIIAMoCzIvLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZS5JbXB1dGVkRW50cnkaLgoMSW1wdXRlZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IkUKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAESEwoLbGFiZWxfdmFsdWUYAyABKAkiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrInEKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJEhEKCWR1cGxpY2F0ZRgDIAEoAxIQCghjb25mbGljdBgEIAEoAxITCgtjb25mbGljdGluZxgFIAMoCSLaAgoHUm9sbG91dBIQCghwaXBlbGluZRgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIZChFjYW5kaWRhdGVfdmVyc2lvbhgDIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCRIOCgZzdGF0dXMYBiABKAkSDAoEc3RlcBgHIAEoBRIOCgZ3ZWlnaHQYCCABKAUSDQoFc3RlcHMYCSADKAUSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIaChJzdGVwX3N0YXJ0ZWRfYXRfbXMYCyABKAMSFAoMbGFzdF9vdXRjb21lGAwgASgJEhMKC2xhc3RfcmVhc29uGA0gASgJEhoKEmxhc3RfYW5hbHlzaXNfanNvbhgOIAEoCRIvCgdoaXN0b3J5GA8gAygLMh4ucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dFN0ZXAijwEKC1JvbGxvdXRTdGVwEgwKBHN0ZXAYASABKAUSDgoGd2VpZ2h0GAIgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSEwoLZW5kZWRfYXRfbXMYBCABKAMSDwoHb3V0Y29tZRgFIAEoCRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCSIlChFHZXRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJBChJHZXRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiTAoVUHJvbW90ZVJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiRQoWUHJvbW90ZVJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJKChNBYm9ydFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiZQoXTGlzdEZlZWRiYWNrUm93c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgFIsoBChhMaXN0RmVlZGJhY2tSb3dzUmVzcG9uc2USFQoNcHJlZGljdGlvbl9pZBgBIAEoCRIQCghyb3dfanNvbhgCIAEoCRINCgVsYWJlbBgDIAEoARITCgtsYWJlbF92YWx1ZRgEIAEoCRIwCgxwcmVkaWN0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZlZWRiYWNrX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKYBgoPRGVwbG95ZXJTZXJ2aWNlElAKB1ByZWRpY3QSIS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVxdWVzdBoiLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZRJiCg1HZXREZXBsb3ltZW50EicucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaKC5yZWZpdC5kZXBsb3llci52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USXwoMU2VuZEZlZWRiYWNrEiYucmVmaXQuZGVwbG95ZXIudjEuU2VuZEZlZWRiYWNrUmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1Jlc3BvbnNlElkKCkdldFJvbGxvdXQSJC5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVxdWVzdBolLnJlZml0LmRlcGxveWVyLnYxLkdldFJvbGxvdXRSZXNwb25zZRJlCg5Qcm9tb3RlUm9sbG91dBIoLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVxdWVzdBopLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVzcG9uc2USXwoMQWJvcnRSb2xsb3V0EiYucmVmaXQuZGVwbG95ZXIudjEuQWJvcnRSb2xsb3V0UmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlc3BvbnNlEm0KEExpc3RGZWVkYmFja1Jvd3MSKi5yZWZpdC5kZXBsb3llci52MS5MaXN0RmVlZGJhY2tSb3dzUmVxdWVzdBorLnJlZml0LmRlcGxveWVyLnYxLkxpc3RGZWVkYmFja1Jvd3NSZXNwb25zZTABElwKC0xpc3RXaW5kb3dzEiUucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXF1ZXN0GiYucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_events_v1_monitoring]);
+  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiRgoSTGlzdFdpbmRvd3NSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFEg8KB3ZlcnNpb24YAyABKAkiSQoTTGlzdFdpbmRvd3NSZXNwb25zZRIyCgd3aW5kb3dzGAEgAygLMiEucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3ciagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEijwEKClByZWRpY3Rpb24SFQoNcHJlZGljdGlvbl9pZBgBIAEoCRITCgtwcm9iYWJpbGl0eRgCIAEoARINCgVsYWJlbBgDIAEoBRINCgV2YWx1ZRgEIAEoARIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEg8KB3ZhcmlhbnQYBiABKAkSDwoHaW1wdXRlZBgHIAMoCSLLAgoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkSQAoHaW1wdXRlZBgIIAMoCzIvLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZS5JbXB1dGVkRW50cnkaLgoMSW1wdXRlZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IkUKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAESEwoLbGFiZWxfdmFsdWUYAyABKAkiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrInEKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJEhEKCWR1cGxpY2F0ZRgDIAEoAxIQCghjb25mbGljdBgEIAEoAxITCgtjb25mbGljdGluZxgFIAMoCSKSAwoHUm9sbG91dBIQCghwaXBlbGluZRgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIZChFjYW5kaWRhdGVfdmVyc2lvbhgDIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCRIOCgZzdGF0dXMYBiABKAkSDAoEc3RlcBgHIAEoBRIOCgZ3ZWlnaHQYCCABKAUSDQoFc3RlcHMYCSADKAUSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIaChJzdGVwX3N0YXJ0ZWRfYXRfbXMYCyABKAMSFAoMbGFzdF9vdXRjb21lGAwgASgJEhMKC2xhc3RfcmVhc29uGA0gASgJEhoKEmxhc3RfYW5hbHlzaXNfanNvbhgOIAEoCRIvCgdoaXN0b3J5GA8gAygLMh4ucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dFN0ZXASNgoNbGFzdF9hbmFseXNpcxgQIAEoCzIfLnJlZml0LmRlcGxveWVyLnYxLlN0ZXBBbmFseXNpcyKuAwoMU3RlcEFuYWx5c2lzEg8KB291dGNvbWUYASABKAkSDgoGcmVhc29uGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIOCgZwYWlyZWQYBCABKAgSFgoJY2FuZGlkYXRlGAUgASgBSACIAQESFQoIY2hhbXBpb24YBiABKAFIAYgBARITCgtuX2NhbmRpZGF0ZRgHIAEoAxISCgpuX2NoYW1waW9uGAggASgDEhEKBGdhaW4YCSABKAFIAogBARISCgVsb3dlchgKIAEoAUgDiAEBEhIKBXVwcGVyGAsgASgBSASIAQESDAoEdGVzdBgMIAEoCRIUCgdwX3dvcnNlGA0gASgBSAWIAQESFwoKZGl2ZXJnZW5jZRgOIAEoAUgGiAEBEjoKC29wZXJhdGlvbmFsGA8gASgLMiUucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dE9wZXJhdGlvbmFsQgwKCl9jYW5kaWRhdGVCCwoJX2NoYW1waW9uQgcKBV9nYWluQggKBl9sb3dlckIICgZfdXBwZXJCCgoIX3Bfd29yc2VCDQoLX2RpdmVyZ2VuY2UiwwEKElJvbGxvdXRPcGVyYXRpb25hbBITCgtwcmVkaWN0aW9ucxgBIAEoAxIOCgZlcnJvcnMYAiABKAMSFwoKbGF0ZW5jeV9tcxgDIAEoAUgAiAEBEiAKE2NoYW1waW9uX2xhdGVuY3lfbXMYBCABKAFIAYgBARIXCgpkaXZlcmdlbmNlGAUgASgBSAKIAQFCDQoLX2xhdGVuY3lfbXNCFgoUX2NoYW1waW9uX2xhdGVuY3lfbXNCDQoLX2RpdmVyZ2VuY2UiwgEKC1JvbGxvdXRTdGVwEgwKBHN0ZXAYASABKAUSDgoGd2VpZ2h0GAIgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSEwoLZW5kZWRfYXRfbXMYBCABKAMSDwoHb3V0Y29tZRgFIAEoCRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCRIxCghhbmFseXNpcxgIIAEoCzIfLnJlZml0LmRlcGxveWVyLnYxLlN0ZXBBbmFseXNpcyIlChFHZXRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJBChJHZXRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiTAoVUHJvbW90ZVJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiRQoWUHJvbW90ZVJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJKChNBYm9ydFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiZQoXTGlzdEZlZWRiYWNrUm93c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgFIsoBChhMaXN0RmVlZGJhY2tSb3dzUmVzcG9uc2USFQoNcHJlZGljdGlvbl9pZBgBIAEoCRIQCghyb3dfanNvbhgCIAEoCRINCgVsYWJlbBgDIAEoARITCgtsYWJlbF92YWx1ZRgEIAEoCRIwCgxwcmVkaWN0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZlZWRiYWNrX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKYBgoPRGVwbG95ZXJTZXJ2aWNlElAKB1ByZWRpY3QSIS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVxdWVzdBoiLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZRJiCg1HZXREZXBsb3ltZW50EicucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaKC5yZWZpdC5kZXBsb3llci52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USXwoMU2VuZEZlZWRiYWNrEiYucmVmaXQuZGVwbG95ZXIudjEuU2VuZEZlZWRiYWNrUmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1Jlc3BvbnNlElkKCkdldFJvbGxvdXQSJC5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVxdWVzdBolLnJlZml0LmRlcGxveWVyLnYxLkdldFJvbGxvdXRSZXNwb25zZRJlCg5Qcm9tb3RlUm9sbG91dBIoLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVxdWVzdBopLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVzcG9uc2USXwoMQWJvcnRSb2xsb3V0EiYucmVmaXQuZGVwbG95ZXIudjEuQWJvcnRSb2xsb3V0UmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlc3BvbnNlEm0KEExpc3RGZWVkYmFja1Jvd3MSKi5yZWZpdC5kZXBsb3llci52MS5MaXN0RmVlZGJhY2tSb3dzUmVxdWVzdBorLnJlZml0LmRlcGxveWVyLnYxLkxpc3RGZWVkYmFja1Jvd3NSZXNwb25zZTABElwKC0xpc3RXaW5kb3dzEiUucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXF1ZXN0GiYucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_events_v1_monitoring]);
 
 /**
  * @generated from message refit.deployer.v1.ListWindowsRequest
@@ -454,7 +454,7 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
   stepStartedAtMs: bigint;
 
   /**
-   * The last analysis: pass, fail or inconclusive, with one sentence and the numbers (JSON).
+   * The last analysis: pass, fail or inconclusive, with one sentence and the numbers.
    *
    * @generated from field: string last_outcome = 12;
    */
@@ -466,6 +466,9 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
   lastReason: string;
 
   /**
+   * The last analysis as JSON: kept, filled with the same analysis as last_analysis, for one
+   * release so that older clients still read it; read last_analysis.
+   *
    * @generated from field: string last_analysis_json = 14;
    */
   lastAnalysisJson: string;
@@ -476,6 +479,13 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
    * @generated from field: repeated refit.deployer.v1.RolloutStep history = 15;
    */
   history: RolloutStep[];
+
+  /**
+   * The last analysis, typed (unset before the first analysis of the rollout).
+   *
+   * @generated from field: refit.deployer.v1.StepAnalysis last_analysis = 16;
+   */
+  lastAnalysis?: StepAnalysis | undefined;
 };
 
 /**
@@ -484,6 +494,170 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
   messageDesc(file_refit_deployer_v1_deployer, 11);
+
+/**
+ * One step's analysis: each side's metric on the step's own traffic, the gain (candidate minus
+ * champion, oriented so that higher is better) with its one-sided always-valid bounds, the test
+ * behind them, and the outcome with one sentence. A number that is undefined (no rows, the AUC of
+ * a single class: NaN in the deployer, null in the JSON) is unset.
+ *
+ * @generated from message refit.deployer.v1.StepAnalysis
+ */
+export type StepAnalysis = Message<"refit.deployer.v1.StepAnalysis"> & {
+  /**
+   * pass, fail or inconclusive.
+   *
+   * @generated from field: string outcome = 1;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * The rollout's metric: accuracy, logLoss, auc or the name of a business metric.
+   *
+   * @generated from field: string metric = 3;
+   */
+  metric: string;
+
+  /**
+   * True when both models were judged on the same rows (shadow, the last canary step).
+   *
+   * @generated from field: bool paired = 4;
+   */
+  paired: boolean;
+
+  /**
+   * Each side's metric.
+   *
+   * @generated from field: optional double candidate = 5;
+   */
+  candidate?: number | undefined;
+
+  /**
+   * @generated from field: optional double champion = 6;
+   */
+  champion?: number | undefined;
+
+  /**
+   * Labeled rows of the step on each side (paired: the same rows, so equal).
+   *
+   * @generated from field: int64 n_candidate = 7;
+   */
+  nCandidate: bigint;
+
+  /**
+   * @generated from field: int64 n_champion = 8;
+   */
+  nChampion: bigint;
+
+  /**
+   * Candidate minus champion, oriented so that higher is better.
+   *
+   * @generated from field: optional double gain = 9;
+   */
+  gain?: number | undefined;
+
+  /**
+   * One-sided (1 - alpha) bounds of the gain; equal to gain while feedback is short.
+   *
+   * @generated from field: optional double lower = 10;
+   */
+  lower?: number | undefined;
+
+  /**
+   * @generated from field: optional double upper = 11;
+   */
+  upper?: number | undefined;
+
+  /**
+   * The test behind the bounds: paired-bootstrap, proportion-z, welch-z, delong, delong-unpaired,
+   * bootstrap or none.
+   *
+   * @generated from field: string test = 12;
+   */
+  test: string;
+
+  /**
+   * One-sided p-value of "the candidate is worse than the champion" (McNemar, the two-proportion
+   * z-test, or the normal approximation for AUC); unset for the other tests.
+   *
+   * @generated from field: optional double p_worse = 13;
+   */
+  pWorse?: number | undefined;
+
+  /**
+   * Mean |candidate - champion| probability on the same rows (unset when not measured).
+   *
+   * @generated from field: optional double divergence = 14;
+   */
+  divergence?: number | undefined;
+
+  /**
+   * The candidate's operational numbers in the step, when the rollout has guardrails.
+   *
+   * @generated from field: refit.deployer.v1.RolloutOperational operational = 15;
+   */
+  operational?: RolloutOperational | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.StepAnalysis.
+ * Use `create(StepAnalysisSchema)` to create a new message.
+ */
+export const StepAnalysisSchema: GenMessage<StepAnalysis> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 12);
+
+/**
+ * The candidate's operational numbers in a rollout step.
+ *
+ * @generated from message refit.deployer.v1.RolloutOperational
+ */
+export type RolloutOperational = Message<"refit.deployer.v1.RolloutOperational"> & {
+  /**
+   * Rows the candidate answered (canary, A/B) or scored (shadow).
+   *
+   * @generated from field: int64 predictions = 1;
+   */
+  predictions: bigint;
+
+  /**
+   * Rows it failed to score.
+   *
+   * @generated from field: int64 errors = 2;
+   */
+  errors: bigint;
+
+  /**
+   * Mean per-row scoring latency, ms, of the candidate and of the champion in the same step
+   * (unset: not measured).
+   *
+   * @generated from field: optional double latency_ms = 3;
+   */
+  latencyMs?: number | undefined;
+
+  /**
+   * @generated from field: optional double champion_latency_ms = 4;
+   */
+  championLatencyMs?: number | undefined;
+
+  /**
+   * Mean |candidate - champion| probability on rows both scored (unset: none).
+   *
+   * @generated from field: optional double divergence = 5;
+   */
+  divergence?: number | undefined;
+};
+
+/**
+ * Describes the message refit.deployer.v1.RolloutOperational.
+ * Use `create(RolloutOperationalSchema)` to create a new message.
+ */
+export const RolloutOperationalSchema: GenMessage<RolloutOperational> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 13);
 
 /**
  * One step of a rollout as it went.
@@ -517,7 +691,7 @@ export type RolloutStep = Message<"refit.deployer.v1.RolloutStep"> & {
 
   /**
    * The step's last analysis (pass, fail, inconclusive) or, for the step the rollout ended at,
-   * promoted, rolled-back or aborted; with its sentence and the numbers (JSON).
+   * promoted, rolled-back or aborted; with its sentence and the numbers.
    *
    * @generated from field: string outcome = 5;
    */
@@ -529,9 +703,19 @@ export type RolloutStep = Message<"refit.deployer.v1.RolloutStep"> & {
   reason: string;
 
   /**
+   * The step's analysis as JSON: kept, filled with the same analysis as analysis, for one release
+   * so that older clients still read it; read analysis.
+   *
    * @generated from field: string analysis_json = 7;
    */
   analysisJson: string;
+
+  /**
+   * The step's analysis, typed (unset when the step has none yet).
+   *
+   * @generated from field: refit.deployer.v1.StepAnalysis analysis = 8;
+   */
+  analysis?: StepAnalysis | undefined;
 };
 
 /**
@@ -539,7 +723,7 @@ export type RolloutStep = Message<"refit.deployer.v1.RolloutStep"> & {
  * Use `create(RolloutStepSchema)` to create a new message.
  */
 export const RolloutStepSchema: GenMessage<RolloutStep> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 12);
+  messageDesc(file_refit_deployer_v1_deployer, 14);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutRequest
@@ -556,7 +740,7 @@ export type GetRolloutRequest = Message<"refit.deployer.v1.GetRolloutRequest"> &
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 13);
+  messageDesc(file_refit_deployer_v1_deployer, 15);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutResponse
@@ -573,7 +757,7 @@ export type GetRolloutResponse = Message<"refit.deployer.v1.GetRolloutResponse">
  * Use `create(GetRolloutResponseSchema)` to create a new message.
  */
 export const GetRolloutResponseSchema: GenMessage<GetRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 14);
+  messageDesc(file_refit_deployer_v1_deployer, 16);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutRequest
@@ -603,7 +787,7 @@ export type PromoteRolloutRequest = Message<"refit.deployer.v1.PromoteRolloutReq
  * Use `create(PromoteRolloutRequestSchema)` to create a new message.
  */
 export const PromoteRolloutRequestSchema: GenMessage<PromoteRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 15);
+  messageDesc(file_refit_deployer_v1_deployer, 17);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutResponse
@@ -620,7 +804,7 @@ export type PromoteRolloutResponse = Message<"refit.deployer.v1.PromoteRolloutRe
  * Use `create(PromoteRolloutResponseSchema)` to create a new message.
  */
 export const PromoteRolloutResponseSchema: GenMessage<PromoteRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 16);
+  messageDesc(file_refit_deployer_v1_deployer, 18);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutRequest
@@ -650,7 +834,7 @@ export type AbortRolloutRequest = Message<"refit.deployer.v1.AbortRolloutRequest
  * Use `create(AbortRolloutRequestSchema)` to create a new message.
  */
 export const AbortRolloutRequestSchema: GenMessage<AbortRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 17);
+  messageDesc(file_refit_deployer_v1_deployer, 19);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutResponse
@@ -667,7 +851,7 @@ export type AbortRolloutResponse = Message<"refit.deployer.v1.AbortRolloutRespon
  * Use `create(AbortRolloutResponseSchema)` to create a new message.
  */
 export const AbortRolloutResponseSchema: GenMessage<AbortRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 18);
+  messageDesc(file_refit_deployer_v1_deployer, 20);
 
 /**
  * @generated from message refit.deployer.v1.ListFeedbackRowsRequest
@@ -698,7 +882,7 @@ export type ListFeedbackRowsRequest = Message<"refit.deployer.v1.ListFeedbackRow
  * Use `create(ListFeedbackRowsRequestSchema)` to create a new message.
  */
 export const ListFeedbackRowsRequestSchema: GenMessage<ListFeedbackRowsRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 19);
+  messageDesc(file_refit_deployer_v1_deployer, 21);
 
 /**
  * One labeled prediction as a training row.
@@ -748,7 +932,7 @@ export type ListFeedbackRowsResponse = Message<"refit.deployer.v1.ListFeedbackRo
  * Use `create(ListFeedbackRowsResponseSchema)` to create a new message.
  */
 export const ListFeedbackRowsResponseSchema: GenMessage<ListFeedbackRowsResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 20);
+  messageDesc(file_refit_deployer_v1_deployer, 22);
 
 /**
  * Online predictions with the deployed model.
