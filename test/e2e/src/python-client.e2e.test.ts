@@ -63,12 +63,14 @@ describe('the Python client (clients/python) against the real stack', () => {
 
   it('pushes, triggers, waits, reads typed reports equal to the CLI\'s, predicts 1,000 rows and sends their feedback (pytest)', async () => {
     const driftOut = join(dir, 'drift.json');
-    const pytest = await run(python, ['-m', 'pytest', 'clients/python/tests', '-v', '-rfEs'], {
+    const pytest = await run(python, ['-m', 'pytest', 'clients/python/tests', '-v', '-rfEs', '--color=no'], {
       env: { ...stack.env, REFIT_PY_PIPELINE: PIPELINE, REFIT_PY_DRIFT_OUT: driftOut, REFIT_WEATHER_CSV: weatherCsvPath(), REFIT_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 600_000,
     });
     if (pytest.code !== 0) throw new Error(`pytest exited with ${pytest.code}:\n${pytest.output}`);
-    const summary = /=+ (.*) in [\d.]+s/.exec(pytest.output.trim().split('\n').at(-1) ?? '')?.[1] ?? '';
+    // Plain text whatever the environment asks for (FORCE_COLOR, PY_COLORS): the summary is parsed.
+    const plain = pytest.output.replace(/\u001b\[[0-9;]*m/g, '').trim();
+    const summary = /=+ (.*) in [\d.]+s/.exec(plain.split('\n').at(-1) ?? '')?.[1] ?? '';
     // Every test ran against the stack: none skipped for want of it.
     expect(summary).toMatch(/^\d+ passed$/);
     expect(Number(summary.split(' ')[0])).toBeGreaterThanOrEqual(14);
