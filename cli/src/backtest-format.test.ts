@@ -1,11 +1,15 @@
+import { evaluationDetailsFromJson } from '@refit/contracts';
 import { describe, expect, it } from 'vitest';
 import { formatBacktest } from './backtest-format.js';
+
+/** The typed backtest of a report document's `backtest` JSON. */
+const typed = (backtest: unknown) => evaluationDetailsFromJson({ backtest }).backtest;
 
 const evidence = (candidate: number, champion: number, lower: number, upper: number) => ({ n: 91, candidate, champion, gain: candidate - champion, interval: { lower, upper }, pValue: 0.9, method: 'DeLong (se 0.02)' });
 
 describe('backtest output', () => {
   it('prints one row per window with both models, the gain, its interval and whether the window was judged, then the pooled test', () => {
-    const lines = formatBacktest({
+    const lines = formatBacktest(typed({
       column: 'date',
       days: 91,
       minRows: 30,
@@ -17,7 +21,7 @@ describe('backtest output', () => {
         { from: '2015-01-02', to: '2015-04-02', rows: 12, excluded: 79, judged: false },
       ],
       pooled: { ...evidence(0.77, 0.8, -0.036, -0.019), n: 181 },
-    });
+    }));
     expect(lines).toEqual([
       'backtest (date, 3 windows of 91 days, auc, margin 0.0000; under 30 rows a window is not judged):',
       '  from        to            rows  excl  candidate   champion     gain  95% CI                verdict',
@@ -26,10 +30,10 @@ describe('backtest output', () => {
       '  2015-01-02  2015-04-02      12    79          —          —        —                        not judged (too few rows)',
       '  pooled over 181 rows of the judged windows: auc 0.7700 vs 0.8000, gain -0.0300, 95% CI [-0.0360, -0.0190], p=0.90 (DeLong (se 0.02))',
     ]);
-    expect(formatBacktest({ column: 'date', days: 91, minRows: 30, metric: 'auc', margin: 0, windows: [], missing: 'no history' })).toEqual([
+    expect(formatBacktest(typed({ column: 'date', days: 91, minRows: 30, metric: 'auc', margin: 0, windows: [], missing: 'no history' }))).toEqual([
       'backtest (date, 0 windows of 91 days, auc, margin 0.0000; under 30 rows a window is not judged):',
       '  no history',
     ]);
-    expect(formatBacktest(null)).toEqual([]);
+    expect(formatBacktest(typed(null))).toEqual([]);
   });
 });

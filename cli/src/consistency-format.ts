@@ -1,25 +1,12 @@
-/** The `consistency` field of an evaluation report (see the evaluator's `ConsistencyEvaluation`). */
-export type ConsistencyJson = {
-  k: number;
-  exclude: string[];
-  dropped: string[];
-  dimensions: number;
-  candidate: ConsistencyScoresJson;
-  champion?: ConsistencyScoresJson;
-};
-type ConsistencyScoresJson = {
-  score: number;
-  probabilityScore: number;
-  queries: number;
-  sampled: boolean;
-  groups: Array<{ sensitive: string; group: string; n: number; score: number | null; probabilityScore: number | null; belowMinSize: boolean }>;
-};
+import type { ConsistencyEvaluation } from '@refit/contracts';
+
+// `refit eval show`: the consistency part of an evaluation report (the typed `EvaluationDetails.consistency`).
 
 const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
 
 /** `refit eval show`: the individual-fairness lines (none when the report has no consistency score). */
-export function formatConsistency(c: ConsistencyJson | null | undefined): string[] {
-  if (!c) return [];
+export function formatConsistency(c: ConsistencyEvaluation | undefined): string[] {
+  if (!c?.candidate) return [];
   const space = c.exclude.length ? `without ${c.exclude.join(', ')} (${c.dropped.length} feature columns dropped, ${c.dimensions} kept)` : `on all ${c.dimensions} feature columns`;
   const sample = c.candidate.sampled ? `a sample of ${c.candidate.queries}` : `all ${c.candidate.queries}`;
   const champion = c.champion ? ` (champion ${f4(c.champion.score)} / ${f4(c.champion.probabilityScore)})` : '';

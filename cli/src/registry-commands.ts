@@ -1,11 +1,11 @@
 import { toJson } from '@bufbuild/protobuf';
-import { GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, VerifyLedgerResponseSchema } from '@refit/contracts';
+import { EvaluationDetailsSchema, GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, Verdict, VerifyLedgerResponseSchema } from '@refit/contracts';
 import { InvalidInputError } from '@refit/platform/client';
-import { formatBacktest, type BacktestJson } from './backtest-format.js';
+import { formatBacktest } from './backtest-format.js';
 import type { Clients } from './clients.js';
-import { formatConsistency, type ConsistencyJson } from './consistency-format.js';
+import { formatConsistency } from './consistency-format.js';
 import type { Io } from './commands.js';
-import { formatLedger, formatLineage, formatModel, formatReport, formatVerify, type ReportJson } from './registry-format.js';
+import { detailsOf, formatLedger, formatLineage, formatModel, formatReport, formatVerify } from './registry-format.js';
 
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
 const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.stringify(json, null, 2) : human);
@@ -13,8 +13,14 @@ const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.st
 /** `refit eval show <run>`: the stored evaluation report. */
 export async function evalShow(c: Clients, io: Io, runId: string): Promise<void> {
   const { report } = await c.evaluator.getReport({ runId });
-  const json = JSON.parse(report?.reportJson || '{}') as ReportJson & { consistency?: ConsistencyJson | null; backtest?: BacktestJson | null };
-  print(io, [formatReport(json), ...formatConsistency(json.consistency), ...formatBacktest(json.backtest)].join('\n'), json);
+  if (!report) throw new InvalidInputError(`the evaluator returned no report for run ${runId}`);
+  const details = detailsOf(report);
+  // --json prints the stored document while the evaluator still serves it (report_json, one more
+  // release), else the same fields from the typed details.
+  const json: unknown = report.reportJson
+    ? JSON.parse(report.reportJson)
+    : { runId: report.runId, pipeline: report.pipeline, verdict: Verdict[report.verdict].toLowerCase(), rowsTest: Number(report.rowsTest), ...(toJson(EvaluationDetailsSchema, details) as object) };
+  print(io, [formatReport(report), ...formatConsistency(details.consistency), ...formatBacktest(details.backtest)].join('\n'), json);
 }
 
 /** `refit models show <pipeline> <version>` */

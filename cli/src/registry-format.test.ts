@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { LedgerEntrySchema, ModelVersionSchema, VerifyLedgerResponseSchema } from '@refit/contracts';
+import { EvaluationReportSchema, evaluationDetailsFromJson, LedgerEntrySchema, ModelVersionSchema, Verdict, VerifyLedgerResponseSchema } from '@refit/contracts';
 import { describe, expect, it } from 'vitest';
 import { formatLedger, formatLineage, formatReport, formatVerify } from './registry-format.js';
 
@@ -8,7 +8,8 @@ const entry = (seq: number, kind: string, summary: string) =>
 
 describe('registry output', () => {
   it('prints the verdict, every gate sentence, both models and per-group numbers of a report', () => {
-    const text = formatReport({
+    // The stored report document (the evaluator's JSON), as a typed message or, from an older evaluator, as report_json only.
+    const document = {
       runId: 'r-1',
       pipeline: 'wage',
       verdict: 'fail',
@@ -26,7 +27,10 @@ describe('registry output', () => {
           },
         },
       ],
-    });
+    };
+    const summary = { runId: 'r-1', pipeline: 'wage', verdict: Verdict.FAIL, rowsTest: 214n };
+    const text = formatReport(create(EvaluationReportSchema, { ...summary, details: evaluationDetailsFromJson(document) }));
+    expect(formatReport(create(EvaluationReportSchema, { ...summary, reportJson: JSON.stringify(document) }))).toBe(text);
     expect(text.split('\n')).toEqual([
       'run r-1 (wage): FAIL on 214 test rows, champion v1',
       'gates:',

@@ -1,29 +1,19 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import type { LedgerEntry, ModelVersion, VerifyLedgerResponse } from '@refit/contracts';
-
-/** The parts of a stored evaluation report (evaluator's JSON) the CLI prints. */
-export type ReportJson = {
-  runId: string;
-  pipeline: string;
-  verdict: string;
-  rowsTest: number;
-  /** Test rows left out because the champion trained on them. */
-  leftOut?: { rows: number; of: number; reason: string } | null;
-  gates: Array<{ gate: string; outcome?: string; passed: boolean; reason: string }>;
-  candidate: { metrics: Record<string, number> };
-  champion: { version: string; metrics: Record<string, number> } | null;
-  slices?: Array<{ column: string; value: string; n: number; belowMinSize: boolean; candidate: Record<string, number>; champion?: Record<string, number> }>;
-  fairness?: Array<{ sensitive: string; candidate: FairnessJson; champion?: FairnessJson }>;
-  holdout?: { column: string; lastDays: number; from: string; to: string; n: number; candidate?: Record<string, number>; champion?: Record<string, number> } | null;
-};
-type FairnessJson = {
-  groups: Array<{ group: string; n: number; selectionRate: number | null; tpr: number | null; fpr: number | null; belowMinSize: boolean }>;
-  demographicParityDifference: number | null;
-  equalizedOddsDifference: number | null;
-};
+import { evaluationDetailsFromJson, Verdict, type EvaluationDetails, type EvaluationReport, type LedgerEntry, type ModelVersion, type VerifyLedgerResponse } from '@refit/contracts';
 
 const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
 const METRICS = ['accuracy', 'auc', 'logLoss', 'brier', 'precision', 'recall', 'f1', 'averagePrecision', 'ece'];
+
+/** A metric map, or undefined when the report has none there (an empty map on the wire). */
+const metricsOrNone = (m: Record<string, number>): Record<string, number> | undefined => (Object.keys(m).length ? m : undefined);
+
+/**
+ * The typed content of a report: `details`, or for a report served by an evaluator that predates
+ * it, the same converted from `report_json`.
+ */
+export function detailsOf(r: EvaluationReport): EvaluationDetails {
+  return r.details ?? evaluationDetailsFromJson(JSON.parse(r.reportJson || '{}'));
+}
 
 function metricTable(rows: Array<[string, Record<string, number> | undefined]>, indent = '  '): string[] {
   const present = METRICS.filter((m) => rows.some(([, r]) => r?.[m] !== undefined));
@@ -32,25 +22,29 @@ function metricTable(rows: Array<[string, Record<string, number> | undefined]>, 
 }
 
 /** `refit eval show`: the verdict, one sentence per gate, and the numbers behind them. */
-export function formatReport(r: ReportJson): string {
+export function formatReport(report: EvaluationReport): string {
+  const r = detailsOf(report);
   const champion = r.champion ? `champion ${r.champion.version}` : 'no champion';
-  const lines = [`run ${r.runId} (${r.pipeline}): ${r.verdict.toUpperCase()} on ${r.rowsTest} test rows, ${champion}`];
+  const verdict = (Verdict[report.verdict] as string | undefined) ?? '';
+  const lines = [`run ${report.runId} (${report.pipeline}): ${verdict.toUpperCase()} on ${report.rowsTest} test rows, ${champion}`];
   if (r.leftOut) lines.push(`  ${r.leftOut.rows} of ${r.leftOut.of} test rows left out: ${r.leftOut.reason}`);
   lines.push('gates:');
-  for (const g of r.gates) lines.push(`  - ${g.outcome ?? (g.passed ? 'pass' : 'fail')}: ${g.reason}`);
-  lines.push('metrics (same test rows):', ...metricTable([['candidate', r.candidate.metrics], ...(r.champion ? [[champion, r.champion.metrics] as [string, Record<string, number>]] : [])]));
-  for (const s of r.slices ?? []) {
+  for (const g of r.gates) lines.push(`  - ${g.outcome || (g.passed ? 'pass' : 'fail')}: ${g.reason}`);
+  lines.push('metrics (same test rows):', ...metricTable([['candidate', r.candidate?.metrics ?? {}], ...(r.champion ? [[champion, r.champion.metrics] as [string, Record<string, number>]] : [])]));
+  for (const s of r.slices) {
     const small = s.belowMinSize ? ' (too small to judge)' : '';
-    lines.push(`slice ${s.column}=${s.value}, ${s.n} rows${small}: accuracy ${f4(s.candidate.accuracy)} / auc ${f4(s.candidate.auc)}${s.champion ? ` (champion ${f4(s.champion.accuracy)} / ${f4(s.champion.auc)})` : ''}`);
+    const champ = metricsOrNone(s.champion);
+    lines.push(`slice ${s.column}=${s.value}, ${s.n} rows${small}: accuracy ${f4(s.candidate.accuracy)} / auc ${f4(s.candidate.auc)}${champ ? ` (champion ${f4(champ.accuracy)} / ${f4(champ.auc)})` : ''}`);
   }
-  for (const f of r.fairness ?? []) {
-    lines.push(`fairness by ${f.sensitive}: demographic parity difference ${f4(f.candidate.demographicParityDifference)}, equalized odds difference ${f4(f.candidate.equalizedOddsDifference)}${f.champion ? ` (champion ${f4(f.champion.demographicParityDifference)}, ${f4(f.champion.equalizedOddsDifference)})` : ''}`);
-    for (const g of f.candidate.groups) {
+  for (const f of r.fairness) {
+    lines.push(`fairness by ${f.sensitive}: demographic parity difference ${f4(f.candidate?.demographicParityDifference)}, equalized odds difference ${f4(f.candidate?.equalizedOddsDifference)}${f.champion ? ` (champion ${f4(f.champion.demographicParityDifference)}, ${f4(f.champion.equalizedOddsDifference)})` : ''}`);
+    for (const g of f.candidate?.groups ?? []) {
       lines.push(`    ${g.group.padEnd(16)} n ${String(g.n).padStart(5)}  selection ${f4(g.selectionRate)}  tpr ${f4(g.tpr)}  fpr ${f4(g.fpr)}${g.belowMinSize ? '  (below the minimum group size: not judged)' : ''}`);
     }
   }
   const h = r.holdout;
-  if (h) lines.push(`recent holdout (${h.column} ${h.from} … ${h.to}, last ${h.lastDays} days, ${h.n} rows):`, ...metricTable([['candidate', h.candidate], ...(h.champion ? [['champion', h.champion] as [string, Record<string, number>]] : [])], '    '));
+  const hChampion = h && metricsOrNone(h.champion);
+  if (h) lines.push(`recent holdout (${h.column} ${h.fromDate} … ${h.toDate}, last ${h.lastDays} days, ${h.n} rows):`, ...metricTable([['candidate', metricsOrNone(h.candidate)], ...(hChampion ? [['champion', hChampion] as [string, Record<string, number>]] : [])], '    '));
   return lines.join('\n');
 }
 

@@ -1,17 +1,22 @@
-"""The evaluator's report (``GetReport``: ``report_json``) as dataclasses with typed fields.
+"""The evaluator's report (``GetReport``) as dataclasses with typed fields.
 
-The shapes mirror the evaluator's report (services/evaluator: ``evaluateRun``) and what ``refit eval
-show`` prints; field names are the report's, in snake_case (``rowsTest`` → ``rows_test``). A
-number the report leaves undefined (JSON null) is None. ``raw`` keeps the whole parsed document,
-so nothing the evaluator adds later is out of reach.
+They are built from the typed message ``EvaluationReport.details``
+(proto/refit/evaluator/v1/report.proto), or, from an evaluator that predates it, from the JSON
+document ``report_json``. The shapes mirror the evaluator's report and what ``refit eval show``
+prints; field names are the report's, in snake_case (``rowsTest`` → ``rows_test``). A number the
+report leaves undefined (JSON null, an unset optional field) is None. ``raw`` keeps the whole
+document, so nothing the evaluator adds later is out of reach.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
-from refit_client.pb import common_pb2, evaluator_pb2
+from google.protobuf import json_format
+
+from refit_client.pb import common_pb2, evaluator_pb2, report_pb2
 
 Metrics = Dict[str, float]
 
@@ -31,6 +36,26 @@ def _metrics(v: Any) -> Optional[Metrics]:
     return None if v is None else {k: float(x) for k, x in v.items() if x is not None}
 
 
+def _opt(m: Any, name: str) -> Any:
+    """An optional field of a message: its value, or None when unset."""
+    return getattr(m, name) if m.HasField(name) else None
+
+
+def _nan(m: Any, name: str) -> float:
+    """An optional number the report always has but may leave undefined (NaN in the JSON): NaN when unset."""
+    return getattr(m, name) if m.HasField(name) else math.nan
+
+
+def _pb_metrics(m: Any) -> Metrics:
+    """A metric map of the typed report; an undefined value (NaN) is left out, as JSON's null is."""
+    return {k: float(v) for k, v in m.items() if not math.isnan(v)}
+
+
+def _pb_metrics_or_none(m: Any) -> Optional[Metrics]:
+    """A metric map the report may not have (an empty map on the wire): None then."""
+    return _pb_metrics(m) if len(m) else None
+
+
 @dataclass(frozen=True)
 class Gate:
     """One gate: ``floor:accuracy``, ``champion:auc``, ``fairness:…``; its outcome and its sentence."""
@@ -45,6 +70,10 @@ class Gate:
     def from_dict(cls, d: Mapping[str, Any]) -> "Gate":
         passed = bool(d.get("passed", False))
         return cls(d["gate"], d.get("outcome") or ("pass" if passed else "fail"), passed, d.get("reason", ""))
+
+    @classmethod
+    def from_pb(cls, g: report_pb2.GateResult) -> "Gate":
+        return cls(g.gate, g.outcome or ("pass" if g.passed else "fail"), g.passed, g.reason)
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,26 @@ class Evidence:
             p_value=_f(d.get("pValue")),
             method=d.get("method", ""),
         )
+
+    @classmethod
+    def from_pb(cls, e: report_pb2.ComparisonEvidence) -> "Evidence":
+        i = e.interval
+        return cls(
+            metric=e.metric,
+            test=e.test,
+            margin=e.margin,
+            n=e.n,
+            candidate=_nan(e, "candidate"),
+            champion=_nan(e, "champion"),
+            gain=_nan(e, "gain"),
+            interval=Interval(i.lower, i.upper, _opt(i, "confidence")) if e.HasField("interval") else None,
+            p_value=_opt(e, "p_value"),
+            method=e.method,
+        )
+
+    @classmethod
+    def from_pb_or_none(cls, m: Any, name: str) -> Optional["Evidence"]:
+        return cls.from_pb(getattr(m, name)) if m.HasField(name) else None
 
 
 @dataclass(frozen=True)
@@ -164,6 +213,24 @@ class FairnessScores:
             excluded_groups=list(d.get("excludedGroups", [])),
         )
 
+    @classmethod
+    def from_pb(cls, m: Any, name: str) -> Optional["FairnessScores"]:
+        if not m.HasField(name):
+            return None
+        f: report_pb2.FairnessReport = getattr(m, name)
+        return cls(
+            groups=[
+                FairnessGroup(g.group, g.n, _opt(g, "selection_rate"), _opt(g, "tpr"), _opt(g, "fpr"), g.below_min_size)
+                for g in f.groups
+            ],
+            demographic_parity_difference=_opt(f, "demographic_parity_difference"),
+            demographic_parity_ratio=_opt(f, "demographic_parity_ratio"),
+            equalized_odds_difference=_opt(f, "equalized_odds_difference"),
+            equalized_odds_ratio=_opt(f, "equalized_odds_ratio"),
+            equal_opportunity_difference=_opt(f, "equal_opportunity_difference"),
+            excluded_groups=list(f.excluded_groups),
+        )
+
 
 @dataclass(frozen=True)
 class Fairness:
@@ -219,6 +286,19 @@ class ConsistencyScores:
                 ConsistencyGroup(g["sensitive"], g["group"], int(g["n"]), _f(g.get("score")), _f(g.get("probabilityScore")), bool(g.get("belowMinSize", False)))
                 for g in d.get("groups", [])
             ],
+        )
+
+    @classmethod
+    def from_pb(cls, m: Any, name: str) -> Optional["ConsistencyScores"]:
+        if not m.HasField(name):
+            return None
+        c: report_pb2.ConsistencyReport = getattr(m, name)
+        return cls(
+            c.score,
+            c.probability_score,
+            c.queries,
+            c.sampled,
+            [ConsistencyGroup(g.sensitive, g.group, g.n, _opt(g, "score"), _opt(g, "probability_score"), g.below_min_size) for g in c.groups],
         )
 
 
@@ -308,8 +388,70 @@ class EvaluationReport:
 
     @classmethod
     def from_proto(cls, r: evaluator_pb2.EvaluationReport) -> "EvaluationReport":
+        """The typed ``details`` when the evaluator sends them, else the JSON document ``report_json``."""
+        if r.HasField("details"):
+            raw = json.loads(r.report_json) if r.report_json else json_format.MessageToDict(r.details)
+            return cls.from_details(r, r.details, raw)
         rep = cls.from_json(r.report_json or "{}")
         return cls(**{**rep.__dict__, "reasons": list(r.reasons), "verdict": rep.verdict or _VERDICT.get(r.verdict, ""), "run_id": rep.run_id or r.run_id, "pipeline": rep.pipeline or r.pipeline})
+
+    @classmethod
+    def from_details(cls, r: evaluator_pb2.EvaluationReport, d: report_pb2.EvaluationDetails, raw: Optional[Dict[str, Any]] = None) -> "EvaluationReport":
+        """Builds the report from the typed message (``r`` gives the run, verdict, reasons and test rows)."""
+        h = d.holdout
+        c = d.consistency
+        b = d.backtest
+        t = d.thresholds
+        return cls(
+            run_id=r.run_id,
+            pipeline=r.pipeline,
+            verdict=_VERDICT.get(r.verdict, ""),
+            reasons=list(r.reasons),
+            rows_test=int(r.rows_test),
+            gates=[Gate.from_pb(g) for g in d.gates],
+            candidate=_pb_metrics(d.candidate.metrics),
+            candidate_model=d.candidate.model,
+            champion=Champion(d.champion.version, _pb_metrics(d.champion.metrics)) if d.HasField("champion") else None,
+            left_out=LeftOut(d.left_out.rows, d.left_out.of, d.left_out.reason) if d.HasField("left_out") else None,
+            comparisons=[
+                Comparison(Evidence.from_pb(x.evidence), {"column": x.slice.column, "value": x.slice.value} if x.HasField("slice") else None)
+                for x in d.comparisons
+            ],
+            slices=[Slice(s.column, s.value, s.n, s.below_min_size, _pb_metrics(s.candidate), _pb_metrics_or_none(s.champion)) for s in d.slices],
+            fairness=[
+                Fairness(f.sensitive, FairnessScores.from_pb(f, "candidate"), FairnessScores.from_pb(f, "champion"))  # type: ignore[arg-type]
+                for f in d.fairness
+            ],
+            holdout=Holdout(
+                h.column, h.last_days, h.from_date, h.to_date, h.n, _pb_metrics_or_none(h.candidate), _pb_metrics_or_none(h.champion),
+                Evidence.from_pb_or_none(h, "comparison"),
+            )
+            if d.HasField("holdout")
+            else None,
+            consistency=Consistency(
+                c.k, list(c.exclude), list(c.dropped), c.dimensions,
+                ConsistencyScores.from_pb(c, "candidate"), ConsistencyScores.from_pb(c, "champion"),  # type: ignore[arg-type]
+            )
+            if d.HasField("consistency")
+            else None,
+            backtest=Backtest(
+                b.column, b.days, b.min_rows, b.metric, b.margin,
+                [
+                    BacktestWindow(
+                        w.from_date, w.to_date, w.rows, w.excluded, w.judged,
+                        _pb_metrics_or_none(w.candidate), _pb_metrics_or_none(w.champion),
+                        Evidence.from_pb_or_none(w, "comparison"), _opt(w, "not_worse"),
+                    )
+                    for w in b.windows
+                ],
+                Evidence.from_pb_or_none(b, "pooled"),
+                _opt(b, "missing"),
+            )
+            if d.HasField("backtest")
+            else None,
+            thresholds=Thresholds(t.candidate, _opt(t, "champion")) if d.HasField("thresholds") else None,
+            raw=dict(raw) if raw is not None else json_format.MessageToDict(d),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "EvaluationReport":

@@ -49,11 +49,83 @@ def test_the_report_json_becomes_typed_fields():
     assert r.thresholds.champion == 0.5 and r.raw["candidate"]["model"] == "m.refitm"
 
 
+def _typed(report, **more):
+    """The EvaluationReport an evaluator with typed details sends for ``report`` (the JSON document)."""
+    from google.protobuf import json_format
+
+    from refit_client.pb import common_pb2, evaluator_pb2, report_pb2
+
+    details = json_format.ParseDict(report, report_pb2.EvaluationDetails(), ignore_unknown_fields=True)
+    return evaluator_pb2.EvaluationReport(run_id=report["runId"], pipeline=report["pipeline"], verdict=common_pb2.VERDICT_PASS,
+                                          rows_test=report["rowsTest"], reasons=["pass: auc not worse"], details=details, **more)
+
+
+def test_the_typed_details_give_the_same_report_as_its_json():
+    from refit_client.pb import evaluator_pb2
+
+    # An evaluator that predates `details` sends the JSON document only.
+    from_json = EvaluationReport.from_proto(evaluator_pb2.EvaluationReport(run_id="r-1", pipeline="p", verdict=1, rows_test=317, reasons=["pass: auc not worse"],
+                                                                         report_json=json.dumps(REPORT)))
+    typed = EvaluationReport.from_proto(_typed(REPORT))
+    assert typed == from_json
+    assert typed.raw["candidate"]["model"] == "m.refitm"
+    # With report_json still sent, raw is the stored document itself.
+    assert EvaluationReport.from_proto(_typed(REPORT, report_json=json.dumps(REPORT))).raw == REPORT
+
+
+def test_typed_numbers_the_evaluator_left_undefined_are_none_or_nan():
+    import math
+
+    report = {**REPORT, "comparisons": [{"evidence": {"metric": "netValue", "test": "better", "margin": 0, "n": 12, "method": "not enough data"}}],
+              "backtest": {"column": "date", "days": 91, "minRows": 30, "metric": "auc", "margin": 0, "compared": True,
+                           "windows": [{"from": "2015-01-01", "to": "2015-03-31", "rows": 10, "excluded": 0, "judged": False}], "missing": "no history"},
+              "holdout": {"column": "date", "lastDays": 30, "from": "", "to": "", "n": 0}}
+    r = EvaluationReport.from_proto(_typed(report))
+    e = r.comparisons[0].evidence
+    assert math.isnan(e.candidate) and math.isnan(e.gain) and e.p_value is None and e.interval is None
+    w = r.backtest.windows[0]
+    assert (w.start, w.judged, w.candidate, w.comparison, w.not_worse, r.backtest.missing) == ("2015-01-01", False, None, None, None, "no history")
+    assert (r.holdout.n, r.holdout.candidate, r.holdout.comparison) == (0, None, None)
+    assert r.left_out is None and r.consistency is None and r.thresholds.candidate == 0.5
+
+
 def test_a_rollout_analysis_keeps_undefined_numbers_as_none():
     a = StepAnalysis.from_json('{"gain":null,"test":"none","lower":null,"upper":null,"metric":"accuracy","paired":false,'
                                '"reason":"too little feedback","outcome":"inconclusive","champion":null,"candidate":null,"nChampion":0,"nCandidate":0}')
     assert (a.outcome, a.gain, a.candidate, a.n_candidate, a.operational) == ("inconclusive", None, None, 0, None)
     assert StepAnalysis.from_json("") is None
+
+
+ANALYSIS = {
+    "outcome": "inconclusive", "reason": "inconclusive: costPer1000 …", "metric": "costPer1000", "paired": True, "candidate": 41.5, "champion": None,
+    "nCandidate": 180, "nChampion": 180, "gain": 3.25, "lower": -1.5, "upper": 8.0, "test": "paired-bootstrap", "pWorse": 0.12, "divergence": 0.07,
+    "operational": {"predictions": 1200, "errors": 3, "latencyMs": 0.42, "championLatencyMs": None, "divergence": 0.07},
+}
+
+
+def test_a_rollout_reads_the_typed_analysis_and_the_json_of_an_older_deployer_alike():
+    from google.protobuf import json_format
+
+    from refit_client import Rollout
+    from refit_client.pb import deployer_pb2
+
+    # The typed message as the deployer fills it: the JSON's keys are its JSON names, null is unset.
+    typed = json_format.ParseDict(ANALYSIS, deployer_pb2.StepAnalysis())
+    assert not typed.HasField("champion") and not typed.operational.HasField("champion_latency_ms")
+    text = json.dumps(ANALYSIS)
+    new = deployer_pb2.Rollout(pipeline="p", last_analysis_json=text, last_analysis=typed,
+                               history=[deployer_pb2.RolloutStep(step=0, analysis_json=text, analysis=typed), deployer_pb2.RolloutStep(step=1)])
+    old = deployer_pb2.Rollout(pipeline="p", last_analysis_json=text, history=[deployer_pb2.RolloutStep(step=0, analysis_json=text), deployer_pb2.RolloutStep(step=1)])
+    # The typed field wins over a JSON field that says otherwise.
+    only_typed = deployer_pb2.Rollout(pipeline="p", last_analysis_json='{"outcome": "stale"}', last_analysis=typed)
+    a, b, c = Rollout.from_proto(new), Rollout.from_proto(old), Rollout.from_proto(only_typed)
+    assert a == b and c.last_analysis == a.last_analysis
+    x = a.last_analysis
+    assert (x.metric, x.paired, x.candidate, x.champion, x.n_candidate, x.gain, x.lower, x.upper, x.test, x.p_worse, x.divergence) == (
+        "costPer1000", True, 41.5, None, 180, 3.25, -1.5, 8.0, "paired-bootstrap", 0.12, 0.07)
+    assert (x.operational.predictions, x.operational.errors, x.operational.latency_ms, x.operational.champion_latency_ms) == (1200, 3, 0.42, None)
+    assert a.history[0].analysis == x and a.history[1].analysis is None
+    assert Rollout.from_proto(deployer_pb2.Rollout(pipeline="p")).last_analysis is None
 
 
 def test_a_failed_call_is_a_refit_error_with_its_status():

@@ -7,6 +7,7 @@ import { file_google_rpc_status } from './gen/google/rpc/status_pb.js';
 import { file_refit_common_v1_common } from './gen/refit/common/v1/common_pb.js';
 import { file_refit_deployer_v1_deployer } from './gen/refit/deployer/v1/deployer_pb.js';
 import { file_refit_evaluator_v1_evaluator } from './gen/refit/evaluator/v1/evaluator_pb.js';
+import { file_refit_evaluator_v1_report } from './gen/refit/evaluator/v1/report_pb.js';
 import { file_refit_events_v1_alerts } from './gen/refit/events/v1/alerts_pb.js';
 import { file_refit_events_v1_events } from './gen/refit/events/v1/events_pb.js';
 import { file_refit_events_v1_external } from './gen/refit/events/v1/external_pb.js';
@@ -35,6 +36,8 @@ export * from './gen/refit/ingestion/v1/ingestion_pb.js';
 export * from './gen/refit/feature/v1/feature_pb.js';
 export * from './gen/refit/trainer/v1/trainer_pb.js';
 export * from './gen/refit/evaluator/v1/evaluator_pb.js';
+export * from './gen/refit/evaluator/v1/report_pb.js';
+export { evaluationDetailsFromJson } from './evaluation-details.js';
 export * from './gen/refit/registry/v1/registry_pb.js';
 export * from './gen/refit/deployer/v1/deployer_pb.js';
 
@@ -57,6 +60,7 @@ export const refitFiles = [
   file_refit_feature_v1_feature,
   file_refit_trainer_v1_trainer,
   file_refit_evaluator_v1_evaluator,
+  file_refit_evaluator_v1_report,
   file_refit_registry_v1_registry,
   file_refit_deployer_v1_deployer,
 ] as const;

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtestSpec, during, history, split } from './backtest.fixtures.js';
 import { loadConfig } from './config.js';
 import { evaluateCandidate } from './evaluate.js';
+import { expectSameReport } from './report.fixtures.js';
+import { reportDetails, reportDocument } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const spec = backtestSpec;
@@ -68,6 +70,9 @@ describe('evaluator backtest (real S3)', () => {
     expect(bt?.windows.reduce((s, w) => s + w.excluded, 0)).toBe(new Set([...trainedOn].map((r) => r.date)).size);
     expect(judged.filter((w) => w.notWorse).length).toBeLessThan(6);
     expect(evaluation.verdict).toBe('fail');
+    // The typed report carries the same backtest, window by window.
+    const stored: unknown = JSON.parse(JSON.stringify(reportDocument('bt-1', spec, candidate, evaluation)));
+    expect(expectSameReport(stored, reportDetails(stored))).toBeGreaterThan(100);
     // Every test row of the quarter was one the full-year champion trained or early-stopped on: no
     // comparison on them, the candidate is judged on its floors and the backtest.
     expect(evaluation.leftOut).toMatchObject({ rows: evaluation.leftOut?.of });

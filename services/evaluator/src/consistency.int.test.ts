@@ -2,7 +2,7 @@ import { create, fromBinary, type DescMessage, type MessageShape } from '@bufbui
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EvaluatorService, LineageSchema, Verdict, type Lineage } from '@refit/contracts';
+import { EvaluationDetailsSchema, EvaluatorService, LineageSchema, Verdict, type Lineage } from '@refit/contracts';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, withTransaction, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
@@ -10,6 +10,7 @@ import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRu
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import type { ConsistencyEvaluation } from './consistency.js';
+import { expectSameReport } from './report.fixtures.js';
 import { startEvaluatorService } from './service.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -72,6 +73,8 @@ describe('the evaluator reports and gates the consistency score (registry as a p
     const registered = await waitFor(async () => (await events(EVENTS.modelRegistered)).find((e) => e.context?.runId === runId), { what: `model.registered of ${runId}` });
     const { report } = await client.getReport({ runId });
     const json = JSON.parse(report?.reportJson ?? '{}') as { consistency: ConsistencyEvaluation | null };
+    // The typed details carry the same report, consistency included.
+    expectSameReport(json, report?.details ?? create(EvaluationDetailsSchema));
     return { evaluated, registered, consistency: json.consistency };
   }
 

@@ -2,7 +2,7 @@ import { clone, create, fromBinary, type DescMessage, type MessageShape } from '
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArtifactRefSchema, EvaluatorService, LineageSchema, RegistryService, Verdict, type Lineage } from '@refit/contracts';
+import { ArtifactRefSchema, EvaluationDetailsSchema, EvaluatorService, LineageSchema, RegistryService, Verdict, type Lineage } from '@refit/contracts';
 import { binaryMetrics } from '@refit/ml';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, trainModel, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
 import {
@@ -18,6 +18,7 @@ import { parseSpec, type PipelineSpec } from '@refit/spec';
 import { createTestEnv, readEvents, serviceEnv, startServiceProcess, startTestRuntime, waitFor, weatherRows, type ServiceProcess, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
+import { expectSameReport } from './report.fixtures.js';
 import { startEvaluatorService } from './service.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -205,6 +206,9 @@ describe('evaluator service (with the registry)', () => {
     expect(json).toMatchObject({ verdict: 'fail', champion: { version: 'v1' }, rowsTest: test.length });
     expect(json.gates.map((g) => g.gate)).toEqual(['floor:accuracy', 'floor:auc', 'champion:auc', 'champion:logLoss']);
     expect(json.gates.at(-1)?.outcome).toBe('fail');
+    // The typed details are the same report, field by field.
+    expect(expectSameReport(json, report?.details ?? create(EvaluationDetailsSchema))).toBeGreaterThan(100);
+    expect(report?.details?.gates.map((g) => g.gate)).toEqual(json.gates.map((g) => g.gate));
     // The evidence behind each comparison is kept: its interval and p-value on the same rows.
     expect(json.comparisons.map((c) => [c.evidence.metric, c.evidence.n])).toEqual([
       ['auc', test.length],

@@ -6,6 +6,7 @@ import type { EvaluatorConfig } from './config.js';
 import { evaluateCandidate } from './evaluate.js';
 import { evaluatorMetrics } from './metrics.js';
 import type { GateOutcome } from './gates.js';
+import { reportDocument } from './report.js';
 import { cancellationOf, insertReport, markCancelled } from './store.js';
 
 /** The wire verdict of a gate outcome. */
@@ -39,26 +40,7 @@ async function evaluateRun(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>
   signal.throwIfAborted();
   const reasons = evaluation.gates.map((g) => `${OUTCOME_WORD[g.outcome]}: ${g.reason}`);
   if (evaluation.leftOut) reasons.push(`note: evaluated on ${evaluation.rowsTest} of ${evaluation.leftOut.of} test rows: ${evaluation.leftOut.reason}, so they were left out`);
-  const report = {
-    runId: e.context.runId,
-    pipeline: spec.name,
-    verdict: evaluation.verdict,
-    gates: evaluation.gates,
-    candidate: { metrics: evaluation.candidate, model: e.lineage.model?.key },
-    champion: evaluation.champion ? { version: evaluation.champion.version, metrics: evaluation.champion.metrics } : null,
-    rowsTest: evaluation.rowsTest,
-    leftOut: evaluation.leftOut ?? null,
-    comparisons: evaluation.comparisons,
-    slices: evaluation.slices,
-    fairness: evaluation.fairness,
-    holdout: evaluation.holdout ?? null,
-    consistency: evaluation.consistency ?? null,
-    backtest: evaluation.backtest ?? null,
-    thresholds: evaluation.thresholds ?? null,
-    // Absent (not null) for a regression head: there is nothing to draw.
-    curves: evaluation.curves,
-    spec: { gates: spec.gates, evaluation: spec.evaluation, business: spec.business ?? null },
-  };
+  const report = reportDocument(e.context.runId, spec, e.lineage, evaluation);
   const reportRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/reports`, Buffer.from(JSON.stringify(report, null, 2)), '.json');
   return { context: e.context, lineage: e.lineage, pipeline: spec.name, started, evaluation, reasons, reportRef };
 }

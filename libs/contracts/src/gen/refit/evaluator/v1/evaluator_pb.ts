@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ArtifactRef, Verdict } from "../../common/v1/common_pb.js";
 import { file_refit_common_v1_common } from "../../common/v1/common_pb.js";
+import type { EvaluationDetails } from "./report_pb.js";
+import { file_refit_evaluator_v1_report } from "./report_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file refit/evaluator/v1/evaluator.proto.
  */
 export const file_refit_evaluator_v1_evaluator: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWZpdC9ldmFsdWF0b3IvdjEvZXZhbHVhdG9yLnByb3RvEhJyZWZpdC5ldmFsdWF0b3IudjEi/QMKEEV2YWx1YXRpb25SZXBvcnQSDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEikKB3ZlcmRpY3QYAyABKA4yGC5yZWZpdC5jb21tb24udjEuVmVyZGljdBIPCgdyZWFzb25zGAQgAygJElUKEWNhbmRpZGF0ZV9tZXRyaWNzGAUgAygLMjoucmVmaXQuZXZhbHVhdG9yLnYxLkV2YWx1YXRpb25SZXBvcnQuQ2FuZGlkYXRlTWV0cmljc0VudHJ5ElMKEGNoYW1waW9uX21ldHJpY3MYBiADKAsyOS5yZWZpdC5ldmFsdWF0b3IudjEuRXZhbHVhdGlvblJlcG9ydC5DaGFtcGlvbk1ldHJpY3NFbnRyeRIYChBjaGFtcGlvbl92ZXJzaW9uGAcgASgJEhEKCXJvd3NfdGVzdBgIIAEoAxIsCgZyZXBvcnQYCSABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSEwoLcmVwb3J0X2pzb24YCiABKAkaNwoVQ2FuZGlkYXRlTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaNgoUQ2hhbXBpb25NZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASIiChBHZXRSZXBvcnRSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJJChFHZXRSZXBvcnRSZXNwb25zZRI0CgZyZXBvcnQYASABKAsyJC5yZWZpdC5ldmFsdWF0b3IudjEuRXZhbHVhdGlvblJlcG9ydDJsChBFdmFsdWF0b3JTZXJ2aWNlElgKCUdldFJlcG9ydBIkLnJlZml0LmV2YWx1YXRvci52MS5HZXRSZXBvcnRSZXF1ZXN0GiUucmVmaXQuZXZhbHVhdG9yLnYxLkdldFJlcG9ydFJlc3BvbnNlYgZwcm90bzM", [file_refit_common_v1_common]);
+  fileDesc("CiJyZWZpdC9ldmFsdWF0b3IvdjEvZXZhbHVhdG9yLnByb3RvEhJyZWZpdC5ldmFsdWF0b3IudjEitQQKEEV2YWx1YXRpb25SZXBvcnQSDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEikKB3ZlcmRpY3QYAyABKA4yGC5yZWZpdC5jb21tb24udjEuVmVyZGljdBIPCgdyZWFzb25zGAQgAygJElUKEWNhbmRpZGF0ZV9tZXRyaWNzGAUgAygLMjoucmVmaXQuZXZhbHVhdG9yLnYxLkV2YWx1YXRpb25SZXBvcnQuQ2FuZGlkYXRlTWV0cmljc0VudHJ5ElMKEGNoYW1waW9uX21ldHJpY3MYBiADKAsyOS5yZWZpdC5ldmFsdWF0b3IudjEuRXZhbHVhdGlvblJlcG9ydC5DaGFtcGlvbk1ldHJpY3NFbnRyeRIYChBjaGFtcGlvbl92ZXJzaW9uGAcgASgJEhEKCXJvd3NfdGVzdBgIIAEoAxIsCgZyZXBvcnQYCSABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSEwoLcmVwb3J0X2pzb24YCiABKAkSNgoHZGV0YWlscxgLIAEoCzIlLnJlZml0LmV2YWx1YXRvci52MS5FdmFsdWF0aW9uRGV0YWlscxo3ChVDYW5kaWRhdGVNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo2ChRDaGFtcGlvbk1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIiIKEEdldFJlcG9ydFJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIkkKEUdldFJlcG9ydFJlc3BvbnNlEjQKBnJlcG9ydBgBIAEoCzIkLnJlZml0LmV2YWx1YXRvci52MS5FdmFsdWF0aW9uUmVwb3J0MmwKEEV2YWx1YXRvclNlcnZpY2USWAoJR2V0UmVwb3J0EiQucmVmaXQuZXZhbHVhdG9yLnYxLkdldFJlcG9ydFJlcXVlc3QaJS5yZWZpdC5ldmFsdWF0b3IudjEuR2V0UmVwb3J0UmVzcG9uc2ViBnByb3RvMw", [file_refit_common_v1_common, file_refit_evaluator_v1_report]);
 
 /**
  * @generated from message refit.evaluator.v1.EvaluationReport
@@ -64,11 +66,19 @@ export type EvaluationReport = Message<"refit.evaluator.v1.EvaluationReport"> & 
   report?: ArtifactRef | undefined;
 
   /**
-   * The full report (JSON).
+   * The full report (JSON). Deprecated: read `details`; still filled for one release, for clients
+   * that predate it.
    *
    * @generated from field: string report_json = 10;
    */
   reportJson: string;
+
+  /**
+   * The full report, typed (the same content as report_json).
+   *
+   * @generated from field: refit.evaluator.v1.EvaluationDetails details = 11;
+   */
+  details?: EvaluationDetails | undefined;
 };
 
 /**
