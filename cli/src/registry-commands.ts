@@ -1,11 +1,11 @@
 import { toJson } from '@bufbuild/protobuf';
-import { EvaluationDetailsSchema, GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, Verdict, VerifyLedgerResponseSchema } from '@refit/contracts';
+import { evaluationDetailsOf, EvaluationDetailsSchema, GetModelResponseSchema, LedgerEntrySchema, ModelVersionSchema, SetAliasResponseSchema, Verdict, VerifyLedgerResponseSchema } from '@refit/contracts';
 import { InvalidInputError } from '@refit/platform/client';
 import { formatBacktest } from './backtest-format.js';
 import type { Clients } from './clients.js';
 import { formatConsistency } from './consistency-format.js';
 import type { Io } from './commands.js';
-import { detailsOf, formatLedger, formatLineage, formatModel, formatReport, formatVerify } from './registry-format.js';
+import { formatLedger, formatLineage, formatModel, formatReport, formatVerify } from './registry-format.js';
 
 const JSON_OPTS = { alwaysEmitImplicit: true } as const;
 const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.stringify(json, null, 2) : human);
@@ -14,7 +14,7 @@ const print = (io: Io, human: string, json: unknown) => io.out(io.json ? JSON.st
 export async function evalShow(c: Clients, io: Io, runId: string): Promise<void> {
   const { report } = await c.evaluator.getReport({ runId });
   if (!report) throw new InvalidInputError(`the evaluator returned no report for run ${runId}`);
-  const details = detailsOf(report);
+  const details = evaluationDetailsOf(report);
   // --json prints the stored document while the evaluator still serves it (report_json, one more
   // release), else the same fields from the typed details.
   const json: unknown = report.reportJson

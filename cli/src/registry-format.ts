@@ -1,19 +1,11 @@
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { evaluationDetailsFromJson, Verdict, type EvaluationDetails, type EvaluationReport, type LedgerEntry, type ModelVersion, type VerifyLedgerResponse } from '@refit/contracts';
+import { evaluationDetailsOf, Verdict, type EvaluationReport, type LedgerEntry, type ModelVersion, type VerifyLedgerResponse } from '@refit/contracts';
 
 const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(4));
 const METRICS = ['accuracy', 'auc', 'logLoss', 'brier', 'precision', 'recall', 'f1', 'averagePrecision', 'ece'];
 
 /** A metric map, or undefined when the report has none there (an empty map on the wire). */
 const metricsOrNone = (m: Record<string, number>): Record<string, number> | undefined => (Object.keys(m).length ? m : undefined);
-
-/**
- * The typed content of a report: `details`, or for a report served by an evaluator that predates
- * it, the same converted from `report_json`.
- */
-export function detailsOf(r: EvaluationReport): EvaluationDetails {
-  return r.details ?? evaluationDetailsFromJson(JSON.parse(r.reportJson || '{}'));
-}
 
 function metricTable(rows: Array<[string, Record<string, number> | undefined]>, indent = '  '): string[] {
   const present = METRICS.filter((m) => rows.some(([, r]) => r?.[m] !== undefined));
@@ -23,7 +15,7 @@ function metricTable(rows: Array<[string, Record<string, number> | undefined]>, 
 
 /** `refit eval show`: the verdict, one sentence per gate, and the numbers behind them. */
 export function formatReport(report: EvaluationReport): string {
-  const r = detailsOf(report);
+  const r = evaluationDetailsOf(report);
   const champion = r.champion ? `champion ${r.champion.version}` : 'no champion';
   const verdict = (Verdict[report.verdict] as string | undefined) ?? '';
   const lines = [`run ${report.runId} (${report.pipeline}): ${verdict.toUpperCase()} on ${report.rowsTest} test rows, ${champion}`];

@@ -47,7 +47,7 @@ function fieldOf(field: DescField, v: JsonValue): JsonValue | undefined {
  * hold (NaN, ±Infinity: null) becomes NaN where the proto field is a plain double and stays unset
  * where it is optional; numeric map keys' values become strings where the proto says string.
  */
-function normalize(desc: DescMessage, json: JsonValue): JsonValue {
+export function normalize(desc: DescMessage, json: JsonValue): JsonValue {
   if (!isObject(json)) return json;
   const out: JsonObject = {};
   for (const field of desc.fields) {
@@ -70,4 +70,18 @@ function normalize(desc: DescMessage, json: JsonValue): JsonValue {
 export function evaluationDetailsFromJson(report: unknown): EvaluationDetails {
   const json = JSON.parse(JSON.stringify(report ?? {})) as JsonValue;
   return fromJson(EvaluationDetailsSchema, normalize(EvaluationDetailsSchema, json), { ignoreUnknownFields: true });
+}
+
+/**
+ * The typed details of an evaluation report: its `details`, or, for a report stored before that
+ * field existed, those converted from its `report_json` (empty when that is missing or unreadable).
+ * The CLI and the console read reports through this.
+ */
+export function evaluationDetailsOf(report: { details?: EvaluationDetails; reportJson: string }): EvaluationDetails {
+  if (report.details) return report.details;
+  try {
+    return evaluationDetailsFromJson(report.reportJson ? JSON.parse(report.reportJson) : {});
+  } catch {
+    return evaluationDetailsFromJson({});
+  }
 }

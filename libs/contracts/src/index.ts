@@ -34,10 +34,12 @@ export * from './gen/refit/events/v1/training_pb.js';
 export * from './gen/refit/trigger/v1/trigger_pb.js';
 export * from './gen/refit/ingestion/v1/ingestion_pb.js';
 export * from './gen/refit/feature/v1/feature_pb.js';
+export { fittedTransformFromJson, snapshotStatsFromJson } from './feature-details.js';
 export * from './gen/refit/trainer/v1/trainer_pb.js';
 export * from './gen/refit/evaluator/v1/evaluator_pb.js';
 export * from './gen/refit/evaluator/v1/report_pb.js';
-export { evaluationDetailsFromJson } from './evaluation-details.js';
+export { evaluationDetailsFromJson, evaluationDetailsOf } from './evaluation-details.js';
+export { triggerEvidenceFromJson, triggerEvidenceOf, triggerThresholdsFromJson } from './trigger-evidence.js';
 export * from './gen/refit/registry/v1/registry_pb.js';
 export * from './gen/refit/deployer/v1/deployer_pb.js';
 

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { MonitoringWindowSchema, RolloutSchema } from '@refit/contracts';
+import { EvaluationCurvesSchema, MonitoringWindowSchema, RolloutSchema, triggerEvidenceFromJson, triggerThresholdsFromJson } from '@refit/contracts';
 import { describe, expect, it } from 'vitest';
 import { binPositions, driftViewFromReport } from './drift.js';
 import { renderDriftPage } from './drift-page.js';
@@ -60,8 +60,23 @@ describe('pages', () => {
     expect(page).not.toContain('<body data-poll'); // a finished run is not polled
   });
 
+  it("shows the decision's evidence from its typed fields, or from its JSON for a trigger of the release before them", () => {
+    const measured = { rowsSinceRun: 120, lastRunRows: 500, share: null };
+    const thresholds = { minRows: 100, minShare: null };
+    const legacy = { ...explain.decisions[0], policy: 'volume', measuredJson: JSON.stringify(measured), thresholdsJson: JSON.stringify(thresholds) };
+    const typed = { ...legacy, measuredJson: '', thresholdsJson: '', measured: triggerEvidenceFromJson(measured), thresholds: triggerThresholdsFromJson(thresholds) };
+    const pages = [legacy, typed].map((decision) => renderRunPage(adminCtx, { run, decision, report, trials, problems: [] }).value);
+    for (const page of pages) {
+      safe(page);
+      expect(page).toContain('<pre class="scroll" data-testid="decision-measured">{&quot;rowsSinceRun&quot;:&quot;120&quot;,&quot;lastRunRows&quot;:&quot;500&quot;}</pre>');
+      expect(page).toContain('<pre class="scroll" data-testid="decision-thresholds">{&quot;minRows&quot;:&quot;100&quot;}</pre>');
+    }
+    expect(pages[0]).toBe(pages[1]);
+  });
+
   it('says so when a report has no curves', () => {
-    expect(curvesSection({}, 'v1').value).toContain('no curves in this report');
+    expect(curvesSection(undefined, 'v1').value).toContain('no curves in this report');
+    expect(curvesSection(create(EvaluationCurvesSchema, { rows: 3, candidate: {} }), 'v1').value).toContain('no curves in this report');
   });
 
   it('renders the rollout page with its weight, and promote/abort only for an admin', () => {

@@ -1,6 +1,7 @@
 /** `/runs/<runId>`: stages on a timeline, why it started, the search, the evaluation, the decision. */
+import { toJsonString } from '@bufbuild/protobuf';
 import type { EvaluationReport, Run, TrainingJob, TrainingProgress, Trial, TriggerDecision } from '@refit/contracts';
-import { RunStatus } from '@refit/contracts';
+import { RunStatus, TriggerEvidenceSchema, TriggerThresholdsSchema, triggerEvidenceOf } from '@refit/contracts';
 import { chart } from './charts.js';
 import { actionForm, problems, runBadge } from './components.js';
 import { duration, num, tsMs, whenTs } from './format.js';
@@ -39,10 +40,19 @@ export function stagesTimeline(run: Run): SafeHtml {
   })}</ol>`;
 }
 
+/**
+ * The decision's evidence, what was measured and the policy's thresholds: the typed fields, or,
+ * for a decision served by a trigger of the release before them, its JSON fields read as them.
+ */
+function evidence(dec: TriggerDecision): SafeHtml {
+  const e = triggerEvidenceOf(dec);
+  return html`<details><summary>evidence</summary><pre class="scroll" data-testid="decision-measured">${toJsonString(TriggerEvidenceSchema, e.measured)}</pre><pre class="scroll" data-testid="decision-thresholds">${toJsonString(TriggerThresholdsSchema, e.thresholds)}</pre></details>`;
+}
+
 function why(d: RunDetail): SafeHtml {
   const dec = d.decision;
   return html`<p><strong>${d.run.triggerKind}</strong>: ${d.run.reason}</p>${
-    dec ? html`<p>${dec.reason}</p><details><summary>evidence</summary><pre class="scroll">${dec.measuredJson}</pre><pre class="scroll">${dec.thresholdsJson}</pre></details>` : html`<p class="muted">the decision ${d.run.decisionId} is no longer among the latest listed</p>`
+    dec ? html`<p>${dec.reason}</p>${evidence(dec)}` : html`<p class="muted">the decision ${d.run.decisionId} is no longer among the latest listed</p>`
   }`;
 }
 

@@ -1,8 +1,9 @@
-/** Fixture messages for the views' tests: a hostile pipeline name, a run, a report with curves. */
+/** Fixture messages for the views' tests: a hostile pipeline name, a run, a report with curves (typed, and its JSON-only twin). */
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
   DriftReportSchema,
+  EvaluationDetailsSchema,
   EvaluationReportSchema,
   ExplainTriggersResponseSchema,
   LedgerEntrySchema,
@@ -75,7 +76,16 @@ const curves = (shift: number) => ({
   calibration: { predicted: [0.1, 0.5, 0.9], observed: [0.15, 0.45, 0.8], count: [10, 20, 10] },
 });
 
-/** A report with curves, comparisons, slices, fairness and a backtest. */
+/** The typed content of the report: curves, comparisons, slices, fairness and a backtest. */
+export const reportDetails = create(EvaluationDetailsSchema, {
+  curves: { rows: 317, candidate: curves(0.1), champion: curves(0) },
+  comparisons: [{ evidence: { metric: 'auc', gain: -0.0099, interval: { lower: -0.0491, upper: 0.0308, confidence: 0.95 }, pValue: 0.021 } }],
+  slices: [{ column: 'weather', value: HOSTILE, n: 40, belowMinSize: false, candidate: { auc: 0.7 }, champion: { auc: 0.6 } }],
+  fairness: [{ sensitive: 'sex', candidate: { demographicParityDifference: 0.1, groups: [{ group: 'F', n: 100, selectionRate: 0.3, tpr: 0.6, fpr: 0.1 }] } }],
+  backtest: { column: 'date', days: 30, metric: 'auc', windows: [{ fromDate: '2015-01-01', toDate: '2015-01-31', rows: 31, judged: true, candidate: { auc: 0.7 }, champion: { auc: 0.65 }, comparison: { gain: 0.05, interval: { lower: 0.01, upper: 0.09 } } }] },
+});
+
+/** The same report as the evaluator's stored JSON document (`report_json`, all an evaluator older than `details` serves). */
 export const reportJson = {
   curves: { rows: 317, candidate: curves(0.1), champion: curves(0) },
   comparisons: [{ evidence: { metric: 'auc', gain: -0.0099, interval: { lower: -0.0491, upper: 0.0308, confidence: 0.95 }, pValue: 0.021 } }],
@@ -84,8 +94,7 @@ export const reportJson = {
   backtest: { column: 'date', days: 30, metric: 'auc', windows: [{ from: '2015-01-01', to: '2015-01-31', rows: 31, judged: true, candidate: { auc: 0.7 }, champion: { auc: 0.65 }, comparison: { gain: 0.05, interval: { lower: 0.01, upper: 0.09 } } }] },
 };
 
-/** Its evaluation report (curves of both models). */
-export const report = create(EvaluationReportSchema, {
+const reportSummary = {
   runId: 'run-2',
   pipeline: 'rain',
   verdict: Verdict.PASS,
@@ -94,8 +103,13 @@ export const report = create(EvaluationReportSchema, {
   championMetrics: { auc: 0.6611, logLoss: 0.79 },
   championVersion: 'v1',
   rowsTest: 317n,
-  reportJson: JSON.stringify(reportJson),
-});
+};
+
+/** Its evaluation report, typed (curves of both models); no report_json, so a page must read `details`. */
+export const report = create(EvaluationReportSchema, { ...reportSummary, details: reportDetails });
+
+/** Its JSON-only twin, as an evaluator that predates `details` serves it. */
+export const legacyReport = create(EvaluationReportSchema, { ...reportSummary, reportJson: JSON.stringify(reportJson) });
 
 /** Two search trials with learning curves. */
 export const trials = [1, 2].map((i) => create(TrialSchema, { runId: 'run-2', trial: i, paramsJson: '{"lr":0.01}', status: 'completed', epochs: 3, score: 0.5, best: i === 1, curve: [1, 2, 3].map((e) => ({ epoch: e, loss: 1 / e, valLoss: 1.1 / e })) }));

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CategoricalStats, NumericStats, SnapshotStats } from './stats.js';
 import { loadConfig } from './config.js';
 import { startFeatureService } from './service.js';
+import { expectSame } from './wire.fixtures.js';
 
 const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
 const spec = parseSpec(readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8'));
@@ -146,6 +147,10 @@ describe('feature service', () => {
     expect(res.transformJson).toBe(stored.toString('utf8'));
     expect(res.transform).toMatchObject({ key: ready.lineage?.transform?.key, sha256: ready.lineage?.transform?.sha256, sizeBytes: BigInt(stored.length), bucket: env.s3.bucket });
     expect(parseTransform(Buffer.from(res.transformJson)).fittedOnRows).toBe(train.length);
+    // The typed transform is the JSON one (kept for one release), field by field.
+    expect(expectSame(JSON.parse(res.transformJson), res.transformDetails)).toBeGreaterThan(10);
+    expect(res.transformDetails).toMatchObject({ fittedOnRows: BigInt(train.length), outputNames: ['temp_max', 'temp_min', 'wind'] });
+    expect(res.transformDetails?.features.map((f) => f.name)).toEqual(['temp_max', 'temp_min', 'wind']);
 
     const missing = await client.getTransform({ runId: 'r-nope' }).catch((e: unknown) => e);
     expect(isNotFound(missing) && (missing as Error).message).toContain("'r-nope'");
@@ -163,6 +168,11 @@ describe('feature service', () => {
     expect(tmax.histogram.counts.reduce((a, b) => a + b, 0)).toBe(train.length);
     const weather = stats.columns.find((c) => c.name === 'weather') as CategoricalStats;
     expect(Object.values(weather.frequencies).reduce((a, b) => a + b, 0) + weather.missing).toBe(train.length);
+    // The typed statistics are the JSON ones (kept for one release), field by field.
+    expect(expectSame(stats, res.statsDetails)).toBeGreaterThan(1000);
+    const typedTmax = res.statsDetails?.columns.find((c) => c.name === 'temp_max');
+    expect(typedTmax).toMatchObject({ kind: 'numeric', count: BigInt(train.length), mean: tmax.mean, quantiles: tmax.quantiles });
+    expect(res.statsDetails?.columns.find((c) => c.name === 'weather')?.frequencies).toEqual(Object.fromEntries(Object.entries(weather.frequencies).map(([k, n]) => [k, BigInt(n)])));
     expect(isNotFound(await client.getStats({ runId: 'r-nope' }).catch((e: unknown) => e))).toBe(true);
   });
 

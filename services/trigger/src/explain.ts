@@ -1,5 +1,5 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import type { ExplainTriggersResponseSchema } from '@refit/contracts';
+import { triggerEvidenceFromJson, triggerThresholdsFromJson, type ExplainTriggersResponseSchema } from '@refit/contracts';
 import { NotFoundError, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -87,8 +87,11 @@ export async function explainTriggers(rt: ServiceRuntime, name: string, limit: n
       fired: d.fired,
       action: d.action,
       reason: d.reason,
+      // The JSON for one release (clients before the typed fields), then only measured/thresholds.
       measuredJson: JSON.stringify(d.measured),
       thresholdsJson: JSON.stringify(d.thresholds),
+      measured: triggerEvidenceFromJson(d.measured),
+      thresholds: triggerThresholdsFromJson(d.thresholds),
       runId: d.run_id ?? '',
       createdAt: timestampFromDate(d.created_at),
       repeats: d.repeats ?? 0,

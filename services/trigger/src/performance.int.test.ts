@@ -9,6 +9,7 @@ import { createClient, EVENTS, withTransaction, type EventDef, type ServiceRunti
 import { createTestEnv, serviceEnv, startTestRuntime, waitFor, weatherRows, type DataRow, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
+import { expectTypedDecision } from './decision-evidence.fixtures.js';
 import { startTriggerService } from './service.js';
 
 const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -148,6 +149,9 @@ describe('the performance trigger on the real servers, with a weather model', ()
       looks: 1,
     });
     expect(JSON.parse(fired.thresholdsJson)).toEqual({ metric: 'accuracy', maxDrop: 0.05, minLabeled: 365, reference: 'live', alpha: 0.05 });
+    // The typed evidence is the JSON evidence, on every decision of the warm-up, the reference and the test.
+    decided.forEach(expectTypedDecision);
+    expect(fired.measured).toMatchObject({ test: 'sequential', labeled: 73n, looks: 1n, reference: { source: 'live', labeled: 365n }, live: { labeled: 73n } });
     expect((await runs('moved'))[0]).toMatchObject({ triggerKind: 'performance', decisionId: fired.id });
     // The next New York window: still worse, now on 146 rows; the run in flight absorbs it.
     expect(decided[8]).toMatchObject({ fired: true, action: 'coalesce' });
@@ -170,6 +174,10 @@ describe('the performance trigger on the real servers, with a weather model', ()
     await publish(EVENTS.monitoringWindow, { pipeline: 'restart', version: 'v2', variant: 'canary', windowEnd: timestampFromMs(Date.UTC(2026, 10, 27)), ...windowMetrics(days.slice(60, 120)) });
     const [next] = await windows('restart', [days.slice(60, 120)], 1);
     expect(next.reason).toMatch(/^v1: live accuracy 0\.\d{4} on 120 labeled predictions vs the declared accuracy 0\.8000/);
-    expect((await decisions('restart')).map((d) => JSON.parse(d.measuredJson).version)).toEqual(['v1', 'v1']);
+    const restarted = await decisions('restart');
+    expect(restarted.map((d) => JSON.parse(d.measuredJson).version)).toEqual(['v1', 'v1']);
+    restarted.forEach(expectTypedDecision);
+    expect(restarted.map((d) => d.thresholds?.reference)).toEqual(['declared', 'declared']);
+    expect(restarted[0].thresholds?.referenceValue).toBe(0.8);
   });
 });

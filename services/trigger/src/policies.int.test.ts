@@ -10,6 +10,7 @@ import { datasetDrift } from '@refit/ml';
 import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type DataRow, type TestEnv } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
+import { expectTypedDecision } from './decision-evidence.fixtures.js';
 import { nextSlot } from './policies.js';
 import { startTriggerService } from './service.js';
 
@@ -95,6 +96,10 @@ describe('trigger policies on the real servers', () => {
     expect(explained.decisions[1].reason).toBe('new data since the last run: 120 of 100 rows — threshold crossed; a new run starts');
     expect(r[0].decisionId).toBe(explained.decisions[1].id);
     expect(JSON.parse(explained.decisions[1].measuredJson)).toMatchObject({ rowsSinceRun: 120 });
+    // The typed evidence is the JSON evidence, on every decision.
+    explained.decisions.forEach(expectTypedDecision);
+    expect(explained.decisions[1].measured).toMatchObject({ rowsSinceRun: 120n });
+    expect(explained.decisions[1].thresholds).toMatchObject({ minRows: 100n });
     expect(explained.summary).toContain('volume: new data since the last run: 60 of 100 rows — below threshold');
     expect(explained.summary[0]).toMatch(/^last run r-.* \(running\) started .* by volume: new data since the last run: 120 of 100 rows/);
   });
@@ -201,6 +206,8 @@ describe('trigger policies on the real servers', () => {
       [new Date(slot.getTime() + 5 * 60_000).toISOString(), false],
       [new Date(slot.getTime() + 10 * 60_000).toISOString(), true],
     ]);
+    decisions.forEach(expectTypedDecision);
+    expect(decisions.map((d) => d.measured?.slot)).toEqual(decisions.map((d) => JSON.parse(d.measuredJson).slot));
     nowMs = Date.now();
   });
 
@@ -241,6 +248,9 @@ describe('trigger policies on the real servers', () => {
     const explained = await client.explainTriggers({ pipeline: 'flood', limit: 10 });
     expect(explained.decisions.reduce((n, d) => n + 1 + d.repeats, 0)).toBe(N);
     expect(explained.decisions.at(-1)?.reason).toMatch(/^warehouse asked for a retrain: load 0( \(and \d+ more requests? taken with it\))?; a new run starts$/);
+    explained.decisions.forEach(expectTypedDecision);
+    expect(explained.decisions.at(-1)?.measured).toMatchObject({ source: 'warehouse', sources: ['warehouse'] });
+    expect(explained.decisions.at(-1)?.thresholds?.sources).toEqual(['warehouse']);
   });
 
   it('live performance against the evaluation (reference: evaluation) fires a retrain after the debounce', async () => {
@@ -267,6 +277,9 @@ describe('trigger policies on the real servers', () => {
     expect(decisions[0].reason).toBe('v1: 20 of 50 labeled predictions before the first test against 0.8000 at evaluation');
     expect(decisions[1].reason).toMatch(/^v1: live accuracy 0\.5909 on 220 labeled predictions vs 0\.8000 at evaluation: worse by 0\.2091 .*; always-valid p .* ≤ 0\.05 — performance dropped by more than 0\.05; debounce: the condition held 1 of 2/);
     expect((await runs('perf'))[0]).toMatchObject({ triggerKind: 'performance' });
+    // Typed evidence on every decision, the manual one (no evidence) included.
+    (await client.explainTriggers({ pipeline: 'perf', limit: 10 })).decisions.forEach(expectTypedDecision);
+    expect(decisions[0].thresholds).toMatchObject({ reference: 'evaluation', minLabeled: 50n });
   });
 
   it('continuous retraining starts a run for each new batch (joining one in flight)', async () => {
@@ -277,7 +290,10 @@ describe('trigger policies on the real servers', () => {
     expect(first).toMatchObject({ triggerKind: 'continuous' });
     await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-2', rowsTotal: 30n, rowsAccepted: 30n });
     await waitFor(async () => (await client.explainTriggers({ pipeline: 'cont', limit: 5 })).decisions.length === 2, { timeoutMs: 10_000 });
-    expect((await client.explainTriggers({ pipeline: 'cont', limit: 5 })).decisions[0]).toMatchObject({ action: 'coalesce', runId: first.runId });
+    const cont = (await client.explainTriggers({ pipeline: 'cont', limit: 5 })).decisions;
+    expect(cont[0]).toMatchObject({ action: 'coalesce', runId: first.runId });
+    cont.forEach(expectTypedDecision);
+    expect(cont.map((d) => d.measured?.rows)).toEqual([30n, 30n]);
     await failRun('cont', first.runId);
     await publish(EVENTS.dataIngested, { pipeline: 'cont', batchId: 'b-3', rowsTotal: 30n, rowsAccepted: 30n });
     await waitFor(async () => (await runs('cont')).length === 2, { timeoutMs: 10_000 });
@@ -317,6 +333,9 @@ describe('trigger policies on the real servers', () => {
     expect(d[4].reason).toContain('wind PSI 1.272 > 0.5');
     expect(JSON.parse(d[4].measuredJson)).toMatchObject({ rows: 365, columns: { temp_min: { status: 'drift', currentSize: 365, referenceSize: 366 } } });
     expect(JSON.parse(d[4].thresholdsJson)).toEqual({ maxShare: 0.5, psi: { wind: 0.5 }, minSamples: 50 });
+    d.forEach(expectTypedDecision);
+    expect(d[4].measured?.columns.temp_min).toMatchObject({ status: 'drift', currentSize: 365n, referenceSize: 366n });
+    expect(d[4].thresholds).toMatchObject({ maxShare: 0.5, psi: { wind: 0.5 }, minSamples: 50n });
     const r = await runs('drift');
     expect(r).toHaveLength(1);
     expect(r[0]).toMatchObject({ triggerKind: 'drift', decisionId: d[0].id });
@@ -340,6 +359,8 @@ describe('trigger policies on the real servers', () => {
       [true, 'start'],
     ]);
     expect(decisions[1].reason).toBe('bi reported conversion = 0.01 for v1; fires below 0.02 — out of bounds; a new run starts');
+    decisions.forEach(expectTypedDecision);
+    expect(decisions[1].measured).toMatchObject({ metric: 'conversion', value: 0.01, source: 'bi', version: 'v1' });
   });
 
   it('the spec that carries these policies is valid', () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/feature/v1/feature.proto.
  */
 export const file_refit_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiQwoQTGlzdERyaWZ0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBRIOCgZzb3VyY2UYAyABKAkiQgoRTGlzdERyaWZ0UmVzcG9uc2USLQoHcmVwb3J0cxgBIAMoCzIcLnJlZml0LmV2ZW50cy52MS5EcmlmdFJlcG9ydCIhCg9HZXRTdGF0c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJIo4BChBHZXRTdGF0c1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIXCg9zbmFwc2hvdF9zaGEyNTYYAyABKAkSKwoFc3RhdHMYBCABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSEgoKc3RhdHNfanNvbhgFIAEoCSIlChNHZXRUcmFuc2Zvcm1SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSKYAQoUR2V0VHJhbnNmb3JtUmVzcG9uc2USDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEi8KCXRyYW5zZm9ybRgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIWCg50cmFuc2Zvcm1fanNvbhgEIAEoCRIVCg1mZWF0dXJlX25hbWVzGAUgAygJMpgCCg5GZWF0dXJlU2VydmljZRJdCgxHZXRUcmFuc2Zvcm0SJS5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlcXVlc3QaJi5yZWZpdC5mZWF0dXJlLnYxLkdldFRyYW5zZm9ybVJlc3BvbnNlElEKCEdldFN0YXRzEiEucmVmaXQuZmVhdHVyZS52MS5HZXRTdGF0c1JlcXVlc3QaIi5yZWZpdC5mZWF0dXJlLnYxLkdldFN0YXRzUmVzcG9uc2USVAoJTGlzdERyaWZ0EiIucmVmaXQuZmVhdHVyZS52MS5MaXN0RHJpZnRSZXF1ZXN0GiMucmVmaXQuZmVhdHVyZS52MS5MaXN0RHJpZnRSZXNwb25zZWIGcHJvdG8z", [file_refit_common_v1_common, file_refit_events_v1_events]);
+  fileDesc("Ch5yZWZpdC9mZWF0dXJlL3YxL2ZlYXR1cmUucHJvdG8SEHJlZml0LmZlYXR1cmUudjEiQwoQTGlzdERyaWZ0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBRIOCgZzb3VyY2UYAyABKAkiQgoRTGlzdERyaWZ0UmVzcG9uc2USLQoHcmVwb3J0cxgBIAMoCzIcLnJlZml0LmV2ZW50cy52MS5EcmlmdFJlcG9ydCIhCg9HZXRTdGF0c1JlcXVlc3QSDgoGcnVuX2lkGAEgASgJIsYBChBHZXRTdGF0c1Jlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIXCg9zbmFwc2hvdF9zaGEyNTYYAyABKAkSKwoFc3RhdHMYBCABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSEgoKc3RhdHNfanNvbhgFIAEoCRI2Cg1zdGF0c19kZXRhaWxzGAYgASgLMh8ucmVmaXQuZmVhdHVyZS52MS5TbmFwc2hvdFN0YXRzIpkBCg1TbmFwc2hvdFN0YXRzEg8KB3ZlcnNpb24YASABKAUSEAoIcGlwZWxpbmUYAiABKAkSDgoGcnVuX2lkGAMgASgJEhcKD3NuYXBzaG90X3NoYTI1NhgEIAEoCRIMCgRyb3dzGAUgASgDEi4KB2NvbHVtbnMYBiADKAsyHS5yZWZpdC5mZWF0dXJlLnYxLkNvbHVtblN0YXRzIvUDCgtDb2x1bW5TdGF0cxIMCgRuYW1lGAEgASgJEgwKBGtpbmQYAiABKAkSDQoFY291bnQYAyABKAMSDwoHbWlzc2luZxgEIAEoAxIUCgxtaXNzaW5nX3JhdGUYBSABKAESEQoEbWVhbhgGIAEoAUgAiAEBEhAKA3N0ZBgHIAEoAUgBiAEBEhAKA21pbhgIIAEoAUgCiAEBEhAKA21heBgJIAEoAUgDiAEBEj8KCXF1YW50aWxlcxgKIAMoCzIsLnJlZml0LmZlYXR1cmUudjEuQ29sdW1uU3RhdHMuUXVhbnRpbGVzRW50cnkSLgoJaGlzdG9ncmFtGAsgASgLMhsucmVmaXQuZmVhdHVyZS52MS5IaXN0b2dyYW0SDgoGc2FtcGxlGAwgAygBEkMKC2ZyZXF1ZW5jaWVzGA0gAygLMi4ucmVmaXQuZmVhdHVyZS52MS5Db2x1bW5TdGF0cy5GcmVxdWVuY2llc0VudHJ5GjAKDlF1YW50aWxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaMgoQRnJlcXVlbmNpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBQgcKBV9tZWFuQgYKBF9zdGRCBgoEX21pbkIGCgRfbWF4IioKCUhpc3RvZ3JhbRINCgVlZGdlcxgBIAMoARIOCgZjb3VudHMYAiADKAMiJQoTR2V0VHJhbnNmb3JtUmVxdWVzdBIOCgZydW5faWQYASABKAki1gEKFEdldFRyYW5zZm9ybVJlc3BvbnNlEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIvCgl0cmFuc2Zvcm0YAyABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFgoOdHJhbnNmb3JtX2pzb24YBCABKAkSFQoNZmVhdHVyZV9uYW1lcxgFIAMoCRI8ChF0cmFuc2Zvcm1fZGV0YWlscxgGIAEoCzIhLnJlZml0LmZlYXR1cmUudjEuRml0dGVkVHJhbnNmb3JtIoMBCg9GaXR0ZWRUcmFuc2Zvcm0SDwoHdmVyc2lvbhgBIAEoBRIxCghmZWF0dXJlcxgCIAMoCzIfLnJlZml0LmZlYXR1cmUudjEuRml0dGVkRmVhdHVyZRIUCgxvdXRwdXRfbmFtZXMYAyADKAkSFgoOZml0dGVkX29uX3Jvd3MYBCABKAMixAMKDUZpdHRlZEZlYXR1cmUSDAoEbmFtZRgBIAEoCRIMCgRraW5kGAIgASgJEhEKBG1lYW4YAyABKAFIAIgBARIQCgNzdGQYBCABKAFIAYgBARIQCgNtaW4YBSABKAFIAogBARIQCgNtYXgYBiABKAFIA4gBARISCgpib3VuZGFyaWVzGAcgAygBEhIKCmNhdGVnb3JpZXMYCCADKAkSEgoFb3RoZXIYCSABKAhIBIgBARIUCgdidWNrZXRzGAogASgFSAWIAQESDQoFcGFydHMYCyADKAkSEQoEZmlsbBgMIAEoAUgGiAEBEhoKDWZpbGxfY2F0ZWdvcnkYDSABKAlIB4gBARIkCgRjbGlwGA4gASgLMhYucmVmaXQuZmVhdHVyZS52MS5DbGlwEhYKCWluZGljYXRvchgPIAEoCEgIiAEBEhQKB2ltcHV0ZWQYECABKAhICYgBAUIHCgVfbWVhbkIGCgRfc3RkQgYKBF9taW5CBgoEX21heEIICgZfb3RoZXJCCgoIX2J1Y2tldHNCBwoFX2ZpbGxCEAoOX2ZpbGxfY2F0ZWdvcnlCDAoKX2luZGljYXRvckIKCghfaW1wdXRlZCI6CgRDbGlwEhAKA21pbhgBIAEoAUgAiAEBEhAKA21heBgCIAEoAUgBiAEBQgYKBF9taW5CBgoEX21heDKYAgoORmVhdHVyZVNlcnZpY2USXQoMR2V0VHJhbnNmb3JtEiUucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXF1ZXN0GiYucmVmaXQuZmVhdHVyZS52MS5HZXRUcmFuc2Zvcm1SZXNwb25zZRJRCghHZXRTdGF0cxIhLnJlZml0LmZlYXR1cmUudjEuR2V0U3RhdHNSZXF1ZXN0GiIucmVmaXQuZmVhdHVyZS52MS5HZXRTdGF0c1Jlc3BvbnNlElQKCUxpc3REcmlmdBIiLnJlZml0LmZlYXR1cmUudjEuTGlzdERyaWZ0UmVxdWVzdBojLnJlZml0LmZlYXR1cmUudjEuTGlzdERyaWZ0UmVzcG9uc2ViBnByb3RvMw", [file_refit_common_v1_common, file_refit_events_v1_events]);
 
 /**
  * @generated from message refit.feature.v1.ListDriftRequest
@@ -112,11 +112,19 @@ export type GetStatsResponse = Message<"refit.feature.v1.GetStatsResponse"> & {
   stats?: ArtifactRef | undefined;
 
   /**
-   * The statistics themselves (JSON).
+   * The statistics as JSON (the stored artifact): kept, with the same content as stats_details,
+   * for one release so that older clients still read it; read stats_details.
    *
    * @generated from field: string stats_json = 5;
    */
   statsJson: string;
+
+  /**
+   * The statistics themselves, typed.
+   *
+   * @generated from field: refit.feature.v1.SnapshotStats stats_details = 6;
+   */
+  statsDetails?: SnapshotStats | undefined;
 };
 
 /**
@@ -125,6 +133,177 @@ export type GetStatsResponse = Message<"refit.feature.v1.GetStatsResponse"> & {
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
   messageDesc(file_refit_feature_v1_feature, 3);
+
+/**
+ * Statistics of a run's training split, typed: the feature service's `SnapshotStats`
+ * (services/feature/src/stats.ts) field by field. Field JSON names are the stored artifact's, so
+ * the proto JSON of `SnapshotStats` reads like the stats document. A number JSON could not hold
+ * (NaN: a quantile of a column with no value) is NaN in a map and unset where the field is optional.
+ *
+ * @generated from message refit.feature.v1.SnapshotStats
+ */
+export type SnapshotStats = Message<"refit.feature.v1.SnapshotStats"> & {
+  /**
+   * The document's format version (1).
+   *
+   * @generated from field: int32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string pipeline = 2;
+   */
+  pipeline: string;
+
+  /**
+   * @generated from field: string run_id = 3;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string snapshot_sha256 = 4;
+   */
+  snapshotSha256: string;
+
+  /**
+   * Rows of the training split.
+   *
+   * @generated from field: int64 rows = 5;
+   */
+  rows: bigint;
+
+  /**
+   * Every schema column but dates, in schema order.
+   *
+   * @generated from field: repeated refit.feature.v1.ColumnStats columns = 6;
+   */
+  columns: ColumnStats[];
+};
+
+/**
+ * Describes the message refit.feature.v1.SnapshotStats.
+ * Use `create(SnapshotStatsSchema)` to create a new message.
+ */
+export const SnapshotStatsSchema: GenMessage<SnapshotStats> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 4);
+
+/**
+ * Statistics of one column: `kind` says which of the numeric or categorical fields are set.
+ *
+ * @generated from message refit.feature.v1.ColumnStats
+ */
+export type ColumnStats = Message<"refit.feature.v1.ColumnStats"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * numeric or categorical.
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * Rows, values missing among them, and their share.
+   *
+   * @generated from field: int64 count = 3;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: int64 missing = 4;
+   */
+  missing: bigint;
+
+  /**
+   * @generated from field: double missing_rate = 5;
+   */
+  missingRate: number;
+
+  /**
+   * Numeric: the mean, population standard deviation, min and max of the values present (unset
+   * for a categorical column).
+   *
+   * @generated from field: optional double mean = 6;
+   */
+  mean?: number | undefined;
+
+  /**
+   * @generated from field: optional double std = 7;
+   */
+  std?: number | undefined;
+
+  /**
+   * @generated from field: optional double min = 8;
+   */
+  min?: number | undefined;
+
+  /**
+   * @generated from field: optional double max = 9;
+   */
+  max?: number | undefined;
+
+  /**
+   * Numeric: p01, p05, p25, p50, p75, p95, p99 (NaN for a column with no value).
+   *
+   * @generated from field: map<string, double> quantiles = 10;
+   */
+  quantiles: { [key: string]: number };
+
+  /**
+   * Numeric: equal-width bins over [min, max].
+   *
+   * @generated from field: refit.feature.v1.Histogram histogram = 11;
+   */
+  histogram?: Histogram | undefined;
+
+  /**
+   * Numeric: evenly spaced order statistics of the values, the reference drift tests compare against.
+   *
+   * @generated from field: repeated double sample = 12;
+   */
+  sample: number[];
+
+  /**
+   * Categorical: rows per category, most frequent first (categories past the limit under `__more__`).
+   *
+   * @generated from field: map<string, int64> frequencies = 13;
+   */
+  frequencies: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message refit.feature.v1.ColumnStats.
+ * Use `create(ColumnStatsSchema)` to create a new message.
+ */
+export const ColumnStatsSchema: GenMessage<ColumnStats> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 5);
+
+/**
+ * A histogram: `edges` has one more entry than `counts`.
+ *
+ * @generated from message refit.feature.v1.Histogram
+ */
+export type Histogram = Message<"refit.feature.v1.Histogram"> & {
+  /**
+   * @generated from field: repeated double edges = 1;
+   */
+  edges: number[];
+
+  /**
+   * @generated from field: repeated int64 counts = 2;
+   */
+  counts: bigint[];
+};
+
+/**
+ * Describes the message refit.feature.v1.Histogram.
+ * Use `create(HistogramSchema)` to create a new message.
+ */
+export const HistogramSchema: GenMessage<Histogram> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 6);
 
 /**
  * @generated from message refit.feature.v1.GetTransformRequest
@@ -141,7 +320,7 @@ export type GetTransformRequest = Message<"refit.feature.v1.GetTransformRequest"
  * Use `create(GetTransformRequestSchema)` to create a new message.
  */
 export const GetTransformRequestSchema: GenMessage<GetTransformRequest> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 4);
+  messageDesc(file_refit_feature_v1_feature, 7);
 
 /**
  * @generated from message refit.feature.v1.GetTransformResponse
@@ -163,7 +342,8 @@ export type GetTransformResponse = Message<"refit.feature.v1.GetTransformRespons
   transform?: ArtifactRef | undefined;
 
   /**
-   * The fitted transform itself (JSON).
+   * The fitted transform as JSON (the stored artifact): kept, with the same content as
+   * transform_details, for one release so that older clients still read it; read transform_details.
    *
    * @generated from field: string transform_json = 4;
    */
@@ -173,6 +353,13 @@ export type GetTransformResponse = Message<"refit.feature.v1.GetTransformRespons
    * @generated from field: repeated string feature_names = 5;
    */
   featureNames: string[];
+
+  /**
+   * The fitted transform itself, typed.
+   *
+   * @generated from field: refit.feature.v1.FittedTransform transform_details = 6;
+   */
+  transformDetails?: FittedTransform | undefined;
 };
 
 /**
@@ -180,7 +367,193 @@ export type GetTransformResponse = Message<"refit.feature.v1.GetTransformRespons
  * Use `create(GetTransformResponseSchema)` to create a new message.
  */
 export const GetTransformResponseSchema: GenMessage<GetTransformResponse> = /*@__PURE__*/
-  messageDesc(file_refit_feature_v1_feature, 5);
+  messageDesc(file_refit_feature_v1_feature, 8);
+
+/**
+ * The fitted feature transform, typed: libs/modeling's `FittedTransform` (transform-types.ts)
+ * field by field. Field JSON names are the stored artifact's, except a one-hot feature's fill
+ * category (`fill` in the artifact, a string there and a number for every other kind), which is
+ * `fill_category` here.
+ *
+ * @generated from message refit.feature.v1.FittedTransform
+ */
+export type FittedTransform = Message<"refit.feature.v1.FittedTransform"> & {
+  /**
+   * 1, or 2 when a feature uses a kind or an extra version 1 does not know.
+   *
+   * @generated from field: int32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: repeated refit.feature.v1.FittedFeature features = 2;
+   */
+  features: FittedFeature[];
+
+  /**
+   * Column names of the output matrix, in order (`temp`, `weather=rain`, `weather=__other__`…).
+   *
+   * @generated from field: repeated string output_names = 3;
+   */
+  outputNames: string[];
+
+  /**
+   * Rows the transform was fitted on.
+   *
+   * @generated from field: int64 fitted_on_rows = 4;
+   */
+  fittedOnRows: bigint;
+};
+
+/**
+ * Describes the message refit.feature.v1.FittedTransform.
+ * Use `create(FittedTransformSchema)` to create a new message.
+ */
+export const FittedTransformSchema: GenMessage<FittedTransform> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 9);
+
+/**
+ * One fitted feature: `kind` says which parameters are set.
+ *
+ * @generated from message refit.feature.v1.FittedFeature
+ */
+export type FittedFeature = Message<"refit.feature.v1.FittedFeature"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * standardize, minmax, log1p, bucketize, onehot, none (passed through), hash or dateparts.
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * standardize: (x - mean) / std with the training mean and std.
+   *
+   * @generated from field: optional double mean = 3;
+   */
+  mean?: number | undefined;
+
+  /**
+   * @generated from field: optional double std = 4;
+   */
+  std?: number | undefined;
+
+  /**
+   * minmax: (x - min) / (max - min) with the training min and max.
+   *
+   * @generated from field: optional double min = 5;
+   */
+  min?: number | undefined;
+
+  /**
+   * @generated from field: optional double max = 6;
+   */
+  max?: number | undefined;
+
+  /**
+   * bucketize: one slot per interval `< b0`, `[b0, b1)`, …, `>= bn`.
+   *
+   * @generated from field: repeated double boundaries = 7;
+   */
+  boundaries: number[];
+
+  /**
+   * onehot: one slot per sorted training category, then the `__other__` slot (`other`, always true).
+   *
+   * @generated from field: repeated string categories = 8;
+   */
+  categories: string[];
+
+  /**
+   * @generated from field: optional bool other = 9;
+   */
+  other?: boolean | undefined;
+
+  /**
+   * hash: one-hot slots the categories are hashed into.
+   *
+   * @generated from field: optional int32 buckets = 10;
+   */
+  buckets?: number | undefined;
+
+  /**
+   * dateparts: hour, dayOfWeek and/or month.
+   *
+   * @generated from field: repeated string parts = 11;
+   */
+  parts: string[];
+
+  /**
+   * A numeric kind: the value a missing one is replaced with before scaling (none: the training
+   * mean; standardize without it: the training mean too).
+   *
+   * @generated from field: optional double fill = 12;
+   */
+  fill?: number | undefined;
+
+  /**
+   * onehot: the category a missing value is replaced with (`fill` in the artifact).
+   *
+   * @generated from field: optional string fill_category = 13;
+   */
+  fillCategory?: string | undefined;
+
+  /**
+   * A numeric kind: bounds of the raw value, applied first.
+   *
+   * @generated from field: refit.feature.v1.Clip clip = 14;
+   */
+  clip?: Clip | undefined;
+
+  /**
+   * True when a `<name>:missing` column follows the feature's own.
+   *
+   * @generated from field: optional bool indicator = 15;
+   */
+  indicator?: boolean | undefined;
+
+  /**
+   * True when the spec declared how a missing value is filled.
+   *
+   * @generated from field: optional bool imputed = 16;
+   */
+  imputed?: boolean | undefined;
+};
+
+/**
+ * Describes the message refit.feature.v1.FittedFeature.
+ * Use `create(FittedFeatureSchema)` to create a new message.
+ */
+export const FittedFeatureSchema: GenMessage<FittedFeature> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 10);
+
+/**
+ * Bounds of a raw numeric value (either may be unset).
+ *
+ * @generated from message refit.feature.v1.Clip
+ */
+export type Clip = Message<"refit.feature.v1.Clip"> & {
+  /**
+   * @generated from field: optional double min = 1;
+   */
+  min?: number | undefined;
+
+  /**
+   * @generated from field: optional double max = 2;
+   */
+  max?: number | undefined;
+};
+
+/**
+ * Describes the message refit.feature.v1.Clip.
+ * Use `create(ClipSchema)` to create a new message.
+ */
+export const ClipSchema: GenMessage<Clip> = /*@__PURE__*/
+  messageDesc(file_refit_feature_v1_feature, 11);
 
 /**
  * Fitted feature transforms.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/trigger/v1/trigger.proto.
  */
 export const file_refit_trigger_v1_trigger: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIr0FCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFEhMKC2RlY2lzaW9uX2lkGBIgASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkibgoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuEg4KBmFjdGlvbhgCIAEoCRITCgtkZWNpc2lvbl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biLmAgoPVHJpZ2dlckRlY2lzaW9uEgoKAmlkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg4KBnBvbGljeRgDIAEoCRIUCgxwb2xpY3lfaW5kZXgYBCABKAUSFAoMc3BlY192ZXJzaW9uGAUgASgFEg0KBWZpcmVkGAYgASgIEg4KBmFjdGlvbhgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNbWVhc3VyZWRfanNvbhgJIAEoCRIXCg90aHJlc2hvbGRzX2pzb24YCiABKAkSDgoGcnVuX2lkGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3JlcGVhdHMYDSABKAUSNAoQbGFzdF9yZXBlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbGFzdF9yZWFzb24YDyABKAkiOQoWRXhwbGFpblRyaWdnZXJzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSJgChdFeHBsYWluVHJpZ2dlcnNSZXNwb25zZRIPCgdzdW1tYXJ5GAEgAygJEjQKCWRlY2lzaW9ucxgCIAMoCzIhLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlckRlY2lzaW9uIjIKEENhbmNlbFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI3ChFDYW5jZWxSdW5SZXNwb25zZRIiCgNydW4YASABKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biL6AQoNQWxlcnREZWxpdmVyeRIPCgd3ZWJob29rGAEgASgJEgsKA3VybBgCIAEoCRIOCgZzdGF0dXMYAyABKAkSEAoIYXR0ZW1wdHMYBCABKAUSFAoMbWF4X2F0dGVtcHRzGAUgASgFEhgKEGxhc3RfaHR0cF9zdGF0dXMYBiABKAUSEgoKbGFzdF9lcnJvchgHIAEoCRIzCg9uZXh0X2F0dGVtcHRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGRlbGl2ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1QEKBUFsZXJ0EhAKCGFsZXJ0X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEgwKBGtpbmQYAyABKAkSDgoGcnVuX2lkGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSFAoMZGV0YWlsc19qc29uGAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCmRlbGl2ZXJpZXMYCCADKAsyHy5yZWZpdC50cmlnZ2VyLnYxLkFsZXJ0RGVsaXZlcnkiNAoRTGlzdEFsZXJ0c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFbGltaXQYAiABKAUiPQoSTGlzdEFsZXJ0c1Jlc3BvbnNlEicKBmFsZXJ0cxgBIAMoCzIXLnJlZml0LnRyaWdnZXIudjEuQWxlcnQqcAoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBACEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAMywAYKDlRyaWdnZXJTZXJ2aWNlEmAKDUFwcGx5UGlwZWxpbmUSJi5yZWZpdC50cmlnZ2VyLnYxLkFwcGx5UGlwZWxpbmVSZXF1ZXN0GicucmVmaXQudHJpZ2dlci52MS5BcHBseVBpcGVsaW5lUmVzcG9uc2USWgoLR2V0UGlwZWxpbmUSJC5yZWZpdC50cmlnZ2VyLnYxLkdldFBpcGVsaW5lUmVxdWVzdBolLnJlZml0LnRyaWdnZXIudjEuR2V0UGlwZWxpbmVSZXNwb25zZRJgCg1MaXN0UGlwZWxpbmVzEiYucmVmaXQudHJpZ2dlci52MS5MaXN0UGlwZWxpbmVzUmVxdWVzdBonLnJlZml0LnRyaWdnZXIudjEuTGlzdFBpcGVsaW5lc1Jlc3BvbnNlElcKClRyaWdnZXJSdW4SIy5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJSdW5SZXF1ZXN0GiQucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyUnVuUmVzcG9uc2USSwoGR2V0UnVuEh8ucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXF1ZXN0GiAucmVmaXQudHJpZ2dlci52MS5HZXRSdW5SZXNwb25zZRJRCghMaXN0UnVucxIhLnJlZml0LnRyaWdnZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GiIucmVmaXQudHJpZ2dlci52MS5MaXN0UnVuc1Jlc3BvbnNlEmYKD0V4cGxhaW5UcmlnZ2VycxIoLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVxdWVzdBopLnJlZml0LnRyaWdnZXIudjEuRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USVAoJQ2FuY2VsUnVuEiIucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXF1ZXN0GiMucmVmaXQudHJpZ2dlci52MS5DYW5jZWxSdW5SZXNwb25zZRJXCgpMaXN0QWxlcnRzEiMucmVmaXQudHJpZ2dlci52MS5MaXN0QWxlcnRzUmVxdWVzdBokLnJlZml0LnRyaWdnZXIudjEuTGlzdEFsZXJ0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5yZWZpdC90cmlnZ2VyL3YxL3RyaWdnZXIucHJvdG8SEHJlZml0LnRyaWdnZXIudjEibAoIUGlwZWxpbmUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEhEKCXNwZWNfanNvbhgDIAEoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLFAQoLU3RhZ2VSZWNvcmQSDQoFc3RhZ2UYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmNvbXB1dGVfbXMYAyABKAMSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV2ZW50X3R5cGUYBiABKAkSDgoGZGV0YWlsGAcgASgJIr0FCgNSdW4SDgoGcnVuX2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEisKBnN0YXR1cxgDIAEoDjIbLnJlZml0LnRyaWdnZXIudjEuUnVuU3RhdHVzEhQKDHRyaWdnZXJfa2luZBgEIAEoCRIOCgZyZWFzb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoGc3RhZ2VzGAggAygLMh0ucmVmaXQudHJpZ2dlci52MS5TdGFnZVJlY29yZBIUCgxmYWlsZWRfc3RhZ2UYCSABKAkSFgoOZmFpbHVyZV9yZWFzb24YCiABKAkSFQoNbW9kZWxfdmVyc2lvbhgLIAEoCRIPCgdvdXRjb21lGAwgASgJEhgKEGRlY2lzaW9uX3JlYXNvbnMYDSADKAkSRgoRY2FuZGlkYXRlX21ldHJpY3MYDiADKAsyKy5yZWZpdC50cmlnZ2VyLnYxLlJ1bi5DYW5kaWRhdGVNZXRyaWNzRW50cnkSRAoQY2hhbXBpb25fbWV0cmljcxgPIAMoCzIqLnJlZml0LnRyaWdnZXIudjEuUnVuLkNoYW1waW9uTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YECABKAkSFAoMc3BlY192ZXJzaW9uGBEgASgFEhMKC2RlY2lzaW9uX2lkGBIgASgJGjcKFUNhbmRpZGF0ZU1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBGjYKFENoYW1waW9uTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiKQoUQXBwbHlQaXBlbGluZVJlcXVlc3QSEQoJc3BlY195YW1sGAEgASgJIlYKFUFwcGx5UGlwZWxpbmVSZXNwb25zZRIsCghwaXBlbGluZRgBIAEoCzIaLnJlZml0LnRyaWdnZXIudjEuUGlwZWxpbmUSDwoHY2hhbmdlZBgCIAEoCCIiChJHZXRQaXBlbGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChNHZXRQaXBlbGluZVJlc3BvbnNlEiwKCHBpcGVsaW5lGAEgASgLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSIWChRMaXN0UGlwZWxpbmVzUmVxdWVzdCJGChVMaXN0UGlwZWxpbmVzUmVzcG9uc2USLQoJcGlwZWxpbmVzGAEgAygLMhoucmVmaXQudHJpZ2dlci52MS5QaXBlbGluZSI1ChFUcmlnZ2VyUnVuUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIOCgZyZWFzb24YAiABKAkibgoSVHJpZ2dlclJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuEg4KBmFjdGlvbhgCIAEoCRITCgtkZWNpc2lvbl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIh8KDUdldFJ1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJIjQKDkdldFJ1blJlc3BvbnNlEiIKA3J1bhgBIAEoCzIVLnJlZml0LnRyaWdnZXIudjEuUnVuIjIKD0xpc3RSdW5zUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBSI3ChBMaXN0UnVuc1Jlc3BvbnNlEiMKBHJ1bnMYASADKAsyFS5yZWZpdC50cmlnZ2VyLnYxLlJ1biLUAwoPVHJpZ2dlckRlY2lzaW9uEgoKAmlkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEg4KBnBvbGljeRgDIAEoCRIUCgxwb2xpY3lfaW5kZXgYBCABKAUSFAoMc3BlY192ZXJzaW9uGAUgASgFEg0KBWZpcmVkGAYgASgIEg4KBmFjdGlvbhgHIAEoCRIOCgZyZWFzb24YCCABKAkSFQoNbWVhc3VyZWRfanNvbhgJIAEoCRIXCg90aHJlc2hvbGRzX2pzb24YCiABKAkSDgoGcnVuX2lkGAsgASgJEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3JlcGVhdHMYDSABKAUSNAoQbGFzdF9yZXBlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLbGFzdF9yZWFzb24YDyABKAkSMwoIbWVhc3VyZWQYECABKAsyIS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJFdmlkZW5jZRI3Cgp0aHJlc2hvbGRzGBEgASgLMiMucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyVGhyZXNob2xkcyKGCgoPVHJpZ2dlckV2aWRlbmNlEhEKBHNsb3QYASABKAlIAIgBARIUCgdsYXRlX21zGAIgASgDSAGIAQESGwoOcm93c19zaW5jZV9ydW4YAyABKANIAogBARIaCg1sYXN0X3J1bl9yb3dzGAQgASgDSAOIAQESEgoFc2hhcmUYBSABKAFIBIgBARIWCglhZ2VfaG91cnMYBiABKAFIBYgBARIcCg9sYXN0X3RyYWluZWRfYXQYByABKAlIBogBARIUCgd2ZXJzaW9uGAggASgJSAeIAQESFwoKd2luZG93X2VuZBgJIAEoCUgIiAEBEh0KEHJlZmVyZW5jZV9ydW5faWQYCiABKAlICYgBARITCgZzdGF0dXMYCyABKAlICogBARIRCgRyb3dzGAwgASgDSAuIAQESPwoHY29sdW1ucxgNIAMoCzIuLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlckV2aWRlbmNlLkNvbHVtbnNFbnRyeRITCgZtZXRyaWMYDiABKAlIDIgBARISCgV2YWx1ZRgPIAEoAUgNiAEBEhMKBnNvdXJjZRgQIAEoCUgOiAEBEhUKCGV2ZW50X2lkGBEgASgJSA+IAQESFQoIcmVxdWVzdHMYEiABKANIEIgBARIPCgdzb3VyY2VzGBMgAygJEhQKB2xhYmVsZWQYFCABKANIEYgBARJACglyZWZlcmVuY2UYFSABKAsyLS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJQZXJmb3JtYW5jZVJlZmVyZW5jZRIRCgR0ZXN0GBYgASgJSBKIAQESMQoEbGl2ZRgXIAEoCzIjLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlckxpdmVNZXRyaWMSEQoEZHJvcBgYIAEoAUgTiAEBEhIKBWxvd2VyGBkgASgBSBSIAQESEgoFdXBwZXIYGiABKAFIFYgBARIUCgdwX3ZhbHVlGBsgASgBSBaIAQESEgoFbG9va3MYHCABKANIF4gBARISCgVsb2dfZRgdIAEoAUgYiAEBEhsKDnN0YW5kYXJkX2Vycm9yGB4gASgBSBmIAQESEwoGd2FybXVwGB8gASgDSBqIAQESFAoHcmV0aXJlZBggIAEoCEgbiAEBGlQKDENvbHVtbnNFbnRyeRILCgNrZXkYASABKAkSMwoFdmFsdWUYAiABKAsyJC5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJEcmlmdENvbHVtbjoCOAFCBwoFX3Nsb3RCCgoIX2xhdGVfbXNCEQoPX3Jvd3Nfc2luY2VfcnVuQhAKDl9sYXN0X3J1bl9yb3dzQggKBl9zaGFyZUIMCgpfYWdlX2hvdXJzQhIKEF9sYXN0X3RyYWluZWRfYXRCCgoIX3ZlcnNpb25CDQoLX3dpbmRvd19lbmRCEwoRX3JlZmVyZW5jZV9ydW5faWRCCQoHX3N0YXR1c0IHCgVfcm93c0IJCgdfbWV0cmljQggKBl92YWx1ZUIJCgdfc291cmNlQgsKCV9ldmVudF9pZEILCglfcmVxdWVzdHNCCgoIX2xhYmVsZWRCBwoFX3Rlc3RCBwoFX2Ryb3BCCAoGX2xvd2VyQggKBl91cHBlckIKCghfcF92YWx1ZUIICgZfbG9va3NCCAoGX2xvZ19lQhEKD19zdGFuZGFyZF9lcnJvckIJCgdfd2FybXVwQgoKCF9yZXRpcmVkImwKElRyaWdnZXJEcmlmdENvbHVtbhIQCgNwc2kYASABKAFIAIgBARIOCgZzdGF0dXMYAiABKAkSFgoOcmVmZXJlbmNlX3NpemUYAyABKAMSFAoMY3VycmVudF9zaXplGAQgASgDQgYKBF9wc2kiXAobVHJpZ2dlclBlcmZvcm1hbmNlUmVmZXJlbmNlEg4KBnNvdXJjZRgBIAEoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEg8KB2xhYmVsZWQYAyABKANCCAoGX3ZhbHVlIkIKEVRyaWdnZXJMaXZlTWV0cmljEhIKBXZhbHVlGAEgASgBSACIAQESDwoHbGFiZWxlZBgCIAEoA0IICgZfdmFsdWUi1wUKEVRyaWdnZXJUaHJlc2hvbGRzEhEKBGNyb24YASABKAlIAIgBARIVCgh0aW1lem9uZRgCIAEoCUgBiAEBEhUKCGNhdGNoX3VwGAMgASgJSAKIAQESFQoIbWluX3Jvd3MYBCABKANIA4gBARIWCgltaW5fc2hhcmUYBSABKAFIBIgBARIaCg1tYXhfYWdlX2hvdXJzGAYgASgBSAWIAQESFgoJbWF4X3NoYXJlGAcgASgBSAaIAQESOQoDcHNpGAggAygLMiwucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyVGhyZXNob2xkcy5Qc2lFbnRyeRIYCgttaW5fc2FtcGxlcxgJIAEoA0gHiAEBEhIKBWJlbG93GAogASgBSAiIAQESEgoFYWJvdmUYCyABKAFICYgBARITCgZtZXRyaWMYDCABKAlICogBARIVCghtYXhfZHJvcBgNIAEoAUgLiAEBEhgKC21pbl9sYWJlbGVkGA4gASgDSAyIAQESFgoJcmVmZXJlbmNlGA8gASgJSA2IAQESHAoPcmVmZXJlbmNlX3ZhbHVlGBAgASgBSA6IAQESEgoFYWxwaGEYESABKAFID4gBARIPCgdzb3VyY2VzGBIgAygJGioKCFBzaUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBwoFX2Nyb25CCwoJX3RpbWV6b25lQgsKCV9jYXRjaF91cEILCglfbWluX3Jvd3NCDAoKX21pbl9zaGFyZUIQCg5fbWF4X2FnZV9ob3Vyc0IMCgpfbWF4X3NoYXJlQg4KDF9taW5fc2FtcGxlc0IICgZfYmVsb3dCCAoGX2Fib3ZlQgkKB19tZXRyaWNCCwoJX21heF9kcm9wQg4KDF9taW5fbGFiZWxlZEIMCgpfcmVmZXJlbmNlQhIKEF9yZWZlcmVuY2VfdmFsdWVCCAoGX2FscGhhIjkKFkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSDQoFbGltaXQYAiABKAUiYAoXRXhwbGFpblRyaWdnZXJzUmVzcG9uc2USDwoHc3VtbWFyeRgBIAMoCRI0CglkZWNpc2lvbnMYAiADKAsyIS5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJEZWNpc2lvbiIyChBDYW5jZWxSdW5SZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiNwoRQ2FuY2VsUnVuUmVzcG9uc2USIgoDcnVuGAEgASgLMhUucmVmaXQudHJpZ2dlci52MS5SdW4i+gEKDUFsZXJ0RGVsaXZlcnkSDwoHd2ViaG9vaxgBIAEoCRILCgN1cmwYAiABKAkSDgoGc3RhdHVzGAMgASgJEhAKCGF0dGVtcHRzGAQgASgFEhQKDG1heF9hdHRlbXB0cxgFIAEoBRIYChBsYXN0X2h0dHBfc3RhdHVzGAYgASgFEhIKCmxhc3RfZXJyb3IYByABKAkSMwoPbmV4dF9hdHRlbXB0X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItUBCgVBbGVydBIQCghhbGVydF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIMCgRraW5kGAMgASgJEg4KBnJ1bl9pZBgEIAEoCRIPCgdzdW1tYXJ5GAUgASgJEhQKDGRldGFpbHNfanNvbhgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgpkZWxpdmVyaWVzGAggAygLMh8ucmVmaXQudHJpZ2dlci52MS5BbGVydERlbGl2ZXJ5IjQKEUxpc3RBbGVydHNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFIj0KEkxpc3RBbGVydHNSZXNwb25zZRInCgZhbGVydHMYASADKAsyFy5yZWZpdC50cmlnZ2VyLnYxLkFsZXJ0KnAKCVJ1blN0YXR1cxIaChZSVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUlVOX1NUQVRVU19SVU5OSU5HEAESGAoUUlVOX1NUQVRVU19TVUNDRUVERUQQAhIVChFSVU5fU1RBVFVTX0ZBSUxFRBADMsAGCg5UcmlnZ2VyU2VydmljZRJgCg1BcHBseVBpcGVsaW5lEiYucmVmaXQudHJpZ2dlci52MS5BcHBseVBpcGVsaW5lUmVxdWVzdBonLnJlZml0LnRyaWdnZXIudjEuQXBwbHlQaXBlbGluZVJlc3BvbnNlEloKC0dldFBpcGVsaW5lEiQucmVmaXQudHJpZ2dlci52MS5HZXRQaXBlbGluZVJlcXVlc3QaJS5yZWZpdC50cmlnZ2VyLnYxLkdldFBpcGVsaW5lUmVzcG9uc2USYAoNTGlzdFBpcGVsaW5lcxImLnJlZml0LnRyaWdnZXIudjEuTGlzdFBpcGVsaW5lc1JlcXVlc3QaJy5yZWZpdC50cmlnZ2VyLnYxLkxpc3RQaXBlbGluZXNSZXNwb25zZRJXCgpUcmlnZ2VyUnVuEiMucmVmaXQudHJpZ2dlci52MS5UcmlnZ2VyUnVuUmVxdWVzdBokLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlclJ1blJlc3BvbnNlEksKBkdldFJ1bhIfLnJlZml0LnRyaWdnZXIudjEuR2V0UnVuUmVxdWVzdBogLnJlZml0LnRyaWdnZXIudjEuR2V0UnVuUmVzcG9uc2USUQoITGlzdFJ1bnMSIS5yZWZpdC50cmlnZ2VyLnYxLkxpc3RSdW5zUmVxdWVzdBoiLnJlZml0LnRyaWdnZXIudjEuTGlzdFJ1bnNSZXNwb25zZRJmCg9FeHBsYWluVHJpZ2dlcnMSKC5yZWZpdC50cmlnZ2VyLnYxLkV4cGxhaW5UcmlnZ2Vyc1JlcXVlc3QaKS5yZWZpdC50cmlnZ2VyLnYxLkV4cGxhaW5UcmlnZ2Vyc1Jlc3BvbnNlElQKCUNhbmNlbFJ1bhIiLnJlZml0LnRyaWdnZXIudjEuQ2FuY2VsUnVuUmVxdWVzdBojLnJlZml0LnRyaWdnZXIudjEuQ2FuY2VsUnVuUmVzcG9uc2USVwoKTGlzdEFsZXJ0cxIjLnJlZml0LnRyaWdnZXIudjEuTGlzdEFsZXJ0c1JlcXVlc3QaJC5yZWZpdC50cmlnZ2VyLnYxLkxpc3RBbGVydHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.trigger.v1.Pipeline
@@ -504,14 +504,16 @@ export type TriggerDecision = Message<"refit.trigger.v1.TriggerDecision"> & {
   reason: string;
 
   /**
-   * Values measured (JSON object).
+   * The values measured as JSON: kept, filled with the same evidence as measured, for one release
+   * so that older clients still read it; read measured.
    *
    * @generated from field: string measured_json = 9;
    */
   measuredJson: string;
 
   /**
-   * Thresholds of the policy (JSON object).
+   * The policy's thresholds as JSON: kept, filled with the same thresholds as thresholds, for one
+   * release so that older clients still read it; read thresholds.
    *
    * @generated from field: string thresholds_json = 10;
    */
@@ -548,6 +550,20 @@ export type TriggerDecision = Message<"refit.trigger.v1.TriggerDecision"> & {
    * @generated from field: string last_reason = 15;
    */
   lastReason: string;
+
+  /**
+   * The values measured, typed (the fields of the decision's policy are set, the others unset).
+   *
+   * @generated from field: refit.trigger.v1.TriggerEvidence measured = 16;
+   */
+  measured?: TriggerEvidence | undefined;
+
+  /**
+   * The policy's thresholds, typed (the fields of the decision's policy are set, the others unset).
+   *
+   * @generated from field: refit.trigger.v1.TriggerThresholds thresholds = 17;
+   */
+  thresholds?: TriggerThresholds | undefined;
 };
 
 /**
@@ -556,6 +572,433 @@ export type TriggerDecision = Message<"refit.trigger.v1.TriggerDecision"> & {
  */
 export const TriggerDecisionSchema: GenMessage<TriggerDecision> = /*@__PURE__*/
   messageDesc(file_refit_trigger_v1_trigger, 15);
+
+/**
+ * What a trigger policy measured when it was evaluated. Each policy sets its own fields and leaves
+ * the others unset; a number that was not measured (null in the JSON) is unset too. Times are RFC
+ * 3339 strings, as in the JSON. manual: nothing.
+ *
+ * @generated from message refit.trigger.v1.TriggerEvidence
+ */
+export type TriggerEvidence = Message<"refit.trigger.v1.TriggerEvidence"> & {
+  /**
+   * schedule: the slot decided and how late it was evaluated, ms.
+   *
+   * @generated from field: optional string slot = 1;
+   */
+  slot?: string | undefined;
+
+  /**
+   * @generated from field: optional int64 late_ms = 2;
+   */
+  lateMs?: bigint | undefined;
+
+  /**
+   * volume: rows since the last run, rows of the last run's training set, and their ratio (unset
+   * without a previous training set).
+   *
+   * @generated from field: optional int64 rows_since_run = 3;
+   */
+  rowsSinceRun?: bigint | undefined;
+
+  /**
+   * @generated from field: optional int64 last_run_rows = 4;
+   */
+  lastRunRows?: bigint | undefined;
+
+  /**
+   * volume: rows_since_run / last_run_rows; drift: share of the compared features that drifted.
+   *
+   * @generated from field: optional double share = 5;
+   */
+  share?: number | undefined;
+
+  /**
+   * age: hours since the last training (unset before the first), and when it was.
+   *
+   * @generated from field: optional double age_hours = 6;
+   */
+  ageHours?: number | undefined;
+
+  /**
+   * @generated from field: optional string last_trained_at = 7;
+   */
+  lastTrainedAt?: string | undefined;
+
+  /**
+   * drift and performance: the served version and the end of its monitoring window; business: the
+   * version the metric was reported for (unset when none).
+   *
+   * @generated from field: optional string version = 8;
+   */
+  version?: string | undefined;
+
+  /**
+   * @generated from field: optional string window_end = 9;
+   */
+  windowEnd?: string | undefined;
+
+  /**
+   * drift: the run whose training data is the reference, the feature service's verdict (drift,
+   * no-drift, not-enough-data), the window's rows (fewest over the columns), each column.
+   *
+   * @generated from field: optional string reference_run_id = 10;
+   */
+  referenceRunId?: string | undefined;
+
+  /**
+   * @generated from field: optional string status = 11;
+   */
+  status?: string | undefined;
+
+  /**
+   * drift: rows of the window; continuous: new rows of the batch.
+   *
+   * @generated from field: optional int64 rows = 12;
+   */
+  rows?: bigint | undefined;
+
+  /**
+   * @generated from field: map<string, refit.trigger.v1.TriggerDriftColumn> columns = 13;
+   */
+  columns: { [key: string]: TriggerDriftColumn };
+
+  /**
+   * performance and business: the metric.
+   *
+   * @generated from field: optional string metric = 14;
+   */
+  metric?: string | undefined;
+
+  /**
+   * business: the reported value, and who reported it (external: the first requester).
+   *
+   * @generated from field: optional double value = 15;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: optional string source = 16;
+   */
+  source?: string | undefined;
+
+  /**
+   * external: the first request's event, how many requests were taken, from which sources.
+   *
+   * @generated from field: optional string event_id = 17;
+   */
+  eventId?: string | undefined;
+
+  /**
+   * @generated from field: optional int64 requests = 18;
+   */
+  requests?: bigint | undefined;
+
+  /**
+   * @generated from field: repeated string sources = 19;
+   */
+  sources: string[];
+
+  /**
+   * performance: labeled predictions in the window.
+   *
+   * @generated from field: optional int64 labeled = 20;
+   */
+  labeled?: bigint | undefined;
+
+  /**
+   * performance: the reference the live metric is compared with.
+   *
+   * @generated from field: refit.trigger.v1.TriggerPerformanceReference reference = 21;
+   */
+  reference?: TriggerPerformanceReference | undefined;
+
+  /**
+   * performance: sequential (an always-valid test of per-row values) or point (a comparison of the
+   * pooled value, for metrics that are not means of per-row values).
+   *
+   * @generated from field: optional string test = 22;
+   */
+  test?: string | undefined;
+
+  /**
+   * performance: the live metric since the reference.
+   *
+   * @generated from field: refit.trigger.v1.TriggerLiveMetric live = 23;
+   */
+  live?: TriggerLiveMetric | undefined;
+
+  /**
+   * performance: how much worse live is than the reference (positive = worse), with the test's
+   * one-sided bounds, its always-valid p-value, looks, log e-value and standard error.
+   *
+   * @generated from field: optional double drop = 24;
+   */
+  drop?: number | undefined;
+
+  /**
+   * @generated from field: optional double lower = 25;
+   */
+  lower?: number | undefined;
+
+  /**
+   * @generated from field: optional double upper = 26;
+   */
+  upper?: number | undefined;
+
+  /**
+   * @generated from field: optional double p_value = 27;
+   */
+  pValue?: number | undefined;
+
+  /**
+   * @generated from field: optional int64 looks = 28;
+   */
+  looks?: bigint | undefined;
+
+  /**
+   * @generated from field: optional double log_e = 29;
+   */
+  logE?: number | undefined;
+
+  /**
+   * @generated from field: optional double standard_error = 30;
+   */
+  standardError?: number | undefined;
+
+  /**
+   * performance: labeled predictions of the live reference's warm-up.
+   *
+   * @generated from field: optional int64 warmup = 31;
+   */
+  warmup?: bigint | undefined;
+
+  /**
+   * performance: the window is of a champion already replaced (counted, never acted on).
+   *
+   * @generated from field: optional bool retired = 32;
+   */
+  retired?: boolean | undefined;
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerEvidence.
+ * Use `create(TriggerEvidenceSchema)` to create a new message.
+ */
+export const TriggerEvidenceSchema: GenMessage<TriggerEvidence> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 16);
+
+/**
+ * One column of a drift report, as the drift policy read it.
+ *
+ * @generated from message refit.trigger.v1.TriggerDriftColumn
+ */
+export type TriggerDriftColumn = Message<"refit.trigger.v1.TriggerDriftColumn"> & {
+  /**
+   * Unset when not measured.
+   *
+   * @generated from field: optional double psi = 1;
+   */
+  psi?: number | undefined;
+
+  /**
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: int64 reference_size = 3;
+   */
+  referenceSize: bigint;
+
+  /**
+   * @generated from field: int64 current_size = 4;
+   */
+  currentSize: bigint;
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerDriftColumn.
+ * Use `create(TriggerDriftColumnSchema)` to create a new message.
+ */
+export const TriggerDriftColumnSchema: GenMessage<TriggerDriftColumn> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 17);
+
+/**
+ * The reference of a performance policy: live (its first labeled predictions), evaluation or
+ * declared, its value once known and the labeled predictions behind it.
+ *
+ * @generated from message refit.trigger.v1.TriggerPerformanceReference
+ */
+export type TriggerPerformanceReference = Message<"refit.trigger.v1.TriggerPerformanceReference"> & {
+  /**
+   * @generated from field: string source = 1;
+   */
+  source: string;
+
+  /**
+   * @generated from field: optional double value = 2;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: int64 labeled = 3;
+   */
+  labeled: bigint;
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerPerformanceReference.
+ * Use `create(TriggerPerformanceReferenceSchema)` to create a new message.
+ */
+export const TriggerPerformanceReferenceSchema: GenMessage<TriggerPerformanceReference> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 18);
+
+/**
+ * The live value of a performance policy's metric (unset before any labeled prediction) and its
+ * labeled predictions.
+ *
+ * @generated from message refit.trigger.v1.TriggerLiveMetric
+ */
+export type TriggerLiveMetric = Message<"refit.trigger.v1.TriggerLiveMetric"> & {
+  /**
+   * @generated from field: optional double value = 1;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: int64 labeled = 2;
+   */
+  labeled: bigint;
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerLiveMetric.
+ * Use `create(TriggerLiveMetricSchema)` to create a new message.
+ */
+export const TriggerLiveMetricSchema: GenMessage<TriggerLiveMetric> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 19);
+
+/**
+ * A trigger policy's thresholds when it was evaluated. Each policy sets its own fields and leaves
+ * the others unset (unset too: a threshold the policy does not use). manual, continuous: nothing.
+ *
+ * @generated from message refit.trigger.v1.TriggerThresholds
+ */
+export type TriggerThresholds = Message<"refit.trigger.v1.TriggerThresholds"> & {
+  /**
+   * schedule: the cron expression, its time zone and the catch-up rule (latest, all, none).
+   *
+   * @generated from field: optional string cron = 1;
+   */
+  cron?: string | undefined;
+
+  /**
+   * @generated from field: optional string timezone = 2;
+   */
+  timezone?: string | undefined;
+
+  /**
+   * @generated from field: optional string catch_up = 3;
+   */
+  catchUp?: string | undefined;
+
+  /**
+   * volume: new rows, and new rows as a share of the last training set.
+   *
+   * @generated from field: optional int64 min_rows = 4;
+   */
+  minRows?: bigint | undefined;
+
+  /**
+   * @generated from field: optional double min_share = 5;
+   */
+  minShare?: number | undefined;
+
+  /**
+   * age: the oldest a model may be, hours.
+   *
+   * @generated from field: optional double max_age_hours = 6;
+   */
+  maxAgeHours?: number | undefined;
+
+  /**
+   * drift: the share of drifted features that fires, the PSI limit per listed feature, the rows a
+   * window needs.
+   *
+   * @generated from field: optional double max_share = 7;
+   */
+  maxShare?: number | undefined;
+
+  /**
+   * @generated from field: map<string, double> psi = 8;
+   */
+  psi: { [key: string]: number };
+
+  /**
+   * @generated from field: optional int64 min_samples = 9;
+   */
+  minSamples?: bigint | undefined;
+
+  /**
+   * business: fires below or above.
+   *
+   * @generated from field: optional double below = 10;
+   */
+  below?: number | undefined;
+
+  /**
+   * @generated from field: optional double above = 11;
+   */
+  above?: number | undefined;
+
+  /**
+   * performance: the metric, the drop that fires, labeled predictions needed, the reference (live,
+   * evaluation, or declared with reference_value: the JSON's {"value": …}), the test's level.
+   *
+   * @generated from field: optional string metric = 12;
+   */
+  metric?: string | undefined;
+
+  /**
+   * @generated from field: optional double max_drop = 13;
+   */
+  maxDrop?: number | undefined;
+
+  /**
+   * @generated from field: optional int64 min_labeled = 14;
+   */
+  minLabeled?: bigint | undefined;
+
+  /**
+   * @generated from field: optional string reference = 15;
+   */
+  reference?: string | undefined;
+
+  /**
+   * @generated from field: optional double reference_value = 16;
+   */
+  referenceValue?: number | undefined;
+
+  /**
+   * @generated from field: optional double alpha = 17;
+   */
+  alpha?: number | undefined;
+
+  /**
+   * external: the sources allowed to ask for a retrain.
+   *
+   * @generated from field: repeated string sources = 18;
+   */
+  sources: string[];
+};
+
+/**
+ * Describes the message refit.trigger.v1.TriggerThresholds.
+ * Use `create(TriggerThresholdsSchema)` to create a new message.
+ */
+export const TriggerThresholdsSchema: GenMessage<TriggerThresholds> = /*@__PURE__*/
+  messageDesc(file_refit_trigger_v1_trigger, 20);
 
 /**
  * @generated from message refit.trigger.v1.ExplainTriggersRequest
@@ -579,7 +1022,7 @@ export type ExplainTriggersRequest = Message<"refit.trigger.v1.ExplainTriggersRe
  * Use `create(ExplainTriggersRequestSchema)` to create a new message.
  */
 export const ExplainTriggersRequestSchema: GenMessage<ExplainTriggersRequest> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 16);
+  messageDesc(file_refit_trigger_v1_trigger, 21);
 
 /**
  * @generated from message refit.trigger.v1.ExplainTriggersResponse
@@ -603,7 +1046,7 @@ export type ExplainTriggersResponse = Message<"refit.trigger.v1.ExplainTriggersR
  * Use `create(ExplainTriggersResponseSchema)` to create a new message.
  */
 export const ExplainTriggersResponseSchema: GenMessage<ExplainTriggersResponse> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 17);
+  messageDesc(file_refit_trigger_v1_trigger, 22);
 
 /**
  * @generated from message refit.trigger.v1.CancelRunRequest
@@ -625,7 +1068,7 @@ export type CancelRunRequest = Message<"refit.trigger.v1.CancelRunRequest"> & {
  * Use `create(CancelRunRequestSchema)` to create a new message.
  */
 export const CancelRunRequestSchema: GenMessage<CancelRunRequest> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 18);
+  messageDesc(file_refit_trigger_v1_trigger, 23);
 
 /**
  * @generated from message refit.trigger.v1.CancelRunResponse
@@ -642,7 +1085,7 @@ export type CancelRunResponse = Message<"refit.trigger.v1.CancelRunResponse"> & 
  * Use `create(CancelRunResponseSchema)` to create a new message.
  */
 export const CancelRunResponseSchema: GenMessage<CancelRunResponse> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 19);
+  messageDesc(file_refit_trigger_v1_trigger, 24);
 
 /**
  * One webhook delivery of an alert.
@@ -711,7 +1154,7 @@ export type AlertDelivery = Message<"refit.trigger.v1.AlertDelivery"> & {
  * Use `create(AlertDeliverySchema)` to create a new message.
  */
 export const AlertDeliverySchema: GenMessage<AlertDelivery> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 20);
+  messageDesc(file_refit_trigger_v1_trigger, 25);
 
 /**
  * An alert as recorded by the trigger service (the payload of refit.events.v1.AlertRaised).
@@ -769,7 +1212,7 @@ export type Alert = Message<"refit.trigger.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 21);
+  messageDesc(file_refit_trigger_v1_trigger, 26);
 
 /**
  * @generated from message refit.trigger.v1.ListAlertsRequest
@@ -793,7 +1236,7 @@ export type ListAlertsRequest = Message<"refit.trigger.v1.ListAlertsRequest"> & 
  * Use `create(ListAlertsRequestSchema)` to create a new message.
  */
 export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 22);
+  messageDesc(file_refit_trigger_v1_trigger, 27);
 
 /**
  * @generated from message refit.trigger.v1.ListAlertsResponse
@@ -810,7 +1253,7 @@ export type ListAlertsResponse = Message<"refit.trigger.v1.ListAlertsResponse"> 
  * Use `create(ListAlertsResponseSchema)` to create a new message.
  */
 export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
-  messageDesc(file_refit_trigger_v1_trigger, 23);
+  messageDesc(file_refit_trigger_v1_trigger, 28);
 
 /**
  * @generated from enum refit.trigger.v1.RunStatus
