@@ -76,7 +76,7 @@ function columnLiteral<B>(batches: readonly B[], value: (b: B, i: number) => str
     for (let i = 0; i < n; i++) {
       const v = value(b, i);
       if (v === null) parts.push('NULL');
-      else if (typeof v === 'number') parts.push(Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity');
+      else if (typeof v === 'number') parts.push(numberText(v));
       else parts.push(`"${v.replace(/["\\]/g, '\\$&')}"`);
     }
   }
@@ -93,16 +93,15 @@ const UNIQUE_VIOLATION = '23505';
  * was restarted may hold rows written already, which COPY refuses as a whole: then the
  * idempotent INSERT writes what is missing.
  */
-export async function writePredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<number> {
+export async function writePredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<void> {
   try {
     await copyPredictions(pool, batches);
   } catch (err) {
     if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
     await insertPredictions(pool, batches);
-    return batches.reduce((t, b) => t + b.n, 0);
+    return;
   }
   await insertKeptRows(pool, batches);
-  return batches.reduce((t, b) => t + b.n, 0);
 }
 
 const split = new WeakMap<PredictionColumns, string[]>();
@@ -121,7 +120,8 @@ function copyText(v: string | null): string {
   return v === null ? '\\N' : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v;
 }
 
-function copyNumber(v: number): string {
+/** A double as Postgres reads it back exactly (shortest round-trip form), in array literals and COPY text alike. */
+function numberText(v: number): string {
   return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 
@@ -145,16 +145,16 @@ function copyLines(b: PredictionColumns): string {
       str(b.pipeline[i]),
       str(b.version[i]),
       str(b.variant[i]),
-      copyNumber(b.probability[i]),
-      copyNumber(b.latencyMs[i]),
+      numberText(b.probability[i]),
+      numberText(b.latencyMs[i]),
       atText,
       str(b.shadowVersion[i]),
-      p & HAS_SHADOW_PROBABILITY ? copyNumber(b.shadowProbability[i]) : '\\N',
-      p & HAS_CHAMPION_PROBABILITY ? copyNumber(b.championProbability[i]) : '\\N',
-      copyNumber(b.threshold[i]),
-      shadow ? copyNumber(b.shadowThreshold[i]) : '\\N',
-      p & HAS_SHADOW_LATENCY ? copyNumber(b.shadowLatencyMs[i]) : '\\N',
-      p & HAS_CHAMPION_PROBABILITY ? copyNumber(b.championThreshold[i]) : '\\N',
+      p & HAS_SHADOW_PROBABILITY ? numberText(b.shadowProbability[i]) : '\\N',
+      p & HAS_CHAMPION_PROBABILITY ? numberText(b.championProbability[i]) : '\\N',
+      numberText(b.threshold[i]),
+      shadow ? numberText(b.shadowThreshold[i]) : '\\N',
+      p & HAS_SHADOW_LATENCY ? numberText(b.shadowLatencyMs[i]) : '\\N',
+      p & HAS_CHAMPION_PROBABILITY ? numberText(b.championThreshold[i]) : '\\N',
     ].join('\t');
   }
   return lines.join('\n') + '\n';
@@ -175,7 +175,7 @@ async function copyPredictions(pool: pg.Pool, batches: readonly PredictionColumn
 }
 
 /** Inserts the predictions of `batches` (and the raw rows some carry) in two idempotent statements. */
-export async function insertPredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<number> {
+async function insertPredictions(pool: pg.Pool, batches: readonly PredictionColumns[]): Promise<void> {
   const col = (value: (b: PredictionColumns, i: number) => string | number | null) => columnLiteral(batches, value, (b) => b.n);
   const str = (codes: (b: PredictionColumns) => Int32Array) => col((b, i) => {
     const c = codes(b)[i];
@@ -206,7 +206,6 @@ export async function insertPredictions(pool: pg.Pool, batches: readonly Predict
     ],
   );
   await insertKeptRows(pool, batches);
-  return batches.reduce((t, b) => t + b.n, 0);
 }
 
 /** The raw rows kept for pipelines that train on feedback (idempotent). */

@@ -93,7 +93,8 @@ export class PredictionLog {
   #worker: Worker | undefined;
   #closing = false;
   #restartTimer: NodeJS.Timeout | undefined;
-  #stats: PredictionLogStats = { queued: 0, written: 0, dropped: 0, failedWrites: 0, restarts: 0 };
+  // Counts only: `queued` is derived from what is buffered and with the writer.
+  #stats: Omit<PredictionLogStats, 'queued'> = { written: 0, dropped: 0, failedWrites: 0, restarts: 0 };
   #lastDropWarning = 0;
   #droppedSinceWarning = 0;
   readonly #timer: NodeJS.Timeout;
