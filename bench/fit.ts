@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { applyTransform, fitTransform, initBackend, labelsOf, trainModel, type ModelSpec } from '../libs/modeling/src/index.js';
 import { mulberry32 } from '../libs/modeling/src/random.js';
 import { weatherRows } from '../libs/testing/src/index.js';
+import { spreadOf } from './spread.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPEATS = 3;
@@ -80,12 +81,12 @@ for (const data of sets) {
       last = await trainModel({ X: data.X, y: data.y, n: data.n, d: data.d, spec, validation: data.val });
       times.push(performance.now() - started);
     }
-    times.sort((a, b) => a - b);
+    const t = spreadOf(times);
     const row: Row = {
       data: data.name,
       rows: data.n,
       solver,
-      ms: { min: Math.round(times[0]), median: Math.round(times[Math.floor(times.length / 2)]), max: Math.round(times.at(-1)!) },
+      ms: { min: Math.round(t.min), median: Math.round(t.median), max: Math.round(t.max) },
       epochs: last!.epochs,
       valLoss: Math.round(last!.history.at(-1)!.valLoss! * 10_000) / 10_000,
     };

@@ -15,6 +15,7 @@ import { REPO_ROOT } from '@refit/stack';
 import { createTestEnv, serviceEnv, startTestRuntime } from '@refit/testing';
 import { loadConfig } from '../services/deployer/src/config.js';
 import { PredictionLog, type LoggedPrediction } from '../services/deployer/src/prediction-log.js';
+import { spreadOf } from './spread.js';
 
 const RUNS = 3;
 const ROWS = 300_000;
@@ -72,10 +73,7 @@ for (let i = 0; i < RUNS; i++) {
   runs.push({ ...r, loadBefore, loadAfter: loadavg() });
   console.log(`run ${i + 1}: add ${r.addNsPerRow.toFixed(0)} ns/row on the serving thread; ${Math.round(r.writtenRowsPerSecond).toLocaleString('en')} rows/s written; ${r.dropped} dropped; load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
 }
-const spread = (k: keyof Run) => {
-  const v = runs.map((r) => r[k]).sort((a, b) => a - b);
-  return { min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1] };
-};
+const spread = (k: keyof Run) => spreadOf(runs.map((r) => r[k]));
 const result = {
   at: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model },

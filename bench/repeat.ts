@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@refit/stack';
+import { spreadOf } from './spread.js';
 
 type Single = { rate: number; p50: number; p99: number };
 type ServeResult = {
@@ -80,8 +81,8 @@ for (let i = 1; i <= RUNS; i++) {
 const names = [...new Set(runs.flatMap((r) => Object.keys(r.numbers)))];
 const spread = Object.fromEntries(
   names.map((name) => {
-    const v = runs.map((r) => r.numbers[name]).filter((x) => x !== undefined).sort((a, b) => a - b);
-    return [name, { min: v[0], median: v[Math.floor((v.length - 1) / 2)], max: v[v.length - 1], runs: v.length }];
+    const v = runs.map((r) => r.numbers[name]).filter((x) => x !== undefined);
+    return [name, { ...spreadOf(v), runs: v.length }];
   }),
 );
 const fmt = (x: number) => (x >= 1000 ? Math.round(x).toLocaleString('en') : x.toFixed(2));
