@@ -1,9 +1,5 @@
-import { fromJson, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { normalize } from './evaluation-details.js';
 import { FittedTransformSchema, SnapshotStatsSchema, type FittedTransform, type SnapshotStats } from './gen/refit/feature/v1/feature_pb.js';
-
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-const asJson = (doc: unknown): JsonValue => JSON.parse(JSON.stringify(doc ?? {})) as JsonValue;
+import { asJson, isObject, messageFromDoc } from './json-doc.js';
 
 /**
  * The typed statistics of a run's training split from their JSON document (the feature service's
@@ -14,7 +10,7 @@ const asJson = (doc: unknown): JsonValue => JSON.parse(JSON.stringify(doc ?? {})
  * hold (null: a quantile of a column with no value) is NaN in a map, unset where optional.
  */
 export function snapshotStatsFromJson(doc: unknown): SnapshotStats {
-  return fromJson(SnapshotStatsSchema, normalize(SnapshotStatsSchema, asJson(doc)), { ignoreUnknownFields: true });
+  return messageFromDoc(SnapshotStatsSchema, doc);
 }
 
 /**
@@ -33,5 +29,5 @@ export function fittedTransformFromJson(doc: unknown): FittedTransform {
       return { ...rest, fillCategory: fill };
     });
   }
-  return fromJson(FittedTransformSchema, normalize(FittedTransformSchema, json), { ignoreUnknownFields: true });
+  return messageFromDoc(FittedTransformSchema, json);
 }

@@ -1,7 +1,6 @@
 import { fromJson, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { TriggerEvidenceSchema, TriggerThresholdsSchema, type TriggerEvidence, type TriggerThresholds } from './gen/refit/trigger/v1/trigger_pb.js';
-
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { asJson, isObject, parseStored } from './json-doc.js';
 
 /** JSON without its nulls: a value not measured (null in the JSON) is an unset optional field. */
 function withoutNulls(v: JsonValue): JsonValue {
@@ -33,7 +32,7 @@ function lenient<Desc extends DescMessage>(schema: Desc, json: JsonObject): Mess
 }
 
 const plain = (o: unknown): JsonObject => {
-  const v = withoutNulls(JSON.parse(JSON.stringify(o ?? {})) as JsonValue);
+  const v = withoutNulls(asJson(o));
   return isObject(v) ? v : {};
 };
 
@@ -66,12 +65,5 @@ export function triggerThresholdsFromJson(thresholds: unknown): TriggerThreshold
 
 /** The same from the JSON fields of a decision ('' or not an object: an empty message). */
 export function triggerEvidenceOf(d: { measured?: TriggerEvidence; measuredJson: string; thresholds?: TriggerThresholds; thresholdsJson: string }): { measured: TriggerEvidence; thresholds: TriggerThresholds } {
-  const parse = (s: string): unknown => {
-    try {
-      return s ? (JSON.parse(s) as unknown) : {};
-    } catch {
-      return {};
-    }
-  };
-  return { measured: d.measured ?? triggerEvidenceFromJson(parse(d.measuredJson)), thresholds: d.thresholds ?? triggerThresholdsFromJson(parse(d.thresholdsJson)) };
+  return { measured: d.measured ?? triggerEvidenceFromJson(parseStored(d.measuredJson)), thresholds: d.thresholds ?? triggerThresholdsFromJson(parseStored(d.thresholdsJson)) };
 }
