@@ -13,6 +13,7 @@ import { file_refit_events_v1_events } from './gen/refit/events/v1/events_pb.js'
 import { file_refit_events_v1_external } from './gen/refit/events/v1/external_pb.js';
 import { file_refit_events_v1_monitoring } from './gen/refit/events/v1/monitoring_pb.js';
 import { file_refit_events_v1_rollout } from './gen/refit/events/v1/rollout_pb.js';
+import { file_refit_events_v1_stream } from './gen/refit/events/v1/stream_pb.js';
 import { file_refit_events_v1_training } from './gen/refit/events/v1/training_pb.js';
 import { file_refit_feature_v1_feature } from './gen/refit/feature/v1/feature_pb.js';
 import { file_refit_ingestion_v1_ingestion } from './gen/refit/ingestion/v1/ingestion_pb.js';
@@ -30,6 +31,7 @@ export * from './gen/refit/events/v1/events_pb.js';
 export * from './gen/refit/events/v1/external_pb.js';
 export * from './gen/refit/events/v1/monitoring_pb.js';
 export * from './gen/refit/events/v1/rollout_pb.js';
+export * from './gen/refit/events/v1/stream_pb.js';
 export * from './gen/refit/events/v1/training_pb.js';
 export * from './gen/refit/trigger/v1/trigger_pb.js';
 export * from './gen/refit/ingestion/v1/ingestion_pb.js';
@@ -56,6 +58,7 @@ export const refitFiles = [
   file_refit_events_v1_external,
   file_refit_events_v1_monitoring,
   file_refit_events_v1_rollout,
+  file_refit_events_v1_stream,
   file_refit_events_v1_training,
   file_refit_trigger_v1_trigger,
   file_refit_ingestion_v1_ingestion,

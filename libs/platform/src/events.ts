@@ -24,6 +24,8 @@ import {
   RunRequestedSchema,
   RolloutDecidedSchema,
   RolloutRequestedSchema,
+  StreamSegmentWrittenSchema,
+  StreamUpdateProvenSchema,
   TrainingProgressSchema,
 } from '@refit/contracts';
 import type { Lineage } from '@refit/contracts';
@@ -67,6 +69,8 @@ export const EVENTS = {
   rolloutRequested: def('rollout.requested', RolloutRequestedSchema, ['registry']),
   rolloutDecided: def('rollout.decided', RolloutDecidedSchema, ['deployer']),
   alertRaised: def('alert.raised', AlertRaisedSchema, ['trigger']),
+  streamSegment: def('stream.segment', StreamSegmentWrittenSchema, ['ingestion']),
+  streamProven: def('stream.proven', StreamUpdateProvenSchema, ['trainer']),
 } as const;
 
 /** The event published on `<prefix>.<name>`, if any. */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/ingestion/v1/ingestion.proto.
  */
 export const file_refit_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiJAoQR2V0U2NoZW1hUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKTAQoMU2NoZW1hQ29sdW1uEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghudWxsYWJsZRgDIAEoCBIQCgNtaW4YBCABKAFIAIgBARIQCgNtYXgYBSABKAFIAYgBARIOCgZ2YWx1ZXMYBiADKAkSEQoJb25fdW5zZWVuGAcgASgJQgYKBF9taW5CBgoEX21heCK3AQoRR2V0U2NoZW1hUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEjEKB2NvbHVtbnMYAyADKAsyIC5yZWZpdC5pbmdlc3Rpb24udjEuU2NoZW1hQ29sdW1uEhAKCGJhdGNoX2lkGAQgASgJEgwKBHJvd3MYBSABKAMSLQoJcGlubmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgpQdXNoSGVhZGVyEhAKCHBpcGVsaW5lGAEgASgJEg4KBmZvcm1hdBgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIaChJyZXN1Ym1pdHNfYmF0Y2hfaWQYBCABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSL4AQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCRIOCgZzdGF0dXMYByABKAkSFgoOYmF0Y2hfcHJvYmxlbXMYCCADKAkSEAoId2FybmluZ3MYCSADKAkSEQoJd2F0ZXJtYXJrGAogASgJIoUBCg5Qb3N0Z3Jlc1NvdXJjZRIPCgN1cmwYASABKAlCAhgBEg0KBXRhYmxlGAIgASgJEhEKBXF1ZXJ5GAMgASgJQgIYARIYChB3YXRlcm1hcmtfY29sdW1uGAQgASgJEhIKCmNvbm5lY3Rpb24YBSABKAkSEgoKcXVlcnlfbmFtZRgGIAEoCSKJAQoRSW1wb3J0RGF0YVJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSEAoGczNfdXJpGAIgASgJSAASNgoIcG9zdGdyZXMYAyABKAsyIi5yZWZpdC5pbmdlc3Rpb24udjEuUG9zdGdyZXNTb3VyY2VIABIOCgZmb3JtYXQYBCABKAlCCAoGc291cmNlIkkKEkltcG9ydERhdGFSZXNwb25zZRIzCgViYXRjaBgBIAEoCzIkLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlIuABCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSDgoGc2hhMjU2GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN0YXR1cxgIIAEoCRIQCghwcm9ibGVtcxgJIAMoCRIOCgZmb3JtYXQYCiABKAkiJgoSTGlzdEJhdGNoZXNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKE0xpc3RCYXRjaGVzUmVzcG9uc2USKgoHYmF0Y2hlcxgBIAMoCzIZLnJlZml0LmluZ2VzdGlvbi52MS5CYXRjaCJ1Cg5RdWFyYW50aW5lZFJvdxIQCghiYXRjaF9pZBgBIAEoCRIvCgdwcm9ibGVtGAIgASgLMh4ucmVmaXQuaW5nZXN0aW9uLnYxLlJvd1Byb2JsZW0SCwoDcmF3GAMgASgJEhMKC3Jlc29sdmVkX2J5GAQgASgJImQKFUxpc3RRdWFyYW50aW5lUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIYChBpbmNsdWRlX3Jlc29sdmVkGAQgASgIIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdzLrAwoQSW5nZXN0aW9uU2VydmljZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlElsKCkltcG9ydERhdGESJS5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlcXVlc3QaJi5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlc3BvbnNlElgKCUdldFNjaGVtYRIkLnJlZml0LmluZ2VzdGlvbi52MS5HZXRTY2hlbWFSZXF1ZXN0GiUucmVmaXQuaW5nZXN0aW9uLnYxLkdldFNjaGVtYVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJyZWZpdC9pbmdlc3Rpb24vdjEvaW5nZXN0aW9uLnByb3RvEhJyZWZpdC5pbmdlc3Rpb24udjEiJAoQR2V0U2NoZW1hUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKTAQoMU2NoZW1hQ29sdW1uEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghudWxsYWJsZRgDIAEoCBIQCgNtaW4YBCABKAFIAIgBARIQCgNtYXgYBSABKAFIAYgBARIOCgZ2YWx1ZXMYBiADKAkSEQoJb25fdW5zZWVuGAcgASgJQgYKBF9taW5CBgoEX21heCK3AQoRR2V0U2NoZW1hUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDgoGc291cmNlGAIgASgJEjEKB2NvbHVtbnMYAyADKAsyIC5yZWZpdC5pbmdlc3Rpb24udjEuU2NoZW1hQ29sdW1uEhAKCGJhdGNoX2lkGAQgASgJEgwKBHJvd3MYBSABKAMSLQoJcGlubmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgpQdXNoSGVhZGVyEhAKCHBpcGVsaW5lGAEgASgJEg4KBmZvcm1hdBgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIaChJyZXN1Ym1pdHNfYmF0Y2hfaWQYBCABKAkiXAoPUHVzaERhdGFSZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IlwKClJvd1Byb2JsZW0SDAoEbGluZRgBIAEoAxIOCgZjb2x1bW4YAiABKAkSEAoIZXhwZWN0ZWQYAyABKAkSDQoFdmFsdWUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSL4AQoQUHVzaERhdGFSZXNwb25zZRIQCghiYXRjaF9pZBgBIAEoCRISCgpyb3dzX3RvdGFsGAIgASgDEhUKDXJvd3NfYWNjZXB0ZWQYAyABKAMSGAoQcm93c19xdWFyYW50aW5lZBgEIAEoAxIwCghwcm9ibGVtcxgFIAMoCzIeLnJlZml0LmluZ2VzdGlvbi52MS5Sb3dQcm9ibGVtEg4KBnNoYTI1NhgGIAEoCRIOCgZzdGF0dXMYByABKAkSFgoOYmF0Y2hfcHJvYmxlbXMYCCADKAkSEAoId2FybmluZ3MYCSADKAkSEQoJd2F0ZXJtYXJrGAogASgJIoUBCg5Qb3N0Z3Jlc1NvdXJjZRIPCgN1cmwYASABKAlCAhgBEg0KBXRhYmxlGAIgASgJEhEKBXF1ZXJ5GAMgASgJQgIYARIYChB3YXRlcm1hcmtfY29sdW1uGAQgASgJEhIKCmNvbm5lY3Rpb24YBSABKAkSEgoKcXVlcnlfbmFtZRgGIAEoCSKJAQoRSW1wb3J0RGF0YVJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSEAoGczNfdXJpGAIgASgJSAASNgoIcG9zdGdyZXMYAyABKAsyIi5yZWZpdC5pbmdlc3Rpb24udjEuUG9zdGdyZXNTb3VyY2VIABIOCgZmb3JtYXQYBCABKAlCCAoGc291cmNlIkkKEkltcG9ydERhdGFSZXNwb25zZRIzCgViYXRjaBgBIAEoCzIkLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlc3BvbnNlIuABCgVCYXRjaBIQCghiYXRjaF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIQCghmaWxlbmFtZRgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSDgoGc2hhMjU2GAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnN0YXR1cxgIIAEoCRIQCghwcm9ibGVtcxgJIAMoCRIOCgZmb3JtYXQYCiABKAkiJgoSTGlzdEJhdGNoZXNSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIkEKE0xpc3RCYXRjaGVzUmVzcG9uc2USKgoHYmF0Y2hlcxgBIAMoCzIZLnJlZml0LmluZ2VzdGlvbi52MS5CYXRjaCJ1Cg5RdWFyYW50aW5lZFJvdxIQCghiYXRjaF9pZBgBIAEoCRIvCgdwcm9ibGVtGAIgASgLMh4ucmVmaXQuaW5nZXN0aW9uLnYxLlJvd1Byb2JsZW0SCwoDcmF3GAMgASgJEhMKC3Jlc29sdmVkX2J5GAQgASgJImQKFUxpc3RRdWFyYW50aW5lUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoBRIYChBpbmNsdWRlX3Jlc29sdmVkGAQgASgIIkoKFkxpc3RRdWFyYW50aW5lUmVzcG9uc2USMAoEcm93cxgBIAMoCzIiLnJlZml0LmluZ2VzdGlvbi52MS5RdWFyYW50aW5lZFJvdyIpChVHZXRTdHJlYW1TdGF0c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAki7QIKFkdldFN0cmVhbVN0YXRzUmVzcG9uc2USEAoIcGlwZWxpbmUYASABKAkSDwoHc3ViamVjdBgCIAEoCRIWCg5sYWJlbHNfc3ViamVjdBgDIAEoCRIVCg1yb3dzX2FjY2VwdGVkGAQgASgDEhgKEHJvd3NfcXVhcmFudGluZWQYBSABKAMSFQoNbGFiZWxzX2pvaW5lZBgGIAEoAxIaChJsYWJlbHNfcXVhcmFudGluZWQYByABKAMSGwoTcm93c19hd2FpdGluZ19sYWJlbBgIIAEoAxIXCg9yb3dzX3Blcl9zZWNvbmQYCSABKAESGQoRbGFiZWxzX3Blcl9zZWNvbmQYCiABKAESCwoDbGFnGAsgASgDEhAKCHNlZ21lbnRzGAwgASgDEjMKD2xhc3Rfc2VnbWVudF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmVmdXNlZBgOIAEoAzLUBAoQSW5nZXN0aW9uU2VydmljZRJnCg5HZXRTdHJlYW1TdGF0cxIpLnJlZml0LmluZ2VzdGlvbi52MS5HZXRTdHJlYW1TdGF0c1JlcXVlc3QaKi5yZWZpdC5pbmdlc3Rpb24udjEuR2V0U3RyZWFtU3RhdHNSZXNwb25zZRJXCghQdXNoRGF0YRIjLnJlZml0LmluZ2VzdGlvbi52MS5QdXNoRGF0YVJlcXVlc3QaJC5yZWZpdC5pbmdlc3Rpb24udjEuUHVzaERhdGFSZXNwb25zZSgBEl4KC0xpc3RCYXRjaGVzEiYucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RCYXRjaGVzUmVxdWVzdBonLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0QmF0Y2hlc1Jlc3BvbnNlEmcKDkxpc3RRdWFyYW50aW5lEikucmVmaXQuaW5nZXN0aW9uLnYxLkxpc3RRdWFyYW50aW5lUmVxdWVzdBoqLnJlZml0LmluZ2VzdGlvbi52MS5MaXN0UXVhcmFudGluZVJlc3BvbnNlElsKCkltcG9ydERhdGESJS5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlcXVlc3QaJi5yZWZpdC5pbmdlc3Rpb24udjEuSW1wb3J0RGF0YVJlc3BvbnNlElgKCUdldFNjaGVtYRIkLnJlZml0LmluZ2VzdGlvbi52MS5HZXRTY2hlbWFSZXF1ZXN0GiUucmVmaXQuaW5nZXN0aW9uLnYxLkdldFNjaGVtYVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message refit.ingestion.v1.GetSchemaRequest
@@ -634,11 +634,132 @@ export const ListQuarantineResponseSchema: GenMessage<ListQuarantineResponse> = 
   messageDesc(file_refit_ingestion_v1_ingestion, 15);
 
 /**
+ * @generated from message refit.ingestion.v1.GetStreamStatsRequest
+ */
+export type GetStreamStatsRequest = Message<"refit.ingestion.v1.GetStreamStatsRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.GetStreamStatsRequest.
+ * Use `create(GetStreamStatsRequestSchema)` to create a new message.
+ */
+export const GetStreamStatsRequestSchema: GenMessage<GetStreamStatsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 16);
+
+/**
+ * @generated from message refit.ingestion.v1.GetStreamStatsResponse
+ */
+export type GetStreamStatsResponse = Message<"refit.ingestion.v1.GetStreamStatsResponse"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * The subjects rows and labels are read from.
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * @generated from field: string labels_subject = 3;
+   */
+  labelsSubject: string;
+
+  /**
+   * Totals since the stream source started for this pipeline.
+   *
+   * @generated from field: int64 rows_accepted = 4;
+   */
+  rowsAccepted: bigint;
+
+  /**
+   * @generated from field: int64 rows_quarantined = 5;
+   */
+  rowsQuarantined: bigint;
+
+  /**
+   * @generated from field: int64 labels_joined = 6;
+   */
+  labelsJoined: bigint;
+
+  /**
+   * @generated from field: int64 labels_quarantined = 7;
+   */
+  labelsQuarantined: bigint;
+
+  /**
+   * Rows seen whose label has not arrived yet.
+   *
+   * @generated from field: int64 rows_awaiting_label = 8;
+   */
+  rowsAwaitingLabel: bigint;
+
+  /**
+   * Per second over the last minute.
+   *
+   * @generated from field: double rows_per_second = 9;
+   */
+  rowsPerSecond: number;
+
+  /**
+   * @generated from field: double labels_per_second = 10;
+   */
+  labelsPerSecond: number;
+
+  /**
+   * Messages published on the subjects but not yet persisted in a segment (consumer lag).
+   *
+   * @generated from field: int64 lag = 11;
+   */
+  lag: bigint;
+
+  /**
+   * @generated from field: int64 segments = 12;
+   */
+  segments: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_segment_at = 13;
+   */
+  lastSegmentAt?: Timestamp | undefined;
+
+  /**
+   * Messages the stream refused because it was full (back-pressure on publishers), when known.
+   *
+   * @generated from field: int64 refused = 14;
+   */
+  refused: bigint;
+};
+
+/**
+ * Describes the message refit.ingestion.v1.GetStreamStatsResponse.
+ * Use `create(GetStreamStatsResponseSchema)` to create a new message.
+ */
+export const GetStreamStatsResponseSchema: GenMessage<GetStreamStatsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_ingestion_v1_ingestion, 17);
+
+/**
  * Data batches: upload, validation, quarantine.
  *
  * @generated from service refit.ingestion.v1.IngestionService
  */
 export const IngestionService: GenService<{
+  /**
+   * A stream-fed pipeline's intake: rows and labels per second, consumer lag, segments, quarantine.
+   *
+   * @generated from rpc refit.ingestion.v1.IngestionService.GetStreamStats
+   */
+  getStreamStats: {
+    methodKind: "unary";
+    input: typeof GetStreamStatsRequestSchema;
+    output: typeof GetStreamStatsResponseSchema;
+  },
   /**
    * Streams a file: first message is the header, then chunks of bytes.
    *

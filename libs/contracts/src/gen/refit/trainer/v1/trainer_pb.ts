@@ -8,6 +8,8 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ArtifactRef } from "../../common/v1/common_pb.js";
 import { file_refit_common_v1_common } from "../../common/v1/common_pb.js";
+import type { StreamEvidence } from "../../events/v1/stream_pb.js";
+import { file_refit_events_v1_stream } from "../../events/v1/stream_pb.js";
 import type { TrainingProgress } from "../../events/v1/training_pb.js";
 import { file_refit_events_v1_training } from "../../events/v1/training_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/trainer/v1/trainer.proto.
  */
 export const file_refit_trainer_v1_trainer: GenFile = /*@__PURE__*/
-  fileDesc("Ch5yZWZpdC90cmFpbmVyL3YxL3RyYWluZXIucHJvdG8SEHJlZml0LnRyYWluZXIudjEipwMKC1RyYWluaW5nSm9iEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIrCgVtb2RlbBgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIPCgdiYWNrZW5kGAQgASgJEg4KBmVwb2NocxgFIAEoBRISCgpjb21wdXRlX21zGAYgASgDEhIKCmZpbmFsX2xvc3MYByABKAESHAoUdHJhaW5pbmdfY29uZmlnX2pzb24YCCABKAkSDAoEc2VlZBgJIAEoAxIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPc2VhcmNoX3N0cmF0ZWd5GAsgASgJEhIKCmJlc3RfdHJpYWwYDCABKAUSEwoLc3RvcF9yZWFzb24YDSABKAkSNgoQd2FybV9zdGFydF9tb2RlbBgOIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIUCgxjb2RlX3ZlcnNpb24YDyABKAkSEwoLdHJpYWxfY291bnQYECABKAUiTQoKRXBvY2hQb2ludBINCgVlcG9jaBgBIAEoBRIMCgRsb3NzGAIgASgBEhUKCHZhbF9sb3NzGAMgASgBSACIAQFCCwoJX3ZhbF9sb3NzIvoBCgVUcmlhbBIOCgZydW5faWQYASABKAkSDQoFdHJpYWwYAiABKAUSDAoEcnVuZxgDIAEoBRITCgtwYXJhbXNfanNvbhgEIAEoCRIOCgZzdGF0dXMYBSABKAkSDgoGZXBvY2hzGAYgASgFEhIKCmJlc3RfZXBvY2gYByABKAUSEgoFc2NvcmUYCCABKAFIAIgBARIrCgVjdXJ2ZRgJIAMoCzIcLnJlZml0LnRyYWluZXIudjEuRXBvY2hQb2ludBITCgtkdXJhdGlvbl9tcxgKIAEoAxINCgVlcnJvchgLIAEoCRIMCgRiZXN0GAwgASgIQggKBl9zY29yZSIjChFMaXN0VHJpYWxzUmVxdWVzdBIOCgZydW5faWQYASABKAkiPQoSTGlzdFRyaWFsc1Jlc3BvbnNlEicKBnRyaWFscxgBIAMoCzIXLnJlZml0LnRyYWluZXIudjEuVHJpYWwiJAoSR2V0UHJvZ3Jlc3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJKChNHZXRQcm9ncmVzc1Jlc3BvbnNlEjMKCHByb2dyZXNzGAEgASgLMiEucmVmaXQuZXZlbnRzLnYxLlRyYWluaW5nUHJvZ3Jlc3MiHwoNR2V0Sm9iUmVxdWVzdBIOCgZydW5faWQYASABKAkiPAoOR2V0Sm9iUmVzcG9uc2USKgoDam9iGAEgASgLMh0ucmVmaXQudHJhaW5lci52MS5UcmFpbmluZ0pvYjKSAgoOVHJhaW5lclNlcnZpY2USSwoGR2V0Sm9iEh8ucmVmaXQudHJhaW5lci52MS5HZXRKb2JSZXF1ZXN0GiAucmVmaXQudHJhaW5lci52MS5HZXRKb2JSZXNwb25zZRJXCgpMaXN0VHJpYWxzEiMucmVmaXQudHJhaW5lci52MS5MaXN0VHJpYWxzUmVxdWVzdBokLnJlZml0LnRyYWluZXIudjEuTGlzdFRyaWFsc1Jlc3BvbnNlEloKC0dldFByb2dyZXNzEiQucmVmaXQudHJhaW5lci52MS5HZXRQcm9ncmVzc1JlcXVlc3QaJS5yZWZpdC50cmFpbmVyLnYxLkdldFByb2dyZXNzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common, file_refit_events_v1_training]);
+  fileDesc("Ch5yZWZpdC90cmFpbmVyL3YxL3RyYWluZXIucHJvdG8SEHJlZml0LnRyYWluZXIudjEipwMKC1RyYWluaW5nSm9iEg4KBnJ1bl9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRIrCgVtb2RlbBgDIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIPCgdiYWNrZW5kGAQgASgJEg4KBmVwb2NocxgFIAEoBRISCgpjb21wdXRlX21zGAYgASgDEhIKCmZpbmFsX2xvc3MYByABKAESHAoUdHJhaW5pbmdfY29uZmlnX2pzb24YCCABKAkSDAoEc2VlZBgJIAEoAxIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPc2VhcmNoX3N0cmF0ZWd5GAsgASgJEhIKCmJlc3RfdHJpYWwYDCABKAUSEwoLc3RvcF9yZWFzb24YDSABKAkSNgoQd2FybV9zdGFydF9tb2RlbBgOIAEoCzIcLnJlZml0LmNvbW1vbi52MS5BcnRpZmFjdFJlZhIUCgxjb2RlX3ZlcnNpb24YDyABKAkSEwoLdHJpYWxfY291bnQYECABKAUiTQoKRXBvY2hQb2ludBINCgVlcG9jaBgBIAEoBRIMCgRsb3NzGAIgASgBEhUKCHZhbF9sb3NzGAMgASgBSACIAQFCCwoJX3ZhbF9sb3NzIvoBCgVUcmlhbBIOCgZydW5faWQYASABKAkSDQoFdHJpYWwYAiABKAUSDAoEcnVuZxgDIAEoBRITCgtwYXJhbXNfanNvbhgEIAEoCRIOCgZzdGF0dXMYBSABKAkSDgoGZXBvY2hzGAYgASgFEhIKCmJlc3RfZXBvY2gYByABKAUSEgoFc2NvcmUYCCABKAFIAIgBARIrCgVjdXJ2ZRgJIAMoCzIcLnJlZml0LnRyYWluZXIudjEuRXBvY2hQb2ludBITCgtkdXJhdGlvbl9tcxgKIAEoAxINCgVlcnJvchgLIAEoCRIMCgRiZXN0GAwgASgIQggKBl9zY29yZSIjChFMaXN0VHJpYWxzUmVxdWVzdBIOCgZydW5faWQYASABKAkiPQoSTGlzdFRyaWFsc1Jlc3BvbnNlEicKBnRyaWFscxgBIAMoCzIXLnJlZml0LnRyYWluZXIudjEuVHJpYWwiJAoSR2V0UHJvZ3Jlc3NSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSJKChNHZXRQcm9ncmVzc1Jlc3BvbnNlEjMKCHByb2dyZXNzGAEgASgLMiEucmVmaXQuZXZlbnRzLnYxLlRyYWluaW5nUHJvZ3Jlc3MiHwoNR2V0Sm9iUmVxdWVzdBIOCgZydW5faWQYASABKAkiPAoOR2V0Sm9iUmVzcG9uc2USKgoDam9iGAEgASgLMh0ucmVmaXQudHJhaW5lci52MS5UcmFpbmluZ0pvYiIlChFHZXRMZWFybmVyUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSKuAwoSR2V0TGVhcm5lclJlc3BvbnNlEhAKCHBpcGVsaW5lGAEgASgJEhgKEGNoYW1waW9uX3ZlcnNpb24YAiABKAkSDwoHc2VnbWVudBgDIAEoAxIPCgd1cGRhdGVzGAQgASgDEhQKDHJvd3NfbGVhcm5lZBgFIAEoAxIxCghldmlkZW5jZRgGIAEoCzIfLnJlZml0LmV2ZW50cy52MS5TdHJlYW1FdmlkZW5jZRINCgVzdGF0ZRgHIAEoCRIVCg1sYXN0X2RlY2lzaW9uGAggASgJEjQKEGxhc3RfZGVjaXNpb25fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KF2xhYmVsZWRfcm93c19wZXJfc2Vjb25kGAogASgBEhUKDWxlYXJuaW5nX3JhdGUYCyABKAESLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVzZXRzGA0gASgDEhQKDHJlcGxhY2VtZW50cxgOIAEoAxIXCg90cmFuc2Zvcm1fZHJpZnQYDyABKAEy6wIKDlRyYWluZXJTZXJ2aWNlEksKBkdldEpvYhIfLnJlZml0LnRyYWluZXIudjEuR2V0Sm9iUmVxdWVzdBogLnJlZml0LnRyYWluZXIudjEuR2V0Sm9iUmVzcG9uc2USVwoKTGlzdFRyaWFscxIjLnJlZml0LnRyYWluZXIudjEuTGlzdFRyaWFsc1JlcXVlc3QaJC5yZWZpdC50cmFpbmVyLnYxLkxpc3RUcmlhbHNSZXNwb25zZRJaCgtHZXRQcm9ncmVzcxIkLnJlZml0LnRyYWluZXIudjEuR2V0UHJvZ3Jlc3NSZXF1ZXN0GiUucmVmaXQudHJhaW5lci52MS5HZXRQcm9ncmVzc1Jlc3BvbnNlElcKCkdldExlYXJuZXISIy5yZWZpdC50cmFpbmVyLnYxLkdldExlYXJuZXJSZXF1ZXN0GiQucmVmaXQudHJhaW5lci52MS5HZXRMZWFybmVyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_refit_common_v1_common, file_refit_events_v1_stream, file_refit_events_v1_training]);
 
 /**
  * @generated from message refit.trainer.v1.TrainingJob
@@ -330,6 +332,134 @@ export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
   messageDesc(file_refit_trainer_v1_trainer, 8);
 
 /**
+ * @generated from message refit.trainer.v1.GetLearnerRequest
+ */
+export type GetLearnerRequest = Message<"refit.trainer.v1.GetLearnerRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+};
+
+/**
+ * Describes the message refit.trainer.v1.GetLearnerRequest.
+ * Use `create(GetLearnerRequestSchema)` to create a new message.
+ */
+export const GetLearnerRequestSchema: GenMessage<GetLearnerRequest> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 9);
+
+/**
+ * A stream learner: what it learned from, how it compares with the champion, what it decided.
+ *
+ * @generated from message refit.trainer.v1.GetLearnerResponse
+ */
+export type GetLearnerResponse = Message<"refit.trainer.v1.GetLearnerResponse"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * The champion the learner started from (its weights, its frozen transform) and is judged against.
+   *
+   * @generated from field: string champion_version = 2;
+   */
+  championVersion: string;
+
+  /**
+   * The last segment applied (segments are applied in order, each once).
+   *
+   * @generated from field: int64 segment = 3;
+   */
+  segment: bigint;
+
+  /**
+   * Online updates since the learner started from this champion, and labeled rows learned from.
+   *
+   * @generated from field: int64 updates = 4;
+   */
+  updates: bigint;
+
+  /**
+   * @generated from field: int64 rows_learned = 5;
+   */
+  rowsLearned: bigint;
+
+  /**
+   * The prequential comparison on the same rows since the learner started from this champion.
+   *
+   * @generated from field: refit.events.v1.StreamEvidence evidence = 6;
+   */
+  evidence?: StreamEvidence | undefined;
+
+  /**
+   * learning (judged, not yet proven), proven (replacement handed to the registry), reset (the
+   * learner was worse by the test and started again from the champion).
+   *
+   * @generated from field: string state = 7;
+   */
+  state: string;
+
+  /**
+   * One sentence: the last replacement or reset and why.
+   *
+   * @generated from field: string last_decision = 8;
+   */
+  lastDecision: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_decision_at = 9;
+   */
+  lastDecisionAt?: Timestamp | undefined;
+
+  /**
+   * Labeled rows learned per second over the last minute.
+   *
+   * @generated from field: double labeled_rows_per_second = 10;
+   */
+  labeledRowsPerSecond: number;
+
+  /**
+   * The learner's current learning rate (after its schedule).
+   *
+   * @generated from field: double learning_rate = 11;
+   */
+  learningRate: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 12;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * Times the learner was reset to the champion, and replacements it proved, over its life.
+   *
+   * @generated from field: int64 resets = 13;
+   */
+  resets: bigint;
+
+  /**
+   * @generated from field: int64 replacements = 14;
+   */
+  replacements: bigint;
+
+  /**
+   * Standardized drift of the transform's input statistics on the learned rows vs the transform's
+   * fitted statistics (largest over numeric columns); above the policy's limit a full run is asked for.
+   *
+   * @generated from field: double transform_drift = 15;
+   */
+  transformDrift: number;
+};
+
+/**
+ * Describes the message refit.trainer.v1.GetLearnerResponse.
+ * Use `create(GetLearnerResponseSchema)` to create a new message.
+ */
+export const GetLearnerResponseSchema: GenMessage<GetLearnerResponse> = /*@__PURE__*/
+  messageDesc(file_refit_trainer_v1_trainer, 10);
+
+/**
  * Training jobs.
  *
  * @generated from service refit.trainer.v1.TrainerService
@@ -362,6 +492,16 @@ export const TrainerService: GenService<{
     methodKind: "unary";
     input: typeof GetProgressRequestSchema;
     output: typeof GetProgressResponseSchema;
+  },
+  /**
+   * The online learner of a pipeline whose data is a stream (NOT_FOUND before its first labeled segment).
+   *
+   * @generated from rpc refit.trainer.v1.TrainerService.GetLearner
+   */
+  getLearner: {
+    methodKind: "unary";
+    input: typeof GetLearnerRequestSchema;
+    output: typeof GetLearnerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_trainer_v1_trainer, 0);
