@@ -1,5 +1,5 @@
 import { create, toJson } from '@bufbuild/protobuf';
-import { LineageSchema, Verdict, type ModelEvaluated, type RunRequested } from '@refit/contracts';
+import { LineageSchema, Verdict, type ModelEvaluated, type RunContext, type RunRequested } from '@refit/contracts';
 import { EVENTS, stageTiming, type Identity, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { appendLedger, type LedgerKind } from './ledger.js';
@@ -155,23 +155,28 @@ export async function registerEvaluated(rt: LedgerWriter, tx: pg.PoolClient, e: 
     summary: `run ${ctx.runId} registered as ${model.version}${passed ? '' : `, not promoted (verdict ${verdict})`}`,
     details: { version: model.version, snapshotSha256: e.lineage?.snapshotSha256 ?? '', model: e.lineage?.model?.sha256 ?? '', codeVersion: e.lineage?.codeVersion ?? '' },
   });
-  let previous: string | undefined;
-  const rollout = rolloutOf(ctx.specJson);
-  if (passed && rollout) {
-    // A progressive rollout: the candidate alias moves and the deployer decides on live traffic.
-    const current = await getAlias(tx, ctx.pipeline, 'candidate');
-    const champion = await getAlias(tx, ctx.pipeline, 'champion');
-    const reason = `run ${ctx.runId} passed its evaluation gates; ${rollout.strategy} rollout next to ${champion ? `champion ${champion.version}` : 'no champion'}`;
-    await moveAliasRecorded(rt, tx, { pipeline: ctx.pipeline, alias: 'candidate', version: model.version, expectedRevision: current?.revision, previousVersion: current?.version, runId: ctx.runId, actor: `evaluation gates of run ${ctx.runId}`, reason, kind: 'alias-moved' }, traceId);
-    await rt.publish(tx, EVENTS.rolloutRequested, { pipeline: ctx.pipeline, version: model.version, runId: ctx.runId, championVersion: champion?.version ?? '', rolloutJson: JSON.stringify(rollout) }, { runId: ctx.runId, traceId });
-    previous = champion?.version;
-  } else if (passed) {
-    previous = await promote(rt, tx, { pipeline: ctx.pipeline, version: model.version, runId: ctx.runId, actor: `evaluation gates of run ${ctx.runId}`, reason: `run ${ctx.runId} passed its evaluation gates`, kind: 'promotion' }, traceId);
-  }
+  const previous = passed ? await rollOutOrPromote(rt, tx, ctx, model.version, `evaluation gates of run ${ctx.runId}`, `run ${ctx.runId} passed its evaluation gates`, traceId) : undefined;
   await rt.publish(
     tx,
     EVENTS.modelRegistered,
     { context: ctx, version: model.version, promoted: passed, previousChampion: previous ?? '', verdict: e.verdict, timing: stageTiming('registry', started) },
     { runId: ctx.runId, traceId },
   );
+}
+
+/**
+ * What a version that passed does next: with a progressive rollout in its spec, it becomes the
+ * candidate and `rollout.requested` asks the deployer to decide on live traffic; otherwise it is
+ * promoted at once. Returns the champion it is rolled out next to, or replaced.
+ */
+export async function rollOutOrPromote(rt: LedgerWriter, tx: pg.PoolClient, ctx: RunContext, version: string, actor: string, passedBecause: string, traceId?: string): Promise<string | undefined> {
+  const rollout = rolloutOf(ctx.specJson);
+  if (!rollout) return promote(rt, tx, { pipeline: ctx.pipeline, version, runId: ctx.runId, actor, reason: passedBecause, kind: 'promotion' }, traceId);
+  // A progressive rollout: the candidate alias moves and the deployer decides on live traffic.
+  const current = await getAlias(tx, ctx.pipeline, 'candidate');
+  const champion = await getAlias(tx, ctx.pipeline, 'champion');
+  const reason = `${passedBecause}; ${rollout.strategy} rollout next to ${champion ? `champion ${champion.version}` : 'no champion'}`;
+  await moveAliasRecorded(rt, tx, { pipeline: ctx.pipeline, alias: 'candidate', version, expectedRevision: current?.revision, previousVersion: current?.version, runId: ctx.runId, actor, reason, kind: 'alias-moved' }, traceId);
+  await rt.publish(tx, EVENTS.rolloutRequested, { pipeline: ctx.pipeline, version, runId: ctx.runId, championVersion: champion?.version ?? '', rolloutJson: JSON.stringify(rollout) }, { runId: ctx.runId, traceId });
+  return champion?.version;
 }
