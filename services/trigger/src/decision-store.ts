@@ -141,12 +141,14 @@ export async function runFacts(
   now: Date,
 ): Promise<{ inFlightRunId?: string; inFlightInRollout: boolean; runsLast24h: number; lastRunEndedAt?: Date; lastTrainedAt?: Date }> {
   const r = await db.query<{ in_flight: string | null; in_rollout: boolean; last24: string; last_end: Date | null; last_trained: Date | null }>(
-    `with flight as (select run_id from runs where pipeline = $1 and status = 'running' order by created_at desc limit 1)
+    // A stream learner's replacement (trigger_kind 'stream') is recorded as a run but is no batch run:
+    // batch triggers neither coalesce into it nor count it against maxRunsPerDay.
+    `with flight as (select run_id from runs where pipeline = $1 and status = 'running' and trigger_kind <> 'stream' order by created_at desc limit 1)
      select (select run_id from flight) as in_flight,
             -- Registered and not yet served: the candidate passed its gates and is being rolled out.
             exists (select 1 from run_stages s join flight f using (run_id) where s.stage = 'registry' and s.status = 'done')
               and not exists (select 1 from run_stages s join flight f using (run_id) where s.stage = 'deployer') as in_rollout,
-            (select count(*) from runs where pipeline = $1 and created_at > $2::timestamptz - interval '24 hours') as last24,
+            (select count(*) from runs where pipeline = $1 and trigger_kind <> 'stream' and created_at > $2::timestamptz - interval '24 hours') as last24,
             (select max(updated_at) from runs where pipeline = $1 and status <> 'running') as last_end,
             (select max(updated_at) from runs where pipeline = $1 and status = 'succeeded') as last_trained`,
     [pipeline, now],

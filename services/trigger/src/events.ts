@@ -7,7 +7,7 @@ import { startQueued } from './decide.js';
 import { triggerMetrics, type TriggerMetrics } from './metrics.js';
 import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
 import type { Clock } from './policies.js';
-import { getRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
+import { getRun, insertRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
 /** Records metrics (after the commit, in applyStageEvent). */
 type Count = (fn: (m: TriggerMetrics) => void) => void;
@@ -56,11 +56,25 @@ const RUN_EVENTS: ReadonlySet<unknown> = new Set([
   EVENTS.modelRegistered,
   EVENTS.modelServing,
   EVENTS.runFailed,
+  EVENTS.streamProven,
 ]);
 
 /** Whether an event is a stage result of a run (dead letters keep their original type; they are not). */
 function isRunEvent(rt: ServiceRuntime, ev: ReceivedEvent): boolean {
   return Boolean(ev.runId) && !ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`) && RUN_EVENTS.has(eventByType(ev.type));
+}
+
+/**
+ * A stream learner's replacement is a run the trigger did not start: it is recorded when its
+ * `stream.proven` arrives (once: a redelivery finds it), so runs list it and its later stages
+ * (registry, deployer) move it along like any run.
+ */
+async function recordStreamRun(tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
+  const ctx = ev.decode(EVENTS.streamProven.schema).context;
+  if (!ctx?.runId || ctx.runId !== ev.runId || !ctx.pipeline || (await getRun(tx, ctx.runId))) return;
+  // A pipeline this trigger does not know (never applied here) gets no run.
+  if ((await tx.query('select 1 from pipelines where name = $1', [ctx.pipeline])).rowCount === 0) return;
+  await insertRun(tx, { runId: ctx.runId, pipeline: ctx.pipeline, specVersion: ctx.specVersion, triggerKind: 'stream', reason: ctx.triggerReason || 'the stream learner proved better than the champion' });
 }
 
 /** Applies one stage event to the run it belongs to. Events of unknown or finished runs change nothing. */
@@ -70,6 +84,7 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
   const count: Count = (fn) => afterCommit(() => fn(metrics));
   const def = eventByType(ev.type);
   if (!def || !ev.runId || !isRunEvent(rt, ev)) return;
+  if (def === EVENTS.streamProven) await recordStreamRun(tx, ev);
   const run = await getRun(tx, ev.runId, true);
   if (!run || run.status !== 'running') return;
   switch (def) {
@@ -91,6 +106,12 @@ export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx:
     case EVENTS.modelTrained: {
       const e = ev.decode(EVENTS.modelTrained.schema);
       await closeStage(count, tx, run, 'trainer', ev, e.timing, trainedDetail(e.lineage?.epochs ?? 0, e.lineage?.backend ?? '', e.lineage?.trainingConfigJson ?? ''));
+      break;
+    }
+    case EVENTS.streamProven: {
+      const e = ev.decode(EVENTS.streamProven.schema);
+      const x = e.evidence;
+      await closeStage(count, tx, run, 'learner', ev, undefined, x ? `learned ${x.updates} updates over segments ${x.firstSegment}–${x.lastSegment}; beat ${e.championVersion} on ${x.rows} rows (log loss ${x.learnerLogLoss.toFixed(4)} vs ${x.championLogLoss.toFixed(4)}, p ${x.pValue.toPrecision(3)})` : '');
       break;
     }
     case EVENTS.modelEvaluated: {
