@@ -12,6 +12,7 @@ import { registerRegistryCommands } from './program/registry.js';
 import { registerReportCommand } from './program/report.js';
 import { registerRolloutCommands } from './program/rollout.js';
 import { registerServingCommands } from './program/serving.js';
+import { registerStreamCommands } from './program/stream.js';
 import { registerTriggerCommands } from './program/triggers.js';
 import { registerReplayCommand } from './replay-command.js';
 
@@ -29,6 +30,7 @@ registerRegistryCommands(program, ctx);
 registerTriggerCommands(program, ctx);
 registerServingCommands(program, ctx);
 registerRolloutCommands(program, ctx);
+registerStreamCommands(program, ctx);
 registerAlertCommands(program, ctx);
 registerAuthCommands(program);
 registerReplayCommand(program);
