@@ -10,6 +10,9 @@ type WindowRow = { version: string; variant: string; predictions: string; latenc
 type ErrorRow = { version: string; variant: string; errors: string };
 type LabeledRow = { version: string; variant: string; probability: number; feedback_label: number; threshold: number | null };
 
+/** What closing windows uses of the runtime: the database, the object store (feature samples), the outbox and its relay, the metrics. */
+export type MonitoringDeps = Pick<ServiceRuntime, 'pool' | 'store' | 'publish' | 'relay' | 'metrics'>;
+
 /**
  * Closes one monitoring window per pipeline: predictions made and feedback received since the
  * last window, metrics per served version and variant (champion, canary, b, shadow) on the
@@ -17,7 +20,7 @@ type LabeledRow = { version: string; variant: string; probability: number; feedb
  * the rows it scored), and every variant's Predict failures (`errors`, and `errorRate` = failed
  * rows / (served + failed rows)), emitted as `monitoring.window`.
  */
-export async function closeWindows(rt: ServiceRuntime, windows: FeatureWindows, now: Date): Promise<number> {
+export async function closeWindows(rt: MonitoringDeps, windows: FeatureWindows, now: Date): Promise<number> {
   const pipelines = await rt.pool.query<{ pipeline: string }>('select pipeline from deployments');
   let emitted = 0;
   for (const { pipeline } of pipelines.rows) {
@@ -143,7 +146,7 @@ function showWindow(rt: Pick<ServiceRuntime, 'metrics'>, labels: { pipeline: str
 
 /** Closes monitoring windows every `windowMs`. */
 export function startMonitoring(
-  rt: ServiceRuntime,
+  rt: MonitoringDeps & Pick<ServiceRuntime, 'logger'>,
   log: PredictionLog,
   windows: FeatureWindows,
   opts: { windowMs: number; clock?: () => Date },

@@ -79,7 +79,7 @@ describe('serving sync against changes made while it reads', () => {
         super.swap(loaded);
       }
     })();
-    const sync = createServingSync({ rt: { ...rt, pool } as ServiceRuntime, table, tfBackend: 'auto', everyMs: 3_600_000 });
+    const sync = createServingSync({ rt: { pool, store: rt.store, logger: rt.logger }, table, tfBackend: 'auto', everyMs: 3_600_000 });
     try {
       await sync.reconcile();
       expect(table.current(PIPELINE)?.version).toBe('v1');

@@ -6,8 +6,8 @@ import { activeRollouts } from './rollout-store.js';
 import { loadVersion, type LoadedModel, type ServingTable } from './serving.js';
 import { listDeployments } from './store.js';
 
-/** Dependencies of {@link createServingSync}. */
-export type ServingSyncDeps = { rt: ServiceRuntime; table: ServingTable; tfBackend: BackendPreference; everyMs: number };
+/** Dependencies of {@link createServingSync}: of the runtime, the database (what is served), the object store (the models) and the logger. */
+export type ServingSyncDeps = { rt: Pick<ServiceRuntime, 'pool' | 'store' | 'logger'>; table: ServingTable; tfBackend: BackendPreference; everyMs: number };
 
 /** A pipeline's model loaded by the consumer that decided to serve it, kept until the sync installs it. */
 const keyOf = (pipeline: string, version: string) => `${pipeline}\u0000${version}`;

@@ -20,7 +20,7 @@ export type LoadedModel = {
 type Slot = { loaded: LoadedModel; inFlight: number; retired: boolean };
 
 /** Loads a model version's artifacts from the object store. */
-export async function loadVersion(store: ArtifactStore, v: { pipeline: string; version: string; runId: string; modelKey: string; transformKey: string; threshold?: number | null }): Promise<LoadedModel> {
+export async function loadVersion(store: Pick<ArtifactStore, 'get'>, v: { pipeline: string; version: string; runId: string; modelKey: string; transformKey: string; threshold?: number | null }): Promise<LoadedModel> {
   const [modelBuf, transformBuf] = await Promise.all([store.get(v.modelKey), store.get(v.transformKey)]);
   return { pipeline: v.pipeline, version: v.version, runId: v.runId, model: await loadModel(modelBuf), transform: parseTransform(transformBuf), threshold: storedThreshold(v.threshold), loadedAt: Date.now() };
 }

@@ -1,6 +1,6 @@
 import type { Lineage, ModelVersion } from '@refit/contracts';
 import { applyTransform, decodeMatrix, initBackend, loadModel, parseTransform, rowsFromJsonl, type RawRow } from '@refit/modeling';
-import { InvalidInputError, type ServiceRuntime } from '@refit/platform';
+import { InvalidInputError, type ArtifactStore } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { businessColumns } from './business.js';
 import type { EvaluatorConfig } from './config.js';
@@ -11,8 +11,11 @@ import { wantsConsistency } from './consistency.js';
 import { comparableRows, linesOf, rowsTrainedOn, type LeftOut } from './trained-rows.js';
 import { sameAsChampion, subsetMatrix, withoutComparison } from './no-comparison.js';
 
-async function predictWith(rt: ServiceRuntime, modelKey: string, X: Float32Array, n: number): Promise<Float32Array> {
-  const model = await loadModel(await rt.store.get(modelKey));
+/** What scoring reads: the stored models, transforms and splits (only read, never written). */
+export type ScoringDeps = { store: Pick<ArtifactStore, 'get'> };
+
+async function predictWith({ store }: ScoringDeps, modelKey: string, X: Float32Array, n: number): Promise<Float32Array> {
+  const model = await loadModel(await store.get(modelKey));
   try {
     return model.predict(X, n);
   } finally {
@@ -30,19 +33,20 @@ function needsRows(spec: PipelineSpec, champion: ModelVersion | undefined): bool
  * Scores the candidate and (when there is one) the champion on this run's test rows — only those
  * the champion neither trained nor early-stopped on — and {@link judge}s them.
  */
-async function judgeOnTestRows(rt: ServiceRuntime, spec: PipelineSpec, lineage: Lineage, champion: ModelVersion | undefined): Promise<Evaluation> {
+async function judgeOnTestRows(deps: ScoringDeps, spec: PipelineSpec, lineage: Lineage, champion: ModelVersion | undefined): Promise<Evaluation> {
+  const { store } = deps;
   if (!lineage.model?.key || !lineage.featuresTest?.key) throw new InvalidInputError('model.trained carries no model or test features');
-  let test = decodeMatrix(await rt.store.get(lineage.featuresTest.key));
-  let candidate = await predictWith(rt, lineage.model.key, test.X, test.n);
+  let test = decodeMatrix(await store.get(lineage.featuresTest.key));
+  let candidate = await predictWith(deps, lineage.model.key, test.X, test.n);
   let rows: RawRow[] | undefined;
   let leftOut: LeftOut | undefined;
   if (needsRows(spec, champion) && lineage.rawTest?.key) {
-    const raw = await rt.store.get(lineage.rawTest.key);
+    const raw = await store.get(lineage.rawTest.key);
     rows = rowsFromJsonl(raw);
     if (rows.length !== test.n) throw new InvalidInputError(`raw test rows (${rows.length}) and test features (${test.n}) do not match`);
     // A champion judged on rows it trained on looks better than it is: every comparison, and so
     // the whole evaluation, uses only the test rows neither model trained or early-stopped on.
-    const trainedOn = champion?.lineage ? await rowsTrainedOn(rt.store, [champion.lineage.rawTrain, champion.lineage.rawValidation]) : undefined;
+    const trainedOn = champion?.lineage ? await rowsTrainedOn(store, [champion.lineage.rawTrain, champion.lineage.rawValidation]) : undefined;
     const comparable = trainedOn && champion ? comparableRows(linesOf(raw), trainedOn, champion.version) : undefined;
     if (comparable?.keep.length === 0 && champion) {
       // Nothing is left to compare on: the candidate is judged on its floors, the comparison can only be inconclusive.
@@ -57,11 +61,11 @@ async function judgeOnTestRows(rt: ServiceRuntime, spec: PipelineSpec, lineage: 
   }
   let championProbs: { version: string; probs: Float32Array; threshold: number } | undefined;
   if (champion?.lineage?.model?.key && champion.lineage.transform?.key && rows) {
-    const t = applyTransform(parseTransform(await rt.store.get(champion.lineage.transform.key)), rows);
-    championProbs = { version: champion.version, probs: await predictWith(rt, champion.lineage.model.key, t.X, t.n), threshold: champion.lineage.decisionThreshold };
+    const t = applyTransform(parseTransform(await store.get(champion.lineage.transform.key)), rows);
+    championProbs = { version: champion.version, probs: await predictWith(deps, champion.lineage.model.key, t.X, t.n), threshold: champion.lineage.decisionThreshold };
   }
   // The candidate's own transform names the feature behind each test column (the consistency score drops the sensitive ones).
-  const fitted = wantsConsistency(spec) && lineage.transform?.key ? parseTransform(await rt.store.get(lineage.transform.key)).features : spec.features;
+  const fitted = wantsConsistency(spec) && lineage.transform?.key ? parseTransform(await store.get(lineage.transform.key)).features : spec.features;
   const features = { ...test, sources: fitted.map((f) => f.name) };
   return { ...judge({ spec, head: spec.model.head, y: test.y, candidate, candidateThreshold: lineage.decisionThreshold, champion: championProbs, rows, features }), leftOut };
 }
@@ -73,7 +77,7 @@ async function judgeOnTestRows(rt: ServiceRuntime, spec: PipelineSpec, lineage: 
  * `evaluation.backtest` both are also scored on past windows ({@link loadBacktest}).
  */
 export async function evaluateCandidate(
-  rt: ServiceRuntime,
+  deps: ScoringDeps,
   config: Readonly<EvaluatorConfig>,
   spec: PipelineSpec,
   lineage: Lineage,
@@ -81,8 +85,8 @@ export async function evaluateCandidate(
 ): Promise<BacktestedEvaluation> {
   if (!lineage.model?.key || !lineage.featuresTest?.key) throw new InvalidInputError('model.trained carries no model or test features');
   await initBackend({ prefer: config.tfBackend });
-  const evaluation = sameAsChampion(await judgeOnTestRows(rt, spec, lineage, champion), { sha256: lineage.model?.sha256, snapshotSha256: lineage.snapshotSha256 }, champion && { version: champion.version, sha256: champion.lineage?.model?.sha256, snapshotSha256: champion.lineage?.snapshotSha256 });
+  const evaluation = sameAsChampion(await judgeOnTestRows(deps, spec, lineage, champion), { sha256: lineage.model?.sha256, snapshotSha256: lineage.snapshotSha256 }, champion && { version: champion.version, sha256: champion.lineage?.model?.sha256, snapshotSha256: champion.lineage?.snapshotSha256 });
   if (!spec.evaluation.backtest) return evaluation;
-  const backtest = await loadBacktest(rt, spec, lineage, champion, (key, X, n) => predictWith(rt, key, X, n));
+  const backtest = await loadBacktest(deps, spec, lineage, champion, (key, X, n) => predictWith(deps, key, X, n));
   return withBacktest(evaluation, backtest, spec.gates);
 }

@@ -25,7 +25,7 @@ type ChampionOf = (pipeline: string, signal: AbortSignal) => Promise<ModelVersio
  * outside any transaction: undefined for a cancelled run. The report is content-addressed, so
  * evaluating again after a crash or a hand-back stores the same object.
  */
-async function evaluateRun(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>, championOf: ChampionOf, ev: ReceivedEvent, { logger, signal }: HandlerContext): Promise<Evaluated | undefined> {
+async function evaluateRun(rt: Pick<ServiceRuntime, 'pool' | 'store'>, config: Readonly<EvaluatorConfig>, championOf: ChampionOf, ev: ReceivedEvent, { logger, signal }: HandlerContext): Promise<Evaluated | undefined> {
   const started = Date.now();
   const e = ev.decode(EVENTS.modelTrained.schema);
   if (!e.context || !e.lineage) return undefined;
@@ -45,12 +45,15 @@ async function evaluateRun(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>
   return { context: e.context, lineage: e.lineage, pipeline: spec.name, started, evaluation, reasons, reportRef };
 }
 
+/** What the evaluator's consumers use of the runtime (the work reads and writes the pool and the object store). */
+export type EvaluatorEventsDeps = Pick<ServiceRuntime, 'connect' | 'consume' | 'publish' | 'metrics' | 'pool' | 'store'>;
+
 /**
  * Consumes `model.trained` (score candidate and champion, apply the gates, emit `model.evaluated`)
  * and `run.cancelled` (a cancelled run's candidate is never evaluated, even when the trainer had
  * already emitted it). Scoring runs outside any transaction; only its effects take a short one.
  */
-export async function consumeEvaluatorEvents(rt: ServiceRuntime, config: Readonly<EvaluatorConfig>): Promise<void> {
+export async function consumeEvaluatorEvents(rt: EvaluatorEventsDeps, config: Readonly<EvaluatorConfig>): Promise<void> {
   const registry = rt.connect(RegistryService, config.registryAddress);
   const championOf: ChampionOf = async (pipeline, signal) => {
     try {

@@ -16,7 +16,7 @@ function typedOrNone(reportJson: string): EvaluationDetails | undefined {
 }
 
 /** gRPC handlers of the evaluator service. */
-export function createEvaluatorHandlers(rt: ServiceRuntime): ServiceHandlers<typeof EvaluatorService> {
+export function createEvaluatorHandlers(rt: Pick<ServiceRuntime, 'pool' | 'store'>): ServiceHandlers<typeof EvaluatorService> {
   return {
     async getReport(req) {
       if (!req.runId) throw new InvalidInputError('run_id is required');

@@ -1,7 +1,7 @@
 import type { DriftReport } from '@refit/contracts';
 import { datasetDrift, type DriftColumn } from '@refit/ml';
 import { rowsFromJsonl, type RawRow } from '@refit/modeling';
-import type { ServiceRuntime } from '@refit/platform';
+import type { ArtifactStore } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { driftReportMessage, storedColumns } from './drift-report.js';
@@ -15,15 +15,15 @@ export const numeric = (rows: RawRow[], name: string): number[] =>
 export const categorical = (rows: RawRow[], name: string): string[] => rows.map((r) => r[name]).filter((v) => v !== null && v !== undefined).map(String);
 
 /** The drift reference: the stored statistics of the previous run, or (runs before statistics existed) its raw training rows. */
-async function referenceFor(rt: ServiceRuntime, db: pg.Pool | pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
+async function referenceFor(store: Pick<ArtifactStore, 'get'>, db: pg.Pool | pg.PoolClient, spec: PipelineSpec, runId: string): Promise<{ runId: string; values: (name: string, numeric: boolean) => number[] | string[] } | undefined> {
   const stats = await previousStats(db, spec.name, runId);
   if (stats) {
-    const body = JSON.parse((await rt.store.get(stats.stats_key)).toString('utf8')) as SnapshotStats;
+    const body = JSON.parse((await store.get(stats.stats_key)).toString('utf8')) as SnapshotStats;
     return { runId: stats.run_id, values: (name) => referenceOf(body, name) ?? [] };
   }
   const previous = await previousTransform(db, spec.name, runId);
   if (!previous?.raw_train_key) return undefined;
-  const rows = rowsFromJsonl(await rt.store.get(previous.raw_train_key));
+  const rows = rowsFromJsonl(await store.get(previous.raw_train_key));
   return { runId: previous.run_id, values: (name, isNumeric) => (isNumeric ? numeric(rows, name) : categorical(rows, name)) };
 }
 
@@ -35,13 +35,13 @@ async function referenceFor(rt: ServiceRuntime, db: pg.Pool | pg.PoolClient, spe
  * loading it from the object store is long work.
  */
 export async function checkDrift(
-  rt: ServiceRuntime,
+  { store }: { store: Pick<ArtifactStore, 'get' | 'putContentAddressed'> },
   db: pg.Pool | pg.PoolClient,
   spec: PipelineSpec,
   runId: string,
   current: RawRow[],
 ): Promise<DriftReport | undefined> {
-  const reference = await referenceFor(rt, db, spec, runId);
+  const reference = await referenceFor(store, db, spec, runId);
   if (!reference) return undefined;
   const previous = { run_id: reference.runId };
   const columns: DriftColumn[] = spec.features.map((f) =>
@@ -52,6 +52,6 @@ export async function checkDrift(
   const result = datasetDrift(columns);
   const stored = storedColumns(result, columns, 'numeric');
   const body = Buffer.from(JSON.stringify({ ...result, columns: stored, pipeline: spec.name, runId, referenceRunId: previous.run_id }, null, 2));
-  const ref = await rt.store.putContentAddressed(`pipelines/${spec.name}/drift`, body, '.json');
+  const ref = await store.putContentAddressed(`pipelines/${spec.name}/drift`, body, '.json');
   return driftReportMessage({ source: 'training', pipeline: spec.name, runId, referenceRunId: previous.run_id, status: result.status, share: result.share }, stored, ref);
 }

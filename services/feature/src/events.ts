@@ -28,7 +28,7 @@ type Prepared = {
  * transaction. Every object is content-addressed, so doing it again after a crash or a hand-back
  * writes the same objects.
  */
-async function prepareFeatures(rt: ServiceRuntime, ev: ReceivedEvent, { signal }: HandlerContext): Promise<Prepared | undefined> {
+async function prepareFeatures(rt: Pick<ServiceRuntime, 'store' | 'pool'>, ev: ReceivedEvent, { signal }: HandlerContext): Promise<Prepared | undefined> {
   const started = Date.now();
   const e = ev.decode(EVENTS.datasetPrepared.schema);
   if (!e.context || !e.lineage) return undefined;
@@ -59,7 +59,7 @@ async function prepareFeatures(rt: ServiceRuntime, ev: ReceivedEvent, { signal }
  * `features.ready`. The fitting and the object store I/O run outside any transaction; only their
  * effects (rows, `drift.report`, `features.ready`) take a short one.
  */
-export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
+export async function consumeFeatureEvents(rt: Pick<ServiceRuntime, 'consume' | 'publish' | 'metrics' | 'store' | 'pool'>): Promise<void> {
   await rt.consume<Prepared | undefined>({
     name: 'dataset-prepared',
     event: EVENTS.datasetPrepared,
@@ -87,7 +87,7 @@ export async function consumeFeatureEvents(rt: ServiceRuntime): Promise<void> {
  * reference) and `monitoring.window` (measures the served feature sample against that reference
  * and emits a live `drift.report`).
  */
-export async function consumeLiveDriftEvents(rt: ServiceRuntime, opts: LiveDriftOptions): Promise<void> {
+export async function consumeLiveDriftEvents(rt: Pick<ServiceRuntime, 'consume' | 'publish' | 'metrics' | 'store'>, opts: LiveDriftOptions): Promise<void> {
   await rt.consume({
     name: 'model-registered',
     event: EVENTS.modelRegistered,

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Lineage, LineageSchema } from '@refit/contracts';
 import { applyTransform, encodeMatrix, fitTransform, labelsOf, ModelingInputError, rowsFromJsonl, serializeTransform, type FittedTransform, type RawRow } from '@refit/modeling';
-import { InvalidInputError, wireRef, type ArtifactRef, type ServiceRuntime } from '@refit/platform';
+import { InvalidInputError, wireRef, type ArtifactRef, type ArtifactStore } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 
 /** What fitting produced: the lineage additions and the transform itself. */
@@ -25,10 +25,10 @@ function onSplit<T>(split: string, fn: () => T): T {
  * Fits the spec's transforms on the training split only, stores the fitted transform (the one
  * artifact training and serving share) and the transformed splits, content-addressed.
  */
-export async function fitFeatures(rt: ServiceRuntime, spec: PipelineSpec, lineage: Lineage): Promise<FitResult> {
+export async function fitFeatures({ store }: { store: Pick<ArtifactStore, 'get' | 'putContentAddressed'> }, spec: PipelineSpec, lineage: Lineage): Promise<FitResult> {
   const load = async (key: string | undefined, split: string): Promise<RawRow[]> => {
     if (!key) throw new InvalidInputError(`dataset.prepared carries no ${split} split`);
-    const body = await rt.store.get(key);
+    const body = await store.get(key);
     return onSplit(split, () => rowsFromJsonl(body));
   };
   const [train, validation, test] = await Promise.all([
@@ -37,13 +37,13 @@ export async function fitFeatures(rt: ServiceRuntime, spec: PipelineSpec, lineag
     load(lineage.rawTest?.key, 'test'),
   ]);
   const transform = onSplit('train', () => fitTransform(train, spec.features));
-  const transformRef = await rt.store.putContentAddressed(`pipelines/${spec.name}/transforms`, serializeTransform(transform), '.json');
+  const transformRef = await store.putContentAddressed(`pipelines/${spec.name}/transforms`, serializeTransform(transform), '.json');
   const encode = async (rows: RawRow[], split: string) => {
     const body = onSplit(split, () => {
       const t = applyTransform(transform, rows);
       return encodeMatrix({ X: t.X, y: labelsOf(rows, spec.label, spec.model.head), n: t.n, d: t.d, names: t.names });
     });
-    return rt.store.putContentAddressed(`pipelines/${spec.name}/features`, body, '.bin');
+    return store.putContentAddressed(`pipelines/${spec.name}/features`, body, '.bin');
   };
   const [fTrain, fValidation, fTest] = await Promise.all([encode(train, 'train'), encode(validation, 'validation'), encode(test, 'test')]);
   return {

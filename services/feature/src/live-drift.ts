@@ -2,7 +2,7 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { DriftReport, MonitoringWindow } from '@refit/contracts';
 import { datasetDrift, type DatasetDriftResult, type DriftColumn } from '@refit/ml';
 import { rowsFromJsonl, type RawRow } from '@refit/modeling';
-import type { ServiceRuntime } from '@refit/platform';
+import type { ArtifactStore } from '@refit/platform';
 import type pg from 'pg';
 import type { LiveDriftOptions } from './config.js';
 import { categorical, numeric } from './drift-check.js';
@@ -42,20 +42,20 @@ export type SkippedWindow = { skipped: string };
  * that produced the served version, stores the result and returns the live `drift.report`.
  * Windows without a sample, of an unknown version, or measured already are skipped.
  */
-export async function checkLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, w: MonitoringWindow, opts: LiveDriftOptions): Promise<DriftReport | SkippedWindow> {
+export async function checkLiveDrift({ store }: { store: Pick<ArtifactStore, 'get' | 'putContentAddressed'> }, tx: pg.PoolClient, w: MonitoringWindow, opts: LiveDriftOptions): Promise<DriftReport | SkippedWindow> {
   if (!w.features?.key || !w.windowEnd) return { skipped: 'the window carries no feature sample' };
   const referenceRunId = await runOfVersion(tx, w.pipeline, w.version);
   if (!referenceRunId) return { skipped: `no registered version '${w.version}' of '${w.pipeline}' is known: no training reference` };
   const statsRow = await getStats(tx, referenceRunId);
   if (!statsRow) return { skipped: `run ${referenceRunId} (version ${w.version}) has no training statistics` };
-  const stats = JSON.parse((await rt.store.get(statsRow.stats_key)).toString('utf8')) as SnapshotStats;
-  const rows = rowsFromJsonl(await rt.store.get(w.features.key));
+  const stats = JSON.parse((await store.get(statsRow.stats_key)).toString('utf8')) as SnapshotStats;
+  const rows = rowsFromJsonl(await store.get(w.features.key));
   const columns = liveDriftColumns(stats, rows);
   const result = psiDrift(columns, opts);
   const stored = storedColumns(result, columns, 'statistic');
   const windowEnd = timestampDate(w.windowEnd);
   const body = { ...result, columns: stored, source: 'live', pipeline: w.pipeline, version: w.version, windowEnd: windowEnd.toISOString(), referenceRunId, rows: rows.length, options: opts };
-  const ref = await rt.store.putContentAddressed(`pipelines/${w.pipeline}/drift`, Buffer.from(JSON.stringify(body, null, 2)), '.json');
+  const ref = await store.putContentAddressed(`pipelines/${w.pipeline}/drift`, Buffer.from(JSON.stringify(body, null, 2)), '.json');
   const fresh = await insertWindowDrift(tx, { pipeline: w.pipeline, version: w.version, windowEnd, referenceRunId, status: result.status, share: result.share, rows: rows.length, reportKey: ref.key });
   if (!fresh) return { skipped: `window ending ${windowEnd.toISOString()} of ${w.version} was measured already` };
   return driftReportMessage({ source: 'live', pipeline: w.pipeline, runId: '', referenceRunId, status: result.status, share: result.share, version: w.version, windowEnd }, stored, ref);

@@ -4,7 +4,7 @@ import { driftQuery, listDriftReports } from './drift-history.js';
 import { getStats, getTransform } from './store.js';
 
 /** gRPC handlers of the feature service. */
-export function createFeatureHandlers(rt: ServiceRuntime): ServiceHandlers<typeof FeatureService> {
+export function createFeatureHandlers(rt: Pick<ServiceRuntime, 'pool' | 'store'>): ServiceHandlers<typeof FeatureService> {
   return {
     async getTransform(req) {
       if (!req.runId) throw new InvalidInputError('run_id is required');
