@@ -1,5 +1,6 @@
 import { connect as connectClients } from '@refit/cli';
-import { RunStatus, type Rollout } from '@refit/contracts';
+import { equals } from '@bufbuild/protobuf';
+import { RunStatus, StepAnalysisSchema, type Rollout, type StepAnalysis } from '@refit/contracts';
 import { processName } from '@refit/stack';
 import pg from 'pg';
 import type { Harness } from './harness.js';
@@ -52,6 +53,9 @@ export async function analysesPerTick(h: Harness, tickMs: number): Promise<{ ana
   const ticks = Math.round(periodMs / tickMs) + 1;
   return { analyses: n, periodMs, ticks, perTick: n > 0 ? n / ticks : null };
 }
+
+/** Whether two reads of a rollout carry the same last analysis (none on both counts as the same). */
+const sameAnalysis = (a: StepAnalysis | undefined, b: StepAnalysis | undefined): boolean => (a && b ? equals(StepAnalysisSchema, a, b) : a === b);
 
 const rolloutOf = async (h: Harness, pipeline: string): Promise<Rollout | undefined> => (await h.c.deployer.getRollout({ pipeline }, { timeoutMs: 5000 }).catch(() => undefined))?.rollout;
 
@@ -118,9 +122,9 @@ export async function driveCanary(h: Harness, o: { pipeline: string; runId: stri
         }
       }
       // Let an analysis see this round's labels before serving more (one runs every tick).
-      const seen = r?.lastAnalysisJson;
+      const seen = r?.lastAnalysis;
       const deadline = Date.now() + 5000;
-      while (r?.status === 'active' && r.step === before.step && r.lastAnalysisJson === seen && Date.now() < deadline) {
+      while (r?.status === 'active' && r.step === before.step && sameAnalysis(r.lastAnalysis, seen) && Date.now() < deadline) {
         await new Promise((res) => setTimeout(res, 250));
         r = await rolloutOf(h, o.pipeline);
       }

@@ -1,8 +1,8 @@
-import { fromBinary, fromJson, type DescMessage, type JsonObject, type MessageShape } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, toJson, type DescMessage, type JsonObject, type MessageShape } from '@bufbuild/protobuf';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeployerService, StepAnalysisSchema, Verdict, type Rollout } from '@refit/contracts';
+import { DeployerService, rolloutAnalysisDoc, rolloutAnalysisFromJson, RolloutAnalysisSchema, StepAnalysisSchema, Verdict, type Rollout } from '@refit/contracts';
 import { rocAuc } from '@refit/ml';
 import { applyTransform, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
 import { createClient, EVENTS, wireRef, type EventDef, type ServiceRuntime } from '@refit/platform';
@@ -203,6 +203,11 @@ describe('rollout evidence: concurrent steps, paired final step, labels before t
     const decided = await waitFor(async () => (await events(EVENTS.rolloutDecided)).find((e) => e.runId === 'e-2'), { what: 'rollout.decided of e-2' });
     expect(decided).toMatchObject({ outcome: 'rolled-back', step: 2 });
     expect(decided.reason).toMatch(/^step 2\/2: fail: /);
+    // The typed analysis beside its JSON: the same numbers, and the rollout's own last analysis.
+    expect(decided.analysis).toMatchObject({ outcome: 'fail', paired: true, test: 'paired-bootstrap', nCandidate: BigInt(easy.length), champion: 1 });
+    expect(decided.analysis).toEqual(rolloutAnalysisFromJson(JSON.parse(decided.analysisJson)));
+    expect(rolloutAnalysisDoc(decided.analysis!)).toEqual(JSON.parse(decided.analysisJson));
+    expect(toJson(RolloutAnalysisSchema, decided.analysis!)).toEqual(toJson(StepAnalysisSchema, r.lastAnalysis!));
   });
 
   it('a step short of labeled rows holds until they arrive; when the hold expires the reason names the counts', async () => {

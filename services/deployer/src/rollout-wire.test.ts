@@ -1,5 +1,5 @@
 import { create, fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
-import { StepAnalysisSchema } from '@refit/contracts';
+import { rolloutAnalysisDoc, rolloutAnalysisFromJson, RolloutAnalysisSchema, StepAnalysisSchema } from '@refit/contracts';
 import { describe, expect, it } from 'vitest';
 import { analyseStep, type StepAnalysis } from './rollout-analysis.js';
 import { wireAnalysis, wireAnalysisFields } from './rollout-wire.js';
@@ -60,5 +60,20 @@ describe('the typed rollout analysis on the wire', () => {
     expect(JSON.parse(both.json)).toEqual(asStored(a));
     expect(create(StepAnalysisSchema, both.typed)).toEqual(create(StepAnalysisSchema, wireAnalysis(a)));
     expect(wireAnalysisFields(null)).toEqual({ json: '', typed: undefined });
+  });
+
+  it('gives rollout.decided the same analysis, typed, as its JSON field', () => {
+    const business = analyseStep(spec, side(200, 190), side(200, 180), true);
+    const analyses: StepAnalysis[] = [
+      { ...business, operational: { predictions: 1200, errors: 3, latencyMs: 0.42, championLatencyMs: null, divergence: 0.07 } },
+      analyseStep({ metric: 'accuracy', margin: 0.02, alpha: 0.05, minLabeled: 20 }, side(300, 280), side(300, 200), false),
+      analyseStep({ metric: 'auc', margin: 0.02, alpha: 0.05, minLabeled: 20 }, side(0, 0), side(12, 10), false),
+    ];
+    for (const a of analyses) {
+      // What publishDecided sends: analysis_json and the typed analysis from one object.
+      const typed = create(RolloutAnalysisSchema, wireAnalysis(a));
+      expect(rolloutAnalysisDoc(typed)).toEqual(asStored(a));
+      expect(rolloutAnalysisFromJson(asStored(a))).toEqual(typed);
+    }
   });
 });

@@ -1,6 +1,8 @@
-/** A rollout step's analysis on the wire: the typed `StepAnalysis` message and, for one release, its JSON. */
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { RolloutOperationalSchema, StepAnalysisSchema } from '@refit/contracts';
+/**
+ * A rollout step's analysis on the wire: the typed message and, for one release, its JSON. The
+ * fields are those of both `refit.deployer.v1.StepAnalysis` (GetRollout) and
+ * `refit.events.v1.RolloutAnalysis` (rollout.decided), which mirror each other.
+ */
 import type { StepAnalysis } from './rollout-analysis.js';
 import type { Operational } from './rollout-store.js';
 
@@ -14,7 +16,7 @@ const count = (x: number | null | undefined): bigint => BigInt(Math.max(0, Math.
 // Every field of the TypeScript types is converted: a field added there and not here fails to compile.
 type Exhaustive<T, U> = Exclude<keyof T, keyof U> extends never ? U : { missing: Exclude<keyof T, keyof U> };
 
-function wireOperational(o: Operational): MessageInitShape<typeof RolloutOperationalSchema> {
+function wireOperational(o: Operational) {
   const m = {
     predictions: count(o.predictions),
     errors: count(o.errors),
@@ -25,8 +27,11 @@ function wireOperational(o: Operational): MessageInitShape<typeof RolloutOperati
   return m satisfies Exhaustive<Operational, typeof m>;
 }
 
-/** The typed analysis of a step (the same object the `*_analysis_json` fields carry as JSON). */
-export function wireAnalysis(a: StepAnalysis): MessageInitShape<typeof StepAnalysisSchema> {
+/** The fields of a typed analysis, for either message. */
+export type AnalysisFields = ReturnType<typeof wireAnalysis>;
+
+/** The typed analysis of a step (the same object the `*_analysis_json` fields carry as JSON), as the fields of either message. */
+export function wireAnalysis(a: StepAnalysis) {
   const m = {
     outcome: a.outcome,
     reason: a.reason,
@@ -48,6 +53,6 @@ export function wireAnalysis(a: StepAnalysis): MessageInitShape<typeof StepAnaly
 }
 
 /** Both wire forms of a stored analysis: typed, and JSON for clients of the previous release ('' and unset when there is none). */
-export function wireAnalysisFields(a: StepAnalysis | null | undefined): { json: string; typed: MessageInitShape<typeof StepAnalysisSchema> | undefined } {
+export function wireAnalysisFields(a: StepAnalysis | null | undefined): { json: string; typed: AnalysisFields | undefined } {
   return a ? { json: JSON.stringify(a), typed: wireAnalysis(a) } : { json: '', typed: undefined };
 }

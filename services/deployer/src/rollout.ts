@@ -8,6 +8,7 @@ import { guardrailBreach, labeledCounts, type StepAnalysis } from './rollout-ana
 import { BUILTIN_ROLLOUT_METRICS } from './rollout-bounds.js';
 import { businessMetricOfRun } from './rollout-business-source.js';
 import { activeRollouts, advanceStep, divergenceSince, endRollout, getRollout, labeledSince, operationalSince, pairsSince, recordAnalysis, startRollout, stillActive, type RolloutConfig, type RolloutRow } from './rollout-store.js';
+import { wireAnalysis } from './rollout-wire.js';
 import type { Routing } from './routing.js';
 import type { ServingTable } from './serving.js';
 
@@ -109,8 +110,9 @@ export function createRollouts(deps: RolloutDeps) {
   }
 
   async function publishDecided(tx: pg.PoolClient, r: RolloutRow, outcome: string, reason: string, a: StepAnalysis | null): Promise<void> {
-    // Steps are numbered as the run's sentences number them: 1-based.
-    await rt.publish(tx, EVENTS.rolloutDecided, { pipeline: r.pipeline, version: r.candidate_version, runId: r.run_id, outcome, step: r.step + 1, reason, analysisJson: JSON.stringify(a) }, { runId: r.run_id });
+    // Steps are numbered as the run's sentences number them: 1-based. The analysis goes typed and,
+    // for consumers of the previous release, as JSON.
+    await rt.publish(tx, EVENTS.rolloutDecided, { pipeline: r.pipeline, version: r.candidate_version, runId: r.run_id, outcome, step: r.step + 1, reason, analysisJson: JSON.stringify(a), analysis: a ? wireAnalysis(a) : undefined }, { runId: r.run_id });
   }
 
   // Only rows of this step's own period: the two sides were served at the same time.

@@ -1,4 +1,4 @@
-import { Verdict } from '@refit/contracts';
+import { rolloutAnalysisDoc, Verdict, type RolloutDecided } from '@refit/contracts';
 import { EVENTS, eventByType, type EventDef, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import type pg from 'pg';
@@ -63,16 +63,24 @@ async function onModelEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, ev: Recei
   });
 }
 
+/**
+ * The analysis a rollback alert carries, as a JSON document: the event's typed analysis, or, from a
+ * deployer older than it, its `analysis_json` as it is (null when there is none).
+ */
+export function rollbackAnalysis(e: Pick<RolloutDecided, 'analysis' | 'analysisJson'>): unknown {
+  if (e.analysis) return rolloutAnalysisDoc(e.analysis);
+  try {
+    return e.analysisJson ? (JSON.parse(e.analysisJson) as unknown) : null;
+  } catch {
+    return e.analysisJson;
+  }
+}
+
 /** A progressive rollout rolled its candidate back. */
 async function onRolloutDecided(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
   const e = ev.decode(EVENTS.rolloutDecided.schema);
   if (e.outcome !== 'rolled-back') return;
-  let analysis: unknown = null;
-  try {
-    analysis = e.analysisJson ? JSON.parse(e.analysisJson) : null;
-  } catch {
-    analysis = e.analysisJson;
-  }
+  const analysis = rollbackAnalysis(e);
   await raiseAlert(rt, tx, {
     pipeline: e.pipeline,
     kind: 'rollback',

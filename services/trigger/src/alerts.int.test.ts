@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { TriggerService, Verdict } from '@refit/contracts';
+import { alertDetailsFromJson, TriggerService, Verdict } from '@refit/contracts';
 import { createClient, EVENTS, withTransaction, type EventDef, type ServiceRuntime } from '@refit/platform';
 import { ALERT_KINDS } from '@refit/spec';
 import { createTestEnv, freePort, readEvents, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
@@ -145,6 +145,16 @@ alerts:
     expect(raised.map((e) => e.kind).sort()).toEqual([...ALERT_KINDS].sort());
     expect(raised.find((e) => e.kind === 'run-failed')).toMatchObject({ pipeline: 'alerting', runId: r2, summary: expect.stringContaining('failed at trainer: loss became NaN') });
     expect(JSON.parse(raised.find((e) => e.kind === 'rollback')?.detailsJson ?? '{}')).toMatchObject({ version: 'v2', step: 1, analysis: { p: 0.003 } });
+    // Each event's typed facts are its JSON's, of its kind's message (the rollback's `{p}` is no analysis).
+    for (const e of raised) {
+      expect(e.details, e.kind).toEqual(alertDetailsFromJson(e.kind, JSON.parse(e.detailsJson)));
+      expect(e.details?.kind.case, e.kind).toBe(({ 'run-failed': 'runFailed', 'batch-quarantined': 'batchQuarantined', 'promotion-blocked': 'promotionBlocked', rollback: 'rollback' } as Record<string, string>)[e.kind] ?? 'policyFired');
+    }
+    const rollback = raised.find((e) => e.kind === 'rollback')?.details?.kind;
+    expect(rollback?.case === 'rollback' && rollback.value).toMatchObject({ version: 'v2', step: 1, reason: expect.stringContaining('p 0.003') });
+    expect(rollback?.case === 'rollback' && rollback.value.analysis).toBeUndefined();
+    expect(raised.find((e) => e.kind === 'batch-quarantined')?.details?.kind.value).toMatchObject({ batchId: 'b-20pct', rowsQuarantined: 20n, rowsTotal: 100n, share: 0.2 });
+    expect(raised.find((e) => e.kind === 'drift-trigger')?.details?.kind.value).toMatchObject({ policy: 'drift', measured: { status: 'drift', share: 1, referenceRunId: r1 } });
 
     const latencies = ok.map((g) => g.at - Number(new Date((JSON.parse(g.body) as { occurredAt: string }).occurredAt)));
     console.log(`alert → webhook latency (ms, poll 50 ms): ${latencies.sort((a, b) => a - b).join(', ')}`);

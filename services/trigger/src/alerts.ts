@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { alertDetailsFromJson } from '@refit/contracts';
 import { EVENTS, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type AlertKind, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
@@ -51,7 +52,7 @@ export async function raiseAlert(rt: ServiceRuntime, tx: pg.PoolClient, a: Alert
   await rt.publish(
     tx,
     EVENTS.alertRaised,
-    { alertId: row.id, pipeline: row.pipeline, kind: row.kind, runId: row.run_id ?? '', summary: row.summary, detailsJson: JSON.stringify(row.details), occurredAt: timestampFromDate(row.created_at) },
+    { alertId: row.id, pipeline: row.pipeline, kind: row.kind, runId: row.run_id ?? '', summary: row.summary, detailsJson: JSON.stringify(row.details), details: alertDetailsFromJson(row.kind, row.details), occurredAt: timestampFromDate(row.created_at) },
     { runId: row.run_id ?? undefined },
   );
   rt.logger.info({ alertId: row.id, pipeline: row.pipeline, kind: row.kind, runId: row.run_id }, `alert: ${row.summary}`);

@@ -6,13 +6,17 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { RolloutAnalysis } from "./rollout_pb.js";
+import { file_refit_events_v1_rollout } from "./rollout_pb.js";
+import type { TriggerEvidence, TriggerThresholds } from "../../trigger/v1/trigger_pb.js";
+import { file_refit_trigger_v1_trigger } from "../../trigger/v1/trigger_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file refit/events/v1/alerts.proto.
  */
 export const file_refit_events_v1_alerts: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvYWxlcnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEipwEKC0FsZXJ0UmFpc2VkEhAKCGFsZXJ0X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEgwKBGtpbmQYAyABKAkSDgoGcnVuX2lkGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSFAoMZGV0YWlsc19qc29uGAYgASgJEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvYWxlcnRzLnByb3RvEg9yZWZpdC5ldmVudHMudjEi1wEKC0FsZXJ0UmFpc2VkEhAKCGFsZXJ0X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEgwKBGtpbmQYAyABKAkSDgoGcnVuX2lkGAQgASgJEg8KB3N1bW1hcnkYBSABKAkSFAoMZGV0YWlsc19qc29uGAYgASgJEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgdkZXRhaWxzGAggASgLMh0ucmVmaXQuZXZlbnRzLnYxLkFsZXJ0RGV0YWlscyLGAgoMQWxlcnREZXRhaWxzEjUKCnJ1bl9mYWlsZWQYASABKAsyHy5yZWZpdC5ldmVudHMudjEuUnVuRmFpbGVkQWxlcnRIABJDChFiYXRjaF9xdWFyYW50aW5lZBgCIAEoCzImLnJlZml0LmV2ZW50cy52MS5CYXRjaFF1YXJhbnRpbmVkQWxlcnRIABJDChFwcm9tb3Rpb25fYmxvY2tlZBgDIAEoCzImLnJlZml0LmV2ZW50cy52MS5Qcm9tb3Rpb25CbG9ja2VkQWxlcnRIABIyCghyb2xsYmFjaxgEIAEoCzIeLnJlZml0LmV2ZW50cy52MS5Sb2xsYmFja0FsZXJ0SAASOQoMcG9saWN5X2ZpcmVkGAUgASgLMiEucmVmaXQuZXZlbnRzLnYxLlBvbGljeUZpcmVkQWxlcnRIAEIGCgRraW5kIkUKDlJ1bkZhaWxlZEFsZXJ0Eg0KBXN0YWdlGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIUCgx0cmlnZ2VyX2tpbmQYAyABKAkinQEKFUJhdGNoUXVhcmFudGluZWRBbGVydBIQCghiYXRjaF9pZBgBIAEoCRIYChByb3dzX3F1YXJhbnRpbmVkGAIgASgDEhIKCnJvd3NfdG90YWwYAyABKAMSDQoFc2hhcmUYBCABKAESEQoJdGhyZXNob2xkGAUgASgBEhAKCHJlamVjdGVkGAYgASgIEhAKCHByb2JsZW1zGAcgAygJIvQCChVQcm9tb3Rpb25CbG9ja2VkQWxlcnQSDwoHdmVyZGljdBgBIAEoCRIPCgdyZWFzb25zGAIgAygJElcKEWNhbmRpZGF0ZV9tZXRyaWNzGAMgAygLMjwucmVmaXQuZXZlbnRzLnYxLlByb21vdGlvbkJsb2NrZWRBbGVydC5DYW5kaWRhdGVNZXRyaWNzRW50cnkSVQoQY2hhbXBpb25fbWV0cmljcxgEIAMoCzI7LnJlZml0LmV2ZW50cy52MS5Qcm9tb3Rpb25CbG9ja2VkQWxlcnQuQ2hhbXBpb25NZXRyaWNzRW50cnkSGAoQY2hhbXBpb25fdmVyc2lvbhgFIAEoCRo3ChVDYW5kaWRhdGVNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARo2ChRDaGFtcGlvbk1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBInIKDVJvbGxiYWNrQWxlcnQSDwoHdmVyc2lvbhgBIAEoCRIMCgRzdGVwGAIgASgFEg4KBnJlYXNvbhgDIAEoCRIyCghhbmFseXNpcxgEIAEoCzIgLnJlZml0LmV2ZW50cy52MS5Sb2xsb3V0QW5hbHlzaXMitQEKEFBvbGljeUZpcmVkQWxlcnQSEwoLZGVjaXNpb25faWQYASABKAkSDgoGcG9saWN5GAIgASgJEg4KBmFjdGlvbhgDIAEoCRIzCghtZWFzdXJlZBgEIAEoCzIhLnJlZml0LnRyaWdnZXIudjEuVHJpZ2dlckV2aWRlbmNlEjcKCnRocmVzaG9sZHMYBSABKAsyIy5yZWZpdC50cmlnZ2VyLnYxLlRyaWdnZXJUaHJlc2hvbGRzYgZwcm90bzM", [file_google_protobuf_timestamp, file_refit_events_v1_rollout, file_refit_trigger_v1_trigger]);
 
 /**
  * <prefix>.alert.raised — something about a pipeline needs a person. The trigger service raises
@@ -56,7 +60,9 @@ export type AlertRaised = Message<"refit.events.v1.AlertRaised"> & {
   summary: string;
 
   /**
-   * The facts behind it (JSON object; the fields depend on the kind).
+   * The facts behind it (JSON object; the fields depend on the kind): kept, filled with the same
+   * facts as `details`, for one release so that older subscribers still read it; read `details`.
+   * The webhook body's `details` is this document, unchanged.
    *
    * @generated from field: string details_json = 6;
    */
@@ -66,6 +72,14 @@ export type AlertRaised = Message<"refit.events.v1.AlertRaised"> & {
    * @generated from field: google.protobuf.Timestamp occurred_at = 7;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * The facts behind it, typed: one message per kind (unset only if the document could not be
+   * read as its kind's message; details_json still has it then).
+   *
+   * @generated from field: refit.events.v1.AlertDetails details = 8;
+   */
+  details?: AlertDetails | undefined;
 };
 
 /**
@@ -74,4 +88,272 @@ export type AlertRaised = Message<"refit.events.v1.AlertRaised"> & {
  */
 export const AlertRaisedSchema: GenMessage<AlertRaised> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_alerts, 0);
+
+/**
+ * The facts behind an alert: the case is the alert's kind. Its JSON names are the keys of the
+ * JSON document (details_json, the webhook body's `details`).
+ *
+ * @generated from message refit.events.v1.AlertDetails
+ */
+export type AlertDetails = Message<"refit.events.v1.AlertDetails"> & {
+  /**
+   * @generated from oneof refit.events.v1.AlertDetails.kind
+   */
+  kind: {
+    /**
+     * @generated from field: refit.events.v1.RunFailedAlert run_failed = 1;
+     */
+    value: RunFailedAlert;
+    case: "runFailed";
+  } | {
+    /**
+     * @generated from field: refit.events.v1.BatchQuarantinedAlert batch_quarantined = 2;
+     */
+    value: BatchQuarantinedAlert;
+    case: "batchQuarantined";
+  } | {
+    /**
+     * @generated from field: refit.events.v1.PromotionBlockedAlert promotion_blocked = 3;
+     */
+    value: PromotionBlockedAlert;
+    case: "promotionBlocked";
+  } | {
+    /**
+     * @generated from field: refit.events.v1.RollbackAlert rollback = 4;
+     */
+    value: RollbackAlert;
+    case: "rollback";
+  } | {
+    /**
+     * drift-trigger and performance-trigger: a trigger policy fired.
+     *
+     * @generated from field: refit.events.v1.PolicyFiredAlert policy_fired = 5;
+     */
+    value: PolicyFiredAlert;
+    case: "policyFired";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message refit.events.v1.AlertDetails.
+ * Use `create(AlertDetailsSchema)` to create a new message.
+ */
+export const AlertDetailsSchema: GenMessage<AlertDetails> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 1);
+
+/**
+ * run-failed: a run failed at a stage.
+ *
+ * @generated from message refit.events.v1.RunFailedAlert
+ */
+export type RunFailedAlert = Message<"refit.events.v1.RunFailedAlert"> & {
+  /**
+   * The stage it failed at (trainer, evaluator, deployer …).
+   *
+   * @generated from field: string stage = 1;
+   */
+  stage: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * What triggered the run (empty when the run is unknown to the trigger service).
+   *
+   * @generated from field: string trigger_kind = 3;
+   */
+  triggerKind: string;
+};
+
+/**
+ * Describes the message refit.events.v1.RunFailedAlert.
+ * Use `create(RunFailedAlertSchema)` to create a new message.
+ */
+export const RunFailedAlertSchema: GenMessage<RunFailedAlert> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 2);
+
+/**
+ * batch-quarantined: a batch rejected, or with more than the spec's share of its rows quarantined.
+ *
+ * @generated from message refit.events.v1.BatchQuarantinedAlert
+ */
+export type BatchQuarantinedAlert = Message<"refit.events.v1.BatchQuarantinedAlert"> & {
+  /**
+   * @generated from field: string batch_id = 1;
+   */
+  batchId: string;
+
+  /**
+   * @generated from field: int64 rows_quarantined = 2;
+   */
+  rowsQuarantined: bigint;
+
+  /**
+   * 0 when the publisher did not say (a batch refused before any row was read).
+   *
+   * @generated from field: int64 rows_total = 3;
+   */
+  rowsTotal: bigint;
+
+  /**
+   * Quarantined share of the rows, and the spec's threshold it passed.
+   *
+   * @generated from field: double share = 4;
+   */
+  share: number;
+
+  /**
+   * @generated from field: double threshold = 5;
+   */
+  threshold: number;
+
+  /**
+   * True when the batch was refused as a whole.
+   *
+   * @generated from field: bool rejected = 6;
+   */
+  rejected: boolean;
+
+  /**
+   * @generated from field: repeated string problems = 7;
+   */
+  problems: string[];
+};
+
+/**
+ * Describes the message refit.events.v1.BatchQuarantinedAlert.
+ * Use `create(BatchQuarantinedAlertSchema)` to create a new message.
+ */
+export const BatchQuarantinedAlertSchema: GenMessage<BatchQuarantinedAlert> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 3);
+
+/**
+ * promotion-blocked: the gates failed or were inconclusive; the champion stays.
+ *
+ * @generated from message refit.events.v1.PromotionBlockedAlert
+ */
+export type PromotionBlockedAlert = Message<"refit.events.v1.PromotionBlockedAlert"> & {
+  /**
+   * fail or inconclusive.
+   *
+   * @generated from field: string verdict = 1;
+   */
+  verdict: string;
+
+  /**
+   * @generated from field: repeated string reasons = 2;
+   */
+  reasons: string[];
+
+  /**
+   * @generated from field: map<string, double> candidate_metrics = 3;
+   */
+  candidateMetrics: { [key: string]: number };
+
+  /**
+   * @generated from field: map<string, double> champion_metrics = 4;
+   */
+  championMetrics: { [key: string]: number };
+
+  /**
+   * Empty when there is no champion.
+   *
+   * @generated from field: string champion_version = 5;
+   */
+  championVersion: string;
+};
+
+/**
+ * Describes the message refit.events.v1.PromotionBlockedAlert.
+ * Use `create(PromotionBlockedAlertSchema)` to create a new message.
+ */
+export const PromotionBlockedAlertSchema: GenMessage<PromotionBlockedAlert> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 4);
+
+/**
+ * rollback: a progressive rollout rolled its candidate back.
+ *
+ * @generated from message refit.events.v1.RollbackAlert
+ */
+export type RollbackAlert = Message<"refit.events.v1.RollbackAlert"> & {
+  /**
+   * The candidate version rolled back.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * 1-based, as rollout.decided numbers it.
+   *
+   * @generated from field: int32 step = 2;
+   */
+  step: number;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * The analysis the decision was taken on (unset when there was none).
+   *
+   * @generated from field: refit.events.v1.RolloutAnalysis analysis = 4;
+   */
+  analysis?: RolloutAnalysis | undefined;
+};
+
+/**
+ * Describes the message refit.events.v1.RollbackAlert.
+ * Use `create(RollbackAlertSchema)` to create a new message.
+ */
+export const RollbackAlertSchema: GenMessage<RollbackAlert> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 5);
+
+/**
+ * drift-trigger, performance-trigger: a trigger policy fired.
+ *
+ * @generated from message refit.events.v1.PolicyFiredAlert
+ */
+export type PolicyFiredAlert = Message<"refit.events.v1.PolicyFiredAlert"> & {
+  /**
+   * The trigger decision (ExplainDecision tells the rest).
+   *
+   * @generated from field: string decision_id = 1;
+   */
+  decisionId: string;
+
+  /**
+   * drift, performance or business.
+   *
+   * @generated from field: string policy = 2;
+   */
+  policy: string;
+
+  /**
+   * The decision's action, as TriggerDecision.action has it.
+   *
+   * @generated from field: string action = 3;
+   */
+  action: string;
+
+  /**
+   * @generated from field: refit.trigger.v1.TriggerEvidence measured = 4;
+   */
+  measured?: TriggerEvidence | undefined;
+
+  /**
+   * @generated from field: refit.trigger.v1.TriggerThresholds thresholds = 5;
+   */
+  thresholds?: TriggerThresholds | undefined;
+};
+
+/**
+ * Describes the message refit.events.v1.PolicyFiredAlert.
+ * Use `create(PolicyFiredAlertSchema)` to create a new message.
+ */
+export const PolicyFiredAlertSchema: GenMessage<PolicyFiredAlert> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_alerts, 6);
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/rollout.proto.
  */
 export const file_refit_events_v1_rollout: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZWZpdC9ldmVudHMvdjEvcm9sbG91dC5wcm90bxIPcmVmaXQuZXZlbnRzLnYxInUKEFJvbGxvdXRSZXF1ZXN0ZWQSEAoIcGlwZWxpbmUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZydW5faWQYAyABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgEIAEoCRIUCgxyb2xsb3V0X2pzb24YBSABKAkiiQEKDlJvbGxvdXREZWNpZGVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEg8KB291dGNvbWUYBCABKAkSDAoEc3RlcBgFIAEoBRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCWIGcHJvdG8z");
+  fileDesc("Ch1yZWZpdC9ldmVudHMvdjEvcm9sbG91dC5wcm90bxIPcmVmaXQuZXZlbnRzLnYxInUKEFJvbGxvdXRSZXF1ZXN0ZWQSEAoIcGlwZWxpbmUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZydW5faWQYAyABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgEIAEoCRIUCgxyb2xsb3V0X2pzb24YBSABKAkivQEKDlJvbGxvdXREZWNpZGVkEhAKCHBpcGVsaW5lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGcnVuX2lkGAMgASgJEg8KB291dGNvbWUYBCABKAkSDAoEc3RlcBgFIAEoBRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCRIyCghhbmFseXNpcxgIIAEoCzIgLnJlZml0LmV2ZW50cy52MS5Sb2xsb3V0QW5hbHlzaXMitwMKD1JvbGxvdXRBbmFseXNpcxIPCgdvdXRjb21lGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZtZXRyaWMYAyABKAkSDgoGcGFpcmVkGAQgASgIEhYKCWNhbmRpZGF0ZRgFIAEoAUgAiAEBEhUKCGNoYW1waW9uGAYgASgBSAGIAQESEwoLbl9jYW5kaWRhdGUYByABKAMSEgoKbl9jaGFtcGlvbhgIIAEoAxIRCgRnYWluGAkgASgBSAKIAQESEgoFbG93ZXIYCiABKAFIA4gBARISCgV1cHBlchgLIAEoAUgEiAEBEgwKBHRlc3QYDCABKAkSFAoHcF93b3JzZRgNIAEoAUgFiAEBEhcKCmRpdmVyZ2VuY2UYDiABKAFIBogBARJACgtvcGVyYXRpb25hbBgPIAEoCzIrLnJlZml0LmV2ZW50cy52MS5Sb2xsb3V0QW5hbHlzaXNPcGVyYXRpb25hbEIMCgpfY2FuZGlkYXRlQgsKCV9jaGFtcGlvbkIHCgVfZ2FpbkIICgZfbG93ZXJCCAoGX3VwcGVyQgoKCF9wX3dvcnNlQg0KC19kaXZlcmdlbmNlIssBChpSb2xsb3V0QW5hbHlzaXNPcGVyYXRpb25hbBITCgtwcmVkaWN0aW9ucxgBIAEoAxIOCgZlcnJvcnMYAiABKAMSFwoKbGF0ZW5jeV9tcxgDIAEoAUgAiAEBEiAKE2NoYW1waW9uX2xhdGVuY3lfbXMYBCABKAFIAYgBARIXCgpkaXZlcmdlbmNlGAUgASgBSAKIAQFCDQoLX2xhdGVuY3lfbXNCFgoUX2NoYW1waW9uX2xhdGVuY3lfbXNCDQoLX2RpdmVyZ2VuY2ViBnByb3RvMw");
 
 /**
  * <prefix>.rollout.requested — a candidate passed its gates and its pipeline rolls models out
@@ -45,7 +45,10 @@ export type RolloutRequested = Message<"refit.events.v1.RolloutRequested"> & {
   championVersion: string;
 
   /**
-   * The spec's `rollout:` section with defaults filled in (JSON).
+   * The spec's `rollout:` section with defaults filled in (JSON). Not typed yet: the section is
+   * the pipeline spec's own (libs/spec owns its shape and its defaults, and the registry copies
+   * it here as it is), only the deployer reads it, and the deployer adds to it (a business
+   * metric's definition) before it keeps it; a typed copy belongs with a typed spec.
    *
    * @generated from field: string rollout_json = 5;
    */
@@ -103,11 +106,20 @@ export type RolloutDecided = Message<"refit.events.v1.RolloutDecided"> & {
   reason: string;
 
   /**
-   * The analysis (JSON).
+   * The analysis as JSON (`null` when there was none): kept, filled with the same analysis as
+   * `analysis`, for one release so that older consumers still read it; read `analysis`.
    *
    * @generated from field: string analysis_json = 7;
    */
   analysisJson: string;
+
+  /**
+   * The analysis the decision was taken on, typed (unset when there was none: a rollout aborted
+   * or superseded before its first analysis).
+   *
+   * @generated from field: refit.events.v1.RolloutAnalysis analysis = 8;
+   */
+  analysis?: RolloutAnalysis | undefined;
 };
 
 /**
@@ -116,4 +128,168 @@ export type RolloutDecided = Message<"refit.events.v1.RolloutDecided"> & {
  */
 export const RolloutDecidedSchema: GenMessage<RolloutDecided> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_rollout, 1);
+
+/**
+ * A rollout step's analysis, as the deployer's `refit.deployer.v1.StepAnalysis` has it: the same
+ * fields, numbers and JSON names, so the bytes of one decode as the other. Declared here rather
+ * than imported because refit.deployer.v1 imports refit.events.v1 (monitoring windows): events
+ * importing the deployer's package would make the two packages import each other.
+ * A number that is undefined (no rows, the AUC of a single class) is unset.
+ *
+ * @generated from message refit.events.v1.RolloutAnalysis
+ */
+export type RolloutAnalysis = Message<"refit.events.v1.RolloutAnalysis"> & {
+  /**
+   * pass, fail or inconclusive.
+   *
+   * @generated from field: string outcome = 1;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * The rollout's metric: accuracy, logLoss, auc or the name of a business metric.
+   *
+   * @generated from field: string metric = 3;
+   */
+  metric: string;
+
+  /**
+   * True when both models were judged on the same rows (shadow, the last canary step).
+   *
+   * @generated from field: bool paired = 4;
+   */
+  paired: boolean;
+
+  /**
+   * Each side's metric.
+   *
+   * @generated from field: optional double candidate = 5;
+   */
+  candidate?: number | undefined;
+
+  /**
+   * @generated from field: optional double champion = 6;
+   */
+  champion?: number | undefined;
+
+  /**
+   * Labeled rows of the step on each side (paired: the same rows, so equal).
+   *
+   * @generated from field: int64 n_candidate = 7;
+   */
+  nCandidate: bigint;
+
+  /**
+   * @generated from field: int64 n_champion = 8;
+   */
+  nChampion: bigint;
+
+  /**
+   * Candidate minus champion, oriented so that higher is better.
+   *
+   * @generated from field: optional double gain = 9;
+   */
+  gain?: number | undefined;
+
+  /**
+   * One-sided (1 - alpha) bounds of the gain; equal to gain while feedback is short.
+   *
+   * @generated from field: optional double lower = 10;
+   */
+  lower?: number | undefined;
+
+  /**
+   * @generated from field: optional double upper = 11;
+   */
+  upper?: number | undefined;
+
+  /**
+   * The test behind the bounds: paired-bootstrap, proportion-z, welch-z, delong, delong-unpaired,
+   * bootstrap or none.
+   *
+   * @generated from field: string test = 12;
+   */
+  test: string;
+
+  /**
+   * One-sided p-value of "the candidate is worse than the champion"; unset for tests without one.
+   *
+   * @generated from field: optional double p_worse = 13;
+   */
+  pWorse?: number | undefined;
+
+  /**
+   * Mean |candidate - champion| probability on the same rows (unset when not measured).
+   *
+   * @generated from field: optional double divergence = 14;
+   */
+  divergence?: number | undefined;
+
+  /**
+   * The candidate's operational numbers in the step, when the rollout has guardrails.
+   *
+   * @generated from field: refit.events.v1.RolloutAnalysisOperational operational = 15;
+   */
+  operational?: RolloutAnalysisOperational | undefined;
+};
+
+/**
+ * Describes the message refit.events.v1.RolloutAnalysis.
+ * Use `create(RolloutAnalysisSchema)` to create a new message.
+ */
+export const RolloutAnalysisSchema: GenMessage<RolloutAnalysis> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_rollout, 2);
+
+/**
+ * The candidate's operational numbers in a rollout step (`refit.deployer.v1.RolloutOperational`).
+ *
+ * @generated from message refit.events.v1.RolloutAnalysisOperational
+ */
+export type RolloutAnalysisOperational = Message<"refit.events.v1.RolloutAnalysisOperational"> & {
+  /**
+   * Rows the candidate answered (canary, A/B) or scored (shadow).
+   *
+   * @generated from field: int64 predictions = 1;
+   */
+  predictions: bigint;
+
+  /**
+   * Rows it failed to score.
+   *
+   * @generated from field: int64 errors = 2;
+   */
+  errors: bigint;
+
+  /**
+   * Mean per-row scoring latency, ms, of the candidate and of the champion in the same step
+   * (unset: not measured).
+   *
+   * @generated from field: optional double latency_ms = 3;
+   */
+  latencyMs?: number | undefined;
+
+  /**
+   * @generated from field: optional double champion_latency_ms = 4;
+   */
+  championLatencyMs?: number | undefined;
+
+  /**
+   * Mean |candidate - champion| probability on rows both scored (unset: none).
+   *
+   * @generated from field: optional double divergence = 5;
+   */
+  divergence?: number | undefined;
+};
+
+/**
+ * Describes the message refit.events.v1.RolloutAnalysisOperational.
+ * Use `create(RolloutAnalysisOperationalSchema)` to create a new message.
+ */
+export const RolloutAnalysisOperationalSchema: GenMessage<RolloutAnalysisOperational> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_rollout, 3);
 

@@ -332,7 +332,12 @@ export type LedgerEntry = Message<"refit.registry.v1.LedgerEntry"> & {
   summary: string;
 
   /**
-   * The evidence (JSON).
+   * The evidence (JSON object; its fields depend on the kind). Kept as JSON on purpose, not typed
+   * per kind: the hash chain (`hash`, the MAC, the checkpoints) is computed over the canonical
+   * JSON of exactly this document as it was recorded, so the JSON is the evidence and a typed
+   * copy would be a second rendering the chain does not vouch for; entries recorded by earlier
+   * releases keep whatever fields those releases wrote, forever; and RecordDecision (a person's
+   * manual decision) records the caller's own document.
    *
    * @generated from field: string details_json = 7;
    */
