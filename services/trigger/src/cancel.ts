@@ -8,7 +8,7 @@ import { getRun, recordStage, updateRun } from './store.js';
  * behind it, all in one transaction. Later stage events of the run change nothing, as for any ended run.
  * @throws NotFoundError for an unknown run; FailedPreconditionError when it already ended.
  */
-export async function cancelRun(rt: ServiceRuntime, runId: string, reason: string, actor: string): Promise<void> {
+export async function cancelRun(rt: Pick<ServiceRuntime, 'pool' | 'publish' | 'relay'>, runId: string, reason: string, actor: string): Promise<void> {
   const why = `${reason.trim() || 'no reason given'} (by ${actor})`;
   await withTransaction(rt.pool, async (tx) => {
     const run = await getRun(tx, runId, true);

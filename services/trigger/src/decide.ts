@@ -13,6 +13,18 @@ import { getPipeline, type PipelineRow } from './store.js';
 /** What became of one policy evaluation. */
 export type Decision = { decisionId: string; fired: boolean; action: HygieneAction | 'none' | 'duplicate'; reason: string; runId?: string };
 
+/**
+ * What raising an alert takes: whatever alerts.ts asks for (today the whole runtime). Derived, not
+ * restated, so {@link DecideDeps} narrows with it.
+ */
+type AlertDeps = Parameters<typeof alertOnFiredPolicy>[0];
+
+/** What {@link decide} uses: the metrics it counts in, `publish` for a run it starts, and what a fired policy's alert needs. */
+export type DecideDeps = Pick<ServiceRuntime, 'metrics' | 'publish'> & AlertDeps;
+
+/** What starting a run uses: `publish` (`run.requested`, in the caller's transaction). */
+export type RunStarter = Pick<ServiceRuntime, 'publish'>;
+
 /** A new decision id: time-ordered and readable (`d-<base36 ms>-<6 hex>`). */
 const newDecisionId = () => `d-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 
@@ -42,7 +54,7 @@ export type DecideInput = {
  * and starts (or joins, or queues) a run — all in the caller's transaction, under a per-pipeline
  * lock so concurrent triggers cannot start two runs.
  */
-export async function decide(rt: ServiceRuntime, tx: pg.PoolClient, d: DecideInput): Promise<Decision> {
+export async function decide(rt: DecideDeps, tx: pg.PoolClient, d: DecideInput): Promise<Decision> {
   const name = d.pipeline.name;
   await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`trigger:${name}`]);
   const { evaluation: e } = d;
@@ -122,7 +134,7 @@ async function repeatOf(tx: pg.PoolClient, d: DecideInput, o: { fired: boolean; 
 }
 
 /** A manual retrain request (CLI, gRPC) through the same decision path as every policy. */
-export async function decideManual(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string, reason: string, now: Date): Promise<Decision> {
+export async function decideManual(rt: DecideDeps, tx: pg.PoolClient, pipelineName: string, reason: string, now: Date): Promise<Decision> {
   const pipeline = await getPipeline(tx, pipelineName);
   if (!pipeline) throw new NotFoundError(`pipeline '${pipelineName}' not found; apply it first with 'refit pipeline apply -f <spec.yaml>'`);
   const spec = specFromJson(pipeline.spec_json);
@@ -143,7 +155,7 @@ export async function decideManual(rt: ServiceRuntime, tx: pg.PoolClient, pipeli
  * A run deferred by the cool-down, once it is due: it starts now, or — when a run started
  * meanwhile — is queued behind that one (or joins the one already queued).
  */
-export async function startDeferred(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<string | undefined> {
+export async function startDeferred(rt: RunStarter, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<string | undefined> {
   await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`trigger:${pipelineName}`]);
   const state = await pipelineState(tx, pipelineName);
   const decisionId = state.deferred_decision_id;
@@ -161,7 +173,7 @@ export async function startDeferred(rt: ServiceRuntime, tx: pg.PoolClient, pipel
 }
 
 /** After a run ends: start the run queued behind it, if any. */
-export async function startQueued(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string): Promise<string | undefined> {
+export async function startQueued(rt: RunStarter, tx: pg.PoolClient, pipelineName: string): Promise<string | undefined> {
   const state = await pipelineState(tx, pipelineName);
   if (!state.queued_decision_id) return undefined;
   await updatePipelineState(tx, pipelineName, { queuedDecisionId: null, rowsSinceRun: 0 });

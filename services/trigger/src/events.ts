@@ -3,7 +3,7 @@ import { Verdict, type DriftReport, type ModelRegistered, type StageTiming } fro
 import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { pipelineState, updatePipelineState } from './decision-store.js';
-import { startQueued } from './decide.js';
+import { startQueued, type DecideDeps, type RunStarter } from './decide.js';
 import { triggerMetrics, type TriggerMetrics } from './metrics.js';
 import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
 import type { Clock } from './policies.js';
@@ -40,7 +40,7 @@ async function closeStage(count: Count, tx: pg.PoolClient, run: RunRow, stage: s
 }
 
 /** Marks a run finished, announces it, and starts the run queued behind it. */
-async function completeRun(rt: ServiceRuntime, count: Count, tx: pg.PoolClient, run: RunRow, outcome: string, modelVersion: string): Promise<void> {
+async function completeRun(rt: RunStarter, count: Count, tx: pg.PoolClient, run: RunRow, outcome: string, modelVersion: string): Promise<void> {
   await updateRun(tx, run.run_id, { status: 'succeeded', outcome, modelVersion });
   count((m) => m.runs.inc({ pipeline: run.pipeline, outcome }));
   await rt.publish(tx, EVENTS.runCompleted, { runId: run.run_id, pipeline: run.pipeline, outcome, modelVersion }, { runId: run.run_id });
@@ -59,9 +59,12 @@ const RUN_EVENTS: ReadonlySet<unknown> = new Set([
   EVENTS.streamProven,
 ]);
 
-/** Whether an event is a stage result of a run (dead letters keep their original type; they are not). */
-function isRunEvent(rt: ServiceRuntime, ev: ReceivedEvent): boolean {
-  return Boolean(ev.runId) && !ev.subject.startsWith(`${rt.config.subjectPrefix}.dlq.`) && RUN_EVENTS.has(eventByType(ev.type));
+/**
+ * Whether an event is a stage result of a run (dead letters, on `<subjectPrefix>.dlq.…`, keep their
+ * original type; they are not).
+ */
+export function isRunEvent(subjectPrefix: string, ev: Pick<ReceivedEvent, 'runId' | 'subject' | 'type'>): boolean {
+  return Boolean(ev.runId) && !ev.subject.startsWith(`${subjectPrefix}.dlq.`) && RUN_EVENTS.has(eventByType(ev.type));
 }
 
 /**
@@ -78,12 +81,12 @@ async function recordStreamRun(tx: pg.PoolClient, ev: ReceivedEvent): Promise<vo
 }
 
 /** Applies one stage event to the run it belongs to. Events of unknown or finished runs change nothing. */
-export async function applyStageEvent(rt: ServiceRuntime, ev: ReceivedEvent, tx: pg.PoolClient, afterCommit: (fn: () => void) => void = (fn) => fn()): Promise<void> {
+export async function applyStageEvent(rt: RunStarter & Pick<ServiceRuntime, 'metrics' | 'config'>, ev: ReceivedEvent, tx: pg.PoolClient, afterCommit: (fn: () => void) => void = (fn) => fn()): Promise<void> {
   const metrics = triggerMetrics(rt.metrics);
   // Counted once the transaction commits: a handling that rolls back and runs again counts once.
   const count: Count = (fn) => afterCommit(() => fn(metrics));
   const def = eventByType(ev.type);
-  if (!def || !ev.runId || !isRunEvent(rt, ev)) return;
+  if (!def || !ev.runId || !isRunEvent(rt.config.subjectPrefix, ev)) return;
   if (def === EVENTS.streamProven) await recordStreamRun(tx, ev);
   const run = await getRun(tx, ev.runId, true);
   if (!run || run.status !== 'running') return;
@@ -194,11 +197,11 @@ function rolloutStrategy(specJson: string): string {
  * event on the stream — a training.progress beat each epoch — is acknowledged without a
  * transaction), and the inputs of the policies: new data, monitoring windows, live drift.
  */
-export async function consumeStageEvents(rt: ServiceRuntime, clock: Clock = () => new Date()): Promise<void> {
+export async function consumeStageEvents(rt: DecideDeps & Pick<ServiceRuntime, 'consume' | 'logger' | 'config'>, clock: Clock = () => new Date()): Promise<void> {
   await rt.consume({
     name: 'stage-events',
     event: '*',
-    accept: (ev) => isRunEvent(rt, ev),
+    accept: (ev) => isRunEvent(rt.config.subjectPrefix, ev),
     handle: (ev, tx, { afterCommit }) => applyStageEvent(rt, ev, tx, afterCommit),
     // A broken stage event must not fail the run it reports on: log it and move on.
     onDeadLetter: async (ev, error) => {

@@ -13,7 +13,7 @@ import { getPipeline, listRuns } from './store.js';
  * Why the last run started and why nothing fired since: the decision that started the latest
  * run, then each policy's state now (in plain words), then the recorded decisions, newest first.
  */
-export async function explainTriggers(rt: ServiceRuntime, name: string, limit: number, now: Date): Promise<MessageInitShape<typeof ExplainTriggersResponseSchema>> {
+export async function explainTriggers(rt: Pick<ServiceRuntime, 'pool' | 'config'>, name: string, limit: number, now: Date): Promise<MessageInitShape<typeof ExplainTriggersResponseSchema>> {
   const pipeline = await getPipeline(rt.pool, name);
   if (!pipeline) throw new NotFoundError(`pipeline '${name}' not found`);
   const spec = specFromJson(pipeline.spec_json);

@@ -4,7 +4,7 @@ import { checkMessage, DEFAULT_MAX_TEXT_CHARS, EVENTS, withTransaction, type Rec
 import { isBusinessMetric, lowerIsBetterIn, specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
-import { decide } from './decide.js';
+import { decide, type DecideDeps } from './decide.js';
 import { evaluateBusiness, evaluateDrift, evaluateVolume, type Clock } from './policies.js';
 import { evaluatePerformance } from './performance.js';
 import { outcomeValues } from './performance-rows.js';
@@ -23,8 +23,11 @@ export function decodeExternal<S extends DescMessage>(schema: S, ev: ReceivedEve
   return checkMessage(schema, msg, { what: `event ${ev.id}`, maxText });
 }
 
+/** What taking an external event uses: the decision's dependencies and the config (subject prefix, text limit). */
+type ExternalDeps = DecideDeps & Pick<ServiceRuntime, 'config'>;
+
 /** Evaluates the volume policies of a pipeline after new rows arrived. */
-export async function onNewRows(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string, rows: number, now: Date): Promise<void> {
+export async function onNewRows(rt: DecideDeps, tx: pg.PoolClient, pipelineName: string, rows: number, now: Date): Promise<void> {
   const pipeline = await getPipeline(tx, pipelineName);
   if (!pipeline) return;
   const spec = specFromJson(pipeline.spec_json);
@@ -51,7 +54,7 @@ export async function onNewRows(rt: ServiceRuntime, tx: pg.PoolClient, pipelineN
  * {@link startExternalRequests} decides them per pipeline, so a flood costs a row per event in
  * one insert, and one decision with a count.
  */
-export async function consumeExternalEvents(rt: ServiceRuntime, clock: Clock, requests: ExternalRequests): Promise<void> {
+export async function consumeExternalEvents(rt: ExternalDeps & Pick<ServiceRuntime, 'consumeBatch' | 'logger'>, clock: Clock, requests: ExternalRequests): Promise<void> {
   const reject = (ev: ReceivedEvent, reason: string) => rt.logger.warn({ eventId: ev.id, subject: ev.subject, reason }, 'external event rejected');
   await rt.consumeBatch({
     name: 'external',
@@ -108,7 +111,7 @@ function readRetrain(ev: ReceivedEvent, maxText: number, reject: (ev: ReceivedEv
  * once; anything malformed is rejected with a logged reason.
  */
 async function takeExternal(
-  rt: ServiceRuntime,
+  rt: ExternalDeps,
   tx: pg.PoolClient,
   ev: ReceivedEvent,
   clock: Clock,
@@ -159,7 +162,7 @@ const REQUEST_BATCH = 50_000;
  * counted on it — whose run, if one starts, records the first request's reason. Replicas share
  * the work: each batch is taken with `skip locked`.
  */
-export async function decideExternalRequests(rt: ServiceRuntime, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<number> {
+export async function decideExternalRequests(rt: DecideDeps & Pick<ServiceRuntime, 'logger'>, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<number> {
   const taken = await tx.query<{ id: string; event_id: string; source: string; reason: string }>(
     `delete from external_requests where id in (
        select id from external_requests where pipeline = $1 order by id limit $2 for update skip locked)
@@ -206,7 +209,7 @@ export async function decideExternalRequests(rt: ServiceRuntime, tx: pg.PoolClie
  * Decides pending external retrain requests: at once after a request is taken in (kick), and every
  * `everyMs` for what another replica took in or a failed pass left.
  */
-export function startExternalRequests(rt: ServiceRuntime, clock: Clock, everyMs = 1000) {
+export function startExternalRequests(rt: DecideDeps & Pick<ServiceRuntime, 'pool' | 'relay' | 'logger'>, clock: Clock, everyMs = 1000) {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -260,7 +263,7 @@ export type ExternalRequests = ReturnType<typeof startExternalRequests>;
  * policy's sequential test of the served version (kept in `performance_tests`) takes the window's
  * labelled rows, and the outcome is decided and recorded.
  */
-export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
+export async function onMonitoringWindow(rt: DecideDeps, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
   const w = ev.decode(EVENTS.monitoringWindow.schema);
   // Candidates (canary, shadow, b) are judged by their rollout; a retrain answers for what serves.
   if (w.variant && w.variant !== 'champion') return;
@@ -282,7 +285,7 @@ export async function onMonitoringWindow(rt: ServiceRuntime, tx: pg.PoolClient, 
 }
 
 /** Evaluates the drift policies of a pipeline on a live `drift.report` (a served window against the model's training data). */
-export async function onLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
+export async function onLiveDrift(rt: DecideDeps, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
   const r = ev.decode(EVENTS.driftReport.schema);
   if (r.source !== 'live') return;
   const pipeline = await getPipeline(tx, r.pipeline);
@@ -303,7 +306,7 @@ export async function onLiveDrift(rt: ServiceRuntime, tx: pg.PoolClient, ev: Rec
 }
 
 /** A business metric from another system, against the pipeline's `business` policies for it. */
-async function onBusinessMetric(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent, now: Date, reject: (ev: ReceivedEvent, reason: string) => void): Promise<void> {
+async function onBusinessMetric(rt: ExternalDeps, tx: pg.PoolClient, ev: ReceivedEvent, now: Date, reject: (ev: ReceivedEvent, reason: string) => void): Promise<void> {
   let m;
   try {
     m = decodeExternal(EVENTS.externalMetric.schema, ev, rt.config.maxTextChars);

@@ -44,7 +44,7 @@ async function webhookProblems(spec: PipelineSpec, policy: WebhookAddressPolicy)
  * Validates a YAML spec and stores it as the pipeline's next version (unless it is unchanged).
  * Webhooks must reach addresses `webhooks` allows (default: public addresses only).
  */
-export async function applyPipeline(rt: ServiceRuntime, specYaml: string, webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): Promise<{ pipeline: PipelineRow; changed: boolean }> {
+export async function applyPipeline(rt: Pick<ServiceRuntime, 'pool' | 'publish'>, specYaml: string, webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): Promise<{ pipeline: PipelineRow; changed: boolean }> {
   let spec: PipelineSpec;
   try {
     spec = parseSpec(specYaml);
@@ -75,7 +75,7 @@ export function newRunId(): string {
 
 /** Starts a run of a pipeline within `tx`: records it and emits `run.requested`. */
 export async function startRun(
-  rt: ServiceRuntime,
+  rt: Pick<ServiceRuntime, 'publish'>,
   tx: pg.PoolClient,
   r: { pipeline: string; triggerKind: string; reason: string; decisionId?: string },
 ): Promise<RunRow> {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { withTransaction, type Lease, type ServiceRuntime } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import { dueDeferrals, lastSlot, runFacts, setLastSlot } from './decision-store.js';
-import { decide, startDeferred } from './decide.js';
+import { decide, startDeferred, type DecideDeps, type RunStarter } from './decide.js';
 import { evaluateAge, evaluateSchedule, type Clock } from './policies.js';
 import { listPipelines, type PipelineRow } from './store.js';
 
@@ -18,12 +18,12 @@ function specOf(p: PipelineRow): PipelineSpec {
 }
 
 /** Runs a clock-driven decision in a root span (`trigger.decide <policy>`) that the run it starts continues. */
-function inDecisionSpan<T>(rt: ServiceRuntime, pipeline: string, policy: string, fn: () => Promise<T>): Promise<T> {
+function inDecisionSpan<T>(rt: Pick<ServiceRuntime, 'tracing'>, pipeline: string, policy: string, fn: () => Promise<T>): Promise<T> {
   return rt.tracing.inSpan(`trigger.decide ${policy}`, { attributes: { 'refit.pipeline': pipeline, 'refit.policy': policy } }, fn);
 }
 
 /** Evaluates a pipeline's clock-driven policies (schedules, maximum age) once. */
-export async function evaluateClockPolicies(rt: ServiceRuntime, pipeline: PipelineRow, now: Date): Promise<number> {
+export async function evaluateClockPolicies(rt: DecideDeps & Pick<ServiceRuntime, 'pool' | 'tracing'>, pipeline: PipelineRow, now: Date): Promise<number> {
   const spec = specOf(pipeline);
   let decided = 0;
   for (const [i, p] of spec.triggers.entries()) {
@@ -54,7 +54,7 @@ export async function evaluateClockPolicies(rt: ServiceRuntime, pipeline: Pipeli
 }
 
 /** Starts (or queues) every run the cool-down deferred that is due at `now`. */
-export async function startDueDeferrals(rt: ServiceRuntime, now: Date): Promise<number> {
+export async function startDueDeferrals(rt: RunStarter & Pick<ServiceRuntime, 'pool' | 'tracing' | 'logger' | 'relay'>, now: Date): Promise<number> {
   let started = 0;
   for (const pipeline of await dueDeferrals(rt.pool, now)) {
     try {
@@ -72,7 +72,7 @@ export async function startDueDeferrals(rt: ServiceRuntime, now: Date): Promise<
  * `tickMs`, in one replica of the trigger at a time (under the `scheduler` lease), so no slot is
  * decided twice by two replicas racing. A failed tick is logged and the next one runs.
  */
-export function startScheduler(rt: ServiceRuntime, opts: { clock: Clock; tickMs: number }): Lease {
+export function startScheduler(rt: DecideDeps & Pick<ServiceRuntime, 'pool' | 'tracing' | 'logger' | 'relay' | 'runLeased'>, opts: { clock: Clock; tickMs: number }): Lease {
   const tick = async (signal: AbortSignal) => {
     const now = opts.clock();
     await startDueDeferrals(rt, now);

@@ -2,9 +2,10 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { RunStatus, type RunSchema, type TriggerService } from '@refit/contracts';
 import { actorOf, InvalidInputError, NotFoundError, withTransaction, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import type pg from 'pg';
 import { listAlertsWithDeliveries } from './alert-list.js';
 import { cancelRun } from './cancel.js';
-import { decideManual } from './decide.js';
+import { decideManual, type DecideDeps } from './decide.js';
 import { explainTriggers } from './explain.js';
 import { applyPipeline } from './pipelines.js';
 import type { Clock } from './policies.js';
@@ -53,17 +54,20 @@ export function toRun(r: RunRow, stages: StageRow[]): MessageInitShape<typeof Ru
   };
 }
 
-async function runWithStages(rt: ServiceRuntime, runId: string) {
-  const run = await getRun(rt.pool, runId);
+async function runWithStages(pool: pg.Pool, runId: string) {
+  const run = await getRun(pool, runId);
   if (!run) throw new NotFoundError(`run '${runId}' not found`);
-  return toRun(run, await stagesOf(rt.pool, [runId]));
+  return toRun(run, await stagesOf(pool, [runId]));
 }
+
+/** What the trigger's gRPC handlers use: a manual decision's dependencies, the pool, the relay, the logger and the config (explain). */
+export type TriggerHandlerDeps = DecideDeps & Pick<ServiceRuntime, 'pool' | 'relay' | 'logger' | 'config'>;
 
 /**
  * gRPC handlers of the trigger service: translate, call the domain, translate back. `webhooks`
  * says which addresses a spec's webhooks may reach (default: public addresses only).
  */
-export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => new Date(), webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): ServiceHandlers<typeof TriggerService> {
+export function createTriggerHandlers(rt: TriggerHandlerDeps, clock: Clock = () => new Date(), webhooks: WebhookAddressPolicy = { allow: NO_ALLOW }): ServiceHandlers<typeof TriggerService> {
   return {
     async applyPipeline(req, ctx) {
       if (!req.specYaml.trim()) throw new InvalidInputError('spec_yaml is empty');
@@ -95,11 +99,11 @@ export function createTriggerHandlers(rt: ServiceRuntime, clock: Clock = () => n
     async cancelRun(req, ctx) {
       if (!req.runId) throw new InvalidInputError('run_id is required');
       await cancelRun(rt, req.runId, req.reason, actorOf(ctx.identity));
-      return { run: await runWithStages(rt, req.runId) };
+      return { run: await runWithStages(rt.pool, req.runId) };
     },
     async getRun(req) {
       if (!req.runId) throw new InvalidInputError('run_id is required');
-      return { run: await runWithStages(rt, req.runId) };
+      return { run: await runWithStages(rt.pool, req.runId) };
     },
     async listAlerts(req) {
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');

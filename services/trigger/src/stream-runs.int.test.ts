@@ -52,7 +52,7 @@ describe('trigger: runs of a stream learner', () => {
     const ctx = { runId: 'r-stream-a', pipeline: 'weather-rain', specJson: JSON.stringify({ name: 'weather-rain' }) };
     await withTransaction(rt.pool, async (tx) => {
       await rt.publish(tx, EVENTS.modelRegistered, { context: ctx, version: 'v2', promoted: true, previousChampion: 'v1', verdict: Verdict.PASS }, { runId: 'r-stream-a' });
-      await rt.publish(tx, EVENTS.modelServing, { context: ctx, version: 'v2' }, { runId: 'r-stream-a' });
+      await rt.publish(tx, EVENTS.modelServing, { pipeline: 'weather-rain', runId: 'r-stream-a', version: 'v2' }, { runId: 'r-stream-a' });
     });
     rt.relay.kick();
     const done = await waitFor(async () => {

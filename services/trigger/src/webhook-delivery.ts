@@ -70,7 +70,7 @@ async function attempt(d: ClaimedDelivery, secret: string | undefined, policy: W
  * runs or the other webhooks. `stop()` aborts calls in flight; their leases run out and they are
  * tried again after a restart.
  */
-export function startWebhookDelivery(rt: ServiceRuntime, opts: WebhookDeliveryOptions): WebhookDelivery {
+export function startWebhookDelivery(rt: Pick<ServiceRuntime, 'pool' | 'metrics' | 'logger'>, opts: WebhookDeliveryOptions): WebhookDelivery {
   const slots = opts.concurrency ?? 8;
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
