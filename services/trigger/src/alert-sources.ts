@@ -2,11 +2,11 @@ import { rolloutAnalysisDoc, Verdict, type RolloutDecided } from '@refit/contrac
 import { EVENTS, eventByType, type EventDef, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import type pg from 'pg';
-import { raiseAlert } from './alerts.js';
+import { raiseAlert, type AlertDeps } from './alerts.js';
 import { getPipeline, getRun } from './store.js';
 
 /** A run failed at a stage (a cancelled run is a person's choice, not an alert). */
-async function onRunFailed(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
+async function onRunFailed(rt: AlertDeps, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
   const e = ev.decode(EVENTS.runFailed.schema);
   const run = await getRun(tx, e.runId);
   if (run?.outcome === 'cancelled') return;
@@ -22,7 +22,7 @@ async function onRunFailed(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEv
 }
 
 /** A batch rejected as a whole, or with more than the spec's share of its rows quarantined. */
-async function onDataRejected(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
+async function onDataRejected(rt: AlertDeps, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
   const e = ev.decode(EVENTS.dataRejected.schema);
   const pipeline = await getPipeline(tx, e.pipeline);
   if (!pipeline) return;
@@ -47,7 +47,7 @@ async function onDataRejected(rt: ServiceRuntime, tx: pg.PoolClient, ev: Receive
 }
 
 /** The gates failed or were inconclusive: the candidate is not promoted, the champion stays. */
-async function onModelEvaluated(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
+async function onModelEvaluated(rt: AlertDeps, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
   const e = ev.decode(EVENTS.modelEvaluated.schema);
   if (e.verdict !== Verdict.FAIL && e.verdict !== Verdict.INCONCLUSIVE) return;
   const runId = e.context?.runId ?? ev.runId ?? '';
@@ -77,7 +77,7 @@ export function rollbackAnalysis(e: Pick<RolloutDecided, 'analysis' | 'analysisJ
 }
 
 /** A progressive rollout rolled its candidate back. */
-async function onRolloutDecided(rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
+async function onRolloutDecided(rt: AlertDeps, tx: pg.PoolClient, ev: ReceivedEvent): Promise<void> {
   const e = ev.decode(EVENTS.rolloutDecided.schema);
   if (e.outcome !== 'rolled-back') return;
   const analysis = rollbackAnalysis(e);
@@ -91,7 +91,7 @@ async function onRolloutDecided(rt: ServiceRuntime, tx: pg.PoolClient, ev: Recei
   });
 }
 
-const SOURCES = new Map<EventDef, (rt: ServiceRuntime, tx: pg.PoolClient, ev: ReceivedEvent) => Promise<void>>([
+const SOURCES = new Map<EventDef, (rt: AlertDeps, tx: pg.PoolClient, ev: ReceivedEvent) => Promise<void>>([
   [EVENTS.runFailed, onRunFailed],
   [EVENTS.dataRejected, onDataRejected],
   [EVENTS.modelEvaluated, onModelEvaluated],
@@ -104,7 +104,7 @@ const SOURCES = new Map<EventDef, (rt: ServiceRuntime, tx: pg.PoolClient, ev: Re
  * holds up the stage events that move runs along. Drift and performance alerts come from the
  * trigger's own decisions (`decide`).
  */
-export async function consumeAlertSources(rt: ServiceRuntime): Promise<void> {
+export async function consumeAlertSources(rt: AlertDeps & Pick<ServiceRuntime, 'consume' | 'config'>): Promise<void> {
   await rt.consume({
     name: 'alerts',
     event: '*',

@@ -29,13 +29,16 @@ export function alertBody(a: AlertRow): string {
   return JSON.stringify({ alertId: a.id, pipeline: a.pipeline, kind: a.kind, runId: a.run_id ?? '', summary: a.summary, details: a.details, occurredAt: a.created_at.toISOString() });
 }
 
+/** What raising an alert uses: the outbox and the log. */
+export type AlertDeps = Pick<ServiceRuntime, 'publish' | 'logger'>;
+
 /**
  * Records an alert, queues its delivery to each webhook of the pipeline that wants its kind and
  * publishes `alert.raised` — all in `tx`, so the alert exists, is announced and will be delivered
  * exactly when the change that raised it commits. Nothing happens for an unknown pipeline or a
  * source that already raised its alert. Never waits on a webhook: delivery is the worker's.
  */
-export async function raiseAlert(rt: ServiceRuntime, tx: pg.PoolClient, a: AlertInput): Promise<AlertRow | undefined> {
+export async function raiseAlert(rt: AlertDeps, tx: pg.PoolClient, a: AlertInput): Promise<AlertRow | undefined> {
   let spec = a.spec;
   if (!spec) {
     const pipeline = await getPipeline(tx, a.pipeline);
@@ -83,7 +86,7 @@ const POLICY_ALERT: Record<string, AlertKind | undefined> = { drift: 'drift-trig
  * already in flight, whose own trigger alerted). A budget or cool-down that suppresses the retrain
  * still alerts: the model is drifting and nothing retrains it.
  */
-export async function alertOnFiredPolicy(rt: ServiceRuntime, tx: pg.PoolClient, f: FiredPolicy): Promise<void> {
+export async function alertOnFiredPolicy(rt: AlertDeps, tx: pg.PoolClient, f: FiredPolicy): Promise<void> {
   const kind = POLICY_ALERT[f.policy];
   if (!kind || f.debouncing || f.action === 'coalesce') return;
   await raiseAlert(rt, tx, {
