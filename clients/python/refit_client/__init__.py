@@ -1,4 +1,5 @@
-"""A Python client for Refit: predictions, feedback, data, runs and their typed reports.
+"""A Python client for Refit: predictions, feedback, data, runs and their typed reports (evaluation,
+rollout, drift, feature statistics, the fitted transform, trigger decisions).
 
     from refit_client import Client
     with Client.from_env() as refit:
@@ -7,8 +8,10 @@
 """
 from refit_client.client import Client
 from refit_client.credentials import DEFAULT_PORTS, credentials_from_env
+from refit_client.decisions import DriftColumn, LiveMetric, PerformanceReference, TriggerDecision, TriggerEvidence, TriggerExplanation, TriggerThresholds
 from refit_client.drift import ColumnDrift, ColumnHistogram, DriftReport
 from refit_client.errors import FieldViolation, RefitError, RunTimeoutError, StatusDetails, TriggerSuppressedError
+from refit_client.features import Clip, ColumnStats, FittedFeature, FittedTransform, Histogram, SnapshotStats
 from refit_client.models import Batch, FeedbackResult, Pipeline, Prediction, Predictions, RowProblem, Run, Stage, TriggerOutcome
 from refit_client.report import (
     Backtest,
@@ -33,9 +36,13 @@ from refit_client.rollout import Operational, Rollout, RolloutStep, StepAnalysis
 __version__ = "0.1.0"
 
 __all__ = [
-    "Backtest", "BacktestWindow", "Batch", "Champion", "Client", "ColumnDrift", "ColumnHistogram", "Comparison",
-    "Consistency", "DEFAULT_PORTS", "DriftReport", "EvaluationReport", "Evidence", "Fairness", "FairnessGroup",
-    "FairnessScores", "FeedbackResult", "FieldViolation", "Gate", "Holdout", "Interval", "LeftOut", "Operational", "Pipeline",
-    "Prediction", "Predictions", "RefitError", "Rollout", "RolloutStep", "RowProblem", "Run", "RunTimeoutError",
-    "Slice", "Stage", "StatusDetails", "StepAnalysis", "Thresholds", "TriggerOutcome", "TriggerSuppressedError", "credentials_from_env",
+    "Backtest", "BacktestWindow", "Batch", "Champion", "Client", "Clip", "ColumnDrift", "ColumnHistogram",
+    "ColumnStats", "Comparison", "Consistency", "DEFAULT_PORTS", "DriftColumn", "DriftReport",
+    "EvaluationReport", "Evidence", "Fairness", "FairnessGroup", "FairnessScores", "FeedbackResult",
+    "FieldViolation", "FittedFeature", "FittedTransform", "Gate", "Histogram", "Holdout", "Interval",
+    "LeftOut", "LiveMetric", "Operational", "PerformanceReference", "Pipeline", "Prediction", "Predictions",
+    "RefitError", "Rollout", "RolloutStep", "RowProblem", "Run", "RunTimeoutError", "Slice", "SnapshotStats",
+    "Stage", "StatusDetails", "StepAnalysis", "Thresholds", "TriggerDecision", "TriggerEvidence",
+    "TriggerExplanation", "TriggerOutcome", "TriggerSuppressedError", "TriggerThresholds",
+    "credentials_from_env",
 ]

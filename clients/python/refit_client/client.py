@@ -11,8 +11,10 @@ import grpc
 from google.protobuf import struct_pb2
 
 from refit_client.credentials import addresses_for, credentials_from_env
+from refit_client.decisions import TriggerDecision, TriggerExplanation
 from refit_client.drift import DriftReport
 from refit_client.errors import RefitError, RunTimeoutError, TriggerSuppressedError, from_rpc_error
+from refit_client.features import FittedTransform, SnapshotStats
 from refit_client.models import Batch, FeedbackResult, Pipeline, Predictions, Run, TriggerOutcome
 from refit_client.pb import (
     deployer_pb2,
@@ -270,3 +272,26 @@ class Client:
         the previous run's), live (served windows against the training data), or both."""
         r = self._call(self.feature_stub.ListDrift, feature_pb2.ListDriftRequest(pipeline=pipeline, source=source, limit=limit))
         return [DriftReport.from_proto(x) for x in r.reports]
+
+    def stats(self, run: RunRef) -> SnapshotStats:
+        """Statistics of the run's training split: rows, and per column its counts, moments,
+        quantiles, histogram and sample (numeric) or category frequencies."""
+        r = self._call(self.feature_stub.GetStats, feature_pb2.GetStatsRequest(run_id=_run_id(run)))
+        return SnapshotStats.from_response(r)
+
+    def transform(self, run: RunRef) -> FittedTransform:
+        """The feature transform fitted on the run's training data: each feature's parameters and
+        the model's input columns, in order."""
+        r = self._call(self.feature_stub.GetTransform, feature_pb2.GetTransformRequest(run_id=_run_id(run)))
+        return FittedTransform.from_response(r)
+
+    def explain_triggers(self, pipeline: str, limit: int = 50) -> TriggerExplanation:
+        """Why the pipeline's last run started and each policy's state since, in sentences, with
+        the trigger decisions behind it (newest first, typed evidence and thresholds)."""
+        r = self._call(self.trigger_stub.ExplainTriggers, trigger_pb2.ExplainTriggersRequest(pipeline=pipeline, limit=limit))
+        return TriggerExplanation.from_proto(r)
+
+    def decisions(self, pipeline: str, limit: int = 50) -> List[TriggerDecision]:
+        """The pipeline's trigger decisions, newest first: each policy evaluation, fired or not,
+        with what it measured against which thresholds and what it did."""
+        return self.explain_triggers(pipeline, limit).decisions

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { connect } from '@refit/cli';
 import { REPO_ROOT, startStack, stopStackAndClean, type Stack } from '@refit/stack';
 import { STACK_START_S, weatherCsvPath } from '@refit/testing';
@@ -44,6 +45,8 @@ type PyDrift = {
   status: string;
   share: number;
   source: string;
+  version: string;
+  window_end: string | null;
   columns: Array<{ column: string; test: string; statistic: number; p_value: number | null; psi: number | null; status: string; reference_size: number; current_size: number; histogram: { edges: number[]; categories: string[]; reference: number[]; current: number[] } | null }>;
 };
 
@@ -61,10 +64,11 @@ describe('the Python client (clients/python) against the real stack', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('pushes, triggers, waits, reads typed reports equal to the CLI\'s, predicts 1,000 rows and sends their feedback (pytest)', async () => {
+  it('pushes, triggers, waits, reads typed reports, rollouts, stats and decisions equal to the CLI\'s, predicts 1,000 rows and sends their feedback (pytest)', async () => {
     const driftOut = join(dir, 'drift.json');
+    const rolloutOut = join(dir, 'rollout.json');
     const pytest = await run(python, ['-m', 'pytest', 'clients/python/tests', '-v', '-rfEs', '--color=no'], {
-      env: { ...stack.env, REFIT_PY_PIPELINE: PIPELINE, REFIT_PY_DRIFT_OUT: driftOut, REFIT_WEATHER_CSV: weatherCsvPath(), REFIT_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1' },
+      env: { ...stack.env, REFIT_PY_PIPELINE: PIPELINE, REFIT_PY_DRIFT_OUT: driftOut, REFIT_PY_ROLLOUT_OUT: rolloutOut, REFIT_WEATHER_CSV: weatherCsvPath(), REFIT_NODE: process.execPath, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 600_000,
     });
     if (pytest.code !== 0) throw new Error(`pytest exited with ${pytest.code}:\n${pytest.output}`);
@@ -73,7 +77,18 @@ describe('the Python client (clients/python) against the real stack', () => {
     const summary = /=+ (.*) in [\d.]+s/.exec(plain.split('\n').at(-1) ?? '')?.[1] ?? '';
     // Every test ran against the stack: none skipped for want of it.
     expect(summary).toMatch(/^\d+ passed$/);
-    expect(Number(summary.split(' ')[0])).toBeGreaterThanOrEqual(14);
+    expect(Number(summary.split(' ')[0])).toBeGreaterThanOrEqual(16);
+
+    // The ended rollout as the Python client typed it is what `refit rollout status --json` shows:
+    // the typed analyses (not their JSON copies), field by field.
+    const cli = await run(process.execPath, [join(REPO_ROOT, 'cli/bin/refit.js'), 'rollout', 'status', PIPELINE, '--json'], { env: stack.env, timeoutMs: 120_000 });
+    expect(cli.code, cli.output).toBe(0);
+    const shown = JSON.parse(cli.output.slice(cli.output.indexOf('{'))) as { lastAnalysisJson?: string; lastAnalysis?: unknown; history: Array<{ analysisJson?: string; analysis?: unknown }> };
+    const pyRollout = JSON.parse(readFileSync(rolloutOut, 'utf8')) as { status: string; lastAnalysis: { nCandidate: string } | null };
+    expect(pyRollout).toMatchObject({ status: 'promoted' });
+    const { lastAnalysisJson: _json, ...typed } = shown;
+    expect(pyRollout).toEqual({ ...typed, lastAnalysis: typed.lastAnalysis ?? null, history: typed.history.map(({ analysisJson: _j, ...h }) => ({ ...h, analysis: h.analysis ?? null })) });
+    expect(Number(pyRollout.lastAnalysis?.nCandidate)).toBeGreaterThan(0);
 
     // The drift report the Python client typed is the one the TypeScript client reads.
     const py = JSON.parse(readFileSync(driftOut, 'utf8')) as PyDrift[];
@@ -81,13 +96,15 @@ describe('the Python client (clients/python) against the real stack', () => {
     const c = connect(stack.env);
     const ts = (await c.feature.listDrift({ pipeline: PIPELINE, source: 'training' })).reports.find((r) => r.runId === py[0].run_id);
     expect(ts).toBeDefined();
-    expect({ pipeline: py[0].pipeline, runId: py[0].run_id, referenceRunId: py[0].reference_run_id, status: py[0].status, share: py[0].share, source: py[0].source }).toEqual({
+    expect({ pipeline: py[0].pipeline, runId: py[0].run_id, referenceRunId: py[0].reference_run_id, status: py[0].status, share: py[0].share, source: py[0].source, version: py[0].version, windowEnd: py[0].window_end }).toEqual({
       pipeline: ts?.pipeline,
       runId: ts?.runId,
       referenceRunId: ts?.referenceRunId,
       status: ts?.status,
       share: ts?.share,
       source: ts?.source || 'training',
+      version: ts?.version,
+      windowEnd: ts?.windowEnd ? timestampDate(ts.windowEnd).toISOString() : null,
     });
     expect(py[0].columns).toEqual(
       ts?.columns.map((col) => ({
