@@ -57,3 +57,5 @@ export { alwaysValidHalfWidth, createSequentialState, oneSampleSequential, seque
 export type { SequentialResult, SequentialState, SequentialTestOptions } from './sequential.js';
 export { binaryRowSums } from './row-sums.js';
 export type { BinaryRowSums, RowSums } from './row-sums.js';
+export { createPrequentialState, PREQUENTIAL_MIN_ROWS, prequentialLook } from './prequential.js';
+export type { PrequentialBounds, PrequentialHead, PrequentialLook, PrequentialOptions, PrequentialState, PrequentialWindow } from './prequential.js';

@@ -26,3 +26,5 @@ export { decodeMatrix, encodeMatrix } from './matrix.js';
 export type { LabelledMatrix } from './matrix.js';
 export { rowsFromJsonl } from './rows.js';
 export { parseBackendChoice } from './backend-choice.js';
+export { OnlineLearner } from './online-learner.js';
+export type { OnlineOptions, OnlineUpdate } from './online-learner.js';

@@ -50,3 +50,36 @@ describe('performance policy', () => {
     expect(p).toHaveLength(7);
   });
 });
+
+describe('continuous policy', () => {
+  it('without online keeps its batch behaviour: nothing is added', () => {
+    expect(parseSpec(withTriggers('  - { kind: continuous }')).triggers[0]).toEqual({ kind: 'continuous' });
+  });
+
+  it('online: fills every default, and keeps what is given', () => {
+    expect(parseSpec(withTriggers('  - { kind: continuous, online: {} }')).triggers[0]).toEqual({
+      kind: 'continuous',
+      online: { learningRate: 0.05, decayRows: 2000, maxStep: 1, l2: 0, microBatch: 64, alpha: 0.05, skillMargin: 0.01, resetWindow: 200, minIntervalHours: 24, driftLimit: 1 },
+    });
+    const spec = parseSpec(withTriggers('  - { kind: continuous, online: { learningRate: 0.01, microBatch: 256, minIntervalHours: 0.5, skillMargin: 0 } }'));
+    expect(spec.triggers[0]).toMatchObject({ online: { learningRate: 0.01, microBatch: 256, minIntervalHours: 0.5, skillMargin: 0, alpha: 0.05 } });
+  });
+
+  it('online: refuses values out of range, naming the field', () => {
+    const p = specProblems(
+      withTriggers(`  - { kind: continuous, online: { learningRate: 0 } }
+  - { kind: continuous, online: { microBatch: 1.5 } }
+  - { kind: continuous, online: { alpha: 0.5 } }
+  - { kind: continuous, online: { resetWindow: 10 } }
+  - { kind: continuous, online: { minIntervalHours: -1 } }
+  - { kind: continuous, online: { driftLimit: -1 } }
+  - { kind: continuous, online: { maxStep: 1000 } }
+  - { kind: continuous, online: { rate: 1 } }`),
+    );
+    for (const [i, field] of ['learningRate', 'microBatch', 'alpha', 'resetWindow', 'minIntervalHours', 'driftLimit', 'maxStep'].entries()) {
+      expect(p.some((x) => x.startsWith(`triggers[${i}].online.${field}:`))).toBe(true);
+    }
+    expect(p).toContain('triggers[7].online: Unrecognized key: "rate"');
+    expect(p).toHaveLength(8);
+  });
+});

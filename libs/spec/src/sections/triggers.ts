@@ -115,8 +115,48 @@ const drift = z
     path: ['maxShare'],
   });
 
-/** Continuous retraining: every new batch starts a run that warm-starts from the champion's weights. */
-const continuous = z.strictObject({ kind: z.literal('continuous') });
+/**
+ * Online learning on a stream (`continuous.online`): a learner starts from the champion's weights
+ * and takes one bounded Adam step per labelled micro-batch; it is judged prequentially against the
+ * champion on the same rows (each row scored before it is learned from) by an anytime-valid test,
+ * and replaces the champion only when shown better. The transform stays frozen between batch runs.
+ */
+const online = z.strictObject({
+  /** Base Adam learning rate of the online updates. Default 0.05. */
+  learningRate: z.number().positive().max(10).default(0.05),
+  /** Labelled rows over which the learning rate falls: lr = learningRate / √(1 + rowsLearned / decayRows). Default 2000. */
+  decayRows: z.number().positive().max(1e9).default(2000),
+  /** Largest change of the weights in one update (L2 norm over all of them). Default 1. */
+  maxStep: z.number().positive().max(100).default(1),
+  /** L2 penalty on the kernels in the online loss. Default 0. */
+  l2: z.number().min(0).max(10).default(0),
+  /** Labelled rows per update. Default 64. */
+  microBatch: z.number().int().positive().max(100_000).default(64),
+  /** Level of the prequential tests (promotion, and each reset window). Default 0.05. */
+  alpha: z.number().gt(0).lt(0.5).default(0.05),
+  /** Skill over the base rate (loss units per row) below which the labels count as carrying no signal: the learner is reset. Default 0.01. */
+  skillMargin: z.number().min(0).max(1).default(0.01),
+  /** Rows of a window of the reset test, which restarts every window. At least 30 (a test needs that many rows). Default 200. */
+  resetWindow: z.number().int().min(30).max(1_000_000).default(200),
+  /**
+   * At most one replacement of the champion per this many hours of stream time — the rows' event
+   * time, not the wall clock, so a replay is judged as it would be live. 0: as often as the
+   * evidence allows. Default 24.
+   */
+  minIntervalHours: z.number().min(0).max(24 * 366).default(24),
+  /**
+   * Limit of the frozen transform's input drift on the learned rows — the largest standardized
+   * mean shift |mean − fitted mean| / fitted std over the standardized inputs — above which the
+   * learner asks for a full batch run (which refits the transform). Default 1.
+   */
+  driftLimit: z.number().positive().max(100).default(1),
+});
+
+/**
+ * Continuous retraining. Without `online`: every new batch starts a run that warm-starts from the
+ * champion's weights. With `online`: the model learns from a stream as labels arrive (see above).
+ */
+const continuous = z.strictObject({ kind: z.literal('continuous'), online: online.optional() });
 
 /** A business metric reported by another system on `<prefix>.external.metric`, against limits. */
 const business = z
