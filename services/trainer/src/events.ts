@@ -1,10 +1,16 @@
 import type { Lineage, RunContext } from '@refit/contracts';
-import { EVENTS, extendLineage, stageTiming, type HandlerContext, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
+import { randomBytes } from 'node:crypto';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { currentBackend } from '@refit/modeling';
+import { EVENTS, extendLineage, stageTiming, UnavailableError, type HandlerContext, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import { ActiveRuns, RunCancelledError } from './cancellation.js';
 import type { TrainerConfig } from './config.js';
 import { createProgressReporter } from './progress.js';
 import { cancellationOf, insertJob, markCancelled } from './store.js';
+import type { ChampionSource } from './stream-champion.js';
+import { learnSegment, provenLineage, type SegmentOutcome } from './stream-learner.js';
+import { saveLearner } from './stream-store.js';
 import { trainCandidate, type TrainingOutcome } from './train.js';
 import { trainerMetrics } from './metrics.js';
 
@@ -107,6 +113,51 @@ export async function consumeTrainerEvents(rt: ServiceRuntime, config: Readonly<
         m.trainingSeconds.observe({ pipeline: trained.pipeline, backend: out.backend }, out.computeMs / 1000);
         m.trials.inc({ pipeline: trained.pipeline }, Math.max(1, out.trials.length));
       });
+    },
+  });
+}
+
+/** A run id for a learner's replacement, in the trigger's form (`r-<base36 ms>-<6 hex>`). */
+function streamRunId(): string {
+  return `r-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Consumes `stream.segment`: each persisted segment of a stream-fed pipeline is applied to its
+ * online learner (test-then-train, outside any transaction), then the learner's next state — and,
+ * when it proved better than the champion, `stream.proven` for the registry — is saved in one
+ * transaction with the event handled. One segment at a time per process; segments apply in order.
+ */
+export async function consumeStreamSegments(rt: Pick<ServiceRuntime, 'consume' | 'pool' | 'store' | 'publish' | 'logger'>, config: Readonly<TrainerConfig>, champion: ChampionSource): Promise<void> {
+  await rt.consume<SegmentOutcome>({
+    name: 'stream-segments',
+    event: EVENTS.streamSegment,
+    concurrency: 1,
+    work: (ev, { logger }) => learnSegment({ pool: rt.pool, store: rt.store, champion, logger }, ev.decode(EVENTS.streamSegment.schema)),
+    effects: async (out, tx, { ev, logger }) => {
+      if (out.kind === 'skip') return;
+      if (!(await saveLearner(tx, out.pipeline, out.previous, out.update))) {
+        throw new UnavailableError(`segment ${out.update.segment} of '${out.pipeline}': another replica applied a segment meanwhile; learning it again from the stored learner`);
+      }
+      const p = out.proven;
+      if (!p) return;
+      const runId = streamRunId();
+      const segment = ev.decode(EVENTS.streamSegment.schema);
+      const e = p.evidence;
+      await rt.publish(
+        tx,
+        EVENTS.streamProven,
+        {
+          context: { runId, pipeline: out.pipeline, specVersion: segment.specVersion, specJson: segment.specJson, triggerKind: 'stream', triggerReason: `stream learner ${p.why}` },
+          lineage: provenLineage(p, config.codeVersion, currentBackend()),
+          evidence: { ...e, rows: BigInt(e.rows), updates: BigInt(p.updates), firstSegment: BigInt(p.firstSegment), lastSegment: BigInt(p.lastSegment) },
+          championVersion: p.champion.version,
+          provenAt: timestampFromDate(p.streamAt),
+        },
+        { runId, traceId: ev.traceId },
+      );
+      await tx.query(`update stream_learners set proven_run_id = $2 where pipeline = $1`, [out.pipeline, runId]);
+      logger.info({ pipeline: out.pipeline, runId, champion: p.champion.version, improvement: e.improvement, pValue: e.pValue }, 'stream learner proved a replacement');
     },
   });
 }

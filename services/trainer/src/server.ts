@@ -2,6 +2,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { TrainerService } from '@refit/contracts';
 import { InvalidInputError, NotFoundError, wireRef, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
 import { getJob, getProgress, listTrials } from './store.js';
+import { getLearner } from './stream-store.js';
 
 /** gRPC handlers of the trainer service. */
 export function createTrainerHandlers(rt: ServiceRuntime): ServiceHandlers<typeof TrainerService> {
@@ -72,6 +73,35 @@ export function createTrainerHandlers(rt: ServiceRuntime): ServiceHandlers<typeo
           at: timestampFromDate(p.updated_at),
           done: p.done,
         },
+      };
+    },
+    async getLearner(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required');
+      const l = await getLearner(rt.pool, req.pipeline);
+      if (!l) throw new NotFoundError(`pipeline '${req.pipeline}' has no stream learner yet: it starts with the first segment of a pipeline whose data.source is a stream (see 'refit stream status')`);
+      const e = l.evidence;
+      const minuteNow = Math.floor(Date.now() / 60_000);
+      // Rows per second over the last full minutes the learner kept (up to five).
+      const recent = l.recent.filter(([m]) => m >= minuteNow - 4);
+      const span = recent.length === 0 ? 1 : Math.max(1, minuteNow - recent[0][0] + 1) * 60;
+      return {
+        pipeline: l.pipeline,
+        championVersion: l.champion_version,
+        segment: BigInt(l.segment),
+        updates: BigInt(l.updates),
+        rowsLearned: BigInt(l.rows_learned),
+        evidence: e
+          ? { ...e, rows: BigInt(e.rows), updates: BigInt(l.updates), firstSegment: BigInt(l.first_segment), lastSegment: BigInt(l.segment) }
+          : undefined,
+        state: l.state,
+        lastDecision: l.last_decision,
+        lastDecisionAt: l.last_decision_at ? timestampFromDate(l.last_decision_at) : undefined,
+        labeledRowsPerSecond: recent.reduce((a, [, n]) => a + n, 0) / span,
+        learningRate: l.learning_rate,
+        updatedAt: timestampFromDate(l.updated_at),
+        resets: BigInt(l.resets),
+        replacements: BigInt(l.replacements),
+        transformDrift: l.transform_drift,
       };
     },
   };
