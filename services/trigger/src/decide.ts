@@ -50,13 +50,23 @@ export type DecideInput = {
 };
 
 /**
+ * Takes the pipeline's decision lock (until the transaction ends; taking it again is free). Every
+ * transaction that decides for a pipeline or changes its state row takes this lock FIRST: a
+ * transaction that locked the state row and then waited for this lock deadlocked with a decision
+ * holding this lock and reading the state row (new rows arriving during a manual trigger).
+ */
+export async function lockPipelineDecisions(tx: pg.PoolClient, pipeline: string): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`trigger:${pipeline}`]);
+}
+
+/**
  * Records one policy evaluation with its evidence and, when its condition holds, applies hygiene
  * and starts (or joins, or queues) a run — all in the caller's transaction, under a per-pipeline
  * lock so concurrent triggers cannot start two runs.
  */
 export async function decide(rt: DecideDeps, tx: pg.PoolClient, d: DecideInput): Promise<Decision> {
   const name = d.pipeline.name;
-  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`trigger:${name}`]);
+  await lockPipelineDecisions(tx, name);
   const { evaluation: e } = d;
   if (e.evidenceKey) {
     const seen = await decisionByEvidence(tx, name, d.policyIndex, e.evidenceKey);
@@ -156,7 +166,7 @@ export async function decideManual(rt: DecideDeps, tx: pg.PoolClient, pipelineNa
  * meanwhile — is queued behind that one (or joins the one already queued).
  */
 export async function startDeferred(rt: RunStarter, tx: pg.PoolClient, pipelineName: string, now: Date): Promise<string | undefined> {
-  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`trigger:${pipelineName}`]);
+  await lockPipelineDecisions(tx, pipelineName);
   const state = await pipelineState(tx, pipelineName);
   const decisionId = state.deferred_decision_id;
   if (!decisionId || !state.deferred_until || state.deferred_until > now) return undefined;
@@ -174,6 +184,7 @@ export async function startDeferred(rt: RunStarter, tx: pg.PoolClient, pipelineN
 
 /** After a run ends: start the run queued behind it, if any. */
 export async function startQueued(rt: RunStarter, tx: pg.PoolClient, pipelineName: string): Promise<string | undefined> {
+  await lockPipelineDecisions(tx, pipelineName);
   const state = await pipelineState(tx, pipelineName);
   if (!state.queued_decision_id) return undefined;
   await updatePipelineState(tx, pipelineName, { queuedDecisionId: null, rowsSinceRun: 0 });

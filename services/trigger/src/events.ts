@@ -3,7 +3,7 @@ import { Verdict, type DriftReport, type ModelRegistered, type StageTiming } fro
 import { EVENTS, eventByType, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import type pg from 'pg';
 import { pipelineState, updatePipelineState } from './decision-store.js';
-import { startQueued, type DecideDeps, type RunStarter } from './decide.js';
+import { lockPipelineDecisions, startQueued, type DecideDeps, type RunStarter } from './decide.js';
 import { triggerMetrics, type TriggerMetrics } from './metrics.js';
 import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
 import type { Clock } from './policies.js';
@@ -96,6 +96,7 @@ export async function applyStageEvent(rt: RunStarter & Pick<ServiceRuntime, 'met
       const l = e.lineage;
       await closeStage(count, tx, run, 'ingestion', ev, e.timing, `snapshot ${l?.snapshotSha256.slice(0, 12)}: ${l?.rowsTrain} train / ${l?.rowsValidation} validation / ${l?.rowsTest} test rows`);
       // The size of the training set is what a relative volume policy compares new data with.
+      await lockPipelineDecisions(tx, run.pipeline);
       await pipelineState(tx, run.pipeline);
       await updatePipelineState(tx, run.pipeline, { lastRunRows: Number(l?.rowsTrain ?? 0n) });
       break;

@@ -4,7 +4,7 @@ import { checkMessage, DEFAULT_MAX_TEXT_CHARS, EVENTS, withTransaction, type Rec
 import { isBusinessMetric, lowerIsBetterIn, specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { addRows, pipelineState } from './decision-store.js';
-import { decide, type DecideDeps } from './decide.js';
+import { decide, lockPipelineDecisions, type DecideDeps } from './decide.js';
 import { evaluateBusiness, evaluateDrift, evaluateVolume, type Clock } from './policies.js';
 import { evaluatePerformance } from './performance.js';
 import { outcomeValues } from './performance-rows.js';
@@ -31,6 +31,7 @@ export async function onNewRows(rt: DecideDeps, tx: pg.PoolClient, pipelineName:
   const pipeline = await getPipeline(tx, pipelineName);
   if (!pipeline) return;
   const spec = specFromJson(pipeline.spec_json);
+  await lockPipelineDecisions(tx, pipelineName);
   await pipelineState(tx, pipelineName);
   await addRows(tx, pipelineName, rows);
   for (const [i, p] of spec.triggers.entries()) {
