@@ -24,6 +24,7 @@ import {
   RunRequestedSchema,
   RolloutDecidedSchema,
   RolloutRequestedSchema,
+  StreamDriftedSchema,
   StreamSegmentWrittenSchema,
   StreamUpdateProvenSchema,
   TrainingProgressSchema,
@@ -71,6 +72,7 @@ export const EVENTS = {
   alertRaised: def('alert.raised', AlertRaisedSchema, ['trigger']),
   streamSegment: def('stream.segment', StreamSegmentWrittenSchema, ['ingestion']),
   streamProven: def('stream.proven', StreamUpdateProvenSchema, ['trainer']),
+  streamDrifted: def('stream.drifted', StreamDriftedSchema, ['trainer']),
 } as const;
 
 /** The event published on `<prefix>.<name>`, if any. */

@@ -139,6 +139,11 @@ export async function consumeStreamSegments(rt: Pick<ServiceRuntime, 'consume' |
       if (!(await saveLearner(tx, out.pipeline, out.previous, out.update))) {
         throw new UnavailableError(`segment ${out.update.segment} of '${out.pipeline}': another replica applied a segment meanwhile; learning it again from the stored learner`);
       }
+      const d = out.drifted;
+      if (d) {
+        await rt.publish(tx, EVENTS.streamDrifted, { pipeline: out.pipeline, drift: d.drift, limit: d.limit, column: d.column, segment: BigInt(out.update.segment), championVersion: d.championVersion }, { traceId: ev.traceId });
+        logger.info({ pipeline: out.pipeline, drift: d.drift, limit: d.limit, column: d.column }, 'stream inputs drifted past the limit: asking for a full run');
+      }
       const p = out.proven;
       if (!p) return;
       const runId = streamRunId();

@@ -1,24 +1,43 @@
 import type { FittedTransform } from '@refit/modeling';
 
+/** Exponentially weighted means of the learned rows' standardized inputs (plain JSON, checkpointed). */
+export type DriftState = { means: Record<string, number>; rows: Record<string, number> };
+
+/** Where the learned rows' inputs are relative to the frozen transform. */
+export type DriftLook = { state: DriftState; drift: number; column: string };
+
 /**
  * How far the learned rows' numeric inputs moved from what the frozen transform was fitted on:
- * the largest |mean − fitted mean| / fitted std over the standardized columns (0 when none). The
- * transform stays frozen between batch runs, so a large value says the learner is fed inputs the
+ * the largest |m − fitted mean| / fitted std over the standardized columns, where m is an
+ * exponentially weighted mean of the rows learned so far (half-life `halfLifeRows`; the first rows
+ * are averaged plainly, so a handful of rows cannot look like a shift of the whole stream). The
+ * transform stays frozen between batch runs: a large value says the learner is fed inputs the
  * transform scales badly, and a full run (which refits it) is due.
  */
-export function streamDrift(t: FittedTransform, rows: ReadonlyArray<Record<string, unknown>>): number {
-  let worst = 0;
+export function updateDrift(t: FittedTransform, rows: ReadonlyArray<Record<string, unknown>>, prev: DriftState | null | undefined, halfLifeRows: number): DriftLook {
+  const state: DriftState = { means: { ...(prev?.means ?? {}) }, rows: { ...(prev?.rows ?? {}) } };
+  const decay = 1 - 2 ** (-1 / Math.max(1, halfLifeRows));
+  let drift = 0;
+  let column = '';
   for (const f of t.features) {
     if (f.kind !== 'standardize' || !(f.std > 0)) continue;
-    let sum = 0;
-    let n = 0;
+    let m = state.means[f.name] ?? f.mean;
+    let n = state.rows[f.name] ?? 0;
     for (const r of rows) {
-      const v = typeof r[f.name] === 'number' ? (r[f.name] as number) : Number(r[f.name]);
-      if (r[f.name] === null || r[f.name] === undefined || r[f.name] === '' || !Number.isFinite(v)) continue;
-      sum += v;
+      const raw = r[f.name];
+      const v = typeof raw === 'number' ? raw : Number(raw);
+      if (raw === null || raw === undefined || raw === '' || !Number.isFinite(v)) continue;
       n += 1;
+      m += Math.max(1 / n, decay) * (v - m);
     }
-    if (n > 0) worst = Math.max(worst, Math.abs(sum / n - f.mean) / f.std);
+    if (n === 0) continue;
+    state.means[f.name] = m;
+    state.rows[f.name] = n;
+    const shift = Math.abs(m - f.mean) / f.std;
+    if (shift > drift) {
+      drift = shift;
+      column = f.name;
+    }
   }
-  return worst;
+  return { state, drift, column };
 }

@@ -163,7 +163,9 @@ describe('trainer: the online learner of a stream-fed pipeline', () => {
     const parts = Array.from({ length: 6 }, (_, i) => rows.slice(i * 30, (i + 1) * 30));
     for (const p of ['stream-steady', 'stream-restarted']) await seattleChampion(p);
     // Same champion bytes for both, so both learners start from the same weights.
-    champions.set('stream-restarted', create(ModelVersionSchema, { ...champions.get('stream-steady'), pipeline: 'stream-restarted' }));
+    const steadyChampion = champions.get('stream-steady');
+    if (!steadyChampion) throw new Error('no champion');
+    champions.set('stream-restarted', { ...steadyChampion, pipeline: 'stream-restarted' });
     for (let i = 0; i < parts.length; i++) await segment('stream-steady', i + 1, parts[i]);
     for (let i = 0; i < 3; i++) await segment('stream-restarted', i + 1, parts[i]);
     await learnerAt('stream-restarted', 2);
@@ -197,5 +199,19 @@ describe('trainer: the online learner of a stream-fed pipeline', () => {
     expect(l.resets).toBeGreaterThanOrEqual(1);
     expect(l.replacements).toBe(0);
     expect(await proven(p)).toEqual([]);
+  });
+
+  it('asks for a full run once when the inputs drift past the limit from the frozen transform', async () => {
+    const p = 'stream-drift';
+    await seattleChampion(p);
+    const rows = (weatherRows('Seattle', '2013-01-01', '2013-05-01') as RawRow[]).map((r) => ({ ...r, wind: Number(r.wind) + 8 }));
+    for (let s = 0; s < 4; s++) await segment(p, s + 1, rows.slice(s * 30, (s + 1) * 30));
+    const l = await learnerAt(p, 4);
+    expect(l.transform_drift).toBeGreaterThan(1);
+    expect(l.last_decision).toMatch(/^inputs drifted from champion v1's frozen transform \(wind: \d+\.\d\d standard deviations > limit 1\)/);
+    const stored = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${EVENTS.streamDrifted.name}` });
+    const asked = stored.map((e) => fromBinary(EVENTS.streamDrifted.schema, e.data)).filter((e) => e.pipeline === p);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ column: 'wind', limit: 1, championVersion: 'v1', segment: 1n });
   });
 });

@@ -6,7 +6,7 @@ import { InvalidInputError, UnavailableError, wireRef, type ArtifactRef, type Ar
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import type { Champion, ChampionSource } from './stream-champion.js';
-import { streamDrift } from './stream-drift.js';
+import { updateDrift } from './stream-drift.js';
 import { getLearner, type LearnerEvidence, type LearnerRow, type LearnerUpdate } from './stream-store.js';
 
 /** The `online:` options of a pipeline's continuous trigger, with defaults filled in by the spec. */
@@ -15,7 +15,10 @@ export type OnlineSettings = NonNullable<Extract<PipelineSpec['triggers'][number
 /** What learning one segment produced: nothing to record, or the learner's next state (and a replacement). */
 export type SegmentOutcome =
   | { kind: 'skip'; why: string }
-  | { kind: 'save'; pipeline: string; previous: number | undefined; update: LearnerUpdate; proven?: Proven; learned: number; stale?: undefined };
+  | { kind: 'save'; pipeline: string; previous: number | undefined; update: LearnerUpdate; proven?: Proven; drifted?: Drifted; learned: number };
+
+/** The learned rows' inputs crossed the policy's drift limit: a full batch run is due. */
+export type Drifted = { drift: number; limit: number; column: string; championVersion: string };
 
 /** A replacement the learner proved: its snapshot, its evidence, the champion it beat. */
 export type Proven = { modelRef: ArtifactRef; evidence: LearnerEvidence; champion: Champion; why: string; streamAt: Date; firstSegment: number; lastSegment: number; updates: number; rows: number; onlineJson: string };
@@ -101,6 +104,7 @@ function waiting(stored: LearnerRow | undefined, segment: number, why: string, n
     evidence: stored?.evidence ?? null,
     learning_rate: stored?.learning_rate ?? 0,
     transform_drift: stored?.transform_drift ?? 0,
+    drift_state: stored?.drift_state ?? null,
     recent: stored?.recent ?? [],
   };
 }
@@ -218,7 +222,16 @@ export async function learnSegment(
         decisionAt = now;
       }
     }
-    const drift = rows.length > 0 ? streamDrift(champion.transform, raw) : (stored?.transform_drift ?? 0);
+    // Input drift is measured against the transform of the champion in use: a new champion starts it again.
+    const keepDrift = stored?.champion_version === champion.version;
+    const drift = updateDrift(champion.transform, raw, keepDrift ? stored?.drift_state : undefined, online.resetWindow);
+    const driftBefore = keepDrift ? (stored?.transform_drift ?? 0) : 0;
+    const drifted: Drifted | undefined =
+      drift.drift > online.driftLimit && driftBefore <= online.driftLimit ? { drift: drift.drift, limit: online.driftLimit, column: drift.column, championVersion: champion.version } : undefined;
+    if (drifted) {
+      decision = `inputs drifted from champion ${champion.version}'s frozen transform (${drift.column}: ${drift.drift.toFixed(2)} standard deviations > limit ${online.driftLimit}): a full batch run is asked for`;
+      decisionAt = now;
+    }
     const update: LearnerUpdate = {
       segment,
       champion_version: champion.version,
@@ -236,10 +249,11 @@ export async function learnSegment(
       proven_run_id: provenRunId,
       evidence,
       learning_rate: learner.learningRate(),
-      transform_drift: drift,
+      transform_drift: drift.drift,
+      drift_state: drift.state,
       recent: countRecent(stored?.recent ?? [], now, rows.length),
     };
-    return { kind: 'save', pipeline, previous, update, proven, learned: rows.length };
+    return { kind: 'save', pipeline, previous, update, proven, drifted, learned: rows.length };
   } finally {
     learner.dispose();
   }

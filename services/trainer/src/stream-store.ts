@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { DriftState } from './stream-drift.js';
 
 type Q = pg.Pool | pg.PoolClient;
 
@@ -22,6 +23,7 @@ export type LearnerRow = {
   evidence: LearnerEvidence | null;
   learning_rate: number;
   transform_drift: number;
+  drift_state: DriftState | null;
   recent: Array<[minute: number, rows: number]>;
   updated_at: Date;
 };
@@ -42,7 +44,7 @@ export type LearnerEvidence = {
 
 const COLUMNS = `pipeline, segment::float8 as segment, champion_version, checkpoint, judge, state, updates::float8 as updates, rows_learned::float8 as rows_learned,
   first_segment::float8 as first_segment, resets::float8 as resets, replacements::float8 as replacements, last_decision, last_decision_at,
-  last_replacement_stream_at, proven_run_id, evidence, learning_rate, transform_drift, recent, updated_at`;
+  last_replacement_stream_at, proven_run_id, evidence, learning_rate, transform_drift, drift_state, recent, updated_at`;
 
 /** The learner of a pipeline, if it has seen a segment. */
 export async function getLearner(db: Q, pipeline: string): Promise<LearnerRow | undefined> {
@@ -62,13 +64,13 @@ export async function saveLearner(db: Q, pipeline: string, previous: number | un
   const values = [
     pipeline, u.segment, u.champion_version, u.checkpoint, u.judge === null ? null : JSON.stringify(u.judge), u.state, u.updates, u.rows_learned, u.first_segment,
     u.resets, u.replacements, u.last_decision, u.last_decision_at, u.last_replacement_stream_at, u.proven_run_id, u.evidence === null ? null : JSON.stringify(u.evidence),
-    u.learning_rate, u.transform_drift, JSON.stringify(u.recent),
+    u.learning_rate, u.transform_drift, JSON.stringify(u.recent), u.drift_state === null ? null : JSON.stringify(u.drift_state),
   ];
   if (previous === undefined) {
     const { rowCount } = await db.query(
       `insert into stream_learners (pipeline, segment, champion_version, checkpoint, judge, state, updates, rows_learned, first_segment, resets, replacements,
-         last_decision, last_decision_at, last_replacement_stream_at, proven_run_id, evidence, learning_rate, transform_drift, recent)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) on conflict (pipeline) do nothing`,
+         last_decision, last_decision_at, last_replacement_stream_at, proven_run_id, evidence, learning_rate, transform_drift, recent, drift_state)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) on conflict (pipeline) do nothing`,
       values,
     );
     return rowCount === 1;
@@ -76,8 +78,8 @@ export async function saveLearner(db: Q, pipeline: string, previous: number | un
   const { rowCount } = await db.query(
     `update stream_learners set segment = $2, champion_version = $3, checkpoint = $4, judge = $5, state = $6, updates = $7, rows_learned = $8, first_segment = $9,
        resets = $10, replacements = $11, last_decision = $12, last_decision_at = $13, last_replacement_stream_at = $14, proven_run_id = $15, evidence = $16,
-       learning_rate = $17, transform_drift = $18, recent = $19, updated_at = now()
-     where pipeline = $1 and segment = $20`,
+       learning_rate = $17, transform_drift = $18, recent = $19, drift_state = $20, updated_at = now()
+     where pipeline = $1 and segment = $21`,
     [...values, previous],
   );
   return rowCount === 1;

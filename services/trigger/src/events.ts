@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { pipelineState, updatePipelineState } from './decision-store.js';
 import { lockPipelineDecisions, startQueued, type DecideDeps, type RunStarter } from './decide.js';
 import { triggerMetrics, type TriggerMetrics } from './metrics.js';
-import { onLiveDrift, onMonitoringWindow, onNewRows } from './external.js';
+import { onLiveDrift, onMonitoringWindow, onNewRows, onStreamDrift } from './external.js';
 import type { Clock } from './policies.js';
 import { getRun, insertRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
@@ -222,4 +222,6 @@ export async function consumeStageEvents(rt: DecideDeps & Pick<ServiceRuntime, '
   await rt.consume({ name: 'monitoring-windows', event: EVENTS.monitoringWindow, takeOverFrom: 'stage-events', handle: (ev, tx) => onMonitoringWindow(rt, tx, ev, clock()) });
   // A run's own drift (training data vs the previous run's) is in its feature stage; live drift is a trigger.
   await rt.consume({ name: 'live-drift', event: EVENTS.driftReport, takeOverFrom: 'stage-events', handle: (ev, tx) => onLiveDrift(rt, tx, ev, clock()) });
+  // A stream learner whose inputs drifted past its limit asks for a full run (continuous policy).
+  await rt.consume({ name: 'stream-drift', event: EVENTS.streamDrifted, handle: (ev, tx) => onStreamDrift(rt, tx, ev, clock()) });
 }

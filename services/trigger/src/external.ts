@@ -306,6 +306,29 @@ export async function onLiveDrift(rt: DecideDeps, tx: pg.PoolClient, ev: Receive
   }
 }
 
+/**
+ * The stream learner's inputs drifted past its continuous policy's limit (`stream.drifted`): the
+ * frozen transform no longer fits them, so the continuous policy asks for a full batch run (which
+ * refits it), under the pipeline's hygiene. Once per crossing and champion (the evidence key).
+ */
+export async function onStreamDrift(rt: DecideDeps, tx: pg.PoolClient, ev: ReceivedEvent, now: Date): Promise<void> {
+  const d = ev.decode(EVENTS.streamDrifted.schema);
+  const pipeline = await getPipeline(tx, d.pipeline);
+  if (!pipeline) return;
+  const spec = specFromJson(pipeline.spec_json);
+  for (const [i, p] of spec.triggers.entries()) {
+    if (p.kind !== 'continuous' || !p.online) continue;
+    const evaluation = {
+      fired: Number.isFinite(d.drift) && d.drift > p.online.driftLimit,
+      reason: `the stream learner's inputs drifted from champion ${d.championVersion}'s transform: ${d.column} moved ${d.drift.toFixed(2)} standard deviations (limit ${p.online.driftLimit}); a full run refits the transform`,
+      measured: { drift: d.drift, column: d.column, segment: Number(d.segment) },
+      thresholds: { driftLimit: p.online.driftLimit },
+      evidenceKey: `stream-drift:${d.championVersion}:${d.segment}`,
+    };
+    await decide(rt, tx, { pipeline, spec, policyIndex: i, policy: 'continuous', evaluation, now });
+  }
+}
+
 /** A business metric from another system, against the pipeline's `business` policies for it. */
 async function onBusinessMetric(rt: ExternalDeps, tx: pg.PoolClient, ev: ReceivedEvent, now: Date, reject: (ev: ReceivedEvent, reason: string) => void): Promise<void> {
   let m;

@@ -11,6 +11,7 @@ import { startTriggerService } from './service.js';
 
 const migrations = fileURLToPath(new URL('./migrations', import.meta.url));
 const spec = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-rain.yaml'), 'utf8');
+const streamSpec = readFileSync(join(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/weather-stream.yaml'), 'utf8');
 
 describe('trigger: runs of a stream learner', () => {
   let env: TestEnv;
@@ -32,6 +33,7 @@ describe('trigger: runs of a stream learner', () => {
     await startTriggerService(rt, config);
     client = createClient(TriggerService, rt.server?.address ?? '');
     await client.applyPipeline({ specYaml: spec });
+    await client.applyPipeline({ specYaml: streamSpec });
   });
   afterAll(async () => {
     client?.close();
@@ -71,5 +73,21 @@ describe('trigger: runs of a stream learner', () => {
     expect(runs).toHaveLength(1);
     expect((await client.getRun({ runId: 'r-stream-b' }).catch((e: unknown) => e)) instanceof Error).toBe(true);
     expect(await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.dlq.trigger` })).toEqual([]);
+  });
+
+  it("asks for a full batch run when the learner's inputs drifted past the continuous policy's limit, once per crossing", async () => {
+    const drifted = () =>
+      withTransaction(rt.pool, (tx) =>
+        rt.publish(tx, EVENTS.streamDrifted, { pipeline: 'weather-stream', drift: 1.7, limit: 1, column: 'wind', segment: 40n, championVersion: 'v1' }),
+      );
+    await drifted();
+    await drifted();
+    rt.relay.kick();
+    const run = await waitFor(async () => (await client.listRuns({ pipeline: 'weather-stream', limit: 10 })).runs.find((r) => r.triggerKind === 'continuous'), { what: 'the full run' });
+    expect(run.reason).toMatch(/wind moved 1\.70 standard deviations \(limit 1\)/);
+    const requested = await waitFor(async () => (await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.run.requested` })).filter((e) => e.headers['Refit-Run-Id'] === run.runId), { what: 'run.requested' });
+    expect(requested).toHaveLength(1);
+    await waitFor(async () => ((await rt.pool.query(`select count(*)::int as n from handled_events where consumer like '%stream-drift%'`)).rows[0].n >= 2 ? true : undefined), { what: 'both handled' });
+    expect((await client.listRuns({ pipeline: 'weather-stream', limit: 10 })).runs.filter((r) => r.triggerKind === 'continuous')).toHaveLength(1);
   });
 });

@@ -27,6 +27,8 @@ create table stream_learners (
   evidence jsonb,
   learning_rate double precision not null default 0,
   transform_drift double precision not null default 0,
+  -- Exponentially weighted means of the learned rows' standardized inputs (plain JSON).
+  drift_state jsonb,
   -- Labeled rows learned per minute bucket over the last minutes, for rows/s.
   recent jsonb not null default '[]',
   updated_at timestamptz not null default now()

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file refit/events/v1/stream.proto.
  */
 export const file_refit_events_v1_stream: GenFile = /*@__PURE__*/
-  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvc3RyZWFtLnByb3RvEg9yZWZpdC5ldmVudHMudjEiaAoJU3RyZWFtUm93EgoKAmlkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZ2YWx1ZXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ImgKC1N0cmVhbUxhYmVsEgoKAmlkGAEgASgJEiUKBWxhYmVsGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKuAwoUU3RyZWFtU2VnbWVudFdyaXR0ZW4SEAoIcGlwZWxpbmUYASABKAkSDwoHc2VnbWVudBgCIAEoAxIqCgRyb3dzGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLkFydGlmYWN0UmVmEi0KB2xhYmVsZWQYBCABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFQoNcm93c19hY2NlcHRlZBgFIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAYgASgDEhUKDWxhYmVsc19qb2luZWQYByABKAMSGgoSbGFiZWxzX3F1YXJhbnRpbmVkGAggASgDEi0KCW9wZW5lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJY2xvc2VkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5maXJzdF9zZXF1ZW5jZRgLIAEoBBIVCg1sYXN0X3NlcXVlbmNlGAwgASgEEhQKDHNwZWNfdmVyc2lvbhgNIAEoBRIRCglzcGVjX2pzb24YDiABKAkimQIKDlN0cmVhbUV2aWRlbmNlEgwKBHJvd3MYASABKAMSGAoQbGVhcm5lcl9sb2dfbG9zcxgCIAEoARIZChFjaGFtcGlvbl9sb2dfbG9zcxgDIAEoARITCgtpbXByb3ZlbWVudBgEIAEoARINCgVsb3dlchgFIAEoARINCgV1cHBlchgGIAEoARIPCgdwX3ZhbHVlGAcgASgBEg0KBWFscGhhGAggASgBEg8KB3VwZGF0ZXMYCSABKAMSFQoNZmlyc3Rfc2VnbWVudBgKIAEoAxIUCgxsYXN0X3NlZ21lbnQYCyABKAMSGAoQbGVhcm5lcl9hY2N1cmFjeRgMIAEoARIZChFjaGFtcGlvbl9hY2N1cmFjeRgNIAEoASLpAQoSU3RyZWFtVXBkYXRlUHJvdmVuEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USMQoIZXZpZGVuY2UYAyABKAsyHy5yZWZpdC5ldmVudHMudjEuU3RyZWFtRXZpZGVuY2USGAoQY2hhbXBpb25fdmVyc2lvbhgEIAEoCRItCglwcm92ZW5fYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_common_v1_common]);
+  fileDesc("ChxyZWZpdC9ldmVudHMvdjEvc3RyZWFtLnByb3RvEg9yZWZpdC5ldmVudHMudjEiaAoJU3RyZWFtUm93EgoKAmlkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZ2YWx1ZXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0ImgKC1N0cmVhbUxhYmVsEgoKAmlkGAEgASgJEiUKBWxhYmVsGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKuAwoUU3RyZWFtU2VnbWVudFdyaXR0ZW4SEAoIcGlwZWxpbmUYASABKAkSDwoHc2VnbWVudBgCIAEoAxIqCgRyb3dzGAMgASgLMhwucmVmaXQuY29tbW9uLnYxLkFydGlmYWN0UmVmEi0KB2xhYmVsZWQYBCABKAsyHC5yZWZpdC5jb21tb24udjEuQXJ0aWZhY3RSZWYSFQoNcm93c19hY2NlcHRlZBgFIAEoAxIYChByb3dzX3F1YXJhbnRpbmVkGAYgASgDEhUKDWxhYmVsc19qb2luZWQYByABKAMSGgoSbGFiZWxzX3F1YXJhbnRpbmVkGAggASgDEi0KCW9wZW5lZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJY2xvc2VkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5maXJzdF9zZXF1ZW5jZRgLIAEoBBIVCg1sYXN0X3NlcXVlbmNlGAwgASgEEhQKDHNwZWNfdmVyc2lvbhgNIAEoBRIRCglzcGVjX2pzb24YDiABKAkimQIKDlN0cmVhbUV2aWRlbmNlEgwKBHJvd3MYASABKAMSGAoQbGVhcm5lcl9sb2dfbG9zcxgCIAEoARIZChFjaGFtcGlvbl9sb2dfbG9zcxgDIAEoARITCgtpbXByb3ZlbWVudBgEIAEoARINCgVsb3dlchgFIAEoARINCgV1cHBlchgGIAEoARIPCgdwX3ZhbHVlGAcgASgBEg0KBWFscGhhGAggASgBEg8KB3VwZGF0ZXMYCSABKAMSFQoNZmlyc3Rfc2VnbWVudBgKIAEoAxIUCgxsYXN0X3NlZ21lbnQYCyABKAMSGAoQbGVhcm5lcl9hY2N1cmFjeRgMIAEoARIZChFjaGFtcGlvbl9hY2N1cmFjeRgNIAEoASLpAQoSU3RyZWFtVXBkYXRlUHJvdmVuEiwKB2NvbnRleHQYASABKAsyGy5yZWZpdC5jb21tb24udjEuUnVuQ29udGV4dBIpCgdsaW5lYWdlGAIgASgLMhgucmVmaXQuY29tbW9uLnYxLkxpbmVhZ2USMQoIZXZpZGVuY2UYAyABKAsyHy5yZWZpdC5ldmVudHMudjEuU3RyZWFtRXZpZGVuY2USGAoQY2hhbXBpb25fdmVyc2lvbhgEIAEoCRItCglwcm92ZW5fYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInoKDVN0cmVhbURyaWZ0ZWQSEAoIcGlwZWxpbmUYASABKAkSDQoFZHJpZnQYAiABKAESDQoFbGltaXQYAyABKAESDgoGY29sdW1uGAQgASgJEg8KB3NlZ21lbnQYBSABKAMSGAoQY2hhbXBpb25fdmVyc2lvbhgGIAEoCWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_common_v1_common]);
 
 /**
  * One row published on a pipeline's stream subject (`data.source.stream.subject`) in protobuf
@@ -328,4 +328,57 @@ export type StreamUpdateProven = Message<"refit.events.v1.StreamUpdateProven"> &
  */
 export const StreamUpdateProvenSchema: GenMessage<StreamUpdateProven> = /*@__PURE__*/
   messageDesc(file_refit_events_v1_stream, 4);
+
+/**
+ * <prefix>.stream.drifted — the inputs a pipeline's online learner learns from moved further from
+ * what the frozen transform was fitted on than its continuous policy allows (`online.driftLimit`):
+ * the transform scales them badly, and only a full batch run refits it. The trigger asks for one
+ * (as its continuous policy, under the pipeline's hygiene). Sent when the drift crosses the limit,
+ * once per champion.
+ *
+ * @generated from message refit.events.v1.StreamDrifted
+ */
+export type StreamDrifted = Message<"refit.events.v1.StreamDrifted"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * Largest standardized mean shift |mean − fitted mean| / fitted std over the standardized inputs,
+   * of an exponentially weighted mean of the learned rows (half-life: the policy's resetWindow rows).
+   *
+   * @generated from field: double drift = 2;
+   */
+  drift: number;
+
+  /**
+   * @generated from field: double limit = 3;
+   */
+  limit: number;
+
+  /**
+   * The input that moved most.
+   *
+   * @generated from field: string column = 4;
+   */
+  column: string;
+
+  /**
+   * @generated from field: int64 segment = 5;
+   */
+  segment: bigint;
+
+  /**
+   * @generated from field: string champion_version = 6;
+   */
+  championVersion: string;
+};
+
+/**
+ * Describes the message refit.events.v1.StreamDrifted.
+ * Use `create(StreamDriftedSchema)` to create a new message.
+ */
+export const StreamDriftedSchema: GenMessage<StreamDrifted> = /*@__PURE__*/
+  messageDesc(file_refit_events_v1_stream, 5);
 
