@@ -41,13 +41,19 @@ async function prepareSnapshot(rt: ServiceRuntime, deployerAddress: string, ev: 
  * feedback taken in first, when the spec asks) — the snapshot built outside any transaction, only
  * its effects in a short one.
  */
-export async function consumeIngestionEvents(rt: ServiceRuntime, config: Pick<IngestionConfig, 'deployerAddress'>): Promise<void> {
+export async function consumeIngestionEvents(
+  rt: ServiceRuntime,
+  config: Pick<IngestionConfig, 'deployerAddress'>,
+  hooks: { /** Called once an applied spec is stored (the stream sources look at it). */ onPipelineApplied?: () => void } = {},
+): Promise<void> {
   await rt.consume({
     name: 'pipeline-applied',
     event: EVENTS.pipelineApplied,
-    handle: async (ev, tx) => {
+    handle: async (ev, tx, { afterCommit }) => {
       const e = ev.decode(EVENTS.pipelineApplied.schema);
       await upsertPipeline(tx, { name: e.pipeline, version: e.version, specJson: e.specJson });
+      const applied = hooks.onPipelineApplied;
+      if (applied) afterCommit(applied);
     },
     onDeadLetter: async (ev, error) => rt.logger.error({ err: error, eventId: ev.id }, 'could not store an applied pipeline'),
   });

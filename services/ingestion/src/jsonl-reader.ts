@@ -10,7 +10,8 @@ export type JsonlProblem = { problem: string; expected: string; column: string; 
 /** One JSON line: its fields as text in column order, or why it could not be read. */
 export type JsonlRecord = { fields: Array<string | undefined>; raw: string; line: number } | JsonlProblem;
 
-const textOf = (v: unknown): string | undefined =>
+/** A JSON value as the text of a cell: absent or null is empty, a nested value its JSON. */
+export const textOf = (v: unknown): string | undefined =>
   v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
 /**

@@ -7,6 +7,7 @@ import type { IngestionConfig } from './config.js';
 import { createImporter, formatOf } from './import-data.js';
 import { printable } from './pg-text.js';
 import { getPinnedSchema, getPipelineSpec, listBatches, listQuarantine, upsertPipeline } from './store.js';
+import { streamStats } from './stream-stats.js';
 import { ingest, isBatchId } from './upload.js';
 
 /** How long a push waits for the trigger service to look up a pipeline not seen yet. */
@@ -110,6 +111,10 @@ export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<Ing
       const pinned = await getPinnedSchema(rt.pool, spec.name);
       if (!pinned) return { pipeline: spec.name, source: 'pending' };
       return { pipeline: spec.name, source: 'inferred', columns: pinned.columns.map(wireColumn), batchId: pinned.batchId, rows: BigInt(pinned.rows), pinnedAt: timestampFromDate(pinned.createdAt) };
+    },
+    async getStreamStats(req, ctx) {
+      const spec = await specOf(pipelineField(req.pipeline, 'pipeline'), ctx);
+      return streamStats({ pool: rt.pool, nc: rt.nc }, spec);
     },
     async listQuarantine(req) {
       if (req.batchId && !isBatchId(req.batchId)) {

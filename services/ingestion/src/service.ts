@@ -3,9 +3,45 @@ import { implement, type ServiceRuntime } from '@refit/platform';
 import type { IngestionConfig } from './config.js';
 import { consumeIngestionEvents } from './events.js';
 import { createIngestionHandlers } from './server.js';
+import { streamMetrics } from './stream-metrics.js';
+import { runStreamSource, type StreamHooks } from './stream-source.js';
+import { startStreamSources } from './stream-supervisor.js';
 
-/** Registers the ingestion service's consumers and gRPC handlers on a started runtime. */
-export async function startIngestionService(rt: ServiceRuntime, config: Readonly<IngestionConfig>): Promise<void> {
-  await consumeIngestionEvents(rt, config);
+/** Options of {@link startIngestionService}. */
+export type IngestionServiceOptions = {
+  /** Called around each stream segment's commit (tests stop the service there). Default none. */
+  streamHooks?: StreamHooks;
+};
+
+/** Registers the ingestion service's consumers, stream sources and gRPC handlers on a started runtime. */
+export async function startIngestionService(rt: ServiceRuntime, config: Readonly<IngestionConfig>, opts: IngestionServiceOptions = {}): Promise<void> {
+  const metrics = streamMetrics(rt.metrics);
+  const streams = startStreamSources({
+    pool: rt.pool,
+    logger: rt.logger,
+    runLeased: (o) => rt.runLeased(o),
+    scanMs: config.stream.scanMs,
+    leaseTtlMs: config.stream.leaseTtlMs,
+    run: (applied, signal) =>
+      runStreamSource(
+        {
+          pool: rt.pool,
+          nc: rt.nc,
+          store: rt.store,
+          logger: rt.logger,
+          publish: (tx, event, message, o) => rt.publish(tx, event, message, o),
+          kick: () => rt.relay.kick(),
+          metrics,
+          limits: config.stream,
+          serviceStream: config.streamName,
+          subjectPrefix: config.subjectPrefix,
+          hooks: opts.streamHooks,
+        },
+        applied,
+        signal,
+      ),
+  });
+  rt.onClose(() => streams.stop());
+  await consumeIngestionEvents(rt, config, { onPipelineApplied: () => streams.kick() });
   await rt.serve(implement(IngestionService, createIngestionHandlers(rt, config)));
 }

@@ -166,10 +166,11 @@ export async function setWatermark(db: Q, w: { pipeline: string; source: string;
   return r.rowCount === 1;
 }
 
-/** Quarantined rows of a pipeline (optionally one batch), in file order. */
+/** Quarantined rows of a pipeline (optionally one batch), in file order; a stream's quarantined messages under `stream-segment-<n>`. */
 export async function listQuarantine(db: Q, pipeline: string, batchId: string | undefined, limit: number, includeResolved = false) {
   const r = await db.query<{ batch_id: string; line: string; column_name: string; expected: string; value: string; message: string; raw: string; resolved_by: string | null }>(
-    `select batch_id, line, column_name, expected, value, message, raw, resolved_by from quarantine
+    // A stream's quarantined messages belong to a segment (line: the stream sequence), shown as `stream-segment-<n>`.
+    `select coalesce(batch_id, 'stream-segment-' || segment) as batch_id, line, column_name, expected, value, message, raw, resolved_by from quarantine
      where pipeline = $1 and ($2::text is null or batch_id = $2) and ($4 or resolved_by is null) order by id limit $3`,
     [pipeline, batchId ?? null, limit, includeResolved],
   );
