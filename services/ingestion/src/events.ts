@@ -5,6 +5,7 @@ import { specFromJson } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
 import { takeFeedback } from './feedback-source.js';
 import { buildSnapshot } from './snapshot.js';
+import { takeStreamSegments } from './stream-batch.js';
 import { insertSnapshot, upsertPipeline } from './store.js';
 
 /** A run's snapshot, built, for its effects (the snapshot row and `dataset.prepared`). */
@@ -31,6 +32,11 @@ async function prepareSnapshot(rt: ServiceRuntime, deployerAddress: string, ev: 
       { read: taken.read, batch: taken.batch?.batchId, accepted: Number(taken.batch?.rowsAccepted ?? 0n), skipped: taken.skipped, takenElsewhere: taken.takenElsewhere },
       taken.takenElsewhere ? 'feedback was taken in by another attempt' : 'feedback taken in',
     );
+  }
+  // Labeled stream rows since the last run too: a full run trains on what the online learner saw.
+  if (spec.data.source?.stream) {
+    const taken = await takeStreamSegments(rt, spec, signal);
+    logger.info({ segments: taken.segments, rows: taken.rows, batch: taken.batch?.batchId, accepted: Number(taken.batch?.rowsAccepted ?? 0n), skipped: taken.skipped, takenElsewhere: taken.takenElsewhere }, 'labeled stream rows taken in');
   }
   signal.throwIfAborted();
   return { context, started, lineage: await buildSnapshot(rt, spec) };

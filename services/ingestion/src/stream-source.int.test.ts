@@ -294,4 +294,31 @@ describe('stream source', () => {
     expect(segments.map((s) => Number(s.segment))).toEqual(segments.map((_, i) => i + 1));
     expect(rows.map((r) => r.id)).toHaveLength(15);
   });
+
+  it('a run takes the labeled stream rows in as a batch of their own before its snapshot, each row once', async () => {
+    const subject = `st_${env.id}.batch`;
+    const pipeline = await apply(streamSpec('rain-batch', subject, '{ maxRows: 100, maxSeconds: 0.2 }'));
+    const ids = Array.from({ length: 40 }, (_, i) => `b${i}`);
+    await publish(subject, ids.map((id, i) => row(id, { date: `2012-02-${String((i % 28) + 1).padStart(2, '0')}`, temp_max: 5 + (i % 17), wind: 1 + (i % 5) })));
+    // Three of the forty never get their label: they are no training rows.
+    await publish(`${subject}.labels`, ids.slice(0, 37).map((id, i) => label(id, i % 3 === 0 ? 0 : 2.5)));
+    await waitFor(async () => ((await totals(pipeline))?.labels === 37 ? true : undefined), { what: '37 labels joined' });
+    const spec = parseSpec(streamSpec('rain-batch', subject, '{ maxRows: 100, maxSeconds: 0.2 }'));
+    const prepared = async (runId: string) => {
+      await withTransaction(rt.pool, (tx) => rt.publish(tx, EVENTS.runRequested, { context: { runId, pipeline, specVersion: 1, specJson: JSON.stringify(spec), triggerKind: 'manual' } }, { runId }));
+      rt.relay.kick();
+      return waitFor(async () => {
+        const evs = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${EVENTS.datasetPrepared.name}` });
+        return evs.map((e) => fromBinary(EVENTS.datasetPrepared.schema, e.data)).find((e) => e.context?.runId === runId);
+      }, { timeoutMs: 60_000, what: `dataset.prepared of ${runId}` });
+    };
+    const first = await prepared('r-stream-batch-1');
+    const l = first.lineage;
+    expect(Number((l?.rowsTrain ?? 0n) + (l?.rowsValidation ?? 0n) + (l?.rowsTest ?? 0n))).toBe(37);
+    const batches = (await rt.pool.query<{ source: string; rows_accepted: number }>(`select source, rows_accepted::int as rows_accepted from batches where pipeline = $1`, [pipeline])).rows;
+    expect(batches).toEqual([{ source: 'stream', rows_accepted: 37 }]);
+    // A second run finds nothing new on the stream: no second batch.
+    await prepared('r-stream-batch-2');
+    expect((await rt.pool.query(`select count(*)::int as n from batches where pipeline = $1`, [pipeline])).rows[0].n).toBe(1);
+  });
 });

@@ -52,12 +52,12 @@ export type IngestInput = {
    * is recorded: see WatermarkMovedError).
    */
   watermark?: () => Watermark | undefined;
-  /** Where the rows come from: `push` (default), `import`, or `feedback` (labeled predictions). */
+  /** Where the rows come from: `push` (default), `import`, `feedback` (labeled predictions) or `stream` (labeled stream rows). */
   source?: BatchSource;
 };
 
 /** Where a batch's rows came from. */
-export type BatchSource = 'push' | 'import' | 'feedback';
+export type BatchSource = 'push' | 'import' | 'feedback' | 'stream';
 
 /** Writes with backpressure; a stream destroyed meanwhile (its consumer failed) takes nothing more. */
 async function write(stream: Writable, chunk: Uint8Array | string): Promise<void> {
