@@ -29,6 +29,8 @@ describe("NATS's own authorisation of a Refit deployment", () => {
     server = await startNatsServer({ config: natsServerConfig({ subjectPrefix: PREFIX, passwords }) });
     const admin = await as('admin');
     await ensureStream(admin, { name: 'AUTHZ', subjectPrefix: PREFIX });
+    // A pipeline's stream source (data.source.stream): rows and labels on subjects of its own.
+    await (await admin.jetstreamManager()).streams.add({ name: 'AUTHZ_ROWS', subjects: ['weather.rows', 'weather.rows.labels'] });
     await admin.close();
   });
   afterAll(async () => server?.stop());
@@ -42,6 +44,20 @@ describe("NATS's own authorisation of a Refit deployment", () => {
     expect(await publishAs('external', `${PREFIX}.external.retrain`)).toBe('stored');
     expect(await publishAs('external', `${PREFIX}.model.evaluated`)).toBe('refused');
     expect(await publishAs('external', `${PREFIX}.alias.changed`)).toBe('refused');
+  });
+
+  it("lets other systems publish a stream source's rows and labels, but nothing of Refit's own or the JetStream API", async () => {
+    expect(await publishAs('external', 'weather.rows')).toBe('stored');
+    expect(await publishAs('external', 'weather.rows.labels')).toBe('stored');
+    expect(await publishAs('external', `${PREFIX}.dlq.trigger`)).toBe('refused');
+    expect(await publishAs('external', `${PREFIX}.stream.segment`)).toBe('refused');
+    const nc = await as('external');
+    try {
+      // Creating, changing or deleting streams is the admin's and the services' work.
+      await expect(nc.jetstreamManager({ timeout: 2000 }).then((m) => m.streams.delete('AUTHZ_ROWS'))).rejects.toThrow(/Permissions Violation/);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('lets a service publish only its own events', async () => {
