@@ -17,13 +17,16 @@ import { trainerMetrics } from './metrics.js';
 /** A finished training, for its effects (the job row and `model.trained`). */
 type Trained = { context: RunContext; lineage: Lineage; pipeline: string; started: number; out: TrainingOutcome };
 
+/** What training a run uses: the pool, the outbox, a registry client and the object store. */
+type TrainDeps = Pick<ServiceRuntime, 'pool' | 'publish' | 'relay' | 'connect' | 'store'>;
+
 /**
  * Trains the run of a `features.ready` event, outside any transaction: undefined when there is
  * nothing to record (a cancelled run). The model is stored content-addressed, so training again
  * after a crash or a hand-back stores the same object. Stopping this process aborts the training
  * and rethrows, so the event goes back to another replica instead of being recorded as failed.
  */
-async function trainRun(rt: ServiceRuntime, config: Readonly<TrainerConfig>, active: ActiveRuns, ev: ReceivedEvent, ctx: HandlerContext): Promise<Trained | undefined> {
+async function trainRun(rt: TrainDeps, config: Readonly<TrainerConfig>, active: ActiveRuns, ev: ReceivedEvent, ctx: HandlerContext): Promise<Trained | undefined> {
   const { logger } = ctx;
   const started = Date.now();
   const e = ev.decode(EVENTS.featuresReady.schema);
@@ -72,7 +75,7 @@ async function trainRun(rt: ServiceRuntime, config: Readonly<TrainerConfig>, act
  * and `run.cancelled` (stop that run's training within an epoch; never start it afterwards).
  * Training runs outside any transaction; only its effects take a short one.
  */
-export async function consumeTrainerEvents(rt: ServiceRuntime, config: Readonly<TrainerConfig>): Promise<void> {
+export async function consumeTrainerEvents(rt: TrainDeps & Pick<ServiceRuntime, 'consume' | 'metrics'>, config: Readonly<TrainerConfig>): Promise<void> {
   const active = new ActiveRuns();
   await rt.consume({
     name: 'run-cancelled',

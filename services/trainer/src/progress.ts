@@ -19,7 +19,7 @@ export type ProgressReporter = {
  * report are logged, never fatal: progress is best effort.
  */
 export function createProgressReporter(
-  rt: ServiceRuntime,
+  rt: Pick<ServiceRuntime, 'pool' | 'publish' | 'relay'>,
   opts: { runId: string; pipeline: string; traceId?: string; intervalMs: number; logger: Logger; onCancelled: (reason: string) => void },
 ): ProgressReporter {
   let last: SearchProgress | undefined;

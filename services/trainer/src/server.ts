@@ -5,7 +5,7 @@ import { getJob, getProgress, listTrials } from './store.js';
 import { getLearner } from './stream-store.js';
 
 /** gRPC handlers of the trainer service. */
-export function createTrainerHandlers(rt: ServiceRuntime): ServiceHandlers<typeof TrainerService> {
+export function createTrainerHandlers(rt: Pick<ServiceRuntime, 'pool'>): ServiceHandlers<typeof TrainerService> {
   const need = (runId: string): void => {
     if (!runId) throw new InvalidInputError('run_id is required');
   };

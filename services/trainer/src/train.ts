@@ -18,7 +18,7 @@ import { InvalidInputError, wireRef, type ArtifactRef, type Logger, type Service
 import type { PipelineSpec } from '@refit/spec';
 import type { TrainerConfig } from './config.js';
 import { decisionThreshold } from './decision-threshold.js';
-import { championForWarmStart, type WarmStart } from './warm-start.js';
+import { championForWarmStart, type WarmStart, type WarmStartDeps } from './warm-start.js';
 
 /** What a training job produced. */
 export type TrainingOutcome = {
@@ -59,7 +59,7 @@ function permanent(what: string, err: unknown): unknown {
   return err instanceof ModelingInputError || err instanceof RangeError ? new InvalidInputError(`${what}: ${err.message}`, { cause: err }) : err;
 }
 
-async function loadMatrix(rt: ServiceRuntime, key: string, split: string): Promise<LabelledMatrix> {
+async function loadMatrix(rt: Pick<ServiceRuntime, 'store'>, key: string, split: string): Promise<LabelledMatrix> {
   const body = await rt.store.get(key);
   try {
     return decodeMatrix(body);
@@ -111,7 +111,7 @@ async function fit(spec: PipelineSpec, train: LabelledMatrix, validation: Labell
  * hyper-parameter search scored on the validation split — optionally warm-started from the
  * champion, within the spec's time budget, and stores it content-addressed.
  */
-export async function trainCandidate(rt: ServiceRuntime, config: Readonly<TrainerConfig>, spec: PipelineSpec, lineage: Lineage, ctx: TrainContext): Promise<TrainingOutcome> {
+export async function trainCandidate(rt: WarmStartDeps, config: Readonly<TrainerConfig>, spec: PipelineSpec, lineage: Lineage, ctx: TrainContext): Promise<TrainingOutcome> {
   if (!lineage.featuresTrain?.key) throw new InvalidInputError('features.ready carries no training features');
   const train = await loadMatrix(rt, lineage.featuresTrain.key, 'training');
   const validation = lineage.featuresValidation?.key ? await loadMatrix(rt, lineage.featuresValidation.key, 'validation') : undefined;

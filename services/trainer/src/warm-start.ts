@@ -5,13 +5,16 @@ import type { TrainerConfig } from './config.js';
 /** The champion's weights to start from, and where they came from. */
 export type WarmStart = { bytes: Uint8Array; ref: ArtifactRef; version: string };
 
+/** What finding the warm-start champion uses: a registry client and the object store. */
+export type WarmStartDeps = Pick<ServiceRuntime, 'connect' | 'store'>;
+
 /**
  * The pipeline's champion model for a warm start, or undefined when there is no champion yet (the
  * first run trains cold). The champion must have been trained on the same transformed features
  * (same output columns in the same order) — weights for other inputs mean nothing.
  * @throws FailedPreconditionError naming both feature lists when they differ.
  */
-export async function championForWarmStart(rt: ServiceRuntime, config: Readonly<TrainerConfig>, pipeline: string, lineage: Lineage): Promise<WarmStart | undefined> {
+export async function championForWarmStart(rt: WarmStartDeps, config: Readonly<TrainerConfig>, pipeline: string, lineage: Lineage): Promise<WarmStart | undefined> {
   const registry = rt.connect(RegistryService, config.registryAddress);
   try {
     let champion;
