@@ -30,7 +30,7 @@ export async function consumeDeployerEvents(
   feedback: FeedbackPipelines,
   sync: ServingSync,
 ): Promise<void> {
-  // Which pipelines train on feedback (their predictions keep their rows).
+  // Which pipelines train on feedback or read a stream (their predictions keep their rows).
   await rt.consume({
     name: 'pipeline-applied',
     event: EVENTS.pipelineApplied,

@@ -1,14 +1,17 @@
 /**
- * Feedback as training data (`data.include: [feedback]`): which pipelines want it (from the specs
- * the trigger service announces), and their labeled predictions read back as rows for the
- * ingestion service, oldest feedback first.
+ * Predicted rows as training data: which pipelines keep the raw row of each prediction (from the
+ * specs the trigger service announces: `data.include: [feedback]` or a `data.source.stream`), their
+ * labeled predictions read back as rows for the ingestion service, oldest feedback first, and the
+ * rows of given predictions (a stream label named by a prediction id joins the row that was scored).
  */
 import { specFromJson } from '@refit/spec';
 import type { PgPool } from '@refit/platform';
 import type pg from 'pg';
 
 /**
- * The pipelines whose predictions log their raw rows; kept in memory for the Predict path, the
+ * The pipelines whose predictions log their raw rows: those that train on feedback
+ * (`data.include: [feedback]`) and those with a stream source (`data.source.stream`, whose labels may
+ * name a prediction id instead of a row on the stream). Kept in memory for the Predict path, the
  * database is the truth (one replica consumes each spec; every replica re-reads the table).
  */
 export class FeedbackPipelines {
@@ -26,14 +29,15 @@ export class FeedbackPipelines {
     return { stop: () => clearInterval(timer) };
   }
 
-  /** True when `pipeline` trains on feedback. */
+  /** True when `pipeline`'s predictions keep their rows. */
   has(pipeline: string): boolean {
     return this.#names.has(pipeline);
   }
 
   /** Records a spec version (in the consumer's transaction); the set follows after the commit. */
   async applied(tx: pg.PoolClient, pipeline: string, version: number, specJson: string): Promise<() => void> {
-    const wants = specFromJson(specJson).data.include.includes('feedback');
+    const { data } = specFromJson(specJson);
+    const wants = data.include.includes('feedback') || data.source?.stream !== undefined;
     if (wants) {
       await tx.query(
         `insert into feedback_pipelines (pipeline, spec_version) values ($1, $2)
@@ -76,4 +80,25 @@ export async function* listFeedbackRows(pool: PgPool, pipeline: string, after: D
     const last = rows[rows.length - 1];
     cursor = { at: last.feedback_at, id: last.prediction_id };
   }
+}
+
+/** Most prediction ids one GetPredictedRows call may name. */
+export const MAX_PREDICTED_ROWS = 10_000;
+
+/** The row a prediction was made from. */
+export type PredictedRowRecord = { predictionId: string; rowJson: string; predictedAt: Date; version: string };
+
+/**
+ * The logged rows of the pipeline's predictions among `ids` (UUIDs, at most
+ * {@link MAX_PREDICTED_ROWS}); ids of another pipeline, or without a logged row, are left out.
+ */
+export async function predictedRows(pool: PgPool, pipeline: string, ids: readonly string[]): Promise<PredictedRowRecord[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await pool.query<{ prediction_id: string; row_json: string; created_at: Date; version: string }>(
+    `select r.prediction_id, r.row::text as row_json, p.created_at, p.version
+       from prediction_rows r join predictions p using (prediction_id)
+      where r.pipeline = $1 and r.prediction_id = any($2::uuid[])`,
+    [pipeline, [...new Set(ids)]],
+  );
+  return rows.map((r) => ({ predictionId: r.prediction_id, rowJson: r.row_json, predictedAt: r.created_at, version: r.version }));
 }

@@ -26,7 +26,7 @@ export type LoggedPrediction = {
   shadowThreshold?: number;
   /** The shadow's latency for this row: its share of the call outside the models plus its own scoring time per row. */
   shadowLatencyMs?: number;
-  /** The raw row, kept when the pipeline trains on feedback (data.include: [feedback]). */
+  /** The raw row, kept when the pipeline trains on feedback (data.include: [feedback]) or reads a stream (data.source.stream). */
   row?: unknown;
 };
 

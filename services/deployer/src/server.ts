@@ -5,7 +5,7 @@ import { InvalidInputError, NotFoundError, type PgPool, type ServiceHandlers } f
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { FeatureWindows } from './feature-window.js';
 import type { DeployerMetrics } from './metrics.js';
-import { listFeedbackRows, type FeedbackPipelines } from './feedback-rows.js';
+import { listFeedbackRows, MAX_PREDICTED_ROWS, predictedRows, type FeedbackPipelines } from './feedback-rows.js';
 import { encodeColumnarAnswer } from './predict-answer.js';
 import { requestRows, type PredictLimits } from './predict-input.js';
 import { joinFeedback, type PredictionLog } from './prediction-log.js';
@@ -14,6 +14,9 @@ import { rolloutSteps, type RolloutRow } from './rollout-store.js';
 import { wireAnalysisFields } from './rollout-wire.js';
 import { listWindows, windowQuery } from './window-history.js';
 import { isVariantScoringError, type RoutedPrediction, type RoutedResult, type ServingTable } from './serving.js';
+
+/** A prediction id as Predict answers it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** gRPC handlers of the deployer service. */
 export function createDeployerHandlers(
@@ -51,7 +54,7 @@ export function createDeployerHandlers(
       windows.add(req.pipeline, rows);
       if (metrics) countPredict(metrics, req.pipeline, r.rows, (performance.now() - started) / 1000);
       const shadow = r.shadow;
-      // A pipeline that trains on feedback keeps each row, so a labeled prediction can become a training row.
+      // A pipeline that trains on feedback or reads a stream keeps each row, so a labeled prediction can become a training row.
       const keepRows = feedback.has(req.pipeline);
       log.add(
         r.rows.map((x, i) => ({
@@ -93,9 +96,8 @@ export function createDeployerHandlers(
       if (!req.pipeline) throw new InvalidInputError('pipeline is required');
       if (req.feedback.length === 0) throw new InvalidInputError('feedback is empty');
       if (req.feedback.length > limits.maxRows) throw new InvalidInputError(`${req.feedback.length} labels in one call; at most ${limits.maxRows} (REFIT_PREDICT_MAX_ROWS): split the request`);
-      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
       req.feedback.forEach((f, i) => {
-        if (!uuid.test(f.predictionId)) throw new InvalidInputError(`feedback[${i}].prediction_id '${f.predictionId}' is not a prediction id`);
+        if (!UUID.test(f.predictionId)) throw new InvalidInputError(`feedback[${i}].prediction_id '${f.predictionId}' is not a prediction id`);
         if (f.label !== 0 && f.label !== 1) throw new InvalidInputError(`feedback[${i}].label must be 0 or 1, got ${f.label}`);
         if (f.labelValue.length > 256) throw new InvalidInputError(`feedback[${i}].label_value is ${f.labelValue.length} characters long; at most 256`);
       });
@@ -118,6 +120,17 @@ export function createDeployerHandlers(
           feedbackAt: timestampFromDate(r.feedbackAt),
         };
       }
+    },
+    async getPredictedRows(req) {
+      if (!req.pipeline) throw new InvalidInputError('pipeline is required', { field: 'pipeline' });
+      const ids = req.predictionIds;
+      if (ids.length > MAX_PREDICTED_ROWS) throw new InvalidInputError(`${ids.length} prediction ids in one call; at most ${MAX_PREDICTED_ROWS.toLocaleString('en-US')}: split the request`, { field: 'prediction_ids' });
+      const bad = ids.findIndex((id) => !UUID.test(id));
+      if (bad >= 0) throw new InvalidInputError(`prediction_ids[${bad}] '${ids[bad].slice(0, 64)}' is not a prediction id (a UUID)`, { field: `prediction_ids[${bad}]` });
+      // A prediction answered a moment ago may still be in the log's buffer.
+      await log.flush();
+      const rows = await predictedRows(pool, req.pipeline, ids);
+      return { rows: rows.map((r) => ({ predictionId: r.predictionId, rowJson: r.rowJson, predictedAt: timestampFromDate(r.predictedAt), version: r.version })) };
     },
     async listWindows(req) {
       return { windows: await listWindows(pool, windowQuery(req)) };

@@ -42,7 +42,7 @@ export async function startDeployerService(rt: ServiceRuntime, config: Readonly<
   exportPredictionLog(rt.metrics, log);
   const feedback = new FeedbackPipelines();
   await feedback.load(rt.pool);
-  const feedbackRefresh = feedback.refresh(rt.pool, (err) => rt.logger.warn({ err }, 'could not re-read the pipelines that train on feedback; keeping the last list'));
+  const feedbackRefresh = feedback.refresh(rt.pool, (err) => rt.logger.warn({ err }, 'could not re-read the pipelines whose predictions keep their rows; keeping the last list'));
   const windows = new FeatureWindows();
   const registry = rt.connect(RegistryService, config.registryAddress);
   const monitoring = startMonitoring(rt, log, windows, { windowMs: config.monitorWindowMs });

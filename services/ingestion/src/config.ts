@@ -8,7 +8,7 @@ export type IngestionConfig = BaseConfig & {
   triggerAddress: string;
   /** Address of the registry, asked for the champion that scores each batch's labels (REFIT_REGISTRY_ADDR; default 127.0.0.1:50056). */
   registryAddress: string;
-  /** Address of the deployer, asked for labeled predictions when a pipeline trains on feedback (REFIT_DEPLOYER_ADDR; default 127.0.0.1:50057). */
+  /** Address of the deployer, asked for labeled predictions when a pipeline trains on feedback, and for the rows of predictions stream labels name (REFIT_DEPLOYER_ADDR; default 127.0.0.1:50057). */
   deployerAddress: string;
   /** TensorFlow.js backend the champion scores on (REFIT_TF_BACKEND): auto, wasm, cpu or tensorflow. Default auto. */
   tfBackend: BackendPreference;

@@ -1,10 +1,10 @@
-import { IngestionService } from '@refit/contracts';
+import { DeployerService, IngestionService } from '@refit/contracts';
 import { implement, type ServiceRuntime } from '@refit/platform';
 import type { IngestionConfig } from './config.js';
 import { consumeIngestionEvents } from './events.js';
 import { createIngestionHandlers } from './server.js';
 import { streamMetrics } from './stream-metrics.js';
-import { runStreamSource, type StreamHooks } from './stream-source.js';
+import { deployerPredictionRows, runStreamSource, type StreamHooks } from './stream-source.js';
 import { startStreamSources } from './stream-supervisor.js';
 
 /** Options of {@link startIngestionService}. */
@@ -16,6 +16,9 @@ export type IngestionServiceOptions = {
 /** Registers the ingestion service's consumers, stream sources and gRPC handlers on a started runtime. */
 export async function startIngestionService(rt: ServiceRuntime, config: Readonly<IngestionConfig>, opts: IngestionServiceOptions = {}): Promise<void> {
   const metrics = streamMetrics(rt.metrics);
+  // Stream labels may name prediction ids: the deployer has the rows those predictions were made from.
+  const deployer = rt.connect(DeployerService, config.deployerAddress);
+  const predictions = deployerPredictionRows(deployer);
   const streams = startStreamSources({
     pool: rt.pool,
     logger: rt.logger,
@@ -35,13 +38,17 @@ export async function startIngestionService(rt: ServiceRuntime, config: Readonly
           limits: config.stream,
           serviceStream: config.streamName,
           subjectPrefix: config.subjectPrefix,
+          predictions,
           hooks: opts.streamHooks,
         },
         applied,
         signal,
       ),
   });
-  rt.onClose(() => streams.stop());
+  rt.onClose(async () => {
+    await streams.stop();
+    deployer.close();
+  });
   await consumeIngestionEvents(rt, config, { onPipelineApplied: () => streams.kick() });
   await rt.serve(implement(IngestionService, createIngestionHandlers(rt, config)));
 }

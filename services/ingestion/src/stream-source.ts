@@ -5,7 +5,9 @@
  * records: a crash anywhere loses nothing and doubles nothing.
  */
 import type { JsMsg, NatsConnection } from 'nats';
-import { FailedPreconditionError, type ArtifactStore, type Logger, type PgPool, type ServiceRuntime } from '@refit/platform';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { DeployerService } from '@refit/contracts';
+import { FailedPreconditionError, type ArtifactStore, type Client, type Logger, type PgPool, type ServiceRuntime } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import type { StreamConfig } from './config.js';
 import { RowChecker, type PinnedCategories } from './row-check.js';
@@ -13,9 +15,10 @@ import { getPinnedProfile, getPinnedSchema } from './store.js';
 import { SegmentBuffer } from './stream-buffer.js';
 import { backlogOf, durableOf, ensureSourceStream, purgeThrough, resetConsumer, streamNameOf } from './stream-jetstream.js';
 import type { StreamMetrics } from './stream-metrics.js';
+import type { PredictedRow } from './stream-join.js';
 import { readLabel, readRow, type StreamSchema } from './stream-parse.js';
 import { PullReader } from './stream-reader.js';
-import { writeSegment, type SourcePosition, type WrittenSegment } from './stream-segments.js';
+import { writeSegment, type PredictedRowsLookup, type SourcePosition, type WrittenSegment } from './stream-segments.js';
 import { rebaseStreamSource, upsertStreamSource } from './stream-store.js';
 
 /** Bytes of messages a segment holds at most, whatever its row limit (its objects are built in memory). */
@@ -27,6 +30,22 @@ export type StreamHooks = {
   beforeCommit?: (pipeline: string, segment: number) => Promise<void>;
   afterCommit?: (pipeline: string, segment: number) => Promise<void>;
 };
+
+/** A prediction's row as the deployer logged it: the raw row (JSON) Predict received, when, and the version that answered. */
+export type LoggedPredictionRow = { predictionId: string; rowJson: string; predictedAt: string; version: string };
+/** The logged rows of a pipeline's predictions among `ids` (at most 10,000); throws when the deployer cannot answer. */
+export type PredictionRowSource = (pipeline: string, ids: readonly string[]) => Promise<LoggedPredictionRow[]>;
+
+/** Asks the deployer's GetPredictedRows (within 10 s: a segment waits for it). */
+export function deployerPredictionRows(deployer: Pick<Client<typeof DeployerService>, 'getPredictedRows'>): PredictionRowSource {
+  return async (pipeline, ids) =>
+    (await deployer.getPredictedRows({ pipeline, predictionIds: [...ids] }, { timeoutMs: 10_000 })).rows.map((r) => ({
+      predictionId: r.predictionId,
+      rowJson: r.rowJson,
+      predictedAt: (r.predictedAt ? timestampDate(r.predictedAt) : new Date()).toISOString(),
+      version: r.version,
+    }));
+}
 
 /** What a stream source needs. */
 export type StreamSourceDeps = {
@@ -42,6 +61,8 @@ export type StreamSourceDeps = {
   serviceStream: string;
   /** The service's event subject prefix: a source may not read it. */
   subjectPrefix: string;
+  /** The rows of predictions, for labels named by prediction ids. Default none: labels join rows of the stream only. */
+  predictions?: PredictionRowSource;
   hooks?: StreamHooks;
 };
 
@@ -91,6 +112,34 @@ async function schemaOf(deps: StreamSourceDeps, spec: PipelineSpec, signal: Abor
 }
 
 /**
+ * Looks up predictions' rows through `source`, each checked as a row message of the stream is
+ * (the schema's columns, its time when it was predicted); a row that fails is returned with why.
+ */
+function checkedPredictions(source: PredictionRowSource, schema: StreamSchema, pinned: PinnedCategories): PredictedRowsLookup {
+  return async (pipeline, ids) => {
+    const checker = new RowChecker(schema.rowColumns, pinned);
+    const out = new Map<string, PredictedRow>();
+    for (const p of await source(pipeline, ids)) {
+      const id = p.predictionId.toLowerCase();
+      let row: unknown;
+      try {
+        row = JSON.parse(p.rowJson);
+      } catch {
+        row = undefined;
+      }
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+        out.set(id, { problem: { column: '', expected: 'a JSON object', value: '', message: 'the logged row is not a JSON object', raw: p.rowJson.slice(0, 2000) } });
+        continue;
+      }
+      const message = Buffer.from(JSON.stringify({ ...row, id, at: p.predictedAt }));
+      const r = readRow(message, false, { ...schema, idColumn: undefined }, checker, 0, p.predictedAt);
+      out.set(id, 'problem' in r ? r : { row: r.json, at: r.at, version: p.version });
+    }
+    return out;
+  };
+}
+
+/**
  * Reads a pipeline's stream until `signal` aborts (the lease lost or the service stopping): the
  * stream ensured, the durable consumer reset to where the last committed segment ended, then
  * messages sorted into the open segment, which is persisted when it holds `segment.maxRows` rows
@@ -109,6 +158,7 @@ export async function runStreamSource(deps: StreamSourceDeps, applied: AppliedSt
   const read = await schemaOf(deps, spec, signal);
   if (!read || signal.aborted) return;
   const { schema, pinned } = read;
+  const predictedRows = deps.predictions && checkedPredictions(deps.predictions, schema, pinned);
   const jsm = await deps.nc.jetstreamManager();
   const { stream, owned } = await ensureSourceStream(jsm, { name: streamNameOf(deps.serviceStream, pipeline), subject: src.subject, labels: src.labels, limits: deps.limits });
   const state = await upsertStreamSource(deps.pool, { pipeline, stream, subject: src.subject, labelsSubject: src.labels });
@@ -150,9 +200,10 @@ export async function runStreamSource(deps: StreamSourceDeps, applied: AppliedSt
 
   /** Writes a closed segment, then acknowledges its messages (cumulatively, through its last one). */
   const persist = async (b: SegmentBuffer, ack: JsMsg): Promise<void> => {
-    const written = await writeSegment({ pool: deps.pool, store: deps.store, publish: deps.publish, kick: deps.kick, beforeCommit: deps.hooks?.beforeCommit }, at, b);
+    const written = await writeSegment({ pool: deps.pool, store: deps.store, publish: deps.publish, kick: deps.kick, beforeCommit: deps.hooks?.beforeCommit, predictedRows, logger: log }, at, b);
     at.segments = written.segment;
     at.lastSequence = written.lastSequence;
+    at.retryAfter = written.retryAfter;
     await deps.hooks?.afterCommit?.(pipeline, written.segment);
     ack.ack();
     afterSegment(deps, log, { jsm, stream, durable, owned, pipeline }, written);

@@ -92,6 +92,8 @@ export type SegmentRecord = {
   /** Ids whose pending rows and waiting labels were joined. */
   joinedPending: string[];
   joinedOrphans: string[];
+  /** Prediction ids (lower case) whose label this segment joined to the predicted row. */
+  joinedPredictions: string[];
   /** Labels left waiting for their rows. */
   orphans: Array<{ id: string; label: string; labelAt: string; sequence: number; raw: string; seenAt: string }>;
   rowsQuarantined: StreamQuarantined[];
@@ -166,6 +168,9 @@ export async function recordSegment(tx: pg.PoolClient, r: SegmentRecord): Promis
     if (d.rowCount !== r.joinedPending.length) throw new ConflictError(`stream of pipeline '${pipeline}': rows awaiting labels changed while segment ${r.segment} was written`);
   }
   if (r.joinedOrphans.length > 0) await tx.query('delete from stream_orphan_labels where pipeline = $1 and id = any($2::text[])', [pipeline, r.joinedOrphans]);
+  if (r.joinedPredictions.length > 0) {
+    await tx.query('insert into stream_predicted_joins (pipeline, id, segment) select $1, unnest($2::text[]), $3 on conflict do nothing', [pipeline, r.joinedPredictions, r.segment]);
+  }
   if (r.pending.length > 0) {
     // One JSON parameter with the rows' JSON inside as it is (a `json` value keeps its text): pg's
     // escaping of four text arrays cost more than the insert itself.
@@ -254,4 +259,11 @@ export type SegmentRow = { segment: string; first_sequence: string; last_sequenc
 /** The committed segments of a pipeline, in order. */
 export async function listSegments(db: Q, pipeline: string): Promise<SegmentRow[]> {
   return (await db.query<SegmentRow>('select * from stream_segments where pipeline = $1 order by segment', [pipeline])).rows;
+}
+
+/** Of these prediction ids (lower case), those whose label was joined already. */
+export async function joinedPredictionIds(db: Q, pipeline: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const r = await db.query<{ id: string }>('select id from stream_predicted_joins where pipeline = $1 and id = any($2::text[])', [pipeline, ids]);
+  return new Set(r.rows.map((x) => x.id));
 }

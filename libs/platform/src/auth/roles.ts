@@ -76,18 +76,21 @@ export const METHOD_ROLES: Readonly<Record<string, Role>> = Object.freeze({
   [deployer('AbortRollout')]: 'admin',
   // Raw rows and labels are data: who may push data may read them back.
   [deployer('ListFeedbackRows')]: 'operator',
+  [deployer('GetPredictedRows')]: 'operator',
 });
 
 /**
  * Besides every `viewer` method, the calls a Refit service makes as part of its stage: the
  * deployer ends a rollout by moving the champion alias and records a rollback in the ledger; the
- * ingestion service reads labeled predictions back as training rows.
+ * ingestion service reads labeled predictions back as training rows, and the rows of predictions
+ * that stream labels name.
  * Nothing else: a service identity cannot apply a pipeline, trigger a run or predict.
  */
 export const SERVICE_CALLS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   deployer: [registry('SetAlias'), registry('RecordDecision')],
-  // Feedback becomes training data (data.include: [feedback]).
-  ingestion: [deployer('ListFeedbackRows')],
+  // Feedback becomes training data (data.include: [feedback]); a stream label named by a prediction
+  // id joins the row that was scored (data.source.stream).
+  ingestion: [deployer('ListFeedbackRows'), deployer('GetPredictedRows')],
 });
 
 /** True when a holder of `roles` may do what `needed` allows. */

@@ -14,7 +14,90 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file refit/deployer/v1/deployer.proto.
  */
 export const file_refit_deployer_v1_deployer: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiRgoSTGlzdFdpbmRvd3NSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEg0KBWxpbWl0GAIgASgFEg8KB3ZlcnNpb24YAyABKAkiSQoTTGlzdFdpbmRvd3NSZXNwb25zZRIyCgd3aW5kb3dzGAEgAygLMiEucmVmaXQuZXZlbnRzLnYxLk1vbml0b3JpbmdXaW5kb3ciagoOUHJlZGljdFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSJQoEcm93cxgCIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHY29sdW1ucxgDIAMoCRIOCgZ2YWx1ZXMYBCADKAEijwEKClByZWRpY3Rpb24SFQoNcHJlZGljdGlvbl9pZBgBIAEoCRITCgtwcm9iYWJpbGl0eRgCIAEoARINCgVsYWJlbBgDIAEoBRINCgV2YWx1ZRgEIAEoARIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEg8KB3ZhcmlhbnQYBiABKAkSDwoHaW1wdXRlZBgHIAMoCSLLAgoPUHJlZGljdFJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSMgoLcHJlZGljdGlvbnMYAiADKAsyHS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0aW9uEhYKDnByZWRpY3Rpb25faWRzGAMgAygJEhUKDXByb2JhYmlsaXRpZXMYBCADKAESFgoOZnJvbV9jYW5kaWRhdGUYBSADKAgSGQoRY2FuZGlkYXRlX3ZlcnNpb24YBiABKAkSGQoRY2FuZGlkYXRlX3ZhcmlhbnQYByABKAkSQAoHaW1wdXRlZBgIIAMoCzIvLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZS5JbXB1dGVkRW50cnkaLgoMSW1wdXRlZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiKAoUR2V0RGVwbG95bWVudFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiWwoKRGVwbG95bWVudBIQCghwaXBlbGluZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJ1bl9pZBgDIAEoCRIUCgxsb2FkZWRfYXRfbXMYBCABKAMiSgoVR2V0RGVwbG95bWVudFJlc3BvbnNlEjEKCmRlcGxveW1lbnQYASABKAsyHS5yZWZpdC5kZXBsb3llci52MS5EZXBsb3ltZW50IkUKCEZlZWRiYWNrEhUKDXByZWRpY3Rpb25faWQYASABKAkSDQoFbGFiZWwYAiABKAESEwoLbGFiZWxfdmFsdWUYAyABKAkiVgoTU2VuZEZlZWRiYWNrUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRItCghmZWVkYmFjaxgCIAMoCzIbLnJlZml0LmRlcGxveWVyLnYxLkZlZWRiYWNrInEKFFNlbmRGZWVkYmFja1Jlc3BvbnNlEg4KBmpvaW5lZBgBIAEoAxIPCgd1bmtub3duGAIgAygJEhEKCWR1cGxpY2F0ZRgDIAEoAxIQCghjb25mbGljdBgEIAEoAxITCgtjb25mbGljdGluZxgFIAMoCSKSAwoHUm9sbG91dBIQCghwaXBlbGluZRgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIZChFjYW5kaWRhdGVfdmVyc2lvbhgDIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAQgASgJEg4KBnJ1bl9pZBgFIAEoCRIOCgZzdGF0dXMYBiABKAkSDAoEc3RlcBgHIAEoBRIOCgZ3ZWlnaHQYCCABKAUSDQoFc3RlcHMYCSADKAUSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIaChJzdGVwX3N0YXJ0ZWRfYXRfbXMYCyABKAMSFAoMbGFzdF9vdXRjb21lGAwgASgJEhMKC2xhc3RfcmVhc29uGA0gASgJEhoKEmxhc3RfYW5hbHlzaXNfanNvbhgOIAEoCRIvCgdoaXN0b3J5GA8gAygLMh4ucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dFN0ZXASNgoNbGFzdF9hbmFseXNpcxgQIAEoCzIfLnJlZml0LmRlcGxveWVyLnYxLlN0ZXBBbmFseXNpcyKuAwoMU3RlcEFuYWx5c2lzEg8KB291dGNvbWUYASABKAkSDgoGcmVhc29uGAIgASgJEg4KBm1ldHJpYxgDIAEoCRIOCgZwYWlyZWQYBCABKAgSFgoJY2FuZGlkYXRlGAUgASgBSACIAQESFQoIY2hhbXBpb24YBiABKAFIAYgBARITCgtuX2NhbmRpZGF0ZRgHIAEoAxISCgpuX2NoYW1waW9uGAggASgDEhEKBGdhaW4YCSABKAFIAogBARISCgVsb3dlchgKIAEoAUgDiAEBEhIKBXVwcGVyGAsgASgBSASIAQESDAoEdGVzdBgMIAEoCRIUCgdwX3dvcnNlGA0gASgBSAWIAQESFwoKZGl2ZXJnZW5jZRgOIAEoAUgGiAEBEjoKC29wZXJhdGlvbmFsGA8gASgLMiUucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dE9wZXJhdGlvbmFsQgwKCl9jYW5kaWRhdGVCCwoJX2NoYW1waW9uQgcKBV9nYWluQggKBl9sb3dlckIICgZfdXBwZXJCCgoIX3Bfd29yc2VCDQoLX2RpdmVyZ2VuY2UiwwEKElJvbGxvdXRPcGVyYXRpb25hbBITCgtwcmVkaWN0aW9ucxgBIAEoAxIOCgZlcnJvcnMYAiABKAMSFwoKbGF0ZW5jeV9tcxgDIAEoAUgAiAEBEiAKE2NoYW1waW9uX2xhdGVuY3lfbXMYBCABKAFIAYgBARIXCgpkaXZlcmdlbmNlGAUgASgBSAKIAQFCDQoLX2xhdGVuY3lfbXNCFgoUX2NoYW1waW9uX2xhdGVuY3lfbXNCDQoLX2RpdmVyZ2VuY2UiwgEKC1JvbGxvdXRTdGVwEgwKBHN0ZXAYASABKAUSDgoGd2VpZ2h0GAIgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSEwoLZW5kZWRfYXRfbXMYBCABKAMSDwoHb3V0Y29tZRgFIAEoCRIOCgZyZWFzb24YBiABKAkSFQoNYW5hbHlzaXNfanNvbhgHIAEoCRIxCghhbmFseXNpcxgIIAEoCzIfLnJlZml0LmRlcGxveWVyLnYxLlN0ZXBBbmFseXNpcyIlChFHZXRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCSJBChJHZXRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiTAoVUHJvbW90ZVJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiRQoWUHJvbW90ZVJvbGxvdXRSZXNwb25zZRIrCgdyb2xsb3V0GAEgASgLMhoucmVmaXQuZGVwbG95ZXIudjEuUm9sbG91dCJKChNBYm9ydFJvbGxvdXRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEhEKBWFjdG9yGAIgASgJQgIYARIOCgZyZWFzb24YAyABKAkiQwoUQWJvcnRSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiZQoXTGlzdEZlZWRiYWNrUm93c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSKQoFYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAMgASgFIsoBChhMaXN0RmVlZGJhY2tSb3dzUmVzcG9uc2USFQoNcHJlZGljdGlvbl9pZBgBIAEoCRIQCghyb3dfanNvbhgCIAEoCRINCgVsYWJlbBgDIAEoARITCgtsYWJlbF92YWx1ZRgEIAEoCRIwCgxwcmVkaWN0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZlZWRiYWNrX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKYBgoPRGVwbG95ZXJTZXJ2aWNlElAKB1ByZWRpY3QSIS5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVxdWVzdBoiLnJlZml0LmRlcGxveWVyLnYxLlByZWRpY3RSZXNwb25zZRJiCg1HZXREZXBsb3ltZW50EicucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaKC5yZWZpdC5kZXBsb3llci52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USXwoMU2VuZEZlZWRiYWNrEiYucmVmaXQuZGVwbG95ZXIudjEuU2VuZEZlZWRiYWNrUmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1Jlc3BvbnNlElkKCkdldFJvbGxvdXQSJC5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVxdWVzdBolLnJlZml0LmRlcGxveWVyLnYxLkdldFJvbGxvdXRSZXNwb25zZRJlCg5Qcm9tb3RlUm9sbG91dBIoLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVxdWVzdBopLnJlZml0LmRlcGxveWVyLnYxLlByb21vdGVSb2xsb3V0UmVzcG9uc2USXwoMQWJvcnRSb2xsb3V0EiYucmVmaXQuZGVwbG95ZXIudjEuQWJvcnRSb2xsb3V0UmVxdWVzdBonLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlc3BvbnNlEm0KEExpc3RGZWVkYmFja1Jvd3MSKi5yZWZpdC5kZXBsb3llci52MS5MaXN0RmVlZGJhY2tSb3dzUmVxdWVzdBorLnJlZml0LmRlcGxveWVyLnYxLkxpc3RGZWVkYmFja1Jvd3NSZXNwb25zZTABElwKC0xpc3RXaW5kb3dzEiUucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXF1ZXN0GiYucmVmaXQuZGVwbG95ZXIudjEuTGlzdFdpbmRvd3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_events_v1_monitoring]);
+  fileDesc("CiByZWZpdC9kZXBsb3llci92MS9kZXBsb3llci5wcm90bxIRcmVmaXQuZGVwbG95ZXIudjEiQwoXR2V0UHJlZGljdGVkUm93c1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSFgoOcHJlZGljdGlvbl9pZHMYAiADKAkiSQoYR2V0UHJlZGljdGVkUm93c1Jlc3BvbnNlEi0KBHJvd3MYASADKAsyHy5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0ZWRSb3ciegoMUHJlZGljdGVkUm93EhUKDXByZWRpY3Rpb25faWQYASABKAkSEAoIcm93X2pzb24YAiABKAkSMAoMcHJlZGljdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGAQgASgJIkYKEkxpc3RXaW5kb3dzUmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRINCgVsaW1pdBgCIAEoBRIPCgd2ZXJzaW9uGAMgASgJIkkKE0xpc3RXaW5kb3dzUmVzcG9uc2USMgoHd2luZG93cxgBIAMoCzIhLnJlZml0LmV2ZW50cy52MS5Nb25pdG9yaW5nV2luZG93ImoKDlByZWRpY3RSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEiUKBHJvd3MYAiADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg8KB2NvbHVtbnMYAyADKAkSDgoGdmFsdWVzGAQgAygBIo8BCgpQcmVkaWN0aW9uEhUKDXByZWRpY3Rpb25faWQYASABKAkSEwoLcHJvYmFiaWxpdHkYAiABKAESDQoFbGFiZWwYAyABKAUSDQoFdmFsdWUYBCABKAESFQoNbW9kZWxfdmVyc2lvbhgFIAEoCRIPCgd2YXJpYW50GAYgASgJEg8KB2ltcHV0ZWQYByADKAkiywIKD1ByZWRpY3RSZXNwb25zZRIVCg1tb2RlbF92ZXJzaW9uGAEgASgJEjIKC3ByZWRpY3Rpb25zGAIgAygLMh0ucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdGlvbhIWCg5wcmVkaWN0aW9uX2lkcxgDIAMoCRIVCg1wcm9iYWJpbGl0aWVzGAQgAygBEhYKDmZyb21fY2FuZGlkYXRlGAUgAygIEhkKEWNhbmRpZGF0ZV92ZXJzaW9uGAYgASgJEhkKEWNhbmRpZGF0ZV92YXJpYW50GAcgASgJEkAKB2ltcHV0ZWQYCCADKAsyLy5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2UuSW1wdXRlZEVudHJ5Gi4KDEltcHV0ZWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIigKFEdldERlcGxveW1lbnRSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJIlsKCkRlcGxveW1lbnQSEAoIcGlwZWxpbmUYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIOCgZydW5faWQYAyABKAkSFAoMbG9hZGVkX2F0X21zGAQgASgDIkoKFUdldERlcGxveW1lbnRSZXNwb25zZRIxCgpkZXBsb3ltZW50GAEgASgLMh0ucmVmaXQuZGVwbG95ZXIudjEuRGVwbG95bWVudCJFCghGZWVkYmFjaxIVCg1wcmVkaWN0aW9uX2lkGAEgASgJEg0KBWxhYmVsGAIgASgBEhMKC2xhYmVsX3ZhbHVlGAMgASgJIlYKE1NlbmRGZWVkYmFja1JlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkSLQoIZmVlZGJhY2sYAiADKAsyGy5yZWZpdC5kZXBsb3llci52MS5GZWVkYmFjayJxChRTZW5kRmVlZGJhY2tSZXNwb25zZRIOCgZqb2luZWQYASABKAMSDwoHdW5rbm93bhgCIAMoCRIRCglkdXBsaWNhdGUYAyABKAMSEAoIY29uZmxpY3QYBCABKAMSEwoLY29uZmxpY3RpbmcYBSADKAkikgMKB1JvbGxvdXQSEAoIcGlwZWxpbmUYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSGQoRY2FuZGlkYXRlX3ZlcnNpb24YAyABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgEIAEoCRIOCgZydW5faWQYBSABKAkSDgoGc3RhdHVzGAYgASgJEgwKBHN0ZXAYByABKAUSDgoGd2VpZ2h0GAggASgFEg0KBXN0ZXBzGAkgAygFEhUKDXN0YXJ0ZWRfYXRfbXMYCiABKAMSGgoSc3RlcF9zdGFydGVkX2F0X21zGAsgASgDEhQKDGxhc3Rfb3V0Y29tZRgMIAEoCRITCgtsYXN0X3JlYXNvbhgNIAEoCRIaChJsYXN0X2FuYWx5c2lzX2pzb24YDiABKAkSLwoHaGlzdG9yeRgPIAMoCzIeLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXRTdGVwEjYKDWxhc3RfYW5hbHlzaXMYECABKAsyHy5yZWZpdC5kZXBsb3llci52MS5TdGVwQW5hbHlzaXMirgMKDFN0ZXBBbmFseXNpcxIPCgdvdXRjb21lGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZtZXRyaWMYAyABKAkSDgoGcGFpcmVkGAQgASgIEhYKCWNhbmRpZGF0ZRgFIAEoAUgAiAEBEhUKCGNoYW1waW9uGAYgASgBSAGIAQESEwoLbl9jYW5kaWRhdGUYByABKAMSEgoKbl9jaGFtcGlvbhgIIAEoAxIRCgRnYWluGAkgASgBSAKIAQESEgoFbG93ZXIYCiABKAFIA4gBARISCgV1cHBlchgLIAEoAUgEiAEBEgwKBHRlc3QYDCABKAkSFAoHcF93b3JzZRgNIAEoAUgFiAEBEhcKCmRpdmVyZ2VuY2UYDiABKAFIBogBARI6CgtvcGVyYXRpb25hbBgPIAEoCzIlLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXRPcGVyYXRpb25hbEIMCgpfY2FuZGlkYXRlQgsKCV9jaGFtcGlvbkIHCgVfZ2FpbkIICgZfbG93ZXJCCAoGX3VwcGVyQgoKCF9wX3dvcnNlQg0KC19kaXZlcmdlbmNlIsMBChJSb2xsb3V0T3BlcmF0aW9uYWwSEwoLcHJlZGljdGlvbnMYASABKAMSDgoGZXJyb3JzGAIgASgDEhcKCmxhdGVuY3lfbXMYAyABKAFIAIgBARIgChNjaGFtcGlvbl9sYXRlbmN5X21zGAQgASgBSAGIAQESFwoKZGl2ZXJnZW5jZRgFIAEoAUgCiAEBQg0KC19sYXRlbmN5X21zQhYKFF9jaGFtcGlvbl9sYXRlbmN5X21zQg0KC19kaXZlcmdlbmNlIsIBCgtSb2xsb3V0U3RlcBIMCgRzdGVwGAEgASgFEg4KBndlaWdodBgCIAEoBRIVCg1zdGFydGVkX2F0X21zGAMgASgDEhMKC2VuZGVkX2F0X21zGAQgASgDEg8KB291dGNvbWUYBSABKAkSDgoGcmVhc29uGAYgASgJEhUKDWFuYWx5c2lzX2pzb24YByABKAkSMQoIYW5hbHlzaXMYCCABKAsyHy5yZWZpdC5kZXBsb3llci52MS5TdGVwQW5hbHlzaXMiJQoRR2V0Um9sbG91dFJlcXVlc3QSEAoIcGlwZWxpbmUYASABKAkiQQoSR2V0Um9sbG91dFJlc3BvbnNlEisKB3JvbGxvdXQYASABKAsyGi5yZWZpdC5kZXBsb3llci52MS5Sb2xsb3V0IkwKFVByb21vdGVSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIRCgVhY3RvchgCIAEoCUICGAESDgoGcmVhc29uGAMgASgJIkUKFlByb21vdGVSb2xsb3V0UmVzcG9uc2USKwoHcm9sbG91dBgBIAEoCzIaLnJlZml0LmRlcGxveWVyLnYxLlJvbGxvdXQiSgoTQWJvcnRSb2xsb3V0UmVxdWVzdBIQCghwaXBlbGluZRgBIAEoCRIRCgVhY3RvchgCIAEoCUICGAESDgoGcmVhc29uGAMgASgJIkMKFEFib3J0Um9sbG91dFJlc3BvbnNlEisKB3JvbGxvdXQYASABKAsyGi5yZWZpdC5kZXBsb3llci52MS5Sb2xsb3V0ImUKF0xpc3RGZWVkYmFja1Jvd3NSZXF1ZXN0EhAKCHBpcGVsaW5lGAEgASgJEikKBWFmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgDIAEoBSLKAQoYTGlzdEZlZWRiYWNrUm93c1Jlc3BvbnNlEhUKDXByZWRpY3Rpb25faWQYASABKAkSEAoIcm93X2pzb24YAiABKAkSDQoFbGFiZWwYAyABKAESEwoLbGFiZWxfdmFsdWUYBCABKAkSMAoMcHJlZGljdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmZWVkYmFja19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyhQcKD0RlcGxveWVyU2VydmljZRJQCgdQcmVkaWN0EiEucmVmaXQuZGVwbG95ZXIudjEuUHJlZGljdFJlcXVlc3QaIi5yZWZpdC5kZXBsb3llci52MS5QcmVkaWN0UmVzcG9uc2USYgoNR2V0RGVwbG95bWVudBInLnJlZml0LmRlcGxveWVyLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GigucmVmaXQuZGVwbG95ZXIudjEuR2V0RGVwbG95bWVudFJlc3BvbnNlEl8KDFNlbmRGZWVkYmFjaxImLnJlZml0LmRlcGxveWVyLnYxLlNlbmRGZWVkYmFja1JlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5TZW5kRmVlZGJhY2tSZXNwb25zZRJZCgpHZXRSb2xsb3V0EiQucmVmaXQuZGVwbG95ZXIudjEuR2V0Um9sbG91dFJlcXVlc3QaJS5yZWZpdC5kZXBsb3llci52MS5HZXRSb2xsb3V0UmVzcG9uc2USZQoOUHJvbW90ZVJvbGxvdXQSKC5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlcXVlc3QaKS5yZWZpdC5kZXBsb3llci52MS5Qcm9tb3RlUm9sbG91dFJlc3BvbnNlEl8KDEFib3J0Um9sbG91dBImLnJlZml0LmRlcGxveWVyLnYxLkFib3J0Um9sbG91dFJlcXVlc3QaJy5yZWZpdC5kZXBsb3llci52MS5BYm9ydFJvbGxvdXRSZXNwb25zZRJtChBMaXN0RmVlZGJhY2tSb3dzEioucmVmaXQuZGVwbG95ZXIudjEuTGlzdEZlZWRiYWNrUm93c1JlcXVlc3QaKy5yZWZpdC5kZXBsb3llci52MS5MaXN0RmVlZGJhY2tSb3dzUmVzcG9uc2UwARJcCgtMaXN0V2luZG93cxIlLnJlZml0LmRlcGxveWVyLnYxLkxpc3RXaW5kb3dzUmVxdWVzdBomLnJlZml0LmRlcGxveWVyLnYxLkxpc3RXaW5kb3dzUmVzcG9uc2USawoQR2V0UHJlZGljdGVkUm93cxIqLnJlZml0LmRlcGxveWVyLnYxLkdldFByZWRpY3RlZFJvd3NSZXF1ZXN0GisucmVmaXQuZGVwbG95ZXIudjEuR2V0UHJlZGljdGVkUm93c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_refit_events_v1_monitoring]);
+
+/**
+ * @generated from message refit.deployer.v1.GetPredictedRowsRequest
+ */
+export type GetPredictedRowsRequest = Message<"refit.deployer.v1.GetPredictedRowsRequest"> & {
+  /**
+   * @generated from field: string pipeline = 1;
+   */
+  pipeline: string;
+
+  /**
+   * At most 10,000, each a UUID (as Predict answers them); more, or another id, is INVALID_ARGUMENT.
+   *
+   * @generated from field: repeated string prediction_ids = 2;
+   */
+  predictionIds: string[];
+};
+
+/**
+ * Describes the message refit.deployer.v1.GetPredictedRowsRequest.
+ * Use `create(GetPredictedRowsRequestSchema)` to create a new message.
+ */
+export const GetPredictedRowsRequestSchema: GenMessage<GetPredictedRowsRequest> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 0);
+
+/**
+ * @generated from message refit.deployer.v1.GetPredictedRowsResponse
+ */
+export type GetPredictedRowsResponse = Message<"refit.deployer.v1.GetPredictedRowsResponse"> & {
+  /**
+   * The ids of the request that name a logged row of the pipeline, in no particular order.
+   *
+   * @generated from field: repeated refit.deployer.v1.PredictedRow rows = 1;
+   */
+  rows: PredictedRow[];
+};
+
+/**
+ * Describes the message refit.deployer.v1.GetPredictedRowsResponse.
+ * Use `create(GetPredictedRowsResponseSchema)` to create a new message.
+ */
+export const GetPredictedRowsResponseSchema: GenMessage<GetPredictedRowsResponse> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 1);
+
+/**
+ * The row a prediction was made from.
+ *
+ * @generated from message refit.deployer.v1.PredictedRow
+ */
+export type PredictedRow = Message<"refit.deployer.v1.PredictedRow"> & {
+  /**
+   * @generated from field: string prediction_id = 1;
+   */
+  predictionId: string;
+
+  /**
+   * The raw row, as JSON (what Predict received).
+   *
+   * @generated from field: string row_json = 2;
+   */
+  rowJson: string;
+
+  /**
+   * When the prediction was made.
+   *
+   * @generated from field: google.protobuf.Timestamp predicted_at = 3;
+   */
+  predictedAt?: Timestamp | undefined;
+
+  /**
+   * The model version that answered it.
+   *
+   * @generated from field: string version = 4;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message refit.deployer.v1.PredictedRow.
+ * Use `create(PredictedRowSchema)` to create a new message.
+ */
+export const PredictedRowSchema: GenMessage<PredictedRow> = /*@__PURE__*/
+  messageDesc(file_refit_deployer_v1_deployer, 2);
 
 /**
  * @generated from message refit.deployer.v1.ListWindowsRequest
@@ -45,7 +128,7 @@ export type ListWindowsRequest = Message<"refit.deployer.v1.ListWindowsRequest">
  * Use `create(ListWindowsRequestSchema)` to create a new message.
  */
 export const ListWindowsRequestSchema: GenMessage<ListWindowsRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 0);
+  messageDesc(file_refit_deployer_v1_deployer, 3);
 
 /**
  * @generated from message refit.deployer.v1.ListWindowsResponse
@@ -62,7 +145,7 @@ export type ListWindowsResponse = Message<"refit.deployer.v1.ListWindowsResponse
  * Use `create(ListWindowsResponseSchema)` to create a new message.
  */
 export const ListWindowsResponseSchema: GenMessage<ListWindowsResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 1);
+  messageDesc(file_refit_deployer_v1_deployer, 4);
 
 /**
  * @generated from message refit.deployer.v1.PredictRequest
@@ -99,7 +182,7 @@ export type PredictRequest = Message<"refit.deployer.v1.PredictRequest"> & {
  * Use `create(PredictRequestSchema)` to create a new message.
  */
 export const PredictRequestSchema: GenMessage<PredictRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 2);
+  messageDesc(file_refit_deployer_v1_deployer, 5);
 
 /**
  * @generated from message refit.deployer.v1.Prediction
@@ -156,7 +239,7 @@ export type Prediction = Message<"refit.deployer.v1.Prediction"> & {
  * Use `create(PredictionSchema)` to create a new message.
  */
 export const PredictionSchema: GenMessage<Prediction> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 3);
+  messageDesc(file_refit_deployer_v1_deployer, 6);
 
 /**
  * @generated from message refit.deployer.v1.PredictResponse
@@ -215,7 +298,7 @@ export type PredictResponse = Message<"refit.deployer.v1.PredictResponse"> & {
  * Use `create(PredictResponseSchema)` to create a new message.
  */
 export const PredictResponseSchema: GenMessage<PredictResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 4);
+  messageDesc(file_refit_deployer_v1_deployer, 7);
 
 /**
  * @generated from message refit.deployer.v1.GetDeploymentRequest
@@ -232,7 +315,7 @@ export type GetDeploymentRequest = Message<"refit.deployer.v1.GetDeploymentReque
  * Use `create(GetDeploymentRequestSchema)` to create a new message.
  */
 export const GetDeploymentRequestSchema: GenMessage<GetDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 5);
+  messageDesc(file_refit_deployer_v1_deployer, 8);
 
 /**
  * @generated from message refit.deployer.v1.Deployment
@@ -264,7 +347,7 @@ export type Deployment = Message<"refit.deployer.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 6);
+  messageDesc(file_refit_deployer_v1_deployer, 9);
 
 /**
  * @generated from message refit.deployer.v1.GetDeploymentResponse
@@ -281,7 +364,7 @@ export type GetDeploymentResponse = Message<"refit.deployer.v1.GetDeploymentResp
  * Use `create(GetDeploymentResponseSchema)` to create a new message.
  */
 export const GetDeploymentResponseSchema: GenMessage<GetDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 7);
+  messageDesc(file_refit_deployer_v1_deployer, 10);
 
 /**
  * @generated from message refit.deployer.v1.Feedback
@@ -314,7 +397,7 @@ export type Feedback = Message<"refit.deployer.v1.Feedback"> & {
  * Use `create(FeedbackSchema)` to create a new message.
  */
 export const FeedbackSchema: GenMessage<Feedback> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 8);
+  messageDesc(file_refit_deployer_v1_deployer, 11);
 
 /**
  * @generated from message refit.deployer.v1.SendFeedbackRequest
@@ -336,7 +419,7 @@ export type SendFeedbackRequest = Message<"refit.deployer.v1.SendFeedbackRequest
  * Use `create(SendFeedbackRequestSchema)` to create a new message.
  */
 export const SendFeedbackRequestSchema: GenMessage<SendFeedbackRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 9);
+  messageDesc(file_refit_deployer_v1_deployer, 12);
 
 /**
  * @generated from message refit.deployer.v1.SendFeedbackResponse
@@ -382,7 +465,7 @@ export type SendFeedbackResponse = Message<"refit.deployer.v1.SendFeedbackRespon
  * Use `create(SendFeedbackResponseSchema)` to create a new message.
  */
 export const SendFeedbackResponseSchema: GenMessage<SendFeedbackResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 10);
+  messageDesc(file_refit_deployer_v1_deployer, 13);
 
 /**
  * A pipeline's progressive rollout.
@@ -493,7 +576,7 @@ export type Rollout = Message<"refit.deployer.v1.Rollout"> & {
  * Use `create(RolloutSchema)` to create a new message.
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 11);
+  messageDesc(file_refit_deployer_v1_deployer, 14);
 
 /**
  * One step's analysis: each side's metric on the step's own traffic, the gain (candidate minus
@@ -609,7 +692,7 @@ export type StepAnalysis = Message<"refit.deployer.v1.StepAnalysis"> & {
  * Use `create(StepAnalysisSchema)` to create a new message.
  */
 export const StepAnalysisSchema: GenMessage<StepAnalysis> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 12);
+  messageDesc(file_refit_deployer_v1_deployer, 15);
 
 /**
  * The candidate's operational numbers in a rollout step.
@@ -657,7 +740,7 @@ export type RolloutOperational = Message<"refit.deployer.v1.RolloutOperational">
  * Use `create(RolloutOperationalSchema)` to create a new message.
  */
 export const RolloutOperationalSchema: GenMessage<RolloutOperational> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 13);
+  messageDesc(file_refit_deployer_v1_deployer, 16);
 
 /**
  * One step of a rollout as it went.
@@ -723,7 +806,7 @@ export type RolloutStep = Message<"refit.deployer.v1.RolloutStep"> & {
  * Use `create(RolloutStepSchema)` to create a new message.
  */
 export const RolloutStepSchema: GenMessage<RolloutStep> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 14);
+  messageDesc(file_refit_deployer_v1_deployer, 17);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutRequest
@@ -740,7 +823,7 @@ export type GetRolloutRequest = Message<"refit.deployer.v1.GetRolloutRequest"> &
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 15);
+  messageDesc(file_refit_deployer_v1_deployer, 18);
 
 /**
  * @generated from message refit.deployer.v1.GetRolloutResponse
@@ -757,7 +840,7 @@ export type GetRolloutResponse = Message<"refit.deployer.v1.GetRolloutResponse">
  * Use `create(GetRolloutResponseSchema)` to create a new message.
  */
 export const GetRolloutResponseSchema: GenMessage<GetRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 16);
+  messageDesc(file_refit_deployer_v1_deployer, 19);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutRequest
@@ -787,7 +870,7 @@ export type PromoteRolloutRequest = Message<"refit.deployer.v1.PromoteRolloutReq
  * Use `create(PromoteRolloutRequestSchema)` to create a new message.
  */
 export const PromoteRolloutRequestSchema: GenMessage<PromoteRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 17);
+  messageDesc(file_refit_deployer_v1_deployer, 20);
 
 /**
  * @generated from message refit.deployer.v1.PromoteRolloutResponse
@@ -804,7 +887,7 @@ export type PromoteRolloutResponse = Message<"refit.deployer.v1.PromoteRolloutRe
  * Use `create(PromoteRolloutResponseSchema)` to create a new message.
  */
 export const PromoteRolloutResponseSchema: GenMessage<PromoteRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 18);
+  messageDesc(file_refit_deployer_v1_deployer, 21);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutRequest
@@ -834,7 +917,7 @@ export type AbortRolloutRequest = Message<"refit.deployer.v1.AbortRolloutRequest
  * Use `create(AbortRolloutRequestSchema)` to create a new message.
  */
 export const AbortRolloutRequestSchema: GenMessage<AbortRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 19);
+  messageDesc(file_refit_deployer_v1_deployer, 22);
 
 /**
  * @generated from message refit.deployer.v1.AbortRolloutResponse
@@ -851,7 +934,7 @@ export type AbortRolloutResponse = Message<"refit.deployer.v1.AbortRolloutRespon
  * Use `create(AbortRolloutResponseSchema)` to create a new message.
  */
 export const AbortRolloutResponseSchema: GenMessage<AbortRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 20);
+  messageDesc(file_refit_deployer_v1_deployer, 23);
 
 /**
  * @generated from message refit.deployer.v1.ListFeedbackRowsRequest
@@ -882,7 +965,7 @@ export type ListFeedbackRowsRequest = Message<"refit.deployer.v1.ListFeedbackRow
  * Use `create(ListFeedbackRowsRequestSchema)` to create a new message.
  */
 export const ListFeedbackRowsRequestSchema: GenMessage<ListFeedbackRowsRequest> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 21);
+  messageDesc(file_refit_deployer_v1_deployer, 24);
 
 /**
  * One labeled prediction as a training row.
@@ -932,7 +1015,7 @@ export type ListFeedbackRowsResponse = Message<"refit.deployer.v1.ListFeedbackRo
  * Use `create(ListFeedbackRowsResponseSchema)` to create a new message.
  */
 export const ListFeedbackRowsResponseSchema: GenMessage<ListFeedbackRowsResponse> = /*@__PURE__*/
-  messageDesc(file_refit_deployer_v1_deployer, 22);
+  messageDesc(file_refit_deployer_v1_deployer, 25);
 
 /**
  * Online predictions with the deployed model.
@@ -1018,6 +1101,18 @@ export const DeployerService: GenService<{
     methodKind: "unary";
     input: typeof ListWindowsRequestSchema;
     output: typeof ListWindowsResponseSchema;
+  },
+  /**
+   * The raw rows of predictions of a pipeline whose predictions log their rows (`data.include:
+   * [feedback]` or `data.source.stream`), by prediction id: the stream source joins a label named by
+   * a prediction id to the row that was scored. Unknown ids are absent from the answer.
+   *
+   * @generated from rpc refit.deployer.v1.DeployerService.GetPredictedRows
+   */
+  getPredictedRows: {
+    methodKind: "unary";
+    input: typeof GetPredictedRowsRequestSchema;
+    output: typeof GetPredictedRowsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_refit_deployer_v1_deployer, 0);
