@@ -27,6 +27,9 @@ export class WatermarkMovedError extends ConflictError {
   }
 }
 
+/** What recording a batch uses: the pool, the outbox and its relay. */
+export type RecordDeps = Pick<ServiceRuntime, 'pool' | 'publish' | 'relay'>;
+
 /**
  * Records a judged batch, its quarantined rows and its events in one transaction: data.ingested
  * for a batch training may use (accepted or flagged), data.rejected when rows were quarantined or
@@ -37,7 +40,7 @@ export class WatermarkMovedError extends ConflictError {
  * @throws WatermarkMovedError when another batch moved the watermark first (nothing is recorded).
  */
 export async function recordBatch(
-  rt: ServiceRuntime,
+  rt: RecordDeps,
   b: Base & {
     rowsRef: ArtifactRef;
     rowsTotal: number;
@@ -106,7 +109,7 @@ export async function recordBatch(
  * Records a batch refused before any row was judged (empty, unreadable header, missing columns) and
  * announces it on `data.rejected` (no row counts: none were read) so alerts hear of it.
  */
-export async function recordRejected(rt: ServiceRuntime, b: Base & { reason: string }): Promise<void> {
+export async function recordRejected(rt: RecordDeps, b: Base & { reason: string }): Promise<void> {
   await withTransaction(rt.pool, async (tx) => {
     await insertBatch(tx, {
       batchId: b.batchId,

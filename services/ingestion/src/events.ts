@@ -5,11 +5,15 @@ import { specFromJson } from '@refit/spec';
 import type { IngestionConfig } from './config.js';
 import { takeFeedback } from './feedback-source.js';
 import { buildSnapshot } from './snapshot.js';
+import type { IngestDeps } from './upload.js';
 import { takeStreamSegments } from './stream-batch.js';
 import { insertSnapshot, upsertPipeline } from './store.js';
 
 /** A run's snapshot, built, for its effects (the snapshot row and `dataset.prepared`). */
 type Prepared = { context: RunContext; started: number; lineage: MessageInitShape<typeof LineageSchema> };
+
+/** What preparing a run's snapshot uses: what taking a batch in uses, and a deployer client for feedback. */
+type SnapshotDeps = IngestDeps & Pick<ServiceRuntime, 'connect'>;
 
 /**
  * Takes in the feedback (when the spec asks) and builds the snapshot of a `run.requested` run,
@@ -17,7 +21,7 @@ type Prepared = { context: RunContext; started: number; lineage: MessageInitShap
  * watermark (see takeFeedback), and the snapshot's objects are content-addressed or named by
  * their content's hash.
  */
-async function prepareSnapshot(rt: ServiceRuntime, deployerAddress: string, ev: ReceivedEvent, { logger, signal }: HandlerContext): Promise<Prepared | undefined> {
+async function prepareSnapshot(rt: SnapshotDeps, deployerAddress: string, ev: ReceivedEvent, { logger, signal }: HandlerContext): Promise<Prepared | undefined> {
   const started = Date.now();
   const context = ev.decode(EVENTS.runRequested.schema).context;
   if (!context) return undefined;
@@ -48,7 +52,7 @@ async function prepareSnapshot(rt: ServiceRuntime, deployerAddress: string, ev: 
  * its effects in a short one.
  */
 export async function consumeIngestionEvents(
-  rt: ServiceRuntime,
+  rt: SnapshotDeps & Pick<ServiceRuntime, 'consume'>,
   config: Pick<IngestionConfig, 'deployerAddress'>,
   hooks: { /** Called once an applied spec is stored (the stream sources look at it). */ onPipelineApplied?: () => void } = {},
 ): Promise<void> {

@@ -7,11 +7,11 @@
  */
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { DeployerService } from '@refit/contracts';
-import { UnavailableError, isRefitError, type Client, type ServiceRuntime } from '@refit/platform';
+import { UnavailableError, isRefitError, type Client } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { WatermarkMovedError } from './batch-record.js';
 import { getWatermark } from './store.js';
-import { ingest, type PushResult } from './upload.js';
+import { ingest, type IngestDeps, type PushResult } from './upload.js';
 
 /** The watermark source of feedback batches. */
 export const FEEDBACK_SOURCE = 'feedback';
@@ -69,7 +69,7 @@ export function feedbackRow(spec: PipelineSpec, f: FeedbackRow): { row: Record<s
  * `signal` aborted.
  * @throws UnavailableError when the deployer cannot be reached (the run retries, then fails saying so).
  */
-export async function takeFeedback(rt: ServiceRuntime, deployer: Client<typeof DeployerService>, spec: PipelineSpec, signal?: AbortSignal): Promise<FeedbackTaken> {
+export async function takeFeedback(rt: IngestDeps, deployer: Client<typeof DeployerService>, spec: PipelineSpec, signal?: AbortSignal): Promise<FeedbackTaken> {
   const after = await getWatermark(rt.pool, spec.name, FEEDBACK_SOURCE);
   const lines: string[] = [];
   const skipped: Record<string, number> = {};

@@ -1,12 +1,12 @@
 import type { ImportDataRequest } from '@refit/contracts';
-import { createArtifactStore, InvalidInputError, type ArtifactStore, type ServiceRuntime } from '@refit/platform';
+import { createArtifactStore, InvalidInputError, type ArtifactStore } from '@refit/platform';
 import type { PipelineSpec } from '@refit/spec';
 import { resolvePgImport, resolveS3Import } from './import-access.js';
 import type { ChampionCheck } from './champion-check.js';
 import type { ImportSources } from './import-sources.js';
 import { pgChunks } from './sources.js';
 import { getWatermark, type Watermark } from './store.js';
-import { ingest, type PushResult } from './upload.js';
+import { ingest, type IngestDeps, type PushResult } from './upload.js';
 
 /** What an import answers: the batch recorded, or where an incremental source stands when nothing was new. */
 export type ImportResult = PushResult | { status: 'unchanged'; watermark: string; warnings: string[] };
@@ -39,7 +39,7 @@ async function nonEmpty(chunks: AsyncIterable<Uint8Array>): Promise<AsyncIterabl
  * push (`checkChampion` included). Each declared S3 source gets one client, made here once, with
  * its own endpoint and keys.
  */
-export function createImporter({ rt, sources, platformBucket, checkChampion }: { rt: ServiceRuntime; sources: ImportSources; platformBucket: string; checkChampion?: ChampionCheck }) {
+export function createImporter({ rt, sources, platformBucket, checkChampion }: { rt: IngestDeps; sources: ImportSources; platformBucket: string; checkChampion?: ChampionCheck }) {
   const stores = new Map<string, ArtifactStore>(sources.s3.map((s) => [s.name, createArtifactStore(s.s3)]));
 
   return async function importData(spec: PipelineSpec, req: Pick<ImportDataRequest, 'source' | 'format'>, signal?: AbortSignal): Promise<ImportResult> {

@@ -8,7 +8,7 @@ import { createImporter, formatOf } from './import-data.js';
 import { printable } from './pg-text.js';
 import { getPinnedSchema, getPipelineSpec, listBatches, listQuarantine, upsertPipeline } from './store.js';
 import { streamStats } from './stream-stats.js';
-import { ingest, isBatchId } from './upload.js';
+import { ingest, isBatchId, type IngestDeps } from './upload.js';
 
 /** How long a push waits for the trigger service to look up a pipeline not seen yet. */
 const TRIGGER_LOOKUP_MS = 5000;
@@ -30,7 +30,7 @@ function pipelineField(value: string, field: string): string {
 }
 
 /** gRPC handlers of the ingestion service. */
-export function createIngestionHandlers(rt: ServiceRuntime, config: Readonly<IngestionConfig>): ServiceHandlers<typeof IngestionService> {
+export function createIngestionHandlers(rt: IngestDeps & Pick<ServiceRuntime, 'connect' | 'nc'>, config: Readonly<IngestionConfig>): ServiceHandlers<typeof IngestionService> {
   const trigger = rt.connect(TriggerService, config.triggerAddress);
   const checkChampion = createChampionCheck({
     registry: rt.connect(RegistryService, config.registryAddress),

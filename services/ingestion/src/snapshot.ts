@@ -139,7 +139,7 @@ export function preferPushedRows(batches: ReadonlyArray<{ batch_id: string; sour
  * de-duplicated, whatever `data.window` says, in the serialization of the splits (so the evaluator
  * can leave out the rows a model trained on by comparing lines).
  */
-async function storeHistory(rt: ServiceRuntime, pipeline: string, lines: string[]) {
+async function storeHistory(rt: Pick<ServiceRuntime, 'store'>, pipeline: string, lines: string[]) {
   return rt.store.putContentAddressed(`pipelines/${pipeline}/history`, Buffer.from(`${lines.join('\n')}\n`), '.jsonl');
 }
 
@@ -150,7 +150,7 @@ async function storeHistory(rt: ServiceRuntime, pipeline: string, lines: string[
  * give the same objects, so a redelivered request writes nothing new. With `evaluation.backtest`
  * the lineage also carries `rawHistory`, every accepted row of the pipeline.
  */
-export async function buildSnapshot(rt: ServiceRuntime, spec: PipelineSpec): Promise<MessageInitShape<typeof LineageSchema>> {
+export async function buildSnapshot(rt: Pick<ServiceRuntime, 'pool' | 'store'>, spec: PipelineSpec): Promise<MessageInitShape<typeof LineageSchema>> {
   const usable = (await listBatches(rt.pool, spec.name, 'usable')).filter((b) => b.rows_key && Number(b.rows_accepted) > 0);
   const window = typeof spec.data.window === 'object' && 'lastBatches' in spec.data.window ? usable.slice(-spec.data.window.lastBatches) : usable;
   // A backtest needs every batch; otherwise only the window's are read.

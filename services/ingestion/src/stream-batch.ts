@@ -6,10 +6,9 @@
  * becomes a training row once.
  */
 import type { PipelineSpec } from '@refit/spec';
-import type { ServiceRuntime } from '@refit/platform';
 import { WatermarkMovedError } from './batch-record.js';
 import { getWatermark } from './store.js';
-import { ingest, type PushResult } from './upload.js';
+import { ingest, type IngestDeps, type PushResult } from './upload.js';
 
 /** The watermark source of stream batches (its value: the last segment number taken). */
 export const STREAM_SOURCE = 'stream';
@@ -50,7 +49,7 @@ type SegmentRow = { segment: string; labeled_key: string };
  * Safe to run again or twice at once: the batch is recorded only while the watermark is still
  * where the segments were read past.
  */
-export async function takeStreamSegments(rt: Pick<ServiceRuntime, 'pool' | 'store' | 'logger'> & Parameters<typeof ingest>[0], spec: PipelineSpec, signal?: AbortSignal): Promise<StreamTaken> {
+export async function takeStreamSegments(rt: IngestDeps, spec: PipelineSpec, signal?: AbortSignal): Promise<StreamTaken> {
   const after = await getWatermark(rt.pool, spec.name, STREAM_SOURCE);
   const from = after === undefined ? 0 : Number(after);
   const { rows: segments } = await rt.pool.query<SegmentRow>(

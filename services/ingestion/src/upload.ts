@@ -5,7 +5,7 @@ import { FailedPreconditionError, InvalidInputError, type ServiceRuntime } from 
 import type { ColumnSpec, PipelineSpec } from '@refit/spec';
 import { judgeBatch } from './batch-checks.js';
 import { BatchObjects } from './batch-objects.js';
-import { recordBatch, recordRejected } from './batch-record.js';
+import { recordBatch, recordRejected, type RecordDeps } from './batch-record.js';
 import type { ChampionCheck } from './champion-check.js';
 import { CsvReader, type CsvRecord } from './csv-reader.js';
 import { INFER_SAMPLE_ROWS, misfit, pinnedColumns, sampleColumns, withColumns } from './inferred-schema.js';
@@ -85,7 +85,7 @@ export const isBatchId = (id: string): boolean => BATCH_ID.test(id);
  * Refuses a `resubmits_batch_id` that is not a batch of this pipeline: resolving another
  * pipeline's quarantine (or nothing) would be a silently wrong answer.
  */
-async function checkResubmits(rt: ServiceRuntime, pipeline: string, batchId: string): Promise<void> {
+async function checkResubmits(rt: Pick<ServiceRuntime, 'pool'>, pipeline: string, batchId: string): Promise<void> {
   // Not even asked for when it cannot be one (a NUL would fail the query itself).
   const owner = isBatchId(batchId) ? await pipelineOfBatch(rt.pool, batchId) : undefined;
   if (owner === pipeline) return;
@@ -95,6 +95,9 @@ async function checkResubmits(rt: ServiceRuntime, pipeline: string, batchId: str
     { details: { field: 'resubmits_batch_id', batchId, pipeline } },
   );
 }
+
+/** What taking a batch in uses: the pool, the object store, the log, and the outbox it records with. */
+export type IngestDeps = RecordDeps & Pick<ServiceRuntime, 'store' | 'logger'>;
 
 /**
  * Streams an upload (CSV or JSON lines) into the object store while validating it row by row: the
@@ -109,7 +112,7 @@ async function checkResubmits(rt: ServiceRuntime, pipeline: string, batchId: str
  * push that records none (the client went away, a failure) removes its objects.
  */
 export async function ingest(
-  rt: ServiceRuntime,
+  rt: IngestDeps,
   spec: PipelineSpec,
   input: IngestInput,
   chunks: AsyncIterable<Uint8Array>,
@@ -147,7 +150,7 @@ export async function ingest(
 
 /** One push being read: what {@link readAndRecord} works with. */
 type Batch = {
-  rt: ServiceRuntime;
+  rt: IngestDeps;
   spec: PipelineSpec;
   input: IngestInput;
   batchId: string;
