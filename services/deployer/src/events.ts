@@ -23,7 +23,7 @@ async function championNow(registry: Client<typeof RegistryService>, pipeline: s
  * `rollout.requested` (serve a candidate next to the champion, see rollout.ts).
  */
 export async function consumeDeployerEvents(
-  rt: ServiceRuntime,
+  rt: Pick<ServiceRuntime, 'consume' | 'pool' | 'publish' | 'store'>,
   config: Readonly<DeployerConfig>,
   rollouts: Rollouts,
   registry: Client<typeof RegistryService>,

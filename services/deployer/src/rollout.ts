@@ -45,7 +45,8 @@ export function sameRouting(a: Routing, b: Routing): boolean {
 
 /** Dependencies of {@link createRollouts}. */
 export type RolloutDeps = {
-  rt: ServiceRuntime;
+  /** The pool, the outbox and its relay, the object store (candidate models) and the log. */
+  rt: Pick<ServiceRuntime, 'pool' | 'publish' | 'relay' | 'store' | 'logger'>;
   table: ServingTable;
   registry: Client<typeof RegistryService>;
   /** The clock. Default `new Date()`. */
@@ -308,7 +309,7 @@ export type Rollouts = ReturnType<typeof createRollouts>;
  * `rollout-analysis` lease, so two replicas never analyse (and decide) the same step twice. A
  * failed tick is logged and the next one runs.
  */
-export function runRolloutTicks(rt: ServiceRuntime, rollouts: Rollouts, tickMs: number): Lease {
+export function runRolloutTicks(rt: Pick<ServiceRuntime, 'runLeased' | 'logger'>, rollouts: Rollouts, tickMs: number): Lease {
   return rt.runLeased({
     name: 'rollout-analysis',
     run: async ({ signal }) => {
