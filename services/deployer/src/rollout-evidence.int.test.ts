@@ -225,7 +225,9 @@ describe('rollout evidence: concurrent steps, paired final step, labels before t
     expect(r).toMatchObject({ status: 'active', step: 1, weight: 97 });
     // At 97 % the champion answers ~22 rows a round: the candidate has plenty, the champion not.
     const round = await serve(ALL);
-    r = await rolloutOf('e-3', (x) => x.step !== 1 || seen(x) === round.length, 'the analysis of the 97 % step');
+    // The analysis that moved the rollout into this step also saw a round's rows (730): wait for one
+    // made in the step (it does not name step 1/3, the one passed), or the check races the tick.
+    r = await rolloutOf('e-3', (x) => x.step !== 1 || (seen(x) === round.length && !x.lastReason.startsWith('step 1/3:')), 'the analysis of the 97 % step');
     const [nc, nh] = [count(round, 'canary'), count(round, 'champion')];
     expect(nh).toBeLessThan(50);
     expect(r).toMatchObject({ status: 'active', step: 1, lastOutcome: 'inconclusive' });
@@ -286,7 +288,8 @@ describe('rollout evidence: concurrent steps, paired final step, labels before t
     const { r: last } = await serveUntilStepMoves('e-8', ALL);
     expect(last).toMatchObject({ status: 'active', step: 1, weight: 100 });
     await serve(ALL);
-    const before = await rolloutOf('e-8', (x) => seen(x) === 730, 'the held last step');
+    // Not the analysis that moved it here (step 1/2 at 50 %: its two arms also add up to 730 rows).
+    const before = await rolloutOf('e-8', (x) => seen(x) === 730 && !x.lastReason.startsWith('step 1/2:'), 'the held last step');
     expect(analysisOf(before)).toMatchObject({ outcome: 'inconclusive', paired: true, nCandidate: 730, nChampion: 730 });
     expect(before.lastReason).toBe('too little feedback yet: 730 labeled rows scored by both models in this step, 1000 needed');
     client.close();
