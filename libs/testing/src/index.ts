@@ -31,3 +31,4 @@ export type { LaunchBrowserOptions } from './browser.js';
 export { startConsoleProcess } from './console-process.js';
 export type { ConsoleProcess } from './console-process.js';
 export { createMigrationFolders, type MigrationFolders } from './migration-folders.js';
+export { startStandIn } from './stand-in.js';

@@ -5,21 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { DeployerService, refitFiles, RegistryService } from '@refit/contracts';
 import { applyTransform, fitTransform, initBackend, labelsOf, serializeTransform, trainModel } from '@refit/modeling';
-import {
-  createClient,
-  createGrpcServer,
-  createLogger,
-  EVENTS,
-  implement,
-  isInvalidInput,
-  NotFoundError,
-  wireRef,
-  type GrpcServer,
-  type ServiceHandlers,
-  type ServiceRuntime,
-} from '@refit/platform';
+import { createClient, EVENTS, isInvalidInput, NotFoundError, wireRef, type GrpcServer, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, publishEvent, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, publishEvent, serviceEnv, startStandIn, startTestRuntime, type TestEnv, waitFor, weatherRows } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startDeployerService } from './service.js';
@@ -67,22 +55,17 @@ describe('predicted rows (GetPredictedRows)', () => {
   beforeAll(async () => {
     env = await createTestEnv({ name: 'deployer-predicted-rows' });
     // A stand-in for the registry's GetAlias: the registry service itself is tested on its own.
-    registry = await createGrpcServer({
-      service: 'fake-registry',
-      port: 0,
-      logger: createLogger({ service: 'fake-registry', level: 'silent' }),
-      files: refitFiles,
-      services: [
-        implement(RegistryService, {
-          ...Object.fromEntries(RegistryService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
-          async getAlias({ pipeline }: { pipeline: string }) {
-            const model = champions.get(pipeline);
-            if (!model) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
-            return { model };
-          },
-        } as unknown as ServiceHandlers<typeof RegistryService>),
-      ],
-    });
+    registry = await startStandIn(
+      RegistryService,
+      {
+      async getAlias({ pipeline }: { pipeline: string }) {
+        const model = champions.get(pipeline);
+        if (!model) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
+        return { model };
+      },
+      },
+      { files: refitFiles, name: 'fake-registry' },
+    );
     const config = loadConfig(serviceEnv(env.env, { REFIT_REGISTRY_ADDR: registry.address }));
     rt = await startTestRuntime(config, migrations);
     await startDeployerService(rt, config);

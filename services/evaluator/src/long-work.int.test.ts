@@ -4,24 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineageSchema, refitFiles, RegistryService, type Lineage } from '@refit/contracts';
 import { applyTransform, encodeMatrix, fitTransform, initBackend, labelsOf, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
-import {
-  createArtifactStore,
-  createGrpcServer,
-  createLogger,
-  createPool,
-  EVENTS,
-  implement,
-  NotFoundError,
-  withTransaction,
-  wireRef,
-  type CallContext,
-  type GrpcServer,
-  type PgPool,
-  type ServiceHandlers,
-  type ServiceRuntime,
-} from '@refit/platform';
+import { createArtifactStore, createPool, EVENTS, NotFoundError, withTransaction, wireRef, type CallContext, type GrpcServer, type PgPool, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, transactionsHeldThrough, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startStandIn, startTestRuntime, type TestEnv, transactionsHeldThrough, waitFor, weatherRows } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type EvaluatorConfig } from './config.js';
 import { startEvaluatorService } from './service.js';
@@ -43,27 +28,22 @@ async function startGatedRegistry() {
   let calls = 0;
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
-  const server = await createGrpcServer({
-    service: 'gated-registry',
-    port: 0,
-    logger: createLogger({ service: 'gated-registry', level: 'silent' }),
-    files: refitFiles,
-    services: [
-      implement(RegistryService, {
-        ...Object.fromEntries(RegistryService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
-        async getAlias({ pipeline }: { pipeline: string }, ctx: CallContext) {
-          calls++;
-          waiting++;
-          try {
-            await Promise.race([gate, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))]);
-          } finally {
-            waiting--;
-          }
-          throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
-        },
-      } as unknown as ServiceHandlers<typeof RegistryService>),
-    ],
-  });
+  const server = await startStandIn(
+    RegistryService,
+    {
+    async getAlias({ pipeline }: { pipeline: string }, ctx: CallContext) {
+      calls++;
+      waiting++;
+      try {
+        await Promise.race([gate, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))]);
+      } finally {
+        waiting--;
+      }
+      throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
+    },
+    },
+    { files: refitFiles, name: 'gated-registry' },
+  );
   return {
     server,
     /** GetAlias calls waiting at the gate now. */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { DeployerService, refitFiles } from '@refit/contracts';
-import { connectNats, createGrpcServer, createLogger, EVENTS, implement, NotFoundError, withTransaction, type GrpcServer, type ServiceHandlers, type ServiceRuntime } from '@refit/platform';
+import { connectNats, EVENTS, withTransaction, type GrpcServer, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, freePort, serviceEnv, startTestRuntime, waitFor, type TestEnv } from '@refit/testing';
+import { createTestEnv, freePort, serviceEnv, startStandIn, startTestRuntime, type TestEnv, waitFor } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startIngestionService } from './service.js';
@@ -46,25 +46,20 @@ describe('stream labels named by prediction ids', () => {
 
   /** Stands the deployer's GetPredictedRows up on its port (answering only ids of the pipeline asked). */
   async function startDeployer(): Promise<void> {
-    deployer = await createGrpcServer({
-      service: 'fake-deployer',
-      port: deployerPort,
-      logger: createLogger({ service: 'fake-deployer', level: 'silent' }),
-      files: refitFiles,
-      services: [
-        implement(DeployerService, {
-          ...Object.fromEntries(DeployerService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
-          async getPredictedRows({ pipeline, predictionIds }: { pipeline: string; predictionIds: string[] }) {
-            calls.push({ pipeline, ids: predictionIds });
-            const rows = predictionIds.flatMap((id) => {
-              const p = logged.get(id);
-              return p && p.pipeline === pipeline ? [{ predictionId: id, rowJson: JSON.stringify(p.row), predictedAt: timestampFromDate(p.at), version: p.version }] : [];
-            });
-            return { rows };
-          },
-        } as unknown as ServiceHandlers<typeof DeployerService>),
-      ],
-    });
+    deployer = await startStandIn(
+      DeployerService,
+      {
+      async getPredictedRows({ pipeline, predictionIds }: { pipeline: string; predictionIds: string[] }) {
+        calls.push({ pipeline, ids: predictionIds });
+        const rows = predictionIds.flatMap((id) => {
+          const p = logged.get(id);
+          return p && p.pipeline === pipeline ? [{ predictionId: id, rowJson: JSON.stringify(p.row), predictedAt: timestampFromDate(p.at), version: p.version }] : [];
+        });
+        return { rows };
+      },
+      },
+      { files: refitFiles, port: deployerPort, name: 'fake-deployer' },
+    );
   }
 
   /** Applies a spec as the trigger announces it, and waits until its source reads. */

@@ -5,22 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { ModelVersionSchema, refitFiles, RegistryService, TrainerService, type ModelVersion } from '@refit/contracts';
 import { createRng } from '@refit/ml';
 import { applyTransform, fitTransform, labelsOf, loadModel, serializeTransform, trainModel, type RawRow } from '@refit/modeling';
-import {
-  createClient,
-  createGrpcServer,
-  createLogger,
-  EVENTS,
-  implement,
-  isNotFound,
-  NotFoundError,
-  withTransaction,
-  wireRef,
-  type GrpcServer,
-  type ServiceHandlers,
-  type ServiceRuntime,
-} from '@refit/platform';
+import { createClient, EVENTS, isNotFound, NotFoundError, withTransaction, wireRef, type GrpcServer, type ServiceRuntime } from '@refit/platform';
 import { parseSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startStandIn, startTestRuntime, type TestEnv, waitFor, weatherRows } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type TrainerConfig } from './config.js';
 import { startTrainerService } from './service.js';
@@ -88,22 +75,17 @@ describe('trainer: the online learner of a stream-fed pipeline', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ name: 'trainer-stream' });
-    registry = await createGrpcServer({
-      service: 'fake-registry',
-      port: 0,
-      logger: createLogger({ service: 'fake-registry', level: 'silent' }),
-      files: refitFiles,
-      services: [
-        implement(RegistryService, {
-          ...Object.fromEntries(RegistryService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
-          async getAlias({ pipeline }: { pipeline: string }) {
-            const model = champions.get(pipeline);
-            if (!model) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
-            return { model };
-          },
-        } as unknown as ServiceHandlers<typeof RegistryService>),
-      ],
-    });
+    registry = await startStandIn(
+      RegistryService,
+      {
+      async getAlias({ pipeline }: { pipeline: string }) {
+        const model = champions.get(pipeline);
+        if (!model) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
+        return { model };
+      },
+      },
+      { files: refitFiles, name: 'fake-registry' },
+    );
     config = loadConfig({ ...serviceEnv(env.env), REFIT_REGISTRY_ADDR: registry.address, REFIT_CODE_VERSION: 'test' });
     await start();
   });

@@ -7,24 +7,9 @@ import { create } from '@bufbuild/protobuf';
 import { LineageSchema, ModelVersionSchema, refitFiles, RegistryService, TrainerService, type ModelVersion } from '@refit/contracts';
 import { binaryMetrics, minCostThreshold } from '@refit/ml';
 import { applyTransform, currentBackend, encodeMatrix, fitTransform, labelsOf, loadModel, serializeTransform, type RawRow } from '@refit/modeling';
-import {
-  createClient,
-  createGrpcServer,
-  createLogger,
-  EVENTS,
-  implement,
-  isNotFound,
-  NotFoundError,
-  withTransaction,
-  wireRef,
-  type ArtifactRef,
-  type EventDef,
-  type GrpcServer,
-  type ServiceHandlers,
-  type ServiceRuntime,
-} from '@refit/platform';
+import { createClient, EVENTS, isNotFound, NotFoundError, withTransaction, wireRef, type ArtifactRef, type EventDef, type GrpcServer, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, type PipelineSpec } from '@refit/spec';
-import { createTestEnv, readEvents, serviceEnv, startTestRuntime, waitFor, weatherRows, type TestEnv } from '@refit/testing';
+import { createTestEnv, readEvents, serviceEnv, startStandIn, startTestRuntime, type TestEnv, waitFor, weatherRows } from '@refit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startTrainerService } from './service.js';
@@ -66,21 +51,16 @@ describe('trainer service', () => {
   beforeAll(async () => {
     env = await createTestEnv({ name: 'trainer' });
     // A stand-in for the registry's GetAlias: the registry service itself is tested on its own.
-    registry = await createGrpcServer({
-      service: 'fake-registry',
-      port: 0,
-      logger: createLogger({ service: 'fake-registry', level: 'silent' }),
-      files: refitFiles,
-      services: [
-        implement(RegistryService, {
-          ...Object.fromEntries(RegistryService.methods.map((m) => [m.localName, () => Promise.reject(new NotFoundError('not in this stand-in'))])),
-          async getAlias({ pipeline }: { pipeline: string }) {
-            if (!champion) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
-            return { model: champion };
-          },
-        } as unknown as ServiceHandlers<typeof RegistryService>),
-      ],
-    });
+    registry = await startStandIn(
+      RegistryService,
+      {
+      async getAlias({ pipeline }: { pipeline: string }) {
+        if (!champion) throw new NotFoundError(`pipeline '${pipeline}' has no champion`);
+        return { model: champion };
+      },
+      },
+      { files: refitFiles, name: 'fake-registry' },
+    );
     const config = loadConfig({ ...serviceEnv(env.env), REFIT_REGISTRY_ADDR: registry.address, REFIT_PROGRESS_INTERVAL_MS: '0', REFIT_CODE_VERSION: 'test' });
     rt = await startTestRuntime(config, migrations);
     await startTrainerService(rt, config);
