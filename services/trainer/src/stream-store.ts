@@ -1,3 +1,4 @@
+import type { PrequentialLook } from '@refit/ml';
 import type pg from 'pg';
 import type { DriftState } from './stream-drift.js';
 
@@ -28,19 +29,11 @@ export type LearnerRow = {
   updated_at: Date;
 };
 
-/** The prequential evidence as stored (the wire's StreamEvidence fields). */
-export type LearnerEvidence = {
-  rows: number;
-  learnerLogLoss: number;
-  championLogLoss: number;
-  improvement: number;
-  lower: number;
-  upper: number;
-  pValue: number;
-  alpha: number;
-  learnerAccuracy: number;
-  championAccuracy: number;
-};
+/** The prequential evidence as stored (the judge's numbers the wire's StreamEvidence carries). */
+export type LearnerEvidence = Pick<
+  PrequentialLook['evidence'],
+  'rows' | 'learnerLogLoss' | 'championLogLoss' | 'improvement' | 'lower' | 'upper' | 'pValue' | 'alpha' | 'learnerAccuracy' | 'championAccuracy'
+>;
 
 const COLUMNS = `pipeline, segment::float8 as segment, champion_version, checkpoint, judge, state, updates::float8 as updates, rows_learned::float8 as rows_learned,
   first_segment::float8 as first_segment, resets::float8 as resets, replacements::float8 as replacements, last_decision, last_decision_at,
