@@ -32,6 +32,7 @@ from refit_client.report import (
     Thresholds,
 )
 from refit_client.rollout import Operational, Rollout, RolloutStep, StepAnalysis
+from refit_client.stream import StreamEvidence, StreamIntake, StreamLearner, StreamStatus
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,7 @@ __all__ = [
     "FieldViolation", "FittedFeature", "FittedTransform", "Gate", "Histogram", "Holdout", "Interval",
     "LeftOut", "LiveMetric", "Operational", "PerformanceReference", "Pipeline", "Prediction", "Predictions",
     "RefitError", "Rollout", "RolloutStep", "RowProblem", "Run", "RunTimeoutError", "Slice", "SnapshotStats",
-    "Stage", "StatusDetails", "StepAnalysis", "Thresholds", "TriggerDecision", "TriggerEvidence",
+    "Stage", "StatusDetails", "StepAnalysis", "StreamEvidence", "StreamIntake", "StreamLearner", "StreamStatus", "Thresholds", "TriggerDecision", "TriggerEvidence",
     "TriggerExplanation", "TriggerOutcome", "TriggerSuppressedError", "TriggerThresholds",
     "credentials_from_env",
 ]

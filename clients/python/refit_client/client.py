@@ -25,11 +25,14 @@ from refit_client.pb import (
     feature_pb2_grpc,
     ingestion_pb2,
     ingestion_pb2_grpc,
+    trainer_pb2,
+    trainer_pb2_grpc,
     trigger_pb2,
     trigger_pb2_grpc,
 )
 from refit_client.report import EvaluationReport
 from refit_client.rollout import Rollout
+from refit_client.stream import StreamIntake, StreamLearner, StreamStatus
 
 #: Bytes per message of a push (as the CLI streams files).
 PUSH_CHUNK_BYTES = 1024 * 1024
@@ -110,6 +113,7 @@ class Client:
         self.feature_stub = feature_pb2_grpc.FeatureServiceStub(ch("feature"))
         self.evaluator_stub = evaluator_pb2_grpc.EvaluatorServiceStub(ch("evaluator"))
         self.deployer_stub = deployer_pb2_grpc.DeployerServiceStub(ch("deployer"))
+        self.trainer_stub = trainer_pb2_grpc.TrainerServiceStub(ch("trainer"))
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, **kwargs: Any) -> "Client":
@@ -295,3 +299,22 @@ class Client:
         """The pipeline's trigger decisions, newest first: each policy evaluation, fired or not,
         with what it measured against which thresholds and what it did."""
         return self.explain_triggers(pipeline, limit).decisions
+
+    def stream_status(self, pipeline: str) -> StreamStatus:
+        """A stream-fed pipeline (``data.source.stream``): its intake — rows/s, labels/s, lag,
+        segments, quarantine — and its online learner next to the champion (what ``refit stream
+        status`` shows). Either part is None while it does not exist; both missing is NOT_FOUND."""
+
+        def optional(method: Callable[..., Any], request: Any) -> Any:
+            try:
+                return self._call(method, request)
+            except RefitError as e:
+                if e.code == grpc.StatusCode.NOT_FOUND:
+                    return None
+                raise
+
+        s = optional(self.ingestion_stub.GetStreamStats, ingestion_pb2.GetStreamStatsRequest(pipeline=pipeline))
+        l = optional(self.trainer_stub.GetLearner, trainer_pb2.GetLearnerRequest(pipeline=pipeline))
+        if s is None and l is None:
+            raise RefitError(grpc.StatusCode.NOT_FOUND, f"pipeline '{pipeline}' has no stream: give it data.source.stream")
+        return StreamStatus(pipeline, StreamIntake.from_proto(s) if s is not None else None, StreamLearner.from_proto(l) if l is not None else None)

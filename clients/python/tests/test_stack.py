@@ -321,3 +321,7 @@ def test_errors_carry_the_status_code(client):
     with pytest.raises(RefitError) as e:
         client.predict("no-such-pipeline", {"temp_max": [1.0]})
     assert e.value.code_name in ("FAILED_PRECONDITION", "NOT_FOUND")
+    # A pipeline without a stream source has no stream status: NOT_FOUND, saying what to do.
+    with pytest.raises(RefitError) as e:
+        client.stream_status("weather-rain")
+    assert e.value.is_not_found and "data.source.stream" in e.value.message
