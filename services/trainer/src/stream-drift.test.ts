@@ -37,3 +37,11 @@ describe('input drift of a frozen transform', () => {
     expect(b.drift).toBeCloseTo(c.drift, 12);
   });
 });
+
+describe('how many rows the drift is made of', () => {
+  it('counts the fewest rows behind any input', () => {
+    const a = updateDrift(t, [{ temp: 12, wind: 4 }, { temp: 11 }], undefined, 10);
+    expect(a.rows).toBe(1);
+    expect(updateDrift(t, [], undefined, 10).rows).toBe(0);
+  });
+});

@@ -4,7 +4,8 @@ import type { FittedTransform } from '@refit/modeling';
 export type DriftState = { means: Record<string, number>; rows: Record<string, number> };
 
 /** Where the learned rows' inputs are relative to the frozen transform. */
-export type DriftLook = { state: DriftState; drift: number; column: string };
+/** `rows`: the fewest rows any standardized input's mean is made of (0 before the first). */
+export type DriftLook = { state: DriftState; drift: number; column: string; rows: number };
 
 /**
  * How far the learned rows' numeric inputs moved from what the frozen transform was fitted on:
@@ -19,6 +20,7 @@ export function updateDrift(t: FittedTransform, rows: ReadonlyArray<Record<strin
   const decay = 1 - 2 ** (-1 / Math.max(1, halfLifeRows));
   let drift = 0;
   let column = '';
+  let fewest = Infinity;
   for (const f of t.features) {
     if (f.kind !== 'standardize' || !(f.std > 0)) continue;
     let m = state.means[f.name] ?? f.mean;
@@ -33,11 +35,12 @@ export function updateDrift(t: FittedTransform, rows: ReadonlyArray<Record<strin
     if (n === 0) continue;
     state.means[f.name] = m;
     state.rows[f.name] = n;
+    fewest = Math.min(fewest, n);
     const shift = Math.abs(m - f.mean) / f.std;
     if (shift > drift) {
       drift = shift;
       column = f.name;
     }
   }
-  return { state, drift, column };
+  return { state, drift, column, rows: fewest === Infinity ? 0 : fewest };
 }

@@ -186,14 +186,27 @@ describe('trainer: the online learner of a stream-fed pipeline', () => {
   it('asks for a full run once when the inputs drift past the limit from the frozen transform', async () => {
     const p = 'stream-drift';
     await seattleChampion(p);
-    const rows = (weatherRows('Seattle', '2013-01-01', '2013-05-01') as RawRow[]).map((r) => ({ ...r, wind: Number(r.wind) + 8 }));
-    for (let s = 0; s < 4; s++) await segment(p, s + 1, rows.slice(s * 30, (s + 1) * 30));
+    // A year and more of days (the policy's window is 365 rows: fewer are no shift of the stream yet).
+    const rows = (weatherRows('Seattle', '2013-01-01', '2014-02-05') as RawRow[]).map((r) => ({ ...r, wind: Number(r.wind) + 8 }));
+    for (let s = 0; s < 4; s++) await segment(p, s + 1, rows.slice(s * 100, (s + 1) * 100));
     const l = await learnerAt(p, 4);
     expect(l.transform_drift).toBeGreaterThan(1);
     expect(l.last_decision).toMatch(/^inputs drifted from champion v1's frozen transform \(wind: \d+\.\d\d standard deviations > limit 1\)/);
     const stored = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.${EVENTS.streamDrifted.name}` });
     const asked = stored.map((e) => fromBinary(EVENTS.streamDrifted.schema, e.data)).filter((e) => e.pipeline === p);
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toMatchObject({ column: 'wind', limit: 1, championVersion: 'v1', segment: 1n });
+    expect(asked[0]).toMatchObject({ column: 'wind', limit: 1, championVersion: 'v1', segment: 4n });
+  });
+
+  it('skips a labeled row it cannot learn from (counted) instead of stopping the stream at its segment', async () => {
+    const p = 'stream-bad-row';
+    await seattleChampion(p);
+    const rows = weatherRows('Seattle', '2013-01-01', '2013-03-01') as RawRow[];
+    // A label no rule can read (ingestion checks labels; this one comes from a writer that did not).
+    await segment(p, 1, [...rows.slice(0, 20), { ...rows[20], precipitation: 'lots' }]);
+    await segment(p, 2, rows.slice(21, 40));
+    const l = await learnerAt(p, 2);
+    expect(l.rows_learned).toBe(39);
+    expect(l.last_decision).toMatch(/skipped 1 labeled row of segment 1/);
   });
 });

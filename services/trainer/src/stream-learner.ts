@@ -6,7 +6,7 @@ import { InvalidInputError, UnavailableError, wireRef, type ArtifactRef, type Ar
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import type { Champion, ChampionSource } from './stream-champion.js';
-import { updateDrift } from './stream-drift.js';
+import { updateDrift, type DriftState } from './stream-drift.js';
 import { getLearner, type LearnerEvidence, type LearnerRow, type LearnerUpdate } from './stream-store.js';
 
 /** The `online:` options of a pipeline's continuous trigger, with defaults filled in by the spec. */
@@ -53,6 +53,32 @@ function parseLabeled(body: Buffer): LabeledRow[] {
     if (out.length > MAX_LABELED) throw new InvalidInputError(`a segment holds more than ${MAX_LABELED} labeled rows`);
   }
   return out;
+}
+
+/** The labeled rows the learner can use (as raw rows with their label, and the labels), and why the others not. */
+function usableRows(all: LabeledRow[], spec: PipelineSpec, head: 'binary' | 'regression'): { rows: LabeledRow[]; raw: Array<Record<string, string | number | boolean | null>>; y: Float32Array; skipped: string[] } {
+  const rows: LabeledRow[] = [];
+  const raw: Array<Record<string, string | number | boolean | null>> = [];
+  const labels: number[] = [];
+  const skipped: string[] = [];
+  for (const r of all) {
+    const row = { ...r.row, [spec.label.column]: r.label } as Record<string, string | number | boolean | null>;
+    try {
+      labels.push(labelsOf([row], spec.label, head)[0]);
+    } catch (err) {
+      skipped.push(`${r.id}: ${(err as Error).message}`);
+      continue;
+    }
+    rows.push(r);
+    raw.push(row);
+  }
+  return { rows, raw, y: Float32Array.from(labels), skipped };
+}
+
+/** The fewest rows any input's mean in a drift state is made of. */
+function minRows(d: DriftState): number {
+  const n = Object.values(d.rows);
+  return n.length === 0 ? 0 : Math.min(...n);
 }
 
 /** Stream time of a labeled row: when its label was known (falls back to the row's time, then now). */
@@ -177,11 +203,15 @@ export async function learnSegment(
     }
   }
   try {
-    const rows = e.labeled?.key && e.labelsJoined > 0n ? parseLabeled(await deps.store.get(e.labeled.key)) : [];
-    const raw = rows.map((r) => ({ ...r.row, [spec.label.column]: r.label }) as Record<string, string | number | boolean | null>);
     const head = spec.model.head ?? 'binary';
+    const { rows, raw, y, skipped } = usableRows(e.labeled?.key && e.labelsJoined > 0n ? parseLabeled(await deps.store.get(e.labeled.key)) : [], spec, head);
+    if (skipped.length > 0) {
+      // Ingestion checks labels, so this is a writer that did not: the segment goes on without them.
+      decision = `skipped ${skipped.length} labeled row${skipped.length === 1 ? '' : 's'} of segment ${segment} it cannot learn from (${skipped[0]})`;
+      decisionAt = now;
+      deps.logger.warn({ pipeline, segment, skipped: skipped.length, first: skipped[0] }, 'stream learner skipped labeled rows it cannot learn from');
+    }
     const X = applyTransform(champion.transform, raw);
-    const y = labelsOf(raw, spec.label, head);
     const d = X.d;
     let resets = stored?.resets ?? 0;
     let updates = sameChampion || ownReplacement ? (stored?.updates ?? 0) : 0;
@@ -226,8 +256,12 @@ export async function learnSegment(
     const keepDrift = stored?.champion_version === champion.version;
     const drift = updateDrift(champion.transform, raw, keepDrift ? stored?.drift_state : undefined, online.resetWindow);
     const driftBefore = keepDrift ? (stored?.transform_drift ?? 0) : 0;
+    // A full run is asked for only once the means are made of a window of rows: the first rows of a
+    // season are not a shift of the stream.
     const drifted: Drifted | undefined =
-      drift.drift > online.driftLimit && driftBefore <= online.driftLimit ? { drift: drift.drift, limit: online.driftLimit, column: drift.column, championVersion: champion.version } : undefined;
+      drift.rows >= online.resetWindow && drift.drift > online.driftLimit && (driftBefore <= online.driftLimit || (stored?.drift_state && minRows(stored.drift_state) < online.resetWindow))
+        ? { drift: drift.drift, limit: online.driftLimit, column: drift.column, championVersion: champion.version }
+        : undefined;
     if (drifted) {
       decision = `inputs drifted from champion ${champion.version}'s frozen transform (${drift.column}: ${drift.drift.toFixed(2)} standard deviations > limit ${online.driftLimit}): a full batch run is asked for`;
       decisionAt = now;
