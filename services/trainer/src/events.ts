@@ -10,7 +10,7 @@ import { createProgressReporter } from './progress.js';
 import { cancellationOf, insertJob, markCancelled } from './store.js';
 import type { ChampionSource } from './stream-champion.js';
 import { learnSegment, provenLineage, type SegmentOutcome } from './stream-learner.js';
-import { saveLearner } from './stream-store.js';
+import { saveLearner, skipSegment } from './stream-store.js';
 import { trainCandidate, type TrainingOutcome } from './train.js';
 import { trainerMetrics } from './metrics.js';
 
@@ -137,6 +137,13 @@ export async function consumeStreamSegments(rt: Pick<ServiceRuntime, 'consume' |
     event: EVENTS.streamSegment,
     concurrency: 1,
     work: (ev, { logger }) => learnSegment({ pool: rt.pool, store: rt.store, champion, logger }, ev.decode(EVENTS.streamSegment.schema)),
+    // A segment that cannot be learned (its objects gone, a bug) is passed with its reason, so the
+    // segments after it are learned instead of waiting for it forever; the event is on the dead-letter subject.
+    onDeadLetter: async (ev, error, tx) => {
+      const e = ev.decode(EVENTS.streamSegment.schema);
+      const reason = error instanceof Error ? error.message : String(error);
+      if (await skipSegment(tx, e.pipeline, Number(e.segment), reason)) rt.logger.error({ pipeline: e.pipeline, segment: Number(e.segment), err: error }, 'stream learner passed a segment it could not learn from');
+    },
     effects: async (out, tx, { ev, logger }) => {
       if (out.kind === 'skip') return;
       if (!(await saveLearner(tx, out.pipeline, out.previous, out.update))) {

@@ -209,4 +209,30 @@ describe('trainer: the online learner of a stream-fed pipeline', () => {
     expect(l.rows_learned).toBe(39);
     expect(l.last_decision).toMatch(/skipped 1 labeled row of segment 1/);
   });
+
+  it('passes a segment it cannot learn from (its object gone) with the reason, and learns the ones after it', async () => {
+    const p = 'stream-lost-object';
+    await seattleChampion(p);
+    const rows = weatherRows('Seattle', '2013-01-01', '2013-03-01') as RawRow[];
+    await withTransaction(rt.pool, (tx) =>
+      rt.publish(tx, EVENTS.streamSegment, {
+        pipeline: p,
+        segment: 1n,
+        labeled: { bucket: 'x', key: `pipelines/${p}/stream/gone.labeled.jsonl`, sha256: '0'.repeat(64), sizeBytes: 10n },
+        labelsJoined: 5n,
+        specVersion: 1,
+        specJson,
+      }),
+    );
+    rt.relay.kick();
+    await segment(p, 2, rows.slice(0, 20));
+    const l = await learnerAt(p, 2);
+    expect(l.rows_learned).toBe(20);
+    // The loss is on record, not silent.
+    expect(l.last_decision).toMatch(/^segment 1 was not learned from: segment 1's labeled rows \(.*\) are not in the object store/);
+    const passed = await rt.pool.query<{ n: number }>(`select count(*)::int as n from stream_learners where pipeline = $1`, [p]);
+    expect(passed.rows[0].n).toBe(1);
+    const dead = await readEvents(rt.nc, { stream: env.streamName, subject: `${env.subjectPrefix}.dlq.trainer` });
+    expect(dead.some((d) => d.headers['Refit-Error']?.includes('are not in the object store'))).toBe(true);
+  });
 });

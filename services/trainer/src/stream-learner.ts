@@ -2,12 +2,12 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { LineageSchema, StreamSegmentWritten } from '@refit/contracts';
 import { createPrequentialState, prequentialLook, type PrequentialOptions, type PrequentialState } from '@refit/ml';
 import { applyTransform, labelsOf, OnlineLearner, type OnlineOptions } from '@refit/modeling';
-import { InvalidInputError, UnavailableError, wireRef, type ArtifactRef, type ArtifactStore, type Logger } from '@refit/platform';
+import { InvalidInputError, isNotFound, UnavailableError, wireRef, type ArtifactRef, type ArtifactStore, type Logger } from '@refit/platform';
 import { specFromJson, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import type { Champion, ChampionSource } from './stream-champion.js';
 import { updateDrift, type DriftState } from './stream-drift.js';
-import { getLearner, type LearnerEvidence, type LearnerRow, type LearnerUpdate } from './stream-store.js';
+import { ensureLearner, getLearner, type LearnerEvidence, type LearnerRow, type LearnerUpdate } from './stream-store.js';
 
 /** The `online:` options of a pipeline's continuous trigger, with defaults filled in by the spec. */
 export type OnlineSettings = NonNullable<Extract<PipelineSpec['triggers'][number], { kind: 'continuous' }>['online']>;
@@ -73,6 +73,16 @@ function usableRows(all: LabeledRow[], spec: PipelineSpec, head: 'binary' | 'reg
     raw.push(row);
   }
   return { rows, raw, y: Float32Array.from(labels), skipped };
+}
+
+/** A segment's labeled rows object; one that is gone will not come back (no retry can help). */
+async function labeledObject(store: Pick<ArtifactStore, 'get'>, key: string, segment: number): Promise<Buffer> {
+  try {
+    return await store.get(key);
+  } catch (err) {
+    if (isNotFound(err)) throw new InvalidInputError(`segment ${segment}'s labeled rows (${key}) are not in the object store`, { cause: err });
+    throw err;
+  }
 }
 
 /** The fewest rows any input's mean in a drift state is made of. */
@@ -152,7 +162,7 @@ export async function learnSegment(
   const pipeline = e.pipeline;
   const segment = Number(e.segment);
   if (!pipeline || !Number.isSafeInteger(segment) || segment < 1) throw new InvalidInputError(`stream.segment names no pipeline or a bad segment number (${e.segment})`);
-  const stored = await getLearner(deps.pool, pipeline);
+  const stored = (await getLearner(deps.pool, pipeline)) ?? (await ensureLearner(deps.pool, pipeline, segment).then(() => getLearner(deps.pool, pipeline)));
   if (stored && stored.segment >= segment) return { kind: 'skip', why: `segment ${segment} was applied already` };
   if (stored && stored.segment !== segment - 1) throw new UnavailableError(`segment ${segment} of '${pipeline}' waits for segment ${stored.segment + 1} to be applied first`);
   const previous = stored?.segment;
@@ -204,7 +214,7 @@ export async function learnSegment(
   }
   try {
     const head = spec.model.head ?? 'binary';
-    const { rows, raw, y, skipped } = usableRows(e.labeled?.key && e.labelsJoined > 0n ? parseLabeled(await deps.store.get(e.labeled.key)) : [], spec, head);
+    const { rows, raw, y, skipped } = usableRows(e.labeled?.key && e.labelsJoined > 0n ? parseLabeled(await labeledObject(deps.store, e.labeled.key, segment)) : [], spec, head);
     if (skipped.length > 0) {
       // Ingestion checks labels, so this is a writer that did not: the segment goes on without them.
       decision = `skipped ${skipped.length} labeled row${skipped.length === 1 ? '' : 's'} of segment ${segment} it cannot learn from (${skipped[0]})`;

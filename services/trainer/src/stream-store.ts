@@ -77,3 +77,25 @@ export async function saveLearner(db: Q, pipeline: string, previous: number | un
   );
   return rowCount === 1;
 }
+
+/**
+ * Makes sure the learner of a pipeline has a row, placed just before `segment` when it is new: the
+ * first segment the trainer sees is where the learner's order starts, so a later segment that
+ * comes while this one is retried waits for it instead of being taken as the first.
+ */
+export async function ensureLearner(db: Q, pipeline: string, segment: number): Promise<void> {
+  await db.query(`insert into stream_learners (pipeline, segment, last_decision) values ($1, $2, 'waiting for its first segment') on conflict (pipeline) do nothing`, [pipeline, segment - 1]);
+}
+
+/**
+ * Records a segment the learner could not apply (its event dead-lettered: the reason is logged and
+ * kept on the dead-letter subject) as passed, with the reason as the last decision, so the segments
+ * after it are learned instead of waiting for it forever. Only when it is the next one.
+ */
+export async function skipSegment(db: Q, pipeline: string, segment: number, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update stream_learners set segment = $2, last_decision = $3, last_decision_at = now(), updated_at = now() where pipeline = $1 and segment = $2 - 1`,
+    [pipeline, segment, `segment ${segment} was not learned from: ${reason}`.slice(0, 2000)],
+  );
+  return rowCount === 1;
+}
