@@ -70,7 +70,7 @@ describe('the stack with authentication on, tried from outside', () => {
       }
     }
     expect(refused.sort()).toEqual(
-      ['AbortRollout', 'ApplyPipeline', 'CancelRun', 'ImportData', 'ListFeedbackRows', 'Predict', 'PromoteRollout', 'PushData', 'RecordDecision', 'SendFeedback', 'SetAlias', 'TriggerRun'].sort(),
+      ['AbortRollout', 'ApplyPipeline', 'CancelRun', 'GetPredictedRows', 'ImportData', 'ListFeedbackRows', 'Predict', 'PromoteRollout', 'PushData', 'RecordDecision', 'SendFeedback', 'SetAlias', 'TriggerRun'].sort(),
     );
   });
 
