@@ -50,6 +50,8 @@ export type StreamConfig = {
   leaseTtlMs: number;
   /** How often the applied pipelines are looked at for stream sources to start or stop (REFIT_STREAM_SCAN_MS; default 5000). */
   scanMs: number;
+  /** Most prediction ids one GetPredictedRows call asks for; more are split (REFIT_STREAM_PREDICTION_LOOKUP_BATCH; default 10000, the deployer's limit). */
+  predictionLookupBatch: number;
 };
 
 function timeoutMs(value: string | undefined): number {
@@ -79,6 +81,7 @@ function streamConfig(env: NodeJS.ProcessEnv): StreamConfig {
     maxOrphanLabels: whole(env, 'REFIT_STREAM_MAX_ORPHAN_LABELS', 100_000, 1, 10_000_000),
     leaseTtlMs: whole(env, 'REFIT_STREAM_LEASE_TTL_MS', 15_000, 300, 600_000),
     scanMs: whole(env, 'REFIT_STREAM_SCAN_MS', 5000, 100, 600_000),
+    predictionLookupBatch: whole(env, 'REFIT_STREAM_PREDICTION_LOOKUP_BATCH', 10_000, 1, 10_000),
   });
 }
 

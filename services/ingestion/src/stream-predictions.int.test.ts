@@ -26,6 +26,9 @@ const values = { location: 'New York', date: '2015-01-02', temp_max: 3, temp_min
 const row = (id: string): string => JSON.stringify({ id, ...values });
 const label = (id: string, value: unknown = 1.5): string => JSON.stringify({ id, label: value });
 
+/** Ids one look-up asks for in these tests (the default is the deployer's limit, 10,000). */
+const LOOKUP_BATCH = 100;
+
 /** A prediction the stand-in deployer logged: its pipeline, the raw row Predict received, when, and the version. */
 type Logged = { pipeline: string; row: Record<string, unknown>; at: Date; version: string };
 
@@ -107,7 +110,7 @@ describe('stream labels named by prediction ids', () => {
     env = await createTestEnv({ name: 'stream-predictions' });
     // The deployer is down at first: nothing listens on its port until the first test starts it.
     deployerPort = await freePort();
-    const config = loadConfig(serviceEnv(env.env, { REFIT_DEPLOYER_ADDR: `127.0.0.1:${deployerPort}`, REFIT_STREAM_SCAN_MS: '200', REFIT_STREAM_LEASE_TTL_MS: '1500', REFIT_STREAM_ORPHAN_LABEL_WAIT_MS: '120000' }));
+    const config = loadConfig(serviceEnv(env.env, { REFIT_DEPLOYER_ADDR: `127.0.0.1:${deployerPort}`, REFIT_STREAM_SCAN_MS: '200', REFIT_STREAM_LEASE_TTL_MS: '1500', REFIT_STREAM_ORPHAN_LABEL_WAIT_MS: '120000', REFIT_STREAM_PREDICTION_LOOKUP_BATCH: String(LOOKUP_BATCH) }));
     rt = await startTestRuntime(config, migrations);
     await startIngestionService(rt, config);
   });
@@ -184,20 +187,21 @@ describe('stream labels named by prediction ids', () => {
     expect(reasons).toMatch(new RegExp(`the prediction '${found[0].toUpperCase()}' was labeled already in this segment`));
   });
 
-  it('asks for at most 10,000 ids a call, splitting a segment that names more', async () => {
+  it('asks for at most a batch of ids a call (10,000 by default; 100 here), splitting a segment that names more', async () => {
     const subject = `sp_${env.id}.many`;
-    // One long segment, so that its labels are many more than one call takes.
+    // One long segment, so that its labels are more than one call takes.
     const pipeline = await apply(streamSpec('rain-pred-many', subject, '{ maxRows: 20000, maxSeconds: 6 }'));
-    const ids = Array.from({ length: 10_050 }, () => predicted(pipeline));
+    const ids = Array.from({ length: 250 }, () => predicted(pipeline));
     const before = calls.length;
     await publish(`${subject}.labels`, ids.map((id) => label(id, 1)));
     await waitFor(async () => (await totals(pipeline)).labels === ids.length, { timeoutMs: 60_000, what: 'every label joined' });
     const mine = calls.slice(before).filter((c) => c.pipeline === pipeline);
-    expect(Math.max(...mine.map((c) => c.ids.length))).toBeLessThanOrEqual(10_000);
+    expect(Math.max(...mine.map((c) => c.ids.length))).toBeLessThanOrEqual(LOOKUP_BATCH);
     expect(new Set(mine.flatMap((c) => c.ids))).toEqual(new Set(ids));
     const segments = await listSegments(rt.pool, pipeline);
-    // Each segment asked once per 10,000 of its ids.
-    expect(mine).toHaveLength(segments.reduce((n, s) => n + Math.ceil(s.labels_joined / 10_000), 0));
+    // Each segment asked once per batch of its ids.
+    expect(mine).toHaveLength(segments.reduce((n, s) => n + Math.ceil(s.labels_joined / LOOKUP_BATCH), 0));
+    expect(mine.length).toBeGreaterThan(1);
     expect(await labeledRows(pipeline)).toHaveLength(ids.length);
   });
 

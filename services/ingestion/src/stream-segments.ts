@@ -51,6 +51,8 @@ export type SegmentDeps = {
    * GetPredictedRows). Default none: labels join rows of the stream only.
    */
   predictedRows?: PredictedRowsLookup;
+  /** Most ids one look-up asks for (at most {@link MAX_PREDICTION_IDS}, the deployer's limit). Default that. */
+  lookupBatch?: number;
   /** Told when a look-up failed (the labels wait, and are looked up again with a later segment). */
   logger?: Logger;
 };
@@ -191,8 +193,9 @@ async function lookUpPredictions(
   const done = await joinedPredictionIds(deps.pool, at.pipeline, lower);
   const asked = lower.filter((id) => !done.has(id));
   const found = new Map<string, PredictedRow>();
-  for (let i = 0; i < asked.length; i += MAX_PREDICTION_IDS) {
-    const part = asked.slice(i, i + MAX_PREDICTION_IDS);
+  const batch = Math.min(MAX_PREDICTION_IDS, Math.max(1, deps.lookupBatch ?? MAX_PREDICTION_IDS));
+  for (let i = 0; i < asked.length; i += batch) {
+    const part = asked.slice(i, i + batch);
     try {
       for (const [id, row] of await lookup(at.pipeline, part)) found.set(id, row);
     } catch (err) {

@@ -200,7 +200,11 @@ export async function runStreamSource(deps: StreamSourceDeps, applied: AppliedSt
 
   /** Writes a closed segment, then acknowledges its messages (cumulatively, through its last one). */
   const persist = async (b: SegmentBuffer, ack: JsMsg): Promise<void> => {
-    const written = await writeSegment({ pool: deps.pool, store: deps.store, publish: deps.publish, kick: deps.kick, beforeCommit: deps.hooks?.beforeCommit, predictedRows, logger: log }, at, b);
+    const written = await writeSegment(
+      { pool: deps.pool, store: deps.store, publish: deps.publish, kick: deps.kick, beforeCommit: deps.hooks?.beforeCommit, predictedRows, lookupBatch: deps.limits.predictionLookupBatch, logger: log },
+      at,
+      b,
+    );
     at.segments = written.segment;
     at.lastSequence = written.lastSequence;
     at.retryAfter = written.retryAfter;
