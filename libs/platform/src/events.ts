@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import {
@@ -78,6 +79,11 @@ export const EVENTS = {
 /** The event published on `<prefix>.<name>`, if any. */
 export function eventByName(name: string): EventDef | undefined {
   return Object.values(EVENTS).find((e) => e.name === name);
+}
+
+/** A new run id: time-ordered, short and readable (`r-<base36 ms>-<6 hex>`); the trigger's runs and a stream learner's replacements. */
+export function newRunId(): string {
+  return `r-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** The full subject of an event under a deployment's subject prefix. */

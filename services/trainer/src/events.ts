@@ -1,8 +1,7 @@
 import type { Lineage, RunContext } from '@refit/contracts';
-import { randomBytes } from 'node:crypto';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { currentBackend } from '@refit/modeling';
-import { EVENTS, extendLineage, stageTiming, UnavailableError, type HandlerContext, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
+import { EVENTS, extendLineage, newRunId, stageTiming, UnavailableError, type HandlerContext, type ReceivedEvent, type ServiceRuntime } from '@refit/platform';
 import { specFromJson } from '@refit/spec';
 import { ActiveRuns, RunCancelledError } from './cancellation.js';
 import type { TrainerConfig } from './config.js';
@@ -120,11 +119,6 @@ export async function consumeTrainerEvents(rt: TrainDeps & Pick<ServiceRuntime, 
   });
 }
 
-/** A run id for a learner's replacement, in the trigger's form (`r-<base36 ms>-<6 hex>`). */
-function streamRunId(): string {
-  return `r-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
 /**
  * Consumes `stream.segment`: each persisted segment of a stream-fed pipeline is applied to its
  * online learner (test-then-train, outside any transaction), then the learner's next state — and,
@@ -156,7 +150,7 @@ export async function consumeStreamSegments(rt: Pick<ServiceRuntime, 'consume' |
       }
       const p = out.proven;
       if (!p) return;
-      const runId = streamRunId();
+      const runId = newRunId();
       const segment = ev.decode(EVENTS.streamSegment.schema);
       const e = p.evidence;
       await rt.publish(

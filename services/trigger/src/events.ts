@@ -7,7 +7,7 @@ import { lockPipelineDecisions, startQueued, type DecideDeps, type RunStarter } 
 import { triggerMetrics, type TriggerMetrics } from './metrics.js';
 import { onLiveDrift, onMonitoringWindow, onNewRows, onStreamDrift } from './external.js';
 import type { Clock } from './policies.js';
-import { getRun, insertRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
+import { getPipeline, getRun, insertRun, recordStage, stagesOf, updateRun, type RunRow } from './store.js';
 
 /** Records metrics (after the commit, in applyStageEvent). */
 type Count = (fn: (m: TriggerMetrics) => void) => void;
@@ -76,7 +76,7 @@ async function recordStreamRun(tx: pg.PoolClient, ev: ReceivedEvent): Promise<vo
   const ctx = ev.decode(EVENTS.streamProven.schema).context;
   if (!ctx?.runId || ctx.runId !== ev.runId || !ctx.pipeline || (await getRun(tx, ctx.runId))) return;
   // A pipeline this trigger does not know (never applied here) gets no run.
-  if ((await tx.query('select 1 from pipelines where name = $1', [ctx.pipeline])).rowCount === 0) return;
+  if (!(await getPipeline(tx, ctx.pipeline))) return;
   await insertRun(tx, { runId: ctx.runId, pipeline: ctx.pipeline, specVersion: ctx.specVersion, triggerKind: 'stream', reason: ctx.triggerReason || 'the stream learner proved better than the champion' });
 }
 

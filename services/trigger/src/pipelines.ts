@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
-import { EVENTS, InvalidInputError, NotFoundError, UnavailableError, withTransaction, type FieldViolation, type ServiceRuntime } from '@refit/platform';
+import { EVENTS, InvalidInputError, newRunId, NotFoundError, UnavailableError, withTransaction, type FieldViolation, type ServiceRuntime } from '@refit/platform';
 import { parseSpec, SpecError, type PipelineSpec } from '@refit/spec';
 import type pg from 'pg';
 import { getPipeline, insertRun, savePipelineVersion, type PipelineRow, type RunRow } from './store.js';
@@ -66,11 +65,6 @@ export async function applyPipeline(rt: Pick<ServiceRuntime, 'pool' | 'publish'>
     await rt.publish(tx, EVENTS.pipelineApplied, { pipeline: name, version, specJson });
     return { pipeline, changed: true };
   });
-}
-
-/** A new run id: time-ordered, short and readable (`r-<base36 ms>-<6 hex>`). */
-export function newRunId(): string {
-  return `r-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Starts a run of a pipeline within `tx`: records it and emits `run.requested`. */
